@@ -1,0 +1,131 @@
+/**
+ * The component contract: every source, operator and sink is one module exporting a spec —
+ * kind, role, one-line description, stability, options schema (TypeBox, unknown fields rejected,
+ * defaults inline) and a factory. The runtime owns wiring, lifecycle, acknowledgement and errors.
+ */
+import type { Static, TObject } from '@sinclair/typebox';
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { Envelope, EnvelopeInit, Item } from './envelope.js';
+import type { CentaurError } from './errors.js';
+import type { Logger } from './logger.js';
+
+export type Role = 'source' | 'operator' | 'sink';
+export type Stability = 'experimental' | 'beta' | 'stable';
+
+/** What every factory receives besides its options. */
+export interface CreateContext {
+  /** The node id in the topology. */
+  readonly nodeId: string;
+  readonly topologyName: string;
+  /** Folder of the topology file: relative paths in options resolve against it. */
+  readonly baseDir: string;
+  readonly logger: Logger;
+}
+
+/**
+ * A source yields envelopes. Lifecycle: `start` (resolves when a finite input is exhausted or
+ * after `stop`), `pause`/`resume` at any time (backpressure: stop reading promptly), `commit`
+ * (the runtime reports the highest contiguous completed offset of a partition), `stop`.
+ */
+export interface Source {
+  start(ctx: SourceContext): Promise<void>;
+  pause(): void;
+  resume(): void;
+  /** Record that every offset ≤ `offset` of `partition` is complete (durable). */
+  commit(partition: string, offset: number): Promise<void>;
+  /** Stop emitting; `start` resolves soon after. */
+  stop(): Promise<void>;
+}
+
+/** The runtime side a source talks to. */
+export interface SourceContext {
+  /** Hand one input to the graph. */
+  emit(init: EnvelopeInit): void;
+  /** Fails an input the source itself could not read; it goes to the dead-letter sink. */
+  fail(init: EnvelopeInit, error: unknown): void;
+}
+
+/** What an operator's factory receives at wiring time. */
+export interface OperatorContext {
+  readonly nodeId: string;
+  /** Route a failed envelope to the dead-letter sink; the operator must not emit it. */
+  fail(envelope: Envelope, error: unknown): void;
+  /** Scheduler for anything timed (virtual time in tests). */
+  readonly scheduler: SchedulerLike;
+}
+
+/**
+ * An operator transforms the stream. `accepts` says whether it wants single envelopes, batches or
+ * either; the runtime unbatches for `envelope` operators. Failed envelopes go through `ctx.fail`.
+ */
+export interface Operator {
+  readonly accepts: 'envelope' | 'batch' | 'any';
+  apply(input: Observable<Item>, ctx: OperatorContext): Observable<Item>;
+  /** Release resources (models, pools) after the stream completed. */
+  close?(): Promise<void>;
+}
+
+/**
+ * A sink writes envelopes. `write` resolves when the envelopes are durable (the runtime then
+ * acknowledges them) and rejects with a CentaurError otherwise; `flush(endOfInput)` forces
+ * buffered data out; `close` releases resources after the last flush.
+ */
+export interface Sink {
+  write(envelopes: readonly Envelope[]): Promise<void>;
+  /** Only sinks that can serve as the dead-letter sink: write failed inputs with their reasons. */
+  writeDeadLetters?(letters: readonly DeadLetter[]): Promise<void>;
+  flush(endOfInput: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A failed input on its way to the dead-letter sink. */
+export interface DeadLetter {
+  readonly envelope: Envelope;
+  /** The node where it failed. */
+  readonly node: string;
+  readonly error: CentaurError;
+  /** Wall-clock time of the failure, ms since the epoch. */
+  readonly time: number;
+}
+
+/** Fields every component spec has. */
+interface SpecBase<S extends TObject> {
+  readonly kind: string;
+  readonly description: string;
+  readonly stability: Stability;
+  readonly options: S;
+  /** Resources this node uses exclusively (an output path, a consumer group), to catch clashes. */
+  claims?(options: Static<S>, baseDir: string): string[];
+}
+
+export interface SourceSpec<S extends TObject = TObject> extends SpecBase<S> {
+  readonly role: 'source';
+  create(options: Static<S>, ctx: CreateContext): Source | Promise<Source>;
+}
+
+export interface OperatorSpec<S extends TObject = TObject> extends SpecBase<S> {
+  readonly role: 'operator';
+  create(options: Static<S>, ctx: CreateContext): Operator | Promise<Operator>;
+}
+
+export interface SinkSpec<S extends TObject = TObject> extends SpecBase<S> {
+  readonly role: 'sink';
+  create(options: Static<S>, ctx: CreateContext): Sink | Promise<Sink>;
+}
+
+export type ComponentSpec = SourceSpec | OperatorSpec | SinkSpec;
+
+/** Erases a source spec's option type for the registry (options are validated before `create`). */
+export function defineSource<S extends TObject>(spec: SourceSpec<S>): SourceSpec {
+  return spec as unknown as SourceSpec;
+}
+
+/** Erases an operator spec's option type for the registry. */
+export function defineOperator<S extends TObject>(spec: OperatorSpec<S>): OperatorSpec {
+  return spec as unknown as OperatorSpec;
+}
+
+/** Erases a sink spec's option type for the registry. */
+export function defineSink<S extends TObject>(spec: SinkSpec<S>): SinkSpec {
+  return spec as unknown as SinkSpec;
+}

@@ -1,0 +1,140 @@
+/**
+ * The envelope: one input's journey through a topology. Sources create the first fields, every
+ * stage adds its own (image features, tensor, embedding, prediction, timings); the runtime owns
+ * the delivery handle that turns sink acknowledgements into committed source positions.
+ */
+
+/** Where an input came from; per (source, partition), offsets increase in emission order. */
+export interface SourcePosition {
+  /** Node id of the source that emitted the envelope. */
+  readonly source: string;
+  readonly partition: string;
+  readonly offset: number;
+  /** The object's address when the input is a file or object (file://, s3://, …). */
+  readonly uri?: string;
+}
+
+/** The input itself: raw bytes, or a reference still to be fetched. */
+export type Payload =
+  | { readonly kind: 'bytes'; readonly bytes: Buffer }
+  | { readonly kind: 'reference'; readonly uri: string };
+
+/** How pixel values are scaled when they become model input. */
+export type PixelScale = 'unit' | 'symmetric' | 'uint8';
+
+/** A decoded, resized image: interleaved (HWC) 8-bit pixels plus how to scale them. */
+export interface ImageTensor {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly scale: PixelScale;
+}
+
+/** Image statistics used for drift monitoring, computed on decode. */
+export interface ImageFeatures {
+  /** Width and height of the original image, after EXIF orientation. */
+  readonly width: number;
+  readonly height: number;
+  /** Detected format, e.g. `jpeg`, `png`. */
+  readonly format: string;
+  /** Mean luma in [0, 1]. */
+  readonly brightness: number;
+  /** Standard deviation of luma in [0, 1]. */
+  readonly contrast: number;
+  /** Variance of the Laplacian of luma (on the resized image, luma in [0, 1]). */
+  readonly sharpness: number;
+}
+
+/** A classifier's answer for one input. */
+export interface Prediction {
+  readonly label: string;
+  readonly classIndex: number;
+  readonly confidence: number;
+  readonly probabilities: readonly number[];
+}
+
+/** The model that produced a prediction. */
+export interface ModelRef {
+  readonly name: string;
+  readonly version: string;
+}
+
+/** The runtime's handle for acknowledging an envelope; components never call it directly. */
+export interface Delivery {
+  /** A sink made this copy durable. */
+  acknowledge(): void;
+  /** The envelope failed at `nodeId` and its dead letter is durable. */
+  deadLettered(nodeId: string): void;
+}
+
+/** What a source supplies for each input; the runtime turns it into an Envelope. */
+export interface EnvelopeInit {
+  readonly id: string;
+  readonly key?: string;
+  /** Event time in milliseconds since the epoch. */
+  readonly eventTime: number;
+  readonly position: SourcePosition;
+  readonly payload: Payload;
+  /** Bytes this envelope holds in memory, counted against `limits.maxInFlightBytes`. */
+  readonly sizeBytes: number;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Ground-truth label when the source knows it (e.g. from a folder name). */
+  readonly label?: string;
+}
+
+/** One input travelling through the graph. */
+export interface Envelope {
+  readonly id: string;
+  readonly key?: string;
+  readonly eventTime: number;
+  readonly position: SourcePosition;
+  payload: Payload;
+  sizeBytes: number;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly label?: string;
+  /** Monotonic time (ms, performance.now()) at which the source emitted it. */
+  readonly receivedAt: number;
+  image?: ImageFeatures;
+  tensor?: ImageTensor;
+  embedding?: Float32Array;
+  prediction?: Prediction;
+  model?: ModelRef;
+  /** Milliseconds spent per stage, keyed by node id. */
+  readonly timings: Record<string, number>;
+  readonly delivery: Delivery;
+}
+
+/** A batch tensor held in a pooled buffer; `release()` returns the buffer to its pool. */
+export interface BatchTensor {
+  readonly data: Float32Array | Uint8Array;
+  /** [n, h, w, c] for NHWC or [n, c, h, w] for NCHW. */
+  readonly shape: readonly [number, number, number, number];
+  readonly layout: 'NHWC' | 'NCHW';
+  release(): void;
+}
+
+/** Several envelopes moving together (after `micro-batch`), optionally with their packed tensor. */
+export interface Batch {
+  readonly kind: 'batch';
+  readonly envelopes: Envelope[];
+  readonly tensor: BatchTensor | null;
+}
+
+/** What flows along an edge of the graph. */
+export type Item = Envelope | Batch;
+
+/** Tells a batch from a single envelope. */
+export function isBatch(item: Item): item is Batch {
+  return (item as Partial<Batch>).kind === 'batch';
+}
+
+/** The envelopes an item carries, whether it is a batch or a single envelope. */
+export function envelopesOf(item: Item): Envelope[] {
+  return isBatch(item) ? item.envelopes : [item];
+}
+
+/** A shallow copy for a second branch of a fan-out: stage fields are copied, delivery is shared. */
+export function forkEnvelope(envelope: Envelope): Envelope {
+  return { ...envelope, timings: { ...envelope.timings } };
+}

@@ -1,0 +1,136 @@
+/**
+ * The one catalogue of coded errors. Every failure that reaches a user, a dead-letter record or a
+ * log carries one of these codes; `docs/errors.md` is checked against this list by a test.
+ */
+
+/** Whether an error is about the input (dead letter), the infrastructure (retry) or the config. */
+export type ErrorCategory = 'data' | 'infrastructure' | 'config' | 'internal';
+
+interface ErrorDefinition {
+  readonly category: ErrorCategory;
+  readonly retriable: boolean;
+  readonly description: string;
+}
+
+/** Every error code Centaur raises, with its category, retry policy and meaning. */
+export const ERROR_CODES = {
+  CONFIG_INVALID: {
+    category: 'config',
+    retriable: false,
+    description: 'The topology file (or a CLI argument) is invalid; the message lists every problem.',
+  },
+  CONFIG_ENV_MISSING: {
+    category: 'config',
+    retriable: false,
+    description: 'A `${NAME}` reference in the topology names an environment variable that is not set.',
+  },
+  INPUT_READ_FAILED: {
+    category: 'data',
+    retriable: false,
+    description: 'A source could not read an input (file vanished, permission denied).',
+  },
+  IMAGE_TOO_LARGE: {
+    category: 'data',
+    retriable: false,
+    description: 'The encoded image is larger than the `maxInputBytes` limit of `decode-image`.',
+  },
+  IMAGE_TOO_MANY_PIXELS: {
+    category: 'data',
+    retriable: false,
+    description: 'The image has more pixels than the `maxPixels` limit of `decode-image` (decompression-bomb guard).',
+  },
+  IMAGE_DECODE_FAILED: {
+    category: 'data',
+    retriable: false,
+    description: 'The bytes are not an image sharp can decode (corrupt, truncated or unsupported format).',
+  },
+  TENSOR_SHAPE_MISMATCH: {
+    category: 'data',
+    retriable: false,
+    description: 'An envelope reached `micro-batch` or `infer` with a tensor whose shape differs from the model input.',
+  },
+  MODEL_LOAD_FAILED: {
+    category: 'config',
+    retriable: false,
+    description: 'The model manifest or model file could not be read, or does not match its declared input/output spec.',
+  },
+  INFERENCE_FAILED: {
+    category: 'infrastructure',
+    retriable: true,
+    description: 'The inference backend failed to run a batch.',
+  },
+  SINK_WRITE_FAILED: {
+    category: 'infrastructure',
+    retriable: true,
+    description: 'A sink could not write (disk full, permission denied); the write is retried with backoff.',
+  },
+  CHECKPOINT_FAILED: {
+    category: 'infrastructure',
+    retriable: true,
+    description: 'A source could not record its committed position.',
+  },
+  DRAIN_TIMEOUT: {
+    category: 'internal',
+    retriable: false,
+    description: 'In-flight envelopes did not finish within `limits.drainTimeoutMs` after a stop signal.',
+  },
+  INTERNAL: {
+    category: 'internal',
+    retriable: false,
+    description: 'A bug: an invariant of the runtime was broken. Please report it with the log.',
+  },
+} as const satisfies Record<string, ErrorDefinition>;
+
+/** A code from the catalogue. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base class of every error Centaur raises on purpose. */
+export class CentaurError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly category: ErrorCategory;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retriable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CentaurError';
+    this.code = code;
+    this.category = ERROR_CODES[code].category;
+    this.retriable = options?.retriable ?? ERROR_CODES[code].retriable;
+  }
+}
+
+/** One problem found in a topology file, located and with a suggested fix. */
+export interface ConfigIssue {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly node?: string;
+  readonly message: string;
+  readonly suggestion?: string;
+}
+
+/** Formats one config issue as `file:line:col: node `x`: message (suggestion)`. */
+export function formatIssue(issue: ConfigIssue): string {
+  const where = `${issue.file}:${issue.line}:${issue.column}`;
+  const node = issue.node === undefined ? '' : `node \`${issue.node}\`: `;
+  const hint = issue.suggestion === undefined ? '' : `; ${issue.suggestion}`;
+  return `${where}: ${node}${issue.message}${hint}`;
+}
+
+/** Every problem in a topology, reported together. */
+export class ConfigError extends CentaurError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[], code: ErrorCode = 'CONFIG_INVALID') {
+    super(code, issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Wraps anything thrown into a CentaurError, keeping CentaurErrors as they are. */
+export function toCentaurError(error: unknown, fallback: ErrorCode = 'INTERNAL'): CentaurError {
+  if (error instanceof CentaurError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new CentaurError(fallback, message, { cause: error });
+}

@@ -1,0 +1,7 @@
+/** Every operator kind, in the order `centaur components` lists them. */
+import type { OperatorSpec } from '../core/component.js';
+import { decodeImage } from './decode-image.js';
+import { microBatch } from './micro-batch.js';
+import { infer } from './infer.js';
+
+export const operators: readonly OperatorSpec[] = [decodeImage, microBatch, infer];

@@ -1,0 +1,440 @@
+/**
+ * The runtime: builds a validated topology into an RxJS graph (fan-in by merge, fan-out shared),
+ * runs it, acknowledges inputs end to end, commits contiguous source positions, bounds what is in
+ * flight, routes failures to the dead-letter sink and drains on stop.
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { asyncScheduler, concatMap, from, lastValueFrom, map, merge, share, Subject, tap } from 'rxjs';
+import type { Observable, SchedulerLike, Subscription } from 'rxjs';
+import type { DeadLetter, Operator, OperatorContext, Sink, Source, SourceContext } from '../core/component.js';
+import { envelopesOf, forkEnvelope, isBatch } from '../core/envelope.js';
+import type { Envelope, EnvelopeInit, Item } from '../core/envelope.js';
+import { CentaurError, toCentaurError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { retry } from '../core/retry.js';
+import { pathsToSinks } from '../topology/graph.js';
+import type { Topology, TopologyNode } from '../topology/topology.js';
+import { createDeadLetterSink } from '../sinks/dead-letter.js';
+import { DeliveryState } from './delivery-state.js';
+import { InFlightGate } from './in-flight-gate.js';
+import { LatencyHistogram } from './latency-histogram.js';
+import { OffsetTracker } from './offset-tracker.js';
+import type { RunSummary } from './run-summary.js';
+
+export interface RuntimeOptions {
+  readonly logger: Logger;
+  /** Scheduler for timed operators (virtual time in tests). */
+  readonly scheduler?: SchedulerLike;
+  /** Attempts for a retriable sink write before the inputs become dead letters. */
+  readonly sinkWriteAttempts?: number;
+}
+
+/** Per-node counters, the same for every node. */
+export interface NodeCounters {
+  received: number;
+  sent: number;
+  failed: number;
+}
+
+type Instance =
+  | { readonly node: TopologyNode; readonly role: 'source'; readonly source: Source; readonly subject: Subject<Item> }
+  | { readonly node: TopologyNode; readonly role: 'operator'; readonly operator: Operator }
+  | { readonly node: TopologyNode; readonly role: 'sink'; readonly sink: Sink };
+
+/** One running instance of a topology. */
+export class Runtime {
+  private readonly instances = new Map<string, Instance>();
+  private readonly counters = new Map<string, NodeCounters>();
+  private readonly trackers = new Map<string, OffsetTracker>();
+  private readonly pendingCommits = new Map<string, { source: string; partition: string; offset: number }>();
+  private readonly deadLetters = new Subject<DeadLetter>();
+  private readonly latency = new LatencyHistogram();
+  private readonly gate: InFlightGate;
+  private readonly paths: Map<string, number>;
+  private readonly subscriptions: Subscription[] = [];
+  private deadLetterSink: Sink | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private commitChain: Promise<void> = Promise.resolve();
+  private stopRequested = false;
+  private fatal: CentaurError | undefined;
+  private rejectRun: ((error: CentaurError) => void) | undefined;
+  private startedAt = 0;
+  private peakRss = 0;
+  private rssTimer: NodeJS.Timeout | undefined;
+  private readonly totals = { inputs: 0, completed: 0, predictions: 0, deadLetters: 0, correct: 0, labelled: 0 };
+  private drainTimedOut = false;
+  private stopSignal: (() => void) | undefined;
+
+  constructor(
+    readonly topology: Topology,
+    private readonly options: RuntimeOptions,
+  ) {
+    const l = topology.limits;
+    this.gate = new InFlightGate(
+      { maxCount: l.maxInFlight, maxBytes: l.maxInFlightBytes, lowWaterRatio: l.lowWaterRatio },
+      () => this.forEachSource((s) => s.pause()),
+      () => this.forEachSource((s) => s.resume()),
+    );
+    const upstreams = new Map([...topology.nodes.values()].map((n) => [n.id, n.from.filter((f) => topology.nodes.get(f)?.spec.role !== 'sink')]));
+    this.paths = pathsToSinks(upstreams, (id) => topology.nodes.get(id)?.spec.role === 'sink' && id !== topology.deadLetter);
+    for (const id of topology.nodes.keys()) this.counters.set(id, { received: 0, sent: 0, failed: 0 });
+  }
+
+  /** Per-node counters (received, sent, failed), for metrics. */
+  nodeCounters(): ReadonlyMap<string, Readonly<NodeCounters>> {
+    return this.counters;
+  }
+
+  /** In-flight figures, for metrics and tests. */
+  inFlight(): { count: number; bytes: number; peakCount: number; peakBytes: number; paused: boolean } {
+    return this.gate.stats;
+  }
+
+  /** Creates every component, wires the graph, starts the sources and resolves with the summary when the run ends. */
+  async run(): Promise<RunSummary> {
+    await this.createAll();
+    this.startedAt = performance.now();
+    this.rssTimer = setInterval(() => this.sampleRss(), 100);
+    this.rssTimer.unref();
+    const finished = new Promise<RunSummary>((resolve, reject) => {
+      this.rejectRun = reject;
+      this.wireAndStart().then(resolve, (error: unknown) => reject(toCentaurError(error)));
+    });
+    try {
+      return await finished;
+    } finally {
+      clearInterval(this.rssTimer);
+      clearTimeout(this.commitTimer);
+    }
+  }
+
+  /** Begins a graceful stop: sources stop, in-flight inputs finish (bounded by drainTimeoutMs), sinks flush. */
+  stop(): void {
+    if (this.stopRequested) return;
+    this.stopRequested = true;
+    this.options.logger.info({ topology: this.topology.name }, 'Stopping: sources stop and in-flight inputs drain.');
+    this.forEachSource((s) => {
+      s.stop().catch((error: unknown) => this.fail(error));
+    });
+    this.stopSignal?.();
+  }
+
+  private async createAll(): Promise<void> {
+    const t = this.topology;
+    try {
+      for (const id of t.order) {
+        const node = t.nodes.get(id) as TopologyNode;
+        const ctx = { nodeId: id, topologyName: t.name, baseDir: t.baseDir, logger: this.options.logger.child({ node: id }) };
+        const spec = node.spec;
+        if (spec.role === 'source') {
+          this.instances.set(id, { node, role: 'source', source: await spec.create(node.options, ctx), subject: new Subject<Item>() });
+        } else if (spec.role === 'operator') {
+          this.instances.set(id, { node, role: 'operator', operator: await spec.create(node.options, ctx) });
+        } else {
+          const sink = await spec.create(node.options, ctx);
+          this.instances.set(id, { node, role: 'sink', sink });
+          if (id === t.deadLetter) this.deadLetterSink = sink;
+        }
+      }
+      if (this.deadLetterSink === undefined) {
+        this.deadLetterSink = createDeadLetterSink(path.resolve(t.baseDir, 'out', t.name), 'dead-letters', 'auto', 67108864, false);
+      }
+      if (this.deadLetterSink.writeDeadLetters === undefined) {
+        throw new CentaurError('CONFIG_INVALID', `node \`${t.deadLetter ?? ''}\` cannot take dead letters; use a \`dead-letter\` node`);
+      }
+    } catch (error) {
+      await this.closeAll();
+      throw toCentaurError(error, 'CONFIG_INVALID');
+    }
+  }
+
+  private async wireAndStart(): Promise<RunSummary> {
+    const t = this.topology;
+    const scheduler = this.options.scheduler ?? asyncScheduler;
+    const streams = new Map<string, Observable<Item>>();
+    const consumers = new Map<string, number>();
+    const outputOf = (id: string): Observable<Item> => {
+      const index = consumers.get(id) ?? 0;
+      consumers.set(id, index + 1);
+      const stream = streams.get(id) as Observable<Item>;
+      return index === 0 ? stream : stream.pipe(map(forkItem));
+    };
+    const sinkDone: Promise<unknown>[] = [];
+
+    for (const id of t.order) {
+      const instance = this.instances.get(id) as Instance;
+      const counters = this.counters.get(id) as NodeCounters;
+      if (instance.role === 'source') {
+        streams.set(id, instance.subject.pipe(tap((item) => (counters.sent += envelopesOf(item).length)), share()));
+      } else if (instance.role === 'operator') {
+        if (instance.node.from.length === 0) continue;
+        let input = merge(...instance.node.from.map(outputOf)).pipe(tap((item) => (counters.received += envelopesOf(item).length)));
+        const accepts = instance.operator.accepts;
+        if (accepts === 'envelope') input = input.pipe(concatMap((item) => unbatch(item)));
+        if (accepts === 'batch') input = input.pipe(map((item) => (isBatch(item) ? item : { kind: 'batch' as const, envelopes: [item], tensor: null })));
+        const ctx: OperatorContext = {
+          nodeId: id,
+          scheduler,
+          fail: (envelope, error) => {
+            counters.failed += 1;
+            this.deadLetters.next({ envelope, node: id, error: toCentaurError(error), time: Date.now() });
+          },
+        };
+        streams.set(id, instance.operator.apply(input, ctx).pipe(tap((item) => (counters.sent += envelopesOf(item).length)), share()));
+      } else if (instance.node.from.length > 0) {
+        const write = merge(...instance.node.from.map(outputOf)).pipe(concatMap((item) => from(this.writeToSink(id, instance.sink, item, counters))));
+        sinkDone.push(lastValueFrom(write, { defaultValue: undefined }));
+      }
+    }
+    const dlqDone = lastValueFrom(this.deadLetters.pipe(concatMap((letter) => from(this.writeDeadLetter(letter)))), { defaultValue: undefined });
+
+    const sourcesDone = [...this.instances.values()].map(async (instance) => {
+      if (instance.role !== 'source') return;
+      const ctx: SourceContext = {
+        emit: (init) => instance.subject.next(this.admit(init, instance.node.id)),
+        fail: (init, error) => {
+          const envelope = this.admit(init, instance.node.id);
+          (this.counters.get(instance.node.id) as NodeCounters).failed += 1;
+          this.deadLetters.next({ envelope, node: instance.node.id, error: toCentaurError(error, 'INPUT_READ_FAILED'), time: Date.now() });
+        },
+      };
+      try {
+        await instance.source.start(ctx);
+      } finally {
+        instance.subject.complete();
+      }
+    });
+    this.options.logger.info({ topology: t.name, nodes: t.order.length }, 'Topology started.');
+
+    const drained = (async () => {
+      await Promise.all(sourcesDone);
+      await Promise.all(sinkDone);
+      this.deadLetters.complete();
+      await dlqDone;
+    })();
+    const stopped = new Promise<void>((resolve) => {
+      this.stopSignal = resolve;
+      if (this.stopRequested) resolve();
+    });
+    // Once a stop is requested, the drain has drainTimeoutMs to finish.
+    const outcome = await Promise.race([
+      drained.then(() => 'drained' as const),
+      stopped.then(() => Promise.race([drained.then(() => 'drained' as const), delay(t.limits.drainTimeoutMs).then(() => 'timeout' as const)])),
+    ]);
+    if (outcome === 'timeout') {
+      this.drainTimedOut = true;
+      this.options.logger.error({ topology: t.name, inFlight: this.gate.stats.count }, 'In-flight inputs did not finish within drainTimeoutMs; they will be read again on restart.');
+      for (const s of this.subscriptions) s.unsubscribe();
+    }
+    await this.flushCommits();
+    await this.closeAll();
+    if (this.fatal !== undefined) throw this.fatal;
+    return this.summary();
+  }
+
+  /** Turns a source's input into an envelope with its delivery record, and counts it in flight. */
+  private admit(init: EnvelopeInit, sourceId: string): Envelope {
+    const key = `${sourceId}\u0000${init.position.partition}`;
+    let tracker = this.trackers.get(key);
+    if (tracker === undefined) {
+      tracker = new OffsetTracker();
+      this.trackers.set(key, tracker);
+    }
+    tracker.track(init.position.offset);
+    const receivedAt = performance.now();
+    const delivery = new DeliveryState(
+      sourceId,
+      init.position.partition,
+      init.position.offset,
+      init.sizeBytes,
+      receivedAt,
+      this.paths.get(sourceId) ?? 1,
+      (node) => this.paths.get(node) ?? 1,
+      (state) => this.complete(state),
+    );
+    this.totals.inputs += 1;
+    this.gate.add(init.sizeBytes);
+    return {
+      id: init.id,
+      ...(init.key === undefined ? {} : { key: init.key }),
+      eventTime: init.eventTime,
+      position: init.position,
+      payload: init.payload,
+      sizeBytes: init.sizeBytes,
+      metadata: init.metadata ?? {},
+      ...(init.label === undefined ? {} : { label: init.label }),
+      receivedAt,
+      timings: {},
+      delivery,
+    };
+  }
+
+  private complete(state: DeliveryState): void {
+    const key = `${state.source}\u0000${state.partition}`;
+    const advanced = this.trackers.get(key)?.complete(state.offset);
+    this.gate.remove(state.bytes);
+    this.latency.record(performance.now() - state.receivedAt);
+    if (state.deadLettered_) this.totals.deadLetters += 1;
+    else {
+      this.totals.completed += 1;
+      if (state.predicted) this.totals.predictions += 1;
+      if (state.labelled) {
+        this.totals.labelled += 1;
+        if (state.correct) this.totals.correct += 1;
+      }
+    }
+    if (advanced !== undefined) {
+      this.pendingCommits.set(key, { source: state.source, partition: state.partition, offset: advanced });
+      this.scheduleCommit();
+    }
+  }
+
+  private async writeToSink(id: string, sink: Sink, item: Item, counters: NodeCounters): Promise<void> {
+    const envelopes = envelopesOf(item);
+    if (isBatch(item)) item.tensor?.release();
+    counters.received += envelopes.length;
+    try {
+      await retry(() => sink.write(envelopes), {
+        attempts: this.options.sinkWriteAttempts ?? 5,
+        baseDelayMs: 100,
+        maxDelayMs: 5000,
+        onRetry: (error, attempt) => this.options.logger.warn({ node: id, error: error.message, attempt }, 'Sink write failed; retrying.'),
+      });
+    } catch (error) {
+      counters.failed += envelopes.length;
+      const err = toCentaurError(error, 'SINK_WRITE_FAILED');
+      for (const envelope of envelopes) this.deadLetters.next({ envelope, node: id, error: err, time: Date.now() });
+      return;
+    }
+    counters.sent += envelopes.length;
+    for (const envelope of envelopes) {
+      const state = envelope.delivery;
+      if (state instanceof DeliveryState && envelope.prediction !== undefined && !state.predicted) {
+        state.predicted = true;
+        if (envelope.label !== undefined) {
+          state.labelled = true;
+          state.correct = envelope.label === envelope.prediction.label;
+        }
+      }
+      envelope.delivery.acknowledge();
+    }
+  }
+
+  private async writeDeadLetter(letter: DeadLetter): Promise<void> {
+    const sink = this.deadLetterSink as Sink & { writeDeadLetters: NonNullable<Sink['writeDeadLetters']> };
+    if (letter.envelope.delivery instanceof DeliveryState && letter.envelope.delivery.done) return;
+    try {
+      await retry(() => sink.writeDeadLetters([letter]), { attempts: 10, baseDelayMs: 100, maxDelayMs: 5000 });
+    } catch (error) {
+      this.fail(new CentaurError('SINK_WRITE_FAILED', `the dead-letter sink failed; stopping so no input is lost: ${(error as Error).message}`, { cause: error }));
+      return;
+    }
+    letter.envelope.delivery.deadLettered(letter.node);
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitTimer !== undefined) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      this.flushCommits().catch((error: unknown) => this.options.logger.warn({ error: (error as Error).message }, 'Commit failed; it will be retried.'));
+    }, this.topology.limits.commitIntervalMs);
+  }
+
+  /** Commits every advanced position, one commit chain at a time. */
+  private flushCommits(): Promise<void> {
+    this.commitChain = this.commitChain.then(async () => {
+      const batch = [...this.pendingCommits.values()];
+      this.pendingCommits.clear();
+      for (const c of batch) {
+        const instance = this.instances.get(c.source);
+        if (instance?.role !== 'source') continue;
+        try {
+          await instance.source.commit(c.partition, c.offset);
+        } catch (error) {
+          const key = `${c.source}\u0000${c.partition}`;
+          if (!this.pendingCommits.has(key)) this.pendingCommits.set(key, c);
+          throw error;
+        }
+      }
+    });
+    return this.commitChain;
+  }
+
+  private fail(error: unknown): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = toCentaurError(error);
+    this.options.logger.error({ error: this.fatal.message, code: this.fatal.code }, 'The run failed.');
+    this.stop();
+    this.rejectRun?.(this.fatal);
+  }
+
+  private async closeAll(): Promise<void> {
+    for (const instance of this.instances.values()) {
+      try {
+        if (instance.role === 'sink') {
+          await instance.sink.flush(true);
+          await instance.sink.close();
+        } else if (instance.role === 'operator') {
+          await instance.operator.close?.();
+        } else {
+          await instance.source.stop();
+        }
+      } catch (error) {
+        this.options.logger.warn({ node: instance.node.id, error: (error as Error).message }, 'Closing a node failed.');
+      }
+    }
+    if (this.deadLetterSink !== undefined && ![...this.instances.values()].some((i) => i.role === 'sink' && i.sink === this.deadLetterSink)) {
+      await this.deadLetterSink.close();
+    }
+  }
+
+  private forEachSource(fn: (source: Source) => void): void {
+    for (const instance of this.instances.values()) if (instance.role === 'source') fn(instance.source);
+  }
+
+  private sampleRss(): void {
+    this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
+  }
+
+  private summary(): RunSummary {
+    this.sampleRss();
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    const t = this.totals;
+    return {
+      topology: this.topology.name,
+      inputs: t.inputs,
+      predictions: t.predictions,
+      completed: t.completed,
+      deadLetters: t.deadLetters,
+      unfinished: t.inputs - t.completed - t.deadLetters,
+      durationSeconds: seconds,
+      imagesPerSecond: seconds > 0 ? t.inputs / seconds : 0,
+      latencyMs: { p50: this.latency.quantile(0.5), p95: this.latency.quantile(0.95), p99: this.latency.quantile(0.99) },
+      ...(t.labelled > 0 ? { accuracy: { correct: t.correct, labelled: t.labelled, ratio: t.correct / t.labelled } } : {}),
+      peakRssBytes: this.peakRss,
+      peakInFlight: this.gate.stats.peakCount,
+      drainTimedOut: this.drainTimedOut,
+    };
+  }
+}
+
+function forkItem(item: Item): Item {
+  if (!isBatch(item)) return forkEnvelope(item);
+  return { kind: 'batch', envelopes: item.envelopes.map(forkEnvelope), tensor: null };
+}
+
+function unbatch(item: Item): Envelope[] {
+  if (!isBatch(item)) return [item];
+  item.tensor?.release();
+  return item.envelopes;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Runs a topology to its end (finite sources) or until `stop()`; see Runtime. */
+export async function runTopology(topology: Topology, options: RuntimeOptions): Promise<RunSummary> {
+  return new Runtime(topology, options).run();
+}

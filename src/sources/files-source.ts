@@ -1,0 +1,223 @@
+/**
+ * `files-source`: images from a directory (recursive, sorted) or a glob, optionally watching for
+ * new files, with labels from the parent folder name and a checkpoint file of finished files.
+ */
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Type } from '@sinclair/typebox';
+import { defineSource } from '../core/component.js';
+import type { Source, SourceContext } from '../core/component.js';
+import type { EnvelopeInit } from '../core/envelope.js';
+import { CentaurError } from '../core/errors.js';
+
+const DEFAULT_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'];
+
+const options = Type.Object(
+  {
+    path: Type.String({ minLength: 1, description: 'A directory (read recursively) or a glob such as `photos/**/*.jpg`; relative to the topology file.' }),
+    extensions: Type.Array(Type.String(), { default: DEFAULT_EXTENSIONS, description: 'File extensions read from a directory (ignored for globs).' }),
+    recursive: Type.Boolean({ default: true, description: 'Descend into sub-directories of a directory path.' }),
+    watch: Type.Boolean({ default: false, description: 'Keep running and read new files as they appear; without it the run ends when every file is done.' }),
+    pollIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'How often to look for new files when watching.' }),
+    labels: Type.Union([Type.Literal('none'), Type.Literal('parent-folder')], { default: 'none', description: 'Take each image’s ground-truth label from its parent folder name (`horses/`, `humans/`).' }),
+    labelMap: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Renames folder names to class labels, e.g. `{ horses: horse, humans: human }`.' }),
+    checkpoint: Type.Optional(Type.String({ minLength: 1, description: 'File recording finished files, so a restarted run skips them; relative to the topology file.' })),
+    maxFileBytes: Type.Integer({ minimum: 1, default: 67108864, description: 'Files larger than this are not read; they go to the dead-letter sink by reference.' }),
+  },
+  { additionalProperties: false },
+);
+
+/** Reads the image files named by `path`, in sorted order, once or continuously. */
+export const filesSource = defineSource({
+  kind: 'files-source',
+  role: 'source',
+  description: 'Reads images from a directory or glob, with labels from folder names and a checkpoint of finished files.',
+  stability: 'beta',
+  options,
+  claims: (o, baseDir) => (o.checkpoint === undefined ? [] : [`checkpoint file ${path.resolve(baseDir, o.checkpoint)}`]),
+  create: (o, ctx): Source => new FilesSource(o.path, ctx.baseDir, ctx.nodeId, {
+    extensions: new Set(o.extensions.map((e) => e.toLowerCase().replace(/^\./, ''))),
+    recursive: o.recursive,
+    watch: o.watch,
+    pollIntervalMs: o.pollIntervalMs,
+    labels: o.labels,
+    labelMap: o.labelMap,
+    checkpoint: o.checkpoint === undefined ? undefined : path.resolve(ctx.baseDir, o.checkpoint),
+    maxFileBytes: o.maxFileBytes,
+  }),
+});
+
+interface FilesSourceSettings {
+  extensions: ReadonlySet<string>;
+  recursive: boolean;
+  watch: boolean;
+  pollIntervalMs: number;
+  labels: 'none' | 'parent-folder';
+  labelMap: Readonly<Record<string, string>>;
+  checkpoint: string | undefined;
+  maxFileBytes: number;
+}
+
+const PARTITION = 'files';
+
+class FilesSource implements Source {
+  private readonly root: string;
+  private readonly isGlob: boolean;
+  private paused = false;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private readonly seen = new Set<string>();
+  /** Offsets emitted and not yet committed, with their file paths. */
+  private readonly pending = new Map<number, string>();
+  private committedThrough = -1;
+  private nextOffset = 0;
+
+  constructor(
+    pattern: string,
+    baseDir: string,
+    private readonly nodeId: string,
+    private readonly settings: FilesSourceSettings,
+  ) {
+    this.isGlob = /[*?[\]{}]/.test(pattern);
+    this.root = path.resolve(baseDir, pattern);
+    this.globBase = baseDir;
+    this.pattern = pattern;
+  }
+
+  private readonly globBase: string;
+  private readonly pattern: string;
+
+  async start(ctx: SourceContext): Promise<void> {
+    if (this.settings.checkpoint !== undefined) await this.loadCheckpoint(this.settings.checkpoint);
+    for (;;) {
+      const files = await this.list();
+      for (const file of files) {
+        if (this.seen.has(file)) continue;
+        this.seen.add(file);
+        await this.waitWhilePaused();
+        if (this.stopped) return;
+        await this.read(file, ctx);
+      }
+      if (!this.settings.watch || this.stopped) return;
+      await this.sleep(this.settings.pollIntervalMs);
+      if (this.stopped) return;
+    }
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wakeUp();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp();
+  }
+
+  async commit(partition: string, offset: number): Promise<void> {
+    if (partition !== PARTITION || offset <= this.committedThrough) return;
+    const done: string[] = [];
+    for (let o = this.committedThrough + 1; o <= offset; o += 1) {
+      const file = this.pending.get(o);
+      if (file !== undefined) done.push(file);
+      this.pending.delete(o);
+    }
+    this.committedThrough = offset;
+    if (this.settings.checkpoint !== undefined && done.length > 0) {
+      try {
+        await mkdir(path.dirname(this.settings.checkpoint), { recursive: true });
+        await appendFile(this.settings.checkpoint, done.map((f) => `${f}\n`).join(''));
+      } catch (error) {
+        throw new CentaurError('CHECKPOINT_FAILED', `cannot write checkpoint ${this.settings.checkpoint}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  }
+
+  private async read(file: string, ctx: SourceContext): Promise<void> {
+    const offset = this.nextOffset;
+    this.nextOffset += 1;
+    this.pending.set(offset, file);
+    const rel = this.isGlob ? path.relative(this.globBase, file) : path.relative(this.root, file) || path.basename(file);
+    const uri = pathToFileURL(file).href;
+    const folder = path.basename(path.dirname(file));
+    const label = this.settings.labels === 'parent-folder' ? (this.settings.labelMap[folder] ?? folder) : undefined;
+    const base = {
+      id: rel,
+      key: rel,
+      position: { source: this.nodeId, partition: PARTITION, offset, uri },
+      metadata: { path: rel },
+      ...(label === undefined ? {} : { label }),
+    };
+    try {
+      const info = await stat(file);
+      if (info.size > this.settings.maxFileBytes) {
+        const init: EnvelopeInit = { ...base, eventTime: info.mtimeMs, payload: { kind: 'reference', uri }, sizeBytes: 0 };
+        ctx.fail(init, new CentaurError('INPUT_READ_FAILED', `${rel} is ${info.size} bytes, over maxFileBytes ${this.settings.maxFileBytes}`));
+        return;
+      }
+      const bytes = await readFile(file);
+      ctx.emit({ ...base, eventTime: Math.round(info.mtimeMs), payload: { kind: 'bytes', bytes }, sizeBytes: bytes.length });
+    } catch (error) {
+      const init: EnvelopeInit = { ...base, eventTime: Date.now(), payload: { kind: 'reference', uri }, sizeBytes: 0 };
+      ctx.fail(init, new CentaurError('INPUT_READ_FAILED', `cannot read ${rel}: ${(error as Error).message}`, { cause: error }));
+    }
+  }
+
+  private async list(): Promise<string[]> {
+    if (this.isGlob) {
+      const { glob } = await import('tinyglobby');
+      const found = await glob(this.pattern, { cwd: this.globBase, absolute: true, onlyFiles: true });
+      return found.map((f) => path.resolve(f)).sort();
+    }
+    const { glob } = await import('tinyglobby');
+    const exts = [...this.settings.extensions];
+    const patterns = exts.length === 0 ? ['**/*'] : [`${this.settings.recursive ? '**/' : ''}*.{${exts.join(',')},${exts.map((e) => e.toUpperCase()).join(',')}}`];
+    try {
+      await stat(this.root);
+    } catch {
+      throw new CentaurError('INPUT_READ_FAILED', `files-source path ${this.root} does not exist`);
+    }
+    const found = await glob(patterns, { cwd: this.root, absolute: true, onlyFiles: true, deep: this.settings.recursive ? Infinity : 1 });
+    return found.map((f) => path.resolve(f)).sort();
+  }
+
+  private async loadCheckpoint(file: string): Promise<void> {
+    try {
+      const text = await readFile(file, 'utf8');
+      for (const line of text.split('\n')) if (line.length > 0) this.seen.add(line);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new CentaurError('CHECKPOINT_FAILED', `cannot read checkpoint ${file}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  }
+
+  private async waitWhilePaused(): Promise<void> {
+    while (this.paused && !this.stopped) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}

@@ -1,0 +1,5 @@
+/** Every source kind, in the order `centaur components` lists them. */
+import type { SourceSpec } from '../core/component.js';
+import { filesSource } from './files-source.js';
+
+export const sources: readonly SourceSpec[] = [filesSource];

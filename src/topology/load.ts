@@ -1,0 +1,339 @@
+/**
+ * Loads a topology file (YAML or JSON): parses it keeping positions, substitutes `${ENV}`
+ * references, validates the file shape, every node's options and the graph, and reports every
+ * problem at once with file:line:column, node id and a suggested fix.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { LineCounter, parse as parseYamlScalar, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import { ConfigError } from '../core/errors.js';
+import type { ConfigIssue } from '../core/errors.js';
+import type { ComponentSpec } from '../core/component.js';
+import { allComponents } from './registry.js';
+import { TopologyShapeSchema } from './schema.js';
+import type { Limits } from './schema.js';
+import { findCycles, pathsToSinks, topologicalOrder } from './graph.js';
+import { locate } from './locate.js';
+import { closest, suggestName } from './suggest.js';
+import type { Topology, TopologyNode } from './topology.js';
+
+type Path = (string | number)[];
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
+const validateShape = ajv.compile(TopologyShapeSchema);
+const optionValidators = new Map<string, ValidateFunction>();
+
+const NODE_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** Options for loading: the environment for `${NAME}` and the component registry. */
+export interface LoadOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly components?: readonly ComponentSpec[];
+}
+
+/** Reads and validates a topology file; throws a ConfigError listing every problem. */
+export async function loadTopologyFile(file: string, options: LoadOptions = {}): Promise<Topology> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    throw new ConfigError([{ file, line: 1, column: 1, message: `cannot read topology: ${reason}` }]);
+  }
+  return parseTopology(text, file, options);
+}
+
+/** Validates topology text; `file` labels the messages and anchors relative paths. */
+export function parseTopology(text: string, file: string, options: LoadOptions = {}): Topology {
+  const components = options.components ?? allComponents;
+  const env = options.env ?? process.env;
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const issues: ConfigIssue[] = [];
+  const at = (p: Path, message: string, extra: { node?: string; suggestion?: string; key?: boolean } = {}): void => {
+    const loc = locate(doc, lines, p, extra.key === true ? 'key' : 'value');
+    issues.push({ file, line: loc.line, column: loc.column, message, ...(extra.node === undefined ? {} : { node: extra.node }), ...(extra.suggestion === undefined ? {} : { suggestion: extra.suggestion }) });
+  };
+
+  for (const error of doc.errors) {
+    const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+    const duplicate = error.code === 'DUPLICATE_KEY';
+    issues.push({
+      file,
+      line: pos.line,
+      column: pos.col,
+      message: duplicate ? 'duplicate name: this key appears twice in the same map' : `syntax error: ${error.message.split('\n')[0] ?? ''}`,
+      ...(duplicate ? { suggestion: 'rename one of them; node ids must be unique' } : {}),
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([{ file, line: 1, column: 1, message: 'a topology must be a map with `version`, `name` and `nodes`' }]);
+  }
+  const secretPaths = new Set<string>();
+  const data = substituteEnv(raw as Record<string, unknown>, [], env, secretPaths, (p, name) =>
+    at(p, `environment variable \`${name}\` is not set`, { suggestion: `export ${name}=… before running, or replace \`\${${name}}\` with a value` }),
+  ) as Record<string, unknown>;
+
+  if (!validateShape(data)) {
+    for (const issue of ajvIssues(validateShape.errors ?? [], [], undefined, secretPaths)) at(issue.path, issue.message, issue);
+  }
+  const nodesValue = data.nodes;
+  const nodesRaw = nodesValue !== null && typeof nodesValue === 'object' && !Array.isArray(nodesValue) ? (nodesValue as Record<string, unknown>) : {};
+  const kinds = components.map((c) => c.kind);
+  const ids = Object.keys(nodesRaw);
+  const nodes = new Map<string, TopologyNode>();
+  const upstreams = new Map<string, string[]>();
+  const baseDir = path.dirname(path.resolve(file));
+
+  for (const id of ids) {
+    const value = nodesRaw[id];
+    const nodePath: Path = ['nodes', id];
+    if (!NODE_ID.test(id)) at(nodePath, `invalid node id \`${id}\``, { node: id, key: true, suggestion: 'use letters, digits, `_` and `-`, starting with a letter' });
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) continue;
+    const record = value as Record<string, unknown>;
+    if (typeof record.kind !== 'string') continue;
+    const spec = components.find((c) => c.kind === record.kind);
+    if (spec === undefined) {
+      at([...nodePath, 'kind'], `unknown kind \`${record.kind}\``, { node: id, suggestion: suggestName(record.kind, kinds, 'kinds') });
+      continue;
+    }
+    const from = typeof record.from === 'string' ? [record.from] : Array.isArray(record.from) ? record.from.filter((f): f is string => typeof f === 'string') : [];
+    const { kind: _kind, from: _from, ...options } = record;
+    const validate = validatorFor(spec);
+    if (!validate(options)) {
+      for (const issue of ajvIssues(validate.errors ?? [], nodePath, id, secretPaths)) at(issue.path, issue.message, issue);
+    }
+    if (spec.role === 'source' && record.from !== undefined) {
+      at([...nodePath, 'from'], 'a source takes no `from`', { node: id, key: true, suggestion: 'remove `from`; to transform another node’s output use an operator kind' });
+    }
+    nodes.set(id, { id, kind: spec.kind, spec, from, options });
+    upstreams.set(id, from);
+  }
+
+  const deadLetter = resolveDeadLetter(data, nodes, at);
+  const roleOf = (id: string): string | undefined => nodes.get(id)?.spec.role;
+
+  for (const node of nodes.values()) {
+    if (node.spec.role !== 'source' && node.from.length === 0 && node.id !== deadLetter) {
+      const firstSource = [...nodes.values()].find((n) => n.spec.role === 'source')?.id;
+      at(['nodes', node.id], `a ${node.spec.role} needs \`from\``, { node: node.id, key: true, suggestion: `add \`from: [${firstSource ?? '<node id>'}]\`` });
+    }
+    if (node.id === deadLetter && node.from.length > 0) {
+      at(['nodes', node.id, 'from'], 'the dead-letter sink takes no `from`; the runtime routes failed inputs to it', { node: node.id, key: true, suggestion: 'remove `from`' });
+    }
+    const seen = new Set<string>();
+    node.from.forEach((up, index) => {
+      const p: Path = typeof (nodesRaw[node.id] as Record<string, unknown>).from === 'string' ? ['nodes', node.id, 'from'] : ['nodes', node.id, 'from', index];
+      if (seen.has(up)) at(p, `\`from\` names \`${up}\` twice`, { node: node.id, suggestion: 'remove the repeated entry' });
+      seen.add(up);
+      if (!nodes.has(up) && !ids.includes(up)) {
+        at(p, `\`from\` names unknown node \`${up}\``, { node: node.id, suggestion: suggestName(up, ids, 'node ids') });
+      } else if (roleOf(up) === 'sink') {
+        at(p, `\`from\` names \`${up}\`, a sink, which emits nothing`, { node: node.id, suggestion: 'take input from the node that feeds that sink instead' });
+      }
+    });
+  }
+
+  const graph = new Map<string, string[]>([...upstreams].map(([id, ups]) => [id, ups.filter((u) => nodes.has(u) && roleOf(u) !== 'sink')]));
+  const cycles = findCycles(graph);
+  for (const cycle of cycles) {
+    const first = cycle[0] as string;
+    at(['nodes', first, 'from'], `cycle: ${cycle.map((c) => `\`${c}\``).join(' → ')}`, { node: first, key: true, suggestion: 'a topology must be acyclic; remove one of these `from` entries' });
+  }
+  if (cycles.length === 0) {
+    const paths = pathsToSinks(graph, (id) => roleOf(id) === 'sink');
+    for (const node of nodes.values()) {
+      if (node.spec.role !== 'sink' && (paths.get(node.id) ?? 0) === 0) {
+        at(['nodes', node.id], 'reaches no sink, so its output would be dropped', { node: node.id, key: true, suggestion: `add a sink with \`from: [${node.id}]\`, or remove the node` });
+      }
+    }
+  }
+  if (nodes.size > 0 && ![...nodes.values()].some((n) => n.spec.role === 'source')) {
+    at(['nodes'], 'the topology has no source', { key: true, suggestion: `add a node of a source kind (${components.filter((c) => c.role === 'source').map((c) => `\`${c.kind}\``).join(', ')})` });
+  }
+
+  const claimed = new Map<string, string>();
+  for (const node of nodes.values()) {
+    for (const claim of node.spec.claims?.(node.options, baseDir) ?? []) {
+      const owner = claimed.get(claim);
+      if (owner !== undefined) {
+        at(['nodes', node.id], `uses ${claim}, already used by node \`${owner}\``, { node: node.id, key: true, suggestion: 'give each node its own output/resource' });
+      } else {
+        claimed.set(claim, node.id);
+      }
+    }
+  }
+
+  if (issues.length > 0) {
+    issues.sort((a, b) => a.line - b.line || a.column - b.column);
+    throw new ConfigError(issues);
+  }
+  return {
+    version: 1,
+    name: data.name as string,
+    ...(typeof data.description === 'string' ? { description: data.description } : {}),
+    file,
+    baseDir,
+    limits: data.limits as Limits,
+    nodes,
+    order: topologicalOrder(graph),
+    deadLetter,
+  };
+}
+
+function validatorFor(spec: ComponentSpec): ValidateFunction {
+  let validate = optionValidators.get(spec.kind);
+  if (validate === undefined) {
+    validate = ajv.compile(spec.options);
+    optionValidators.set(spec.kind, validate);
+  }
+  return validate;
+}
+
+function resolveDeadLetter(
+  data: Record<string, unknown>,
+  nodes: ReadonlyMap<string, TopologyNode>,
+  at: (p: Path, message: string, extra?: { node?: string; suggestion?: string; key?: boolean }) => void,
+): string | null {
+  const named = data.deadLetter;
+  if (typeof named === 'string') {
+    const node = nodes.get(named);
+    if (node === undefined) {
+      at(['deadLetter'], `\`deadLetter\` names unknown node \`${named}\``, { suggestion: suggestName(named, [...nodes.keys()], 'node ids') });
+      return null;
+    }
+    if (node.spec.role !== 'sink') {
+      at(['deadLetter'], `\`deadLetter\` names \`${named}\`, a ${node.spec.role}; it must be a sink`, { suggestion: 'add a `dead-letter` node and name it here' });
+      return null;
+    }
+    return named;
+  }
+  const candidates = [...nodes.values()].filter((n) => n.kind === 'dead-letter' && n.from.length === 0);
+  return candidates.length === 1 ? (candidates[0] as TopologyNode).id : null;
+}
+
+/** One located, worded problem found by Ajv. */
+interface AjvIssue {
+  path: Path;
+  message: string;
+  node?: string;
+  suggestion?: string;
+  key?: boolean;
+}
+
+function ajvIssues(errors: readonly ErrorObject[], base: Path, node: string | undefined, secrets: ReadonlySet<string>): AjvIssue[] {
+  const anyOfPaths = errors.filter((e) => e.keyword === 'anyOf').map((e) => e.schemaPath);
+  const out: AjvIssue[] = [];
+  const nodePart = node === undefined ? {} : { node };
+  for (const error of errors) {
+    if (error.keyword !== 'anyOf' && anyOfPaths.some((p) => error.schemaPath.startsWith(`${p}/`))) continue;
+    const rel = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const p: Path = [...base, ...rel.map((s) => (/^\d+$/.test(s) ? Number(s) : s))];
+    const field = rel.length === 0 ? (node === undefined ? 'the topology' : 'the node') : `field \`${rel.join('.')}\``;
+    const secret = secrets.has(p.join('/'));
+    switch (error.keyword) {
+      case 'additionalProperties': {
+        const name = String((error.params as { additionalProperty: string }).additionalProperty);
+        const known = Object.keys(((error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties) ?? {});
+        const where = rel.length === 0 ? '' : ` in \`${rel.join('.')}\``;
+        out.push({ path: [...p, name], key: true, message: `unknown field \`${name}\`${where}`, suggestion: suggestName(name, known, 'fields'), ...nodePart });
+        break;
+      }
+      case 'required': {
+        const name = String((error.params as { missingProperty: string }).missingProperty);
+        out.push({ path: p, key: rel.length > 0, message: `missing required field \`${[...rel, name].join('.')}\``, suggestion: `add \`${name}\``, ...nodePart });
+        break;
+      }
+      case 'type': {
+        const expected = String((error.params as { type: string }).type);
+        const got = describeValue(error.data, secret);
+        out.push({ path: p, message: `${field} must be ${article(expected)}, got ${got}`, ...(expected === 'integer' || expected === 'number' ? { suggestion: 'write the number without quotes' } : {}), ...nodePart });
+        break;
+      }
+      case 'anyOf': {
+        const variants = (error.schema as { const?: unknown; type?: string }[] | undefined) ?? [];
+        const consts = variants.filter((v) => v.const !== undefined).map((v) => String(v.const));
+        if (consts.length === variants.length && consts.length > 0) {
+          const hint = typeof error.data === 'string' ? closest(error.data, consts) : undefined;
+          out.push({ path: p, message: `${field} must be one of ${consts.map((c) => `\`${c}\``).join(', ')}, got ${describeValue(error.data, secret)}`, ...(hint === undefined ? {} : { suggestion: `did you mean \`${hint}\`?` }), ...nodePart });
+        } else {
+          const types = variants.map((v) => v.type ?? 'a value').join(' or ');
+          out.push({ path: p, message: `${field} must be ${types}, got ${describeValue(error.data, secret)}`, ...nodePart });
+        }
+        break;
+      }
+      case 'const':
+        out.push({ path: p, message: `${field} must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}, got ${describeValue(error.data, secret)}`, ...nodePart });
+        break;
+      case 'enum': {
+        const allowed = ((error.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String);
+        const hint = typeof error.data === 'string' ? closest(error.data, allowed) : undefined;
+        out.push({ path: p, message: `${field} must be one of ${allowed.map((c) => `\`${c}\``).join(', ')}`, ...(hint === undefined ? {} : { suggestion: `did you mean \`${hint}\`?` }), ...nodePart });
+        break;
+      }
+      default:
+        out.push({ path: p, message: `${field} ${error.message ?? 'is invalid'}${secret ? '' : `, got ${describeValue(error.data, secret)}`}`, ...nodePart });
+    }
+  }
+  return out;
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function describeValue(value: unknown, secret: boolean): string {
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  if (secret) return `${type} (from the environment)`;
+  if (typeof value === 'string') return `string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${type} ${String(value)}`;
+  return type;
+}
+
+const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function substituteEnv(
+  value: unknown,
+  p: Path,
+  env: Readonly<Record<string, string | undefined>>,
+  secrets: Set<string>,
+  missing: (p: Path, name: string) => void,
+): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    let used = false;
+    const replaced = value.replace(ENV_REF, (match, name: string | undefined) => {
+      if (name === undefined) return '${';
+      used = true;
+      const found = env[name];
+      if (found === undefined) {
+        missing(p, name);
+        return '';
+      }
+      return found;
+    });
+    if (!used) return replaced;
+    secrets.add(p.join('/'));
+    if (/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(value)) {
+      try {
+        const typed: unknown = parseYamlScalar(replaced);
+        if (typeof typed === 'number' || typeof typed === 'boolean') return typed;
+      } catch {
+        // Not a plain scalar: keep the string.
+      }
+    }
+    return replaced;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, [...p, i], env, secrets, missing));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, [...p, k], env, secrets, missing)]));
+  }
+  return value;
+}
+

@@ -1,0 +1,93 @@
+/**
+ * The topology file's own schema (everything but per-kind options) and the composed JSON Schema
+ * that editors use: every component's options schema, tagged by `kind`.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { ComponentSpec } from '../core/component.js';
+
+/** Runtime limits of a topology: in-flight bounds, drain and commit timing. */
+export const LimitsSchema = Type.Object(
+  {
+    maxInFlight: Type.Integer({ minimum: 1, default: 1024, description: 'Envelopes in flight (emitted, not yet acknowledged) above which sources pause.' }),
+    maxInFlightBytes: Type.Integer({ minimum: 1024, default: 268435456, description: 'Bytes held by in-flight envelopes above which sources pause.' }),
+    lowWaterRatio: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5, description: 'Sources resume once in-flight count and bytes fall below this fraction of the limits.' }),
+    drainTimeoutMs: Type.Integer({ minimum: 0, default: 30000, description: 'How long a stop waits for in-flight envelopes before giving up.' }),
+    commitIntervalMs: Type.Integer({ minimum: 0, default: 1000, description: 'How often completed source positions are committed (0 = at once).' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Runtime limits.' },
+);
+
+export type Limits = Static<typeof LimitsSchema>;
+
+const NodeId = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', description: 'A node id.' });
+
+const FromSchema = Type.Union([NodeId, Type.Array(NodeId, { minItems: 1 })], {
+  description: 'Upstream node ids (one id or a list).',
+});
+
+/** A node before its per-kind options are checked. */
+export const NodeShapeSchema = Type.Object(
+  {
+    kind: Type.String({ description: 'The component kind.' }),
+    from: Type.Optional(FromSchema),
+  },
+  { additionalProperties: true },
+);
+
+/** The topology file without per-kind option checks (those come from the component specs). */
+export const TopologyShapeSchema = Type.Object(
+  {
+    version: Type.Literal(1, { description: 'Topology file format version.' }),
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$', description: 'Topology name: lower case, digits, `.`, `_`, `-`.' }),
+    description: Type.Optional(Type.String({ description: 'What this topology does, for people.' })),
+    deadLetter: Type.Optional(Type.String({ description: 'Id of the sink node (without `from`) that receives failed inputs. Default: the only `dead-letter` node, else `out/<name>/dead-letters.jsonl`.' })),
+    limits: Type.Optional(LimitsSchema),
+    nodes: Type.Record(NodeId, NodeShapeSchema, { description: 'The nodes of the graph, by id.' }),
+  },
+  { additionalProperties: false },
+);
+
+/** The JSON Schema of a whole topology file, with every component's options, for editors. */
+export function topologyJsonSchema(specs: readonly ComponentSpec[]): Record<string, unknown> {
+  const variants: TSchema[] = specs.map((spec) => {
+    const props: Record<string, TSchema> = {
+      kind: Type.Literal(spec.kind, { description: spec.description }),
+      ...(spec.role === 'source' ? {} : { from: FromSchema }),
+      ...spec.options.properties,
+    };
+    return Type.Object(props, {
+      additionalProperties: false,
+      title: spec.kind,
+      description: `${spec.role} (${spec.stability}): ${spec.description}`,
+    });
+  });
+  const shape = TopologyShapeSchema;
+  return JSON.parse(
+    JSON.stringify({
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      $id: 'https://centaur.dev/schemas/topology.schema.json',
+      title: 'Centaur topology',
+      type: 'object',
+      additionalProperties: false,
+      required: ['version', 'name', 'nodes'],
+      properties: {
+        ...shape.properties,
+        nodes: {
+          type: 'object',
+          description: 'The nodes of the graph, by id.',
+          propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' },
+          additionalProperties: {
+            type: 'object',
+            required: ['kind'],
+            properties: { kind: { enum: specs.map((s) => s.kind) } },
+            allOf: specs.map((spec, i) => ({
+              if: { properties: { kind: { const: spec.kind } } },
+              then: variants[i],
+            })),
+          },
+        },
+      },
+    }),
+  ) as Record<string, unknown>;
+}
