@@ -59,7 +59,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
   };
 
   for (const error of doc.errors) {
-    const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+    const pos = lines.linePos(error.pos[0]);
     const duplicate = error.code === 'DUPLICATE_KEY';
     issues.push({
       file,
@@ -90,6 +90,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
   const nodes = new Map<string, TopologyNode>();
   const upstreams = new Map<string, string[]>();
   const baseDir = path.dirname(path.resolve(file));
+  const invalidOptions = new Set<string>();
 
   for (const id of ids) {
     const value = nodesRaw[id];
@@ -108,6 +109,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
     const validate = validatorFor(spec);
     if (!validate(options)) {
       for (const issue of ajvIssues(validate.errors ?? [], nodePath, id, secretPaths)) at(issue.path, issue.message, issue);
+      invalidOptions.add(id);
     }
     if (spec.role === 'source' && record.from !== undefined) {
       at([...nodePath, 'from'], 'a source takes no `from`', { node: id, key: true, suggestion: 'remove `from`; to transform another node’s output use an operator kind' });
@@ -160,6 +162,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
 
   const claimed = new Map<string, string>();
   for (const node of nodes.values()) {
+    if (invalidOptions.has(node.id)) continue;
     for (const claim of node.spec.claims?.(node.options, baseDir) ?? []) {
       const owner = claimed.get(claim);
       if (owner !== undefined) {

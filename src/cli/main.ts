@@ -1,0 +1,173 @@
+/** The `centaur` command line: run, validate, schema, components, generate-images. */
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, CentaurError, formatIssue } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { allComponents } from '../topology/registry.js';
+import { topologyJsonSchema } from '../topology/schema.js';
+import { loadTopologyFile } from '../topology/load.js';
+import { componentsMarkdown, componentsText, optionRows } from './describe-options.js';
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 invalid input or config. */
+export const EXIT = { ok: 0, runtime: 1, invalid: 2 } as const;
+
+/** Where the CLI writes; tests capture it. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: CliIo = {
+  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+};
+
+/** Parses argv (without node and script) and runs the command; resolves with the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command()
+    .name('centaur')
+    .description('Centaur: a stream-processing dataflow engine that runs image classifiers.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('Run a topology until its sources end (or until SIGINT/SIGTERM), then print a summary.')
+    .argument('<topology>', 'topology file (YAML or JSON)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default(process.env.CENTAUR_LOG_LEVEL ?? 'warn'))
+    .option('--json', 'print the summary as JSON')
+    .action(async (file: string, opts: { logLevel: string; json?: boolean }) => {
+      code = await runCommand(file, opts, io);
+    });
+
+  program
+    .command('validate')
+    .description('Check topology files and report every problem with file:line:column, node and a suggested fix.')
+    .argument('<topology...>', 'topology files')
+    .action(async (files: string[]) => {
+      code = await validateCommand(files, io);
+    });
+
+  program
+    .command('schema')
+    .description('Print the JSON Schema of topology files (for editors).')
+    .action(() => {
+      io.out(JSON.stringify(topologyJsonSchema(allComponents), null, 2));
+    });
+
+  program
+    .command('components')
+    .description('List every component kind with its description and options.')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .action((opts: { format: string }) => {
+      if (opts.format === 'markdown') io.out(componentsMarkdown(allComponents));
+      else if (opts.format === 'json') {
+        io.out(JSON.stringify(allComponents.map((s) => ({ kind: s.kind, role: s.role, stability: s.stability, description: s.description, options: optionRows(s) })), null, 2));
+      } else io.out(componentsText(allComponents));
+    });
+
+  program
+    .command('generate-images')
+    .description('Generate a seeded set of procedurally drawn images in the horses/ humans/ folder layout.')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--count <n>', 'number of images, split evenly across classes', '200')
+    .option('--seed <n>', 'random seed (same seed, same images)', '1')
+    .option('--width <px>', 'image width', '320')
+    .option('--height <px>', 'image height', '240')
+    .option('--quality <q>', 'JPEG quality 1-100', '85')
+    .option('--classes <list>', 'comma-separated classes', 'horse,human')
+    .action(async (opts: { out: string; count: string; seed: string; width: string; height: string; quality: string; classes: string }) => {
+      code = await generateCommand(opts, io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      return EXIT.invalid;
+    }
+    io.err(`centaur: ${(error as Error).message}`);
+    return EXIT.runtime;
+  }
+  return code;
+}
+
+async function validateCommand(files: readonly string[], io: CliIo): Promise<number> {
+  let invalid = 0;
+  for (const file of files) {
+    try {
+      const topology = await loadTopologyFile(file);
+      io.out(`${file}: ok (${topology.nodes.size} nodes)`);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      invalid += 1;
+      for (const issue of error.issues) io.err(formatIssue(issue));
+      io.err(`${file}: ${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}`);
+    }
+  }
+  return invalid > 0 ? EXIT.invalid : EXIT.ok;
+}
+
+async function runCommand(file: string, opts: { logLevel: string; json?: boolean }, io: CliIo): Promise<number> {
+  const logger = createLogger(opts.logLevel);
+  let topology;
+  try {
+    topology = await loadTopologyFile(file);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const issue of error.issues) io.err(formatIssue(issue));
+      return EXIT.invalid;
+    }
+    throw error;
+  }
+  const { Runtime } = await import('../runtime/runtime.js');
+  const { formatSummary } = await import('../runtime/run-summary.js');
+  const runtime = new Runtime(topology, { logger });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      io.err(`centaur: second ${signal}; exiting without draining`);
+      process.exit(EXIT.runtime);
+    }
+    io.err(`centaur: ${signal} received; draining (press again to exit at once)`);
+    runtime.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await runtime.run();
+    io.out(opts.json === true ? JSON.stringify(summary) : formatSummary(summary));
+    return summary.drainTimedOut ? EXIT.runtime : EXIT.ok;
+  } catch (error) {
+    const code = error instanceof CentaurError && error.category === 'config' ? EXIT.invalid : EXIT.runtime;
+    io.err(`centaur: ${error instanceof CentaurError ? `${error.code}: ` : ''}${(error as Error).message}`);
+    return code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    logger.flush();
+  }
+}
+
+async function generateCommand(opts: { out: string; count: string; seed: string; width: string; height: string; quality: string; classes: string }, io: CliIo): Promise<number> {
+  const { generateImages, isDemoClass } = await import('../demo/generate-images.js');
+  const ints = { count: Number(opts.count), seed: Number(opts.seed), width: Number(opts.width), height: Number(opts.height), quality: Number(opts.quality) };
+  for (const [name, value] of Object.entries(ints)) {
+    if (!Number.isInteger(value) || value < (name === 'seed' ? 0 : 1)) {
+      io.err(`centaur generate-images: --${name} must be a ${name === 'seed' ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(opts[name as keyof typeof opts])}`);
+      return EXIT.invalid;
+    }
+  }
+  const classes = opts.classes.split(',').map((c) => c.trim());
+  const unknown = classes.filter((c) => !isDemoClass(c));
+  if (unknown.length > 0) {
+    io.err(`centaur generate-images: unknown class ${unknown.map((c) => `\`${c}\``).join(', ')}`);
+    return EXIT.invalid;
+  }
+  const images = await generateImages({ outDir: opts.out, ...ints, classes: classes.filter(isDemoClass) });
+  io.out(`wrote ${images.length} images to ${opts.out}`);
+  return EXIT.ok;
+}
