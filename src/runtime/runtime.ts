@@ -218,10 +218,12 @@ export class Runtime {
       if (this.stopRequested) resolve();
     });
     // Once a stop is requested, the drain has drainTimeoutMs to finish.
+    let drainTimer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       drained.then(() => 'drained' as const),
-      stopped.then(() => Promise.race([drained.then(() => 'drained' as const), delay(t.limits.drainTimeoutMs).then(() => 'timeout' as const)])),
+      stopped.then(() => new Promise<'timeout'>((resolve) => (drainTimer = setTimeout(() => resolve('timeout'), t.limits.drainTimeoutMs)))),
     ]);
+    clearTimeout(drainTimer);
     if (outcome === 'timeout') {
       this.drainTimedOut = true;
       this.options.logger.error({ topology: t.name, inFlight: this.gate.stats.count }, 'In-flight inputs did not finish within drainTimeoutMs; they will be read again on restart.');
@@ -428,10 +430,6 @@ function unbatch(item: Item): Envelope[] {
   if (!isBatch(item)) return [item];
   item.tensor?.release();
   return item.envelopes;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** Runs a topology to its end (finite sources) or until `stop()`; see Runtime. */

@@ -1,0 +1,213 @@
+/**
+ * `decode-image`: turns encoded image bytes into the model's input tensor with sharp (libvips):
+ * EXIF orientation applied, sRGB, alpha removed, greyscale expanded to three channels, resized to
+ * `size` with a configurable fit and kernel (so serving matches training), HWC uint8. The pixel
+ * scale is only recorded on the tensor; `micro-batch` applies it when packing floats. Inputs over
+ * the byte or pixel limits, and bytes sharp cannot decode, become dead letters.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { EMPTY, of, mergeMap } from 'rxjs';
+import type { Metadata, OutputInfo, SharpConstructor } from 'sharp';
+import { defineOperator } from '../core/component.js';
+import type { Envelope, Item } from '../core/envelope.js';
+import { isBatch } from '../core/envelope.js';
+import { CentaurError, toCentaurError } from '../core/errors.js';
+import { concurrentMap } from './rx/concurrent-map.js';
+import { computeImageFeatures } from './image-features.js';
+
+const Channel = Type.Integer({ minimum: 0, maximum: 255 });
+
+/** Options of `decode-image`; defaults live in the schema (the runtime fills them in). */
+export const DecodeImageOptions = Type.Object(
+  {
+    size: Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })], {
+      description: 'Output `[width, height]` in pixels: the model input size.',
+      default: [224, 224],
+    }),
+    fit: Type.Union(
+      [Type.Literal('fill'), Type.Literal('cover'), Type.Literal('contain'), Type.Literal('inside'), Type.Literal('outside')],
+      {
+        description:
+          'How the image fits `size`: `fill` stretches, `cover` crops the centre, `contain` letterboxes onto `background`; ' +
+          '`inside`/`outside` keep the aspect ratio and may yield a different size than `size`.',
+        default: 'fill',
+      },
+    ),
+    kernel: Type.Union(
+      [
+        Type.Literal('nearest'),
+        Type.Literal('linear'),
+        Type.Literal('cubic'),
+        Type.Literal('mitchell'),
+        Type.Literal('lanczos2'),
+        Type.Literal('lanczos3'),
+      ],
+      { description: 'Interpolation kernel used for resizing; match the one used in training.', default: 'linear' },
+    ),
+    background: Type.Tuple([Channel, Channel, Channel], {
+      description: 'Letterbox colour `[r, g, b]` (0..255) for `fit: contain`.',
+      default: [0, 0, 0],
+    }),
+    scale: Type.Union([Type.Literal('unit'), Type.Literal('symmetric'), Type.Literal('uint8')], {
+      description:
+        'Pixel scaling recorded on the tensor and applied by `micro-batch`: `unit` = /255, `symmetric` = [-1, 1], `uint8` = raw.',
+      default: 'unit',
+    }),
+    maxInputBytes: Type.Integer({
+      minimum: 1,
+      description: 'Largest encoded image accepted, in bytes; larger inputs are dead-lettered (IMAGE_TOO_LARGE).',
+      default: 20_971_520,
+    }),
+    maxPixels: Type.Integer({
+      minimum: 1,
+      description:
+        'Largest image accepted, in pixels (width × height), checked from the header before decoding; ' +
+        'larger inputs are dead-lettered (IMAGE_TOO_MANY_PIXELS).',
+      default: 40_000_000,
+    }),
+    concurrency: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      description: 'Images decoded at once (on libuv worker threads); output order is kept.',
+      default: 4,
+    }),
+    features: Type.Boolean({
+      description: 'Compute drift features (size, format, brightness, contrast, sharpness) into `envelope.image`.',
+      default: true,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The filled options `create` receives. */
+export type DecodeImageOptions = Static<typeof DecodeImageOptions>;
+
+/**
+ * `truncated` rejects truncated or corrupt pixel data (a truncated JPEG would otherwise decode with
+ * a grey tail) without rejecting the many real-world files that only raise decoder warnings.
+ */
+const FAIL_ON = 'truncated';
+
+/** What one decode yields: the envelope, and the error when it failed. */
+type Outcome = { readonly envelope: Envelope; readonly error?: undefined } | { readonly envelope: Envelope; readonly error: CentaurError };
+
+/** The message of anything thrown. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Maps a sharp error to the coded error a dead letter carries. */
+function decodeError(error: unknown, maxPixels: number): CentaurError {
+  const message = messageOf(error);
+  if (/exceeds pixel limit/i.test(message)) {
+    return new CentaurError('IMAGE_TOO_MANY_PIXELS', `image exceeds maxPixels ${maxPixels}: ${message}`, { cause: error });
+  }
+  return new CentaurError('IMAGE_DECODE_FAILED', `cannot decode image: ${message}`, { cause: error });
+}
+
+/** Decodes, resizes and measures one envelope in place; throws a CentaurError on bad input. */
+async function decodeEnvelope(sharp: SharpConstructor, envelope: Envelope, options: DecodeImageOptions, nodeId: string): Promise<void> {
+  const payload = envelope.payload;
+  if (payload.kind !== 'bytes') {
+    throw new CentaurError('IMAGE_DECODE_FAILED', 'payload is a reference (uri); add fetch-object before decode-image');
+  }
+  const bytes = payload.bytes;
+  if (bytes.length > options.maxInputBytes) {
+    throw new CentaurError('IMAGE_TOO_LARGE', `image is ${bytes.length} bytes, more than maxInputBytes ${options.maxInputBytes}`);
+  }
+  const started = performance.now();
+
+  // Header only: the pixel limit is checked here, before anything is decoded, so that a
+  // decompression bomb is rejected with its real size and never allocated.
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw decodeError(error, options.maxPixels);
+  }
+  const pixels = metadata.width * metadata.height;
+  if (!(pixels > 0)) {
+    throw new CentaurError('IMAGE_DECODE_FAILED', `image header reports no pixels (${metadata.width}×${metadata.height})`);
+  }
+  if (pixels > options.maxPixels) {
+    throw new CentaurError(
+      'IMAGE_TOO_MANY_PIXELS',
+      `image is ${metadata.width}×${metadata.height} = ${pixels} pixels, more than maxPixels ${options.maxPixels}`,
+    );
+  }
+
+  const [width, height] = options.size;
+  const [r, g, b] = options.background;
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await sharp(bytes, { limitInputPixels: options.maxPixels, failOn: FAIL_ON, autoOrient: true })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .resize(width, height, { fit: options.fit, kernel: options.kernel, background: { r, g, b } })
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw decodeError(error, options.maxPixels);
+  }
+  const { info } = decoded;
+  if (info.channels !== 3 || decoded.data.length !== info.width * info.height * 3) {
+    throw new CentaurError(
+      'IMAGE_DECODE_FAILED',
+      `decoded image has ${info.channels} channels and ${decoded.data.length} bytes for ${info.width}×${info.height}; expected 3 channels`,
+    );
+  }
+  const data = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length);
+
+  envelope.tensor = { data, width: info.width, height: info.height, channels: 3, scale: options.scale };
+  if (options.features) {
+    // EXIF orientations 5–8 rotate by 90°: the image as seen is height × width.
+    const swapped = (metadata.orientation ?? 1) >= 5;
+    envelope.image = {
+      width: swapped ? metadata.height : metadata.width,
+      height: swapped ? metadata.width : metadata.height,
+      format: metadata.format,
+      ...computeImageFeatures(data, info.width, info.height, 3),
+    };
+  }
+  envelope.sizeBytes += data.length;
+  envelope.timings[nodeId] = performance.now() - started;
+}
+
+/** The `decode-image` operator spec: bytes in, HWC uint8 tensor and drift features out. */
+export const decodeImage = defineOperator({
+  kind: 'decode-image',
+  role: 'operator',
+  stability: 'beta',
+  description: 'Decodes image bytes with sharp into a resized RGB uint8 tensor (EXIF-oriented) plus drift features.',
+  options: DecodeImageOptions,
+  async create(options) {
+    const { default: sharp } = await import('sharp');
+    return {
+      accepts: 'envelope',
+      apply: (input, ctx) =>
+        input.pipe(
+          concurrentMap(async (item: Item): Promise<Outcome> => {
+            if (isBatch(item)) {
+              // A rejection errors the stream: the runtime broke its promise to unbatch.
+              throw new CentaurError('INTERNAL', 'decode-image received a batch; the runtime must unbatch its input');
+            }
+            try {
+              await decodeEnvelope(sharp, item, options, ctx.nodeId);
+              return { envelope: item };
+            } catch (error) {
+              // sharp's errors are mapped inside; anything else escaping is a bug, still dead-lettered.
+              const coded = toCentaurError(error, 'INTERNAL');
+              return { envelope: item, error: coded };
+            }
+          }, options.concurrency),
+          // Dead letters are reported in input order, from the subscriber, never after unsubscription.
+          mergeMap((outcome) => {
+            if (outcome.error === undefined) return of<Item>(outcome.envelope);
+            ctx.fail(outcome.envelope, outcome.error);
+            return EMPTY;
+          }),
+        ),
+    };
+  },
+});

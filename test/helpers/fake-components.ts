@@ -1,0 +1,192 @@
+/**
+ * In-memory components for unit tests of the runtime's logic (acknowledgement, commits,
+ * backpressure, dead letters). Integration tests use the real components.
+ */
+import { Type } from '@sinclair/typebox';
+import { concatMap } from 'rxjs';
+import { defineOperator, defineSink, defineSource } from '../../src/core/component.js';
+import type { ComponentSpec, DeadLetter, Source, SourceContext } from '../../src/core/component.js';
+import type { Envelope } from '../../src/core/envelope.js';
+import { envelopesOf } from '../../src/core/envelope.js';
+import { CentaurError } from '../../src/core/errors.js';
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the fakes observed, shared by a test through a registry keyed by name. */
+export interface Probe {
+  commits: { partition: string; offset: number }[];
+  emitted: number;
+  written: Map<string, Envelope[]>;
+  deadLetters: DeadLetter[];
+  pauses: number;
+  resumes: number;
+  /** Envelopes a `hold-sink` is holding back, released by the test. */
+  held: (() => void)[];
+  /** Called by `slow-sink` on each write with the current time. */
+  onWrite?: (sink: string, envelopes: readonly Envelope[]) => void | Promise<void>;
+}
+
+export function newProbe(): Probe {
+  return { commits: [], emitted: 0, written: new Map(), deadLetters: [], pauses: 0, resumes: 0, held: [] };
+}
+
+const probes = new Map<string, Probe>();
+
+/** Registers a probe under a name that topologies refer to with `probe: <name>`. */
+export function useProbe(name: string): Probe {
+  const probe = newProbe();
+  probes.set(name, probe);
+  return probe;
+}
+
+function probeOf(name: string): Probe {
+  const probe = probes.get(name);
+  if (probe === undefined) throw new Error(`no probe ${name}`);
+  return probe;
+}
+
+class CountingSource implements Source {
+  private paused = false;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly probe: Probe,
+    private readonly count: number,
+    private readonly payloadBytes: number,
+    private readonly failEvery: number,
+    private readonly emitDelayMs: number,
+  ) {}
+
+  async start(ctx: SourceContext): Promise<void> {
+    for (let offset = 0; offset < this.count && !this.stopped; offset += 1) {
+      while (this.paused && !this.stopped) await new Promise<void>((resolve) => (this.wake = resolve));
+      if (this.stopped) break;
+      const init = {
+        id: `input-${offset}`,
+        eventTime: Date.now(),
+        position: { source: 'src', partition: 'p0', offset },
+        payload: { kind: 'bytes' as const, bytes: Buffer.alloc(this.payloadBytes, offset % 256) },
+        sizeBytes: this.payloadBytes,
+      };
+      this.probe.emitted += 1;
+      if (this.failEvery > 0 && offset % this.failEvery === this.failEvery - 1) ctx.fail(init, new CentaurError('INPUT_READ_FAILED', `cannot read ${offset}`));
+      else ctx.emit(init);
+      // Yield to the event loop so completions can run, as real I/O-bound sources do.
+      await (this.emitDelayMs > 0 ? sleep(this.emitDelayMs) : new Promise((resolve) => setImmediate(resolve)));
+    }
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.probe.pauses += 1;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.probe.resumes += 1;
+    this.wake?.();
+  }
+
+  async commit(partition: string, offset: number): Promise<void> {
+    this.probe.commits.push({ partition, offset });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+  }
+}
+
+/** A source of `count` inputs (Infinity = until stopped), each `payloadBytes` long. */
+export const countingSource = defineSource({
+  kind: 'counting-source',
+  role: 'source',
+  description: 'Test source.',
+  stability: 'experimental',
+  options: Type.Object(
+    {
+      probe: Type.String(),
+      count: Type.Number({ default: 10 }),
+      payloadBytes: Type.Integer({ default: 16 }),
+      failEvery: Type.Integer({ default: 0 }),
+      emitDelayMs: Type.Integer({ default: 0 }),
+    },
+    { additionalProperties: false },
+  ),
+  create: (o) => new CountingSource(probeOf(o.probe), o.count, o.payloadBytes, o.failEvery, o.emitDelayMs),
+});
+
+/** Fails inputs whose offset is a multiple of `every`, passes the others on. */
+export const failingOperator = defineOperator({
+  kind: 'fail-some',
+  role: 'operator',
+  description: 'Test operator.',
+  stability: 'experimental',
+  options: Type.Object({ every: Type.Integer({ default: 3 }), delayMs: Type.Integer({ default: 0 }) }, { additionalProperties: false }),
+  create: (o) => ({
+    accepts: 'envelope',
+    apply: (input, ctx) =>
+      input.pipe(
+        concatMap(async (item) => {
+          if (o.delayMs > 0) await sleep(o.delayMs);
+          const kept = envelopesOf(item).filter((e) => {
+            if (e.position.offset % o.every === 0) {
+              ctx.fail(e, new CentaurError('IMAGE_DECODE_FAILED', `bad input ${e.id}`));
+              return false;
+            }
+            return true;
+          });
+          return kept;
+        }),
+        concatMap((envelopes) => envelopes),
+      ),
+  }),
+});
+
+/** A sink that records what it writes, optionally slowly, holding, or failing. */
+export const probeSink = defineSink({
+  kind: 'probe-sink',
+  role: 'sink',
+  description: 'Test sink.',
+  stability: 'experimental',
+  options: Type.Object(
+    {
+      probe: Type.String(),
+      delayMs: Type.Number({ default: 0 }),
+      hold: Type.Boolean({ default: false }),
+      failWith: Type.Union([Type.Literal('none'), Type.Literal('retriable-once'), Type.Literal('fatal')], { default: 'none' }),
+    },
+    { additionalProperties: false },
+  ),
+  create: (o, ctx) => {
+    const probe = probeOf(o.probe);
+    const seenFailure = new Set<string>();
+    return {
+      write: async (envelopes) => {
+        await probe.onWrite?.(ctx.nodeId, envelopes);
+        if (o.failWith === 'fatal') throw new CentaurError('IMAGE_DECODE_FAILED', 'sink rejects this input');
+        if (o.failWith === 'retriable-once') {
+          const key = envelopes.map((e) => e.id).join(',');
+          if (!seenFailure.has(key)) {
+            seenFailure.add(key);
+            throw new CentaurError('SINK_WRITE_FAILED', 'temporarily unavailable');
+          }
+        }
+        if (o.delayMs > 0) await sleep(o.delayMs);
+        if (o.hold) await new Promise<void>((resolve) => probe.held.push(resolve));
+        const list = probe.written.get(ctx.nodeId) ?? [];
+        // Keep what tests inspect, not the payload bytes (memory tests count what the runtime holds).
+        list.push(...envelopes.map((e) => ({ ...e, payload: { kind: 'reference' as const, uri: e.id } })));
+        probe.written.set(ctx.nodeId, list);
+      },
+      writeDeadLetters: async (letters) => {
+        probe.deadLetters.push(...letters);
+      },
+      flush: async () => undefined,
+      close: async () => undefined,
+    };
+  },
+});
+
+export const fakeComponents: readonly ComponentSpec[] = [countingSource, failingOperator, probeSink];

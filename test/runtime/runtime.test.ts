@@ -1,0 +1,152 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseTopology } from '../../src/topology/load.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { createLogger } from '../../src/core/logger.js';
+import { fakeComponents, sleep, useProbe } from '../helpers/fake-components.js';
+
+const logger = createLogger('silent');
+
+function topology(yaml: string): ReturnType<typeof parseTopology> {
+  return parseTopology(`version: 1\nname: t\ndeadLetter: dlq\n${yaml}`, '/tmp/centaur-runtime-test/topo.yaml', { env: {}, components: fakeComponents });
+}
+
+test('fan-out: an input completes only when every sink acknowledged it; dead letters complete it too', async () => {
+  const probe = useProbe('fanout');
+  const t = topology(`nodes:
+  src: { kind: counting-source, probe: fanout, count: 60, failEvery: 10 }
+  op: { kind: fail-some, from: [src], every: 7 }
+  a: { kind: probe-sink, from: [op], probe: fanout, delayMs: 1 }
+  b: { kind: probe-sink, from: [op], probe: fanout }
+  dlq: { kind: probe-sink, probe: fanout }
+`);
+  const summary = await new Runtime(t, { logger }).run();
+  const failedAtSource = [...Array(60).keys()].filter((o) => o % 10 === 9);
+  const failedAtOp = [...Array(60).keys()].filter((o) => o % 7 === 0 && !failedAtSource.includes(o));
+  const passed = 60 - failedAtSource.length - failedAtOp.length;
+  assert.equal(probe.written.get('a')?.length, passed);
+  assert.equal(probe.written.get('b')?.length, passed);
+  assert.deepEqual(probe.deadLetters.map((d) => d.envelope.position.offset).sort((x, y) => x - y), [...failedAtSource, ...failedAtOp].sort((x, y) => x - y));
+  assert.ok(probe.deadLetters.every((d) => (failedAtSource.includes(d.envelope.position.offset) ? d.node === 'src' && d.error.code === 'INPUT_READ_FAILED' : d.node === 'op' && d.error.code === 'IMAGE_DECODE_FAILED')));
+  assert.equal(summary.inputs, 60);
+  assert.equal(summary.deadLetters, failedAtSource.length + failedAtOp.length);
+  assert.equal(summary.completed, passed);
+  assert.equal(summary.unfinished, 0);
+  assert.deepEqual(probe.commits.at(-1), { partition: 'p0', offset: 59 });
+  const offsets = probe.commits.map((c) => c.offset);
+  assert.deepEqual(offsets, [...offsets].sort((x, y) => x - y), 'commits only move forward');
+});
+
+test('commits stop at the highest contiguous completed offset while an earlier input is unfinished', async () => {
+  const probe = useProbe('contiguous');
+  let heldOffset = -1;
+  probe.onWrite = async (_sink, envelopes) => {
+    const e = envelopes[0];
+    if (e !== undefined && e.position.offset === 3) {
+      heldOffset = 3;
+      await new Promise<void>((resolve) => probe.held.push(resolve));
+    }
+  };
+  const t = topology(`limits: { commitIntervalMs: 0 }
+nodes:
+  src: { kind: counting-source, probe: contiguous, count: 20 }
+  out: { kind: probe-sink, from: [src], probe: contiguous }
+  dlq: { kind: probe-sink, probe: contiguous }
+`);
+  const runtime = new Runtime(t, { logger });
+  const done = runtime.run();
+  while (heldOffset !== 3 || probe.emitted < 20) await sleep(5);
+  await sleep(30);
+  // The sink writes in order, so while offset 3 is held nothing after it is written either.
+  assert.ok(probe.commits.every((c) => c.offset < 3), `committed past the held input: ${JSON.stringify(probe.commits)}`);
+  for (const release of probe.held.splice(0)) release();
+  await done;
+  assert.equal(probe.commits.at(-1)?.offset, 19);
+});
+
+test('backpressure: with a sink 100× slower than the source, in-flight stays within the limits and memory stays bounded', async () => {
+  const probe = useProbe('slow');
+  const payload = 256 * 1024;
+  const count = 600;
+  const t = topology(`limits: { maxInFlight: 32, maxInFlightBytes: 4194304, lowWaterRatio: 0.5 }
+nodes:
+  src: { kind: counting-source, probe: slow, count: ${count}, payloadBytes: ${payload} }
+  out: { kind: probe-sink, from: [src], probe: slow, delayMs: 2 }
+  dlq: { kind: probe-sink, probe: slow }
+`);
+  global.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  let peakMemory = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakMemory = Math.max(peakMemory, m.heapUsed + m.arrayBuffers - heapBefore);
+  }, 5);
+  const runtime = new Runtime(t, { logger });
+  let peakSeen = 0;
+  probe.onWrite = () => {
+    peakSeen = Math.max(peakSeen, runtime.inFlight().count);
+  };
+  const summary = await runtime.run();
+  clearInterval(sampler);
+  assert.equal(probe.written.get('out')?.length, count, 'every input arrives');
+  assert.ok(probe.pauses > 0 && probe.resumes > 0, 'the source was paused and resumed');
+  const limitCount = 4194304 / payload; // the byte limit binds first: 16 inputs
+  assert.ok(runtime.inFlight().peakCount <= limitCount, `peak in flight ${runtime.inFlight().peakCount} > ${limitCount}`);
+  assert.ok(runtime.inFlight().peakBytes <= 4194304, `peak bytes ${runtime.inFlight().peakBytes}`);
+  assert.ok(peakSeen <= limitCount);
+  // 600 × 256 KiB = 150 MiB passed through; memory held must stay near the 4 MiB bound.
+  assert.ok(peakMemory < 64 * 2 ** 20, `memory grew by ${(peakMemory / 2 ** 20).toFixed(1)} MiB`);
+  assert.equal(summary.unfinished, 0);
+});
+
+test('stop drains: sources stop, in-flight inputs finish, the last position is committed', async () => {
+  const probe = useProbe('drain');
+  const t = topology(`nodes:
+  src: { kind: counting-source, probe: drain, count: .inf, emitDelayMs: 1 }
+  out: { kind: probe-sink, from: [src], probe: drain, delayMs: 3 }
+  dlq: { kind: probe-sink, probe: drain }
+`);
+  const runtime = new Runtime(t, { logger });
+  const done = runtime.run();
+  while (probe.emitted < 50) await sleep(5);
+  runtime.stop();
+  const summary = await done;
+  assert.equal(summary.drainTimedOut, false);
+  assert.equal(summary.unfinished, 0);
+  assert.equal(probe.written.get('out')?.length, probe.emitted);
+  assert.equal(probe.commits.at(-1)?.offset, probe.emitted - 1);
+});
+
+test('a drain that takes longer than drainTimeoutMs gives up without committing unfinished inputs', async () => {
+  const probe = useProbe('timeout');
+  const t = topology(`limits: { drainTimeoutMs: 100, commitIntervalMs: 0 }
+nodes:
+  src: { kind: counting-source, probe: timeout, count: .inf, emitDelayMs: 1 }
+  out: { kind: probe-sink, from: [src], probe: timeout, hold: true }
+  dlq: { kind: probe-sink, probe: timeout }
+`);
+  const runtime = new Runtime(t, { logger });
+  const done = runtime.run();
+  while (probe.emitted < 5) await sleep(5);
+  runtime.stop();
+  const summary = await done;
+  assert.equal(summary.drainTimedOut, true);
+  assert.ok(summary.unfinished > 0);
+  assert.equal(probe.commits.length, 0, 'nothing was acknowledged, so nothing is committed');
+});
+
+test('sink errors: retriable ones are retried, the others send the inputs to the dead-letter sink', async () => {
+  const probe = useProbe('sinkerr');
+  const t = topology(`nodes:
+  src: { kind: counting-source, probe: sinkerr, count: 10 }
+  flaky: { kind: probe-sink, from: [src], probe: sinkerr, failWith: retriable-once }
+  broken: { kind: probe-sink, from: [src], probe: sinkerr, failWith: fatal }
+  dlq: { kind: probe-sink, probe: sinkerr }
+`);
+  const summary = await new Runtime(t, { logger }).run();
+  assert.equal(probe.written.get('flaky')?.length, 10);
+  assert.equal(probe.deadLetters.length, 10);
+  assert.ok(probe.deadLetters.every((d) => d.node === 'broken'));
+  assert.equal(summary.deadLetters, 10);
+  assert.equal(probe.commits.at(-1)?.offset, 9);
+});
