@@ -117,15 +117,15 @@ export type ComponentSpec = SourceSpec | OperatorSpec | SinkSpec;
 
 /** Erases a source spec's option type for the registry (options are validated before `create`). */
 export function defineSource<S extends TObject>(spec: SourceSpec<S>): SourceSpec {
-  return spec as unknown as SourceSpec;
+  return spec;
 }
 
 /** Erases an operator spec's option type for the registry. */
 export function defineOperator<S extends TObject>(spec: OperatorSpec<S>): OperatorSpec {
-  return spec as unknown as OperatorSpec;
+  return spec;
 }
 
 /** Erases a sink spec's option type for the registry. */
 export function defineSink<S extends TObject>(spec: SinkSpec<S>): SinkSpec {
-  return spec as unknown as SinkSpec;
+  return spec;
 }

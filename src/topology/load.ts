@@ -8,7 +8,6 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { LineCounter, parse as parseYamlScalar, parseDocument } from 'yaml';
-import type { Document } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import type { ConfigIssue } from '../core/errors.js';
 import type { ComponentSpec } from '../core/component.js';
@@ -76,7 +75,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
     throw new ConfigError([{ file, line: 1, column: 1, message: 'a topology must be a map with `version`, `name` and `nodes`' }]);
   }
   const secretPaths = new Set<string>();
-  const data = substituteEnv(raw as Record<string, unknown>, [], env, secretPaths, (p, name) =>
+  const data = substituteEnv(raw, [], env, secretPaths, (p, name) =>
     at(p, `environment variable \`${name}\` is not set`, { suggestion: `export ${name}=… before running, or replace \`\${${name}}\` with a value` }),
   ) as Record<string, unknown>;
 

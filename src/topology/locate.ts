@@ -1,6 +1,6 @@
 /** Maps a path inside a parsed YAML/JSON document to the line and column a person should look at. */
-import { isMap, isSeq, isScalar, LineCounter } from 'yaml';
-import type { Document, Node as YamlNode } from 'yaml';
+import { isMap, isSeq, isScalar } from 'yaml';
+import type { Document, Node as YamlNode , LineCounter } from 'yaml';
 
 export interface Location {
   readonly line: number;

@@ -47,7 +47,7 @@ export function concurrentMap<T, R>(
         try {
           promise = project(value, index);
         } catch (error) {
-          promise = Promise.reject(error);
+          promise = Promise.reject(error instanceof Error ? error : new Error(String(error)));
         }
         promise.then(
           (result) => {
