@@ -53,7 +53,7 @@ export function topologyJsonSchema(specs: readonly ComponentSpec[]): Record<stri
   const variants: TSchema[] = specs.map((spec) => {
     const props: Record<string, TSchema> = {
       kind: Type.Literal(spec.kind, { description: spec.description }),
-      ...(spec.role === 'source' ? {} : { from: FromSchema }),
+      ...(spec.role === 'source' ? {} : { from: Type.Optional(FromSchema) }),
       ...spec.options.properties,
     };
     return Type.Object(props, {
@@ -63,7 +63,7 @@ export function topologyJsonSchema(specs: readonly ComponentSpec[]): Record<stri
     });
   });
   const shape = TopologyShapeSchema;
-  return JSON.parse(
+  return withOptionalDefaults(JSON.parse(
     JSON.stringify({
       $schema: 'http://json-schema.org/draft-07/schema#',
       $id: 'https://centaur.dev/schemas/topology.schema.json',
@@ -89,5 +89,25 @@ export function topologyJsonSchema(specs: readonly ComponentSpec[]): Record<stri
         },
       },
     }),
-  ) as Record<string, unknown>;
+  ) as Record<string, unknown>);
+}
+
+/** Fields with a default need not be written: drop them from `required`, at every depth. */
+function withOptionalDefaults(schema: Record<string, unknown>): Record<string, unknown> {
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      value.forEach(visit);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const node = value as { properties?: Record<string, { default?: unknown }>; required?: string[] };
+    if (node.properties !== undefined && Array.isArray(node.required)) {
+      const props = node.properties;
+      node.required = node.required.filter((name) => props[name]?.default === undefined);
+      if (node.required.length === 0) delete node.required;
+    }
+    for (const child of Object.values(value)) visit(child);
+  };
+  visit(schema);
+  return schema;
 }
