@@ -58,6 +58,8 @@ export interface Prediction {
 export interface ModelRef {
   readonly name: string;
   readonly version: string;
+  /** Class names by index, so outputs can name each probability. */
+  readonly classes?: readonly string[];
 }
 
 /** The runtime's handle for acknowledging an envelope; components never call it directly. */

@@ -20,7 +20,7 @@ export interface PredictionRecord {
 /** Builds the record of a predicted envelope; class names label the probabilities. */
 export function toPredictionRecord(envelope: Envelope, options: { includeEmbedding: boolean; classes?: readonly string[] }): PredictionRecord {
   const p = envelope.prediction;
-  const classes = options.classes;
+  const classes = options.classes ?? envelope.model?.classes;
   return {
     id: envelope.id,
     ...(envelope.key === undefined ? {} : { key: envelope.key }),
@@ -42,7 +42,7 @@ export function toPredictionRecord(envelope: Envelope, options: { includeEmbeddi
             probabilities: Object.fromEntries(p.probabilities.map((v, i) => [classes?.[i] ?? (i === p.classIndex ? p.label : String(i)), round(v)])),
           },
         }),
-    ...(envelope.model === undefined ? {} : { model: { ...envelope.model } }),
+    ...(envelope.model === undefined ? {} : { model: { name: envelope.model.name, version: envelope.model.version } }),
     ...(envelope.image === undefined ? {} : { image: envelope.image }),
     ...(options.includeEmbedding && envelope.embedding !== undefined ? { embedding: Array.from(envelope.embedding, round) } : {}),
     timingsMs: Object.fromEntries(Object.entries(envelope.timings).map(([k, v]) => [k, round(v)])),
