@@ -78,7 +78,7 @@ export interface EnvelopeInit {
   readonly eventTime: number;
   readonly position: SourcePosition;
   readonly payload: Payload;
-  /** Bytes this envelope holds in memory, counted against `limits.maxInFlightBytes`. */
+  /** Bytes of the input as read; the runtime counts this against `limits.maxInFlightBytes` at entry. */
   readonly sizeBytes: number;
   readonly metadata?: Readonly<Record<string, string>>;
   /** Ground-truth label when the source knows it (e.g. from a folder name). */
@@ -92,6 +92,7 @@ export interface Envelope {
   readonly eventTime: number;
   readonly position: SourcePosition;
   payload: Payload;
+  /** Bytes this envelope holds now (stages add tensors, drop them); informative, not the in-flight bound. */
   sizeBytes: number;
   readonly metadata: Readonly<Record<string, string>>;
   readonly label?: string;
@@ -109,6 +110,7 @@ export interface Envelope {
 
 /** A batch tensor held in a pooled buffer; `release()` returns the buffer to its pool. */
 export interface BatchTensor {
+  /** The whole pooled buffer, sized for the largest batch: read only the first n·h·w·c values. */
   readonly data: Float32Array | Uint8Array;
   /** [n, h, w, c] for NHWC or [n, c, h, w] for NCHW. */
   readonly shape: readonly [number, number, number, number];

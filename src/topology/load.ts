@@ -90,6 +90,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
   const upstreams = new Map<string, string[]>();
   const baseDir = path.dirname(path.resolve(file));
   const invalidOptions = new Set<string>();
+  const unresolved = new Set<string>();
 
   for (const id of ids) {
     const value = nodesRaw[id];
@@ -101,6 +102,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
     const spec = components.find((c) => c.kind === record.kind);
     if (spec === undefined) {
       at([...nodePath, 'kind'], `unknown kind \`${record.kind}\``, { node: id, suggestion: suggestName(record.kind, kinds, 'kinds') });
+      unresolved.add(id);
       continue;
     }
     const from = typeof record.from === 'string' ? [record.from] : Array.isArray(record.from) ? record.from.filter((f): f is string => typeof f === 'string') : [];
@@ -155,7 +157,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
       }
     }
   }
-  if (nodes.size > 0 && ![...nodes.values()].some((n) => n.spec.role === 'source')) {
+  if (unresolved.size === 0 && nodes.size > 0 && ![...nodes.values()].some((n) => n.spec.role === 'source')) {
     at(['nodes'], 'the topology has no source', { key: true, suggestion: `add a node of a source kind (${components.filter((c) => c.role === 'source').map((c) => `\`${c.kind}\``).join(', ')})` });
   }
 

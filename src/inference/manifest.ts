@@ -1,0 +1,146 @@
+/**
+ * The model manifest: `<modelDir>/manifest.json` says which file holds the model, what input it
+ * wants (size, layout, element type, pixel scale, and the resize fit and kernel used in training),
+ * which outputs carry probabilities and the embedding, and the class names. `loadManifest`
+ * validates it and the model file it names (existence, sha256) before any backend is created.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { CentaurError } from '../core/errors.js';
+
+/** The model's input spec. */
+export const ManifestInput = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'Name of the model input tensor.' }),
+    width: Type.Integer({ minimum: 1, description: 'Input width in pixels.' }),
+    height: Type.Integer({ minimum: 1, description: 'Input height in pixels.' }),
+    channels: Type.Integer({ minimum: 1, description: 'Channels per pixel (3 for RGB).' }),
+    layout: Type.Union([Type.Literal('NHWC'), Type.Literal('NCHW')], { description: 'Memory order of the input.' }),
+    dtype: Type.Union([Type.Literal('float32'), Type.Literal('uint8')], { description: 'Element type of the input.' }),
+    scale: Type.Union([Type.Literal('unit'), Type.Literal('symmetric'), Type.Literal('uint8')], {
+      description: 'Pixel scaling used in training: `unit` = /255, `symmetric` = [-1, 1], `uint8` = raw.',
+    }),
+    fit: Type.Union(
+      [Type.Literal('fill'), Type.Literal('cover'), Type.Literal('contain'), Type.Literal('inside'), Type.Literal('outside')],
+      { description: 'How training images were fitted to the input size.' },
+    ),
+    kernel: Type.Union(
+      [
+        Type.Literal('nearest'),
+        Type.Literal('linear'),
+        Type.Literal('cubic'),
+        Type.Literal('mitchell'),
+        Type.Literal('lanczos2'),
+        Type.Literal('lanczos3'),
+      ],
+      { description: 'Interpolation kernel used to resize training images.' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ManifestInput = Static<typeof ManifestInput>;
+
+/** `<modelDir>/manifest.json`. */
+export const Manifest = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'Model name.' }),
+    version: Type.String({ minLength: 1, description: 'Model version.' }),
+    format: Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { description: 'Serialization format of `file`.' }),
+    file: Type.String({ minLength: 1, description: 'Model file, relative to the manifest folder.' }),
+    sha256: Type.Optional(
+      Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'Hex sha256 of `file`; checked at load when given.' }),
+    ),
+    createdAt: Type.Optional(Type.String({ description: 'ISO 8601 time the model was exported.' })),
+    input: ManifestInput,
+    outputs: Type.Object(
+      {
+        probabilities: Type.String({ minLength: 1, description: 'Output holding class probabilities [n, classes].' }),
+        embedding: Type.Optional(Type.String({ minLength: 1, description: 'Output holding the embedding [n, d].' })),
+      },
+      { additionalProperties: false },
+    ),
+    classes: Type.Array(Type.String(), { minItems: 1, description: 'Class names, in output order.' }),
+    architecture: Type.Optional(Type.String({ description: 'Free-text description of the network.' })),
+    metrics: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Evaluation metrics (free-form).' })),
+    training: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Training details (free-form).' })),
+  },
+  { additionalProperties: false },
+);
+export type Manifest = Static<typeof Manifest>;
+
+/** A validated manifest with its resolved paths. */
+export interface LoadedManifest {
+  readonly manifest: Manifest;
+  /** Absolute model folder. */
+  readonly dir: string;
+  /** Absolute path of the model file. */
+  readonly modelPath: string;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateManifest = ajv.compile<Manifest>(Manifest);
+
+/** Reads and checks `<dir>/manifest.json` and its model file; throws MODEL_LOAD_FAILED naming the problem. */
+export async function loadManifest(dir: string): Promise<LoadedManifest> {
+  const absDir = path.resolve(dir);
+  const manifestPath = path.join(absDir, 'manifest.json');
+  const fail = (problem: string, cause?: unknown): CentaurError =>
+    new CentaurError('MODEL_LOAD_FAILED', `${manifestPath}: ${problem}`, cause === undefined ? undefined : { cause });
+
+  let text: string;
+  try {
+    text = await readFile(manifestPath, 'utf8');
+  } catch (error) {
+    throw fail(`cannot read the manifest (${errorMessage(error)})`, error);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw fail(`not valid JSON (${errorMessage(error)})`, error);
+  }
+  if (!validateManifest(parsed)) {
+    const problems = (validateManifest.errors ?? []).map((e) => {
+      const where = e.instancePath === '' ? '(root)' : e.instancePath;
+      const extra =
+        e.keyword === 'additionalProperties'
+          ? ` \`${String((e.params as { additionalProperty?: unknown }).additionalProperty)}\``
+          : e.keyword === 'enum' || e.keyword === 'const'
+            ? ` (${JSON.stringify(e.params)})`
+            : '';
+      return `${where} ${e.message ?? 'is invalid'}${extra}`;
+    });
+    throw fail(`invalid manifest: ${[...new Set(problems)].join('; ')}`);
+  }
+  const manifest = parsed;
+  const modelPath = path.resolve(absDir, manifest.file);
+  try {
+    const info = await stat(modelPath);
+    if (!info.isFile()) throw new Error('not a regular file');
+  } catch (error) {
+    throw fail(`model file ${modelPath} is missing or unreadable (${errorMessage(error)})`, error);
+  }
+  if (manifest.sha256 !== undefined) {
+    const actual = await sha256File(modelPath);
+    if (actual !== manifest.sha256.toLowerCase()) {
+      throw fail(`model file ${modelPath} has sha256 ${actual}, the manifest says ${manifest.sha256}`);
+    }
+  }
+  return { manifest, dir: absDir, modelPath };
+}
+
+/** Hex sha256 of a file, streamed so large models are not read into memory at once. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,293 @@
+/**
+ * `infer`: runs a classifier on batches (or single envelopes) and writes each envelope's
+ * prediction, embedding and model version. Batches packed by `micro-batch` run as they are (split
+ * into `maxBatchSize` chunks); anything else is packed here from the decoded images. A bounded
+ * number of batches run at once, in order. A failing backend is retried with exponential backoff;
+ * after the last try the batch's envelopes are dead-lettered and the stream goes on.
+ */
+import path from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { EMPTY, mergeMap, of } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
+import { defineOperator } from '../core/component.js';
+import type { CreateContext, Operator, OperatorContext } from '../core/component.js';
+import { envelopesOf, isBatch } from '../core/envelope.js';
+import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/envelope.js';
+import { CentaurError, toCentaurError } from '../core/errors.js';
+import { BackendOptions, createBackend } from '../inference/backend.js';
+import type { InferenceBackend, InferenceOutput } from '../inference/backend.js';
+import { loadManifest } from '../inference/manifest.js';
+import type { LoadedManifest, Manifest } from '../inference/manifest.js';
+import { describeImageShape, packBatch } from './pack-batch.js';
+import type { BatchShape } from './pack-batch.js';
+import { concurrentMap } from './rx/concurrent-map.js';
+import { TensorPool } from './tensor-pool.js';
+import type { TensorPoolStats } from './tensor-pool.js';
+
+/** Options of `infer`; defaults live in the schema (the runtime fills them in). */
+export const InferOptions = Type.Object(
+  {
+    model: Type.Object(
+      {
+        path: Type.String({
+          minLength: 1,
+          description: 'Folder holding `manifest.json` and the model file, relative to the topology file.',
+        }),
+      },
+      { additionalProperties: false, description: 'Which model to serve.' },
+    ),
+    backend: BackendOptions,
+    maxBatchesInFlight: Type.Integer({
+      minimum: 1,
+      default: 2,
+      description: 'Batches running at once (output order is kept); 2 lets packing overlap inference.',
+    }),
+    maxBatchSize: Type.Integer({
+      minimum: 1,
+      default: 64,
+      description: 'Largest batch handed to the backend; bigger batches are split into runs of this size.',
+    }),
+    includeEmbedding: Type.Boolean({
+      default: true,
+      description: "Store the model's embedding on each envelope (needed for drift and retraining).",
+    }),
+  },
+  { additionalProperties: false },
+);
+export type InferOptions = Static<typeof InferOptions>;
+
+/** Tries after the first failure of a batch, and the first backoff delay (doubled each retry). */
+export const INFER_RETRIES = 3;
+export const INFER_BACKOFF_BASE_MS = 50;
+
+/** The created operator: which model and backend it runs, and its packing-pool counters. */
+export interface InferOperator extends Operator {
+  readonly manifest: Manifest;
+  /** e.g. "onnxruntime-node 1.30.0 (cpu, default threads)", for the runtime's start-up line. */
+  readonly backendDescription: string;
+  /** Counters of the pool used when `infer` packs images itself. */
+  poolStats(): TensorPoolStats;
+  close(): Promise<void>;
+}
+
+/** The backend description of an `infer` operator, or undefined for any other operator. */
+export function describeInfer(op: Operator): string | undefined {
+  const description = (op as Partial<InferOperator>).backendDescription;
+  return typeof description === 'string' ? description : undefined;
+}
+
+/** What one input item became: the predicted envelopes and the failed ones, reported in order. */
+interface Outcome {
+  readonly done: Envelope[];
+  readonly failed: { envelope: Envelope; error: CentaurError }[];
+}
+
+/** Builds the operator around an already created backend (tests inject fakes here). */
+export function createInferWithBackend(
+  model: LoadedManifest,
+  backend: InferenceBackend,
+  options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'>,
+): InferOperator {
+  const { manifest } = model;
+  const { input, classes } = manifest;
+  const { maxBatchesInFlight, maxBatchSize, includeEmbedding } = options;
+  const perImage = input.width * input.height * input.channels;
+  const expectedShape: BatchShape =
+    input.layout === 'NHWC' ? [0, input.height, input.width, input.channels] : [0, input.channels, input.height, input.width];
+  // Created on first use: a topology that batches upstream never needs it.
+  let pool: TensorPool | null = null;
+  const modelRef = { name: manifest.name, version: manifest.version, classes: manifest.classes };
+
+  const annotate = (envelopes: readonly Envelope[], out: InferenceOutput): void => {
+    const k = classes.length;
+    for (let i = 0; i < envelopes.length; i += 1) {
+      const envelope = envelopes[i] as Envelope;
+      const row = out.probabilities.subarray(i * k, (i + 1) * k);
+      let best = 0;
+      for (let j = 1; j < k; j += 1) if ((row[j] as number) > (row[best] as number)) best = j;
+      envelope.prediction = {
+        label: classes[best] as string,
+        classIndex: best,
+        confidence: row[best] as number,
+        probabilities: Array.from(row),
+      };
+      if (includeEmbedding && out.embedding !== null) {
+        const d = out.embeddingSize;
+        envelope.embedding = out.embedding.slice(i * d, (i + 1) * d);
+      }
+      envelope.model = modelRef;
+      if (envelope.tensor !== undefined) {
+        envelope.sizeBytes = Math.max(0, envelope.sizeBytes - envelope.tensor.data.byteLength);
+        envelope.tensor = undefined;
+      }
+    }
+  };
+
+  /** Runs `tensor` (rows for `envelopes`), filing the envelopes as done or failed. */
+  const runChunk = async (
+    envelopes: Envelope[],
+    tensor: BatchTensor,
+    scheduler: SchedulerLike,
+    outcome: Outcome,
+  ): Promise<void> => {
+    try {
+      const out = await runWithRetry(backend, tensor, scheduler);
+      annotate(envelopes, out);
+      outcome.done.push(...envelopes);
+    } catch (error) {
+      const coded = toCentaurError(error, 'INFERENCE_FAILED');
+      for (const envelope of envelopes) outcome.failed.push({ envelope, error: coded });
+    }
+  };
+
+  /** A packed batch from `micro-batch`: check it against the model input, then run it in chunks. */
+  const runPacked = async (batch: Batch & { tensor: BatchTensor }, ctx: OperatorContext, outcome: Outcome): Promise<void> => {
+    const { envelopes, tensor } = batch;
+    try {
+      const problem = packedTensorProblem(tensor, envelopes.length, manifest, expectedShape);
+      if (problem !== null) {
+        const error = new CentaurError('TENSOR_SHAPE_MISMATCH', problem);
+        for (const envelope of envelopes) outcome.failed.push({ envelope, error });
+        return;
+      }
+      const [, d1, d2, d3] = tensor.shape;
+      for (let start = 0; start < envelopes.length; start += maxBatchSize) {
+        const n = Math.min(maxBatchSize, envelopes.length - start);
+        const view: BatchTensor = {
+          data: tensor.data.subarray(start * perImage, (start + n) * perImage),
+          shape: [n, d1, d2, d3],
+          layout: tensor.layout,
+          release: noop,
+        };
+        await runChunk(envelopes.slice(start, start + n), view, ctx.scheduler, outcome);
+      }
+    } finally {
+      tensor.release();
+    }
+  };
+
+  /** Single envelopes or a tensorless batch: pack the decoded images here, chunk by chunk. */
+  const runUnpacked = async (envelopes: readonly Envelope[], ctx: OperatorContext, outcome: Outcome): Promise<void> => {
+    const ready: Envelope[] = [];
+    for (const envelope of envelopes) {
+      const problem = imageProblem(envelope.tensor, input);
+      if (problem === null) ready.push(envelope);
+      else outcome.failed.push({ envelope, error: new CentaurError('TENSOR_SHAPE_MISMATCH', problem) });
+    }
+    for (let start = 0; start < ready.length; start += maxBatchSize) {
+      const chunk = ready.slice(start, start + maxBatchSize);
+      pool ??= new TensorPool(input.dtype, perImage * maxBatchSize, maxBatchesInFlight);
+      const data = pool.acquire();
+      try {
+        const shape = packBatch(
+          chunk.map((e) => e.tensor as ImageTensor),
+          data,
+          input.layout,
+          input.dtype,
+        );
+        await runChunk(chunk, { data, shape, layout: input.layout, release: noop }, ctx.scheduler, outcome);
+      } finally {
+        pool.release(data);
+      }
+    }
+  };
+
+  const processItem = async (item: Item, ctx: OperatorContext): Promise<Outcome> => {
+    const started = performance.now();
+    const outcome: Outcome = { done: [], failed: [] };
+    if (isBatch(item) && item.tensor !== null) {
+      await runPacked(item as Batch & { tensor: BatchTensor }, ctx, outcome);
+    } else {
+      await runUnpacked(envelopesOf(item), ctx, outcome);
+    }
+    const elapsed = performance.now() - started;
+    for (const envelope of outcome.done) envelope.timings[ctx.nodeId] = elapsed;
+    return outcome;
+  };
+
+  return {
+    accepts: 'any',
+    manifest,
+    backendDescription: backend.description,
+    apply: (source: Observable<Item>, ctx: OperatorContext): Observable<Item> =>
+      source.pipe(
+        concurrentMap((item: Item) => processItem(item, ctx), maxBatchesInFlight),
+        // Dead letters are reported in input order, from the subscriber, never after unsubscription.
+        mergeMap((outcome): Observable<Item> => {
+          for (const { envelope, error } of outcome.failed) ctx.fail(envelope, error);
+          if (outcome.done.length === 0) return EMPTY;
+          const batch: Batch = { kind: 'batch', envelopes: outcome.done, tensor: null };
+          return of(batch);
+        }),
+      ),
+    poolStats: () => pool?.stats() ?? { size: 0, outstanding: 0, allocatedBeyondPool: 0 },
+    close: () => backend.close(),
+  };
+}
+
+/** Loads the model from `options.model.path` (against the topology's folder) and builds the operator. */
+export async function createInfer(options: InferOptions, ctx: Pick<CreateContext, 'baseDir'>): Promise<InferOperator> {
+  const model = await loadManifest(path.resolve(ctx.baseDir, options.model.path));
+  const backend = await createBackend(options.backend, model);
+  return createInferWithBackend(model, backend, options);
+}
+
+/** The `infer` operator spec. */
+export const infer = defineOperator({
+  kind: 'infer',
+  role: 'operator',
+  description: 'Runs an image classifier (onnxruntime) on batches and sets prediction, embedding and model on each envelope.',
+  stability: 'beta',
+  options: InferOptions,
+  create: (options, ctx) => createInfer(options, ctx),
+});
+
+/** Runs a batch, retrying retriable failures with exponential backoff on `scheduler`. */
+async function runWithRetry(backend: InferenceBackend, tensor: BatchTensor, scheduler: SchedulerLike): Promise<InferenceOutput> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await backend.run(tensor);
+    } catch (error) {
+      const coded = toCentaurError(error, 'INFERENCE_FAILED');
+      if (!coded.retriable || attempt >= INFER_RETRIES) throw coded;
+      await sleep(INFER_BACKOFF_BASE_MS * 2 ** attempt, scheduler);
+    }
+  }
+}
+
+function sleep(ms: number, scheduler: SchedulerLike): Promise<void> {
+  return new Promise((resolve) => {
+    scheduler.schedule(() => resolve(), ms);
+  });
+}
+
+function noop(): void {}
+
+/** Why a packed batch tensor cannot feed this model, or null when it can. */
+function packedTensorProblem(tensor: BatchTensor, rows: number, manifest: Manifest, expected: BatchShape): string | null {
+  const { input } = manifest;
+  const [n, d1, d2, d3] = tensor.shape;
+  const dtype = tensor.data instanceof Float32Array ? 'float32' : 'uint8';
+  const want = `${input.layout} ${input.dtype} [n, ${expected.slice(1).join(', ')}]`;
+  const got = `${tensor.layout} ${dtype} [${tensor.shape.join(', ')}]`;
+  if (tensor.layout !== input.layout || dtype !== input.dtype || d1 !== expected[1] || d2 !== expected[2] || d3 !== expected[3]) {
+    return `batch tensor is ${got}; model ${manifest.name} wants ${want} (set layout/dtype on micro-batch and size on decode-image)`;
+  }
+  if (n !== rows) return `batch tensor has ${n} rows for ${rows} envelopes`;
+  return null;
+}
+
+/** Why an envelope's decoded image cannot feed this model, or null when it can. */
+function imageProblem(tensor: ImageTensor | undefined, input: Manifest['input']): string | null {
+  if (tensor === undefined) return 'no decoded image; add decode-image upstream';
+  if (
+    tensor.width !== input.width ||
+    tensor.height !== input.height ||
+    tensor.channels !== input.channels ||
+    tensor.data.length !== input.width * input.height * input.channels
+  ) {
+    return `image is ${describeImageShape(tensor)} with ${tensor.data.length} bytes; the model wants ${describeImageShape(input)}`;
+  }
+  return null;
+}

@@ -1,0 +1,163 @@
+/**
+ * `micro-batch`: groups envelopes into batches closed at `maxSize` or `maxDelayMs` after the first
+ * one arrived, and packs their decoded images into a pooled, pre-allocated batch tensor in the
+ * layout and element type the model wants. Envelopes whose image shape differs from the batch's
+ * first are dead-lettered (TENSOR_SHAPE_MISMATCH); envelopes with no image pass as a tensorless batch.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { filter, map, mergeMap } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { defineOperator } from '../core/component.js';
+import type { Operator, OperatorContext } from '../core/component.js';
+import { envelopesOf } from '../core/envelope.js';
+import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/envelope.js';
+import { CentaurError } from '../core/errors.js';
+import { describeImageShape, elementsPerImage, packBatch, sameImageShape } from './pack-batch.js';
+import { microBatchBuffer } from './rx/micro-batch-buffer.js';
+import { TensorPool } from './tensor-pool.js';
+import type { TensorPoolStats } from './tensor-pool.js';
+
+/** Options of `micro-batch`; defaults live in the schema (the runtime fills them in). */
+export const MicroBatchOptions = Type.Object(
+  {
+    maxSize: Type.Integer({ minimum: 1, default: 32, description: 'Close a batch when it holds this many envelopes.' }),
+    maxDelayMs: Type.Number({
+      minimum: 0,
+      default: 15,
+      description: 'Close a batch this many milliseconds after its first envelope arrived, even if not full.',
+    }),
+    layout: Type.Union([Type.Literal('NHWC'), Type.Literal('NCHW')], {
+      default: 'NHWC',
+      description: 'Memory order of the packed batch tensor; must match the model input.',
+    }),
+    dtype: Type.Union([Type.Literal('float32'), Type.Literal('uint8')], {
+      default: 'float32',
+      description: 'Element type of the packed batch tensor: float32 applies the image scale, uint8 keeps raw bytes.',
+    }),
+    poolSize: Type.Integer({
+      minimum: 1,
+      default: 4,
+      description: 'Batch buffers allocated up front and reused; more are allocated (and counted) when all are in use.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type MicroBatchOptions = Static<typeof MicroBatchOptions>;
+
+/** The created operator, with its buffer-pool counters for metrics and tests. */
+export interface MicroBatchOperator extends Operator {
+  /** Counters summed over the pools (one per image shape seen). */
+  poolStats(): TensorPoolStats;
+}
+
+/** Builds the operator; exported for tests and for embedding without the registry. */
+export function createMicroBatch(options: MicroBatchOptions): MicroBatchOperator {
+  const { maxSize, maxDelayMs, layout, dtype, poolSize } = options;
+  // One pool per image size (normally exactly one), each buffer holding a full batch.
+  const pools = new Map<number, TensorPool>();
+  const poolFor = (perImage: number): TensorPool => {
+    let pool = pools.get(perImage);
+    if (pool === undefined) {
+      pool = new TensorPool(dtype, perImage * maxSize, poolSize);
+      pools.set(perImage, pool);
+    }
+    return pool;
+  };
+
+  const toBatch = (arrivals: readonly Arrival[], ctx: OperatorContext): Batch | null => {
+    const now = ctx.scheduler.now();
+    const all: Envelope[] = [];
+    for (const { envelope, at } of arrivals) {
+      envelope.timings[ctx.nodeId] = now - at;
+      all.push(envelope);
+    }
+    const reference = all.find((e) => e.tensor !== undefined)?.tensor;
+    if (reference === undefined) return { kind: 'batch', envelopes: all, tensor: null };
+
+    const envelopes: Envelope[] = [];
+    const tensors: ImageTensor[] = [];
+    for (const envelope of all) {
+      const t = envelope.tensor;
+      if (t === undefined) {
+        ctx.fail(
+          envelope,
+          new CentaurError('TENSOR_SHAPE_MISMATCH', 'no decoded image in a batch of decoded images; add decode-image upstream'),
+        );
+      } else if (!sameImageShape(t, reference) || t.data.length !== elementsPerImage(t)) {
+        ctx.fail(
+          envelope,
+          new CentaurError(
+            'TENSOR_SHAPE_MISMATCH',
+            `image is ${describeImageShape(t)} with ${t.data.length} bytes; the batch is ${describeImageShape(reference)}`,
+          ),
+        );
+      } else {
+        envelopes.push(envelope);
+        tensors.push(t);
+      }
+    }
+    if (tensors.length === 0) return null;
+    const pool = poolFor(elementsPerImage(reference));
+    const data = pool.acquire();
+    let shape: [number, number, number, number];
+    try {
+      shape = packBatch(tensors, data, layout, dtype);
+    } catch (error) {
+      pool.release(data);
+      throw error;
+    }
+    let released = false;
+    const tensor: BatchTensor = {
+      data,
+      shape,
+      layout,
+      release: () => {
+        if (released) throw new CentaurError('INTERNAL', 'micro-batch: batch tensor released twice');
+        released = true;
+        pool.release(data);
+      },
+    };
+    return { kind: 'batch', envelopes, tensor };
+  };
+
+  return {
+    accepts: 'envelope',
+    apply: (input: Observable<Item>, ctx: OperatorContext): Observable<Item> =>
+      input.pipe(
+        // The runtime unbatches for `envelope` operators; flatten anyway so a batch never nests.
+        mergeMap((item) => envelopesOf(item).map((envelope): Arrival => ({ envelope, at: ctx.scheduler.now() }))),
+        microBatchBuffer<Arrival>(maxSize, maxDelayMs, ctx.scheduler),
+        map((arrivals) => toBatch(arrivals, ctx)),
+        filter((batch): batch is Batch => batch !== null && batch.envelopes.length > 0),
+      ),
+    poolStats: () => {
+      let size = 0;
+      let outstanding = 0;
+      let allocatedBeyondPool = 0;
+      for (const pool of pools.values()) {
+        const s = pool.stats();
+        size += s.size;
+        outstanding += s.outstanding;
+        allocatedBeyondPool += s.allocatedBeyondPool;
+      }
+      return { size, outstanding, allocatedBeyondPool };
+    },
+  };
+}
+
+interface Arrival {
+  readonly envelope: Envelope;
+  /** Scheduler time at which the envelope reached the batcher. */
+  readonly at: number;
+}
+
+/** The `micro-batch` operator spec. */
+export const microBatch = defineOperator({
+  kind: 'micro-batch',
+  role: 'operator',
+  description: 'Groups envelopes into batches by size or delay and packs their images into one pooled tensor.',
+  stability: 'beta',
+  options: MicroBatchOptions,
+  create: (options) => createMicroBatch(options),
+});

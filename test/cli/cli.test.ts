@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { main } from '../../src/cli/main.js';
+import type { CliIo } from '../../src/cli/main.js';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIo = { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+test('validate: exit 0 and a line per valid file', async () => {
+  const r = await cli('validate', 'topologies/demo.yaml');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /topologies\/demo\.yaml: ok \(7 nodes\)/);
+});
+
+test('validate: exit 2 and every problem with file:line:column for an invalid file', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-cli-'));
+  const file = path.join(dir, 'bad.yaml');
+  await writeFile(file, 'version: 1\nname: bad\nnodes:\n  a: { kind: files-sorce, path: x }\n  b: { kind: files-sink, from: [c], dir: o }\n');
+  const r = await cli('validate', 'topologies/demo.yaml', file);
+  assert.equal(r.code, 2);
+  assert.match(r.err, new RegExp(`${file}:4:14: node \`a\`: unknown kind \`files-sorce\`; did you mean \`files-source\`\\?`));
+  assert.match(r.err, new RegExp(`${file}:5:33: node \`b\`: \`from\` names unknown node \`c\``));
+  assert.match(r.err, /2 problems/);
+});
+
+test('validate: a missing file is invalid input (exit 2)', async () => {
+  const r = await cli('validate', 'no/such/file.yaml');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /file not found/);
+});
+
+test('run: an invalid topology exits 2 before starting', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-cli-'));
+  const file = path.join(dir, 'bad.yaml');
+  await writeFile(file, 'version: 2\nname: bad\nnodes: {}\n');
+  const r = await cli('run', file);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /field `version` must be 1/);
+});
+
+test('schema prints the topology JSON Schema', async () => {
+  const r = await cli('schema');
+  assert.equal(r.code, 0);
+  const schema = JSON.parse(r.out) as { title: string; properties: Record<string, unknown> };
+  assert.equal(schema.title, 'Centaur topology');
+  assert.ok('nodes' in schema.properties);
+});
+
+test('components lists every kind with its description and options', async () => {
+  const r = await cli('components');
+  assert.equal(r.code, 0);
+  for (const kind of ['files-source', 'decode-image', 'micro-batch', 'infer', 'files-sink', 'stdout-sink', 'dead-letter']) {
+    assert.match(r.out, new RegExp(`^${kind} \\(`, 'm'));
+  }
+  assert.match(r.out, /maxDelayMs: number \(default 15\)/);
+  const json = JSON.parse((await cli('components', '--format', 'json')).out) as { kind: string }[];
+  assert.equal(json.length, 7);
+});
+
+test('help for every command, exit 0; an unknown command or option exits 2', async () => {
+  for (const command of ['run', 'validate', 'schema', 'components', 'generate-images']) {
+    const r = await cli(command, '--help');
+    assert.equal(r.code, 0, command);
+    assert.match(r.out, new RegExp(`Usage: centaur ${command}`));
+  }
+  assert.equal((await cli('--help')).code, 0);
+  assert.equal((await cli('frobnicate')).code, 2);
+  assert.equal((await cli('components', '--format', 'xml')).code, 2);
+});
+
+test('generate-images rejects bad numbers and unknown classes with exit 2', async () => {
+  assert.equal((await cli('generate-images', '--out', '/tmp/x', '--count', 'many')).code, 2);
+  assert.equal((await cli('generate-images', '--out', '/tmp/x', '--classes', 'horse,unicorn')).code, 2);
+});
