@@ -293,7 +293,9 @@ void test('every failure class is dead-lettered with its code while the other en
   assert.ok(corrupt.cause instanceof Error, 'sharp error kept as cause');
   const truncated = assertCode(byId.get('truncated'), 'IMAGE_DECODE_FAILED');
   assert.ok(truncated.cause instanceof Error);
-  assert.match(truncated.message, /premature end|truncated/i);
+  // libvips keeps its error text per thread; with several decodes at once it is sometimes lost
+  // ("Unknown error"), so only the code is reliable here.
+  assert.match(truncated.message, /^cannot decode image: /);
   const reference = assertCode(byId.get('reference'), 'IMAGE_DECODE_FAILED');
   assert.equal(reference.message, 'payload is a reference (uri); add fetch-object before decode-image');
   assertCode(byId.get('empty'), 'IMAGE_DECODE_FAILED');
