@@ -4,6 +4,8 @@
  * images/s, the ratio c / (1 / (1/a + 1/b)) against the ideal of sharing two cores, per-image
  * latency percentiles and peak RSS. Usage: npm run bench -- [--images 20000] [--stage-images 3000].
  */
+// First: sizes libuv's thread pool as the CLI does.
+import '../src/runtime/threadpool.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
