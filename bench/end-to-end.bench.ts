@@ -2,10 +2,8 @@
  * The throughput benchmark: in one process, (c) the demo topology end to end on 640×480 JPEGs,
  * (a) decode+resize alone and (b) onnx inference alone (batch 32), each on both cores; prints
  * images/s, the ratio c / (1 / (1/a + 1/b)) against the ideal of sharing two cores, per-image
- * latency percentiles and peak RSS. Usage: npm run bench -- [--images 20000] [--stage-images 3000].
+ * latency percentiles and peak RSS. Stages (a) and (b) keep the best of three runs. Usage: npm run bench -- [--images 20000] [--stage-images 3000].
  */
-// First: sizes libuv's thread pool as the CLI does.
-import '../src/runtime/threadpool.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,13 +29,22 @@ const { values } = parseArgs({
     'stage-images': { type: 'string', default: '3000' },
     model: { type: 'string', default: 'models/demo' },
     batch: { type: 'string', default: '32' },
+    'decode-concurrency': { type: 'string', default: '4' },
+    'batches-in-flight': { type: 'string', default: '2' },
+    'infer-threads': { type: 'string', default: '2' },
   },
 });
 const total = Number(values.images);
 const stageImages = Math.min(Number(values['stage-images']), total);
 const batchSize = Number(values.batch);
+const decodeConcurrency = Number(values['decode-concurrency']);
+const batchesInFlight = Number(values['batches-in-flight']);
+const inferThreads = Number(values['infer-threads']);
 const modelDir = path.resolve(values.model);
 const logger = createLogger('warn');
+if (process.env.UV_THREADPOOL_SIZE === undefined) {
+  process.stderr.write('UV_THREADPOOL_SIZE is not set: run through `npm run bench`, which sizes it as `centaur` does (8)\n');
+}
 
 const dir = await benchImages(total);
 const files = (await glob('**/*.jpg', { cwd: dir, absolute: true })).sort();
@@ -52,9 +59,9 @@ name: bench
 limits: { maxInFlight: 512 }
 nodes:
   images: { kind: files-source, path: ${JSON.stringify(dir)}, labels: parent-folder, labelMap: { horses: horse, humans: human } }
-  decode: { kind: decode-image, from: [images], size: [224, 224], concurrency: 4 }
+  decode: { kind: decode-image, from: [images], size: [224, 224], concurrency: ${decodeConcurrency} }
   batch: { kind: micro-batch, from: [decode], maxSize: ${batchSize}, maxDelayMs: 15 }
-  infer: { kind: infer, from: [batch], model: { path: ${JSON.stringify(modelDir)} }, backend: { kind: onnx, intraOpNumThreads: 2 } }
+  infer: { kind: infer, from: [batch], model: { path: ${JSON.stringify(modelDir)} }, backend: { kind: onnx, intraOpNumThreads: ${inferThreads} }, maxBatchesInFlight: ${batchesInFlight} }
   out: { kind: files-sink, from: [infer], dir: out }
   dlq: { kind: dead-letter, dir: out }
 `,
@@ -66,7 +73,7 @@ const c = summary.imagesPerSecond;
 
 // (a) decode + resize alone, both cores (the operator's own concurrency, as in the topology).
 const sample = await Promise.all(files.slice(0, stageImages).map((f) => readFile(f)));
-const decodeOptions = Value.Default(DecodeImageOptions, { size: [224, 224], concurrency: 4 }) as DecodeImageOptions;
+const decodeOptions = Value.Default(DecodeImageOptions, { size: [224, 224], concurrency: decodeConcurrency }) as DecodeImageOptions;
 const decoder = await decodeImage.create(decodeOptions, { nodeId: 'decode', topologyName: 'bench', baseDir: '.', logger });
 const envelopes = sample.map((bytes, i): Envelope => ({
   id: String(i),
@@ -79,25 +86,35 @@ const envelopes = sample.map((bytes, i): Envelope => ({
   timings: {},
   delivery: { acknowledge: () => undefined, deadLettered: () => undefined },
 }));
-let started = performance.now();
-const decodedItems = await lastValueFrom(
-  decoder.apply(from(envelopes), { nodeId: 'decode', scheduler: asyncScheduler, fail: (_e, error) => { throw error; } }).pipe(toArray()),
-);
-const decoded = decodedItems.flatMap(envelopesOf);
-const a = decoded.length / ((performance.now() - started) / 1000);
+// Each stage alone runs REPEATS times and keeps its best rate, so the ideal is not understated.
+const REPEATS = 3;
+let a = 0;
+let decoded: Envelope[] = [];
+for (let r = 0; r < REPEATS; r += 1) {
+  const fresh = envelopes.map((e): Envelope => ({ ...e, timings: {} }));
+  const started = performance.now();
+  const decodedItems = await lastValueFrom(
+    decoder.apply(from(fresh), { nodeId: 'decode', scheduler: asyncScheduler, fail: (_e, error) => { throw error; } }).pipe(toArray()),
+  );
+  a = Math.max(a, fresh.length / ((performance.now() - started) / 1000));
+  decoded = decodedItems.flatMap(envelopesOf);
+}
 
 // (b) onnx inference alone, batch 32, two intra-op threads.
 const model = await loadManifest(modelDir);
-const backend = await createBackend({ kind: 'onnx', intraOpNumThreads: 2 }, model);
+const backend = await createBackend({ kind: 'onnx', intraOpNumThreads: 2, allowSpinning: true }, model);
 const perImage = model.manifest.input.height * model.manifest.input.width * model.manifest.input.channels;
 const buffer = new Float32Array(perImage * batchSize);
 const shape = packBatch(decoded.slice(0, batchSize).map((e) => e.tensor).filter((t) => t !== undefined), buffer, 'NHWC', 'float32');
 const tensor = { data: buffer, shape, layout: 'NHWC' as const, release: () => undefined };
 await backend.run(tensor);
 const runs = Math.max(1, Math.round(stageImages / batchSize));
-started = performance.now();
-for (let i = 0; i < runs; i += 1) await backend.run(tensor);
-const b = (runs * batchSize) / ((performance.now() - started) / 1000);
+let b = 0;
+for (let r = 0; r < REPEATS; r += 1) {
+  const started = performance.now();
+  for (let i = 0; i < runs; i += 1) await backend.run(tensor);
+  b = Math.max(b, (runs * batchSize) / ((performance.now() - started) / 1000));
+}
 await backend.close();
 
 const ideal = 1 / (1 / a + 1 / b);
@@ -114,6 +131,7 @@ const result = {
   deadLetters: summary.deadLetters,
   accuracy: summary.accuracy?.ratio,
   backend: backend.description,
+  uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
 };
 process.stdout.write(
   [

@@ -1,6 +1,4 @@
 /** The executable entry point: runs the CLI with the process arguments and exits with its code. */
-// First: sizes libuv's thread pool before anything uses it.
-import '../runtime/threadpool.js';
 import { main } from './main.js';
 
 const code = await main(process.argv.slice(2));

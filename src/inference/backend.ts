@@ -57,6 +57,12 @@ export const OnnxBackendOptions = Type.Object(
         { minItems: 1, description: 'Execution providers in order of preference (default `[cpu]`).' },
       ),
     ),
+    allowSpinning: Type.Optional(
+      Type.Boolean({
+        description:
+          'Let idle onnxruntime threads spin-wait for work (lower latency when inference has the cores to itself; default false, since decoding shares them).',
+      }),
+    ),
     graphOptimizationLevel: Type.Optional(
       Type.Union(
         [Type.Literal('disabled'), Type.Literal('basic'), Type.Literal('extended'), Type.Literal('layout'), Type.Literal('all')],

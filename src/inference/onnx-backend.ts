@@ -30,6 +30,8 @@ export async function createOnnxBackend(model: LoadedManifest, options: OnnxBack
   if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
   if (options.interOpNumThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpNumThreads;
   if (options.graphOptimizationLevel !== undefined) sessionOptions.graphOptimizationLevel = options.graphOptimizationLevel;
+  // Idle intra-op threads spin by default, taking the cores that decoding needs between batches.
+  sessionOptions.extra = { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } };
 
   let session: InferenceSession;
   try {
