@@ -3,6 +3,7 @@
  * stage adds its own (image features, tensor, embedding, prediction, timings); the runtime owns
  * the delivery handle that turns sink acknowledgements into committed source positions.
  */
+import type { PIXEL_SCALES } from './image-spec.js';
 
 /** Where an input came from; per (source, partition), offsets increase in emission order. */
 export interface SourcePosition {
@@ -20,7 +21,7 @@ export type Payload =
   | { readonly kind: 'reference'; readonly uri: string };
 
 /** How pixel values are scaled when they become model input. */
-export type PixelScale = 'unit' | 'symmetric' | 'uint8';
+export type PixelScale = (typeof PIXEL_SCALES)[number];
 
 /** A decoded, resized image: interleaved (HWC) 8-bit pixels plus how to scale them. */
 export interface ImageTensor {

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
+import { FITS, KERNELS, PIXEL_SCALES, oneOf } from '../core/image-spec.js';
 import type { Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { CentaurError } from '../core/errors.js';
@@ -22,24 +23,9 @@ export const ManifestInput = Type.Object(
     channels: Type.Integer({ minimum: 1, description: 'Channels per pixel (3 for RGB).' }),
     layout: Type.Union([Type.Literal('NHWC'), Type.Literal('NCHW')], { description: 'Memory order of the input.' }),
     dtype: Type.Union([Type.Literal('float32'), Type.Literal('uint8')], { description: 'Element type of the input.' }),
-    scale: Type.Union([Type.Literal('unit'), Type.Literal('symmetric'), Type.Literal('uint8')], {
-      description: 'Pixel scaling used in training: `unit` = /255, `symmetric` = [-1, 1], `uint8` = raw.',
-    }),
-    fit: Type.Union(
-      [Type.Literal('fill'), Type.Literal('cover'), Type.Literal('contain'), Type.Literal('inside'), Type.Literal('outside')],
-      { description: 'How training images were fitted to the input size.' },
-    ),
-    kernel: Type.Union(
-      [
-        Type.Literal('nearest'),
-        Type.Literal('linear'),
-        Type.Literal('cubic'),
-        Type.Literal('mitchell'),
-        Type.Literal('lanczos2'),
-        Type.Literal('lanczos3'),
-      ],
-      { description: 'Interpolation kernel used to resize training images.' },
-    ),
+    scale: oneOf(PIXEL_SCALES, { description: 'Pixel scaling used in training: `unit` = /255, `symmetric` = [-1, 1], `uint8` = raw.' }),
+    fit: oneOf(FITS, { description: 'How training images were fitted to the input size.' }),
+    kernel: oneOf(KERNELS, { description: 'Interpolation kernel used to resize training images.' }),
   },
   { additionalProperties: false },
 );

@@ -6,6 +6,7 @@
  * the byte or pixel limits, and bytes sharp cannot decode, become dead letters.
  */
 import { Type } from '@sinclair/typebox';
+import { FITS, KERNELS, PIXEL_SCALES, oneOf } from '../core/image-spec.js';
 import type { Static } from '@sinclair/typebox';
 import { EMPTY, of, mergeMap } from 'rxjs';
 import type { Metadata, OutputInfo, SharpConstructor } from 'sharp';
@@ -25,31 +26,18 @@ export const DecodeImageOptions = Type.Object(
       description: 'Output `[width, height]` in pixels: the model input size.',
       default: [224, 224],
     }),
-    fit: Type.Union(
-      [Type.Literal('fill'), Type.Literal('cover'), Type.Literal('contain'), Type.Literal('inside'), Type.Literal('outside')],
-      {
-        description:
-          'How the image fits `size`: `fill` stretches, `cover` crops the centre, `contain` letterboxes onto `background`; ' +
-          '`inside`/`outside` keep the aspect ratio and may yield a different size than `size`.',
-        default: 'fill',
-      },
-    ),
-    kernel: Type.Union(
-      [
-        Type.Literal('nearest'),
-        Type.Literal('linear'),
-        Type.Literal('cubic'),
-        Type.Literal('mitchell'),
-        Type.Literal('lanczos2'),
-        Type.Literal('lanczos3'),
-      ],
-      { description: 'Interpolation kernel used for resizing; match the one used in training.', default: 'linear' },
-    ),
+    fit: oneOf(FITS, {
+      description:
+        'How the image fits `size`: `fill` stretches, `cover` crops the centre, `contain` letterboxes onto `background`; ' +
+        '`inside`/`outside` keep the aspect ratio and may yield a different size than `size`.',
+      default: 'fill',
+    }),
+    kernel: oneOf(KERNELS, { description: 'Interpolation kernel used for resizing; match the one used in training.', default: 'linear' }),
     background: Type.Tuple([Channel, Channel, Channel], {
       description: 'Letterbox colour `[r, g, b]` (0..255) for `fit: contain`.',
       default: [0, 0, 0],
     }),
-    scale: Type.Union([Type.Literal('unit'), Type.Literal('symmetric'), Type.Literal('uint8')], {
+    scale: oneOf(PIXEL_SCALES, {
       description:
         'Pixel scaling recorded on the tensor and applied by `micro-batch`: `unit` = /255, `symmetric` = [-1, 1], `uint8` = raw.',
       default: 'unit',
