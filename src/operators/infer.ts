@@ -145,7 +145,10 @@ export function createInferWithBackend(
   const runPacked = async (batch: Batch & { tensor: BatchTensor }, ctx: OperatorContext, outcome: Outcome): Promise<void> => {
     const { envelopes, tensor } = batch;
     try {
-      const problem = packedTensorProblem(tensor, envelopes.length, manifest, expectedShape);
+      const problem =
+        packedTensorProblem(tensor, envelopes.length, manifest, expectedShape) ??
+        envelopes.map((e) => scaleProblem(e.tensor, manifest.input)).find((p) => p !== null) ??
+        null;
       if (problem !== null) {
         const error = new CentaurError('TENSOR_SHAPE_MISMATCH', problem);
         for (const envelope of envelopes) outcome.failed.push({ envelope, error });
@@ -289,5 +292,11 @@ function imageProblem(tensor: ImageTensor | undefined, input: Manifest['input'])
   ) {
     return `image is ${describeImageShape(tensor)} with ${tensor.data.length} bytes; the model wants ${describeImageShape(input)}`;
   }
-  return null;
+  return scaleProblem(tensor, input);
+}
+
+/** Serving must scale pixels as training did; a float model fed another scaling predicts nonsense. */
+function scaleProblem(tensor: ImageTensor | undefined, input: Manifest['input']): string | null {
+  if (tensor === undefined || input.dtype === 'uint8' || tensor.scale === input.scale) return null;
+  return `image is scaled \`${tensor.scale}\` but the model was trained on \`${input.scale}\`; set \`scale: ${input.scale}\` on decode-image`;
 }

@@ -262,24 +262,27 @@ void test('order is kept with maxBatchesInFlight 3 when later batches finish fir
   assertPredicted(flatten(out), sources);
 });
 
-void test('bad images fail alone with TENSOR_SHAPE_MISMATCH; the rest are predicted', async () => {
+void test('bad images (size, missing, pixel scaling) fail alone with TENSOR_SHAPE_MISMATCH; the rest are predicted', async () => {
   const op = await createInfer(options(), { baseDir: ROOT });
   try {
     const { ctx, failed } = context();
     const good = [envelope(1), envelope(2)];
     const wrongSize = envelope(3, image(3, 5));
     const noImage = envelope(4, null);
-    const batch: Batch = { kind: 'batch', envelopes: [good[0] as Envelope, wrongSize, noImage, good[1] as Envelope], tensor: null };
+    const wrongScale = envelope(5, { ...image(5), scale: 'symmetric' });
+    const batch: Batch = { kind: 'batch', envelopes: [good[0] as Envelope, wrongSize, noImage, wrongScale, good[1] as Envelope], tensor: null };
     const out = await collect(op.apply(from([batch]), ctx));
     assert.deepEqual(
       failed.map((f) => [f.id, f.error.code]),
       [
         ['e3', 'TENSOR_SHAPE_MISMATCH'],
         ['e4', 'TENSOR_SHAPE_MISMATCH'],
+        ['e5', 'TENSOR_SHAPE_MISMATCH'],
       ],
     );
     assert.match(failed[0]?.error.message ?? '', /5×5×3.*model wants 4×4×3/);
     assert.match(failed[1]?.error.message ?? '', /no decoded image; add decode-image upstream/);
+    assert.match(failed[2]?.error.message ?? '', /scaled `symmetric` but the model was trained on `unit`; set `scale: unit` on decode-image/);
     assertPredicted(
       flatten(out),
       good.map((e) => image(Number(e.id.slice(1)))),
@@ -304,6 +307,22 @@ void test('a packed batch in the wrong layout fails all its envelopes and its bu
       ],
     );
     assert.match(failed[0]?.error.message ?? '', /NCHW.*wants NHWC/);
+    assert.equal(batcher.poolStats().outstanding, 0);
+  } finally {
+    await op.close();
+  }
+});
+
+void test('a packed batch scaled otherwise than the model was trained fails all its envelopes', async () => {
+  const op = await createInfer(options(), { baseDir: ROOT });
+  try {
+    const batcher = createMicroBatch({ maxSize: 3, maxDelayMs: 5, layout: 'NHWC', dtype: 'float32', poolSize: 1 });
+    const { ctx, failed } = context();
+    const symmetric = [envelope(1, { ...image(1), scale: 'symmetric' }), envelope(2, { ...image(2), scale: 'symmetric' })];
+    const out = await collect(op.apply(batcher.apply(from(symmetric), ctx), ctx));
+    assert.deepEqual(out, []);
+    assert.deepEqual(failed.map((f) => f.error.code), ['TENSOR_SHAPE_MISMATCH', 'TENSOR_SHAPE_MISMATCH']);
+    assert.match(failed[0]?.error.message ?? '', /set `scale: unit` on decode-image/);
     assert.equal(batcher.poolStats().outstanding, 0);
   } finally {
     await op.close();
