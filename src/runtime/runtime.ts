@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { asyncScheduler, concatMap, from, lastValueFrom, map, merge, share, Subject, tap } from 'rxjs';
-import type { Observable, SchedulerLike, Subscription } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { DeadLetter, Operator, OperatorContext, Sink, Source, SourceContext } from '../core/component.js';
 import { envelopesOf, forkEnvelope, isBatch } from '../core/envelope.js';
 import type { Envelope, EnvelopeInit, Item } from '../core/envelope.js';
@@ -52,7 +52,6 @@ export class Runtime {
   private readonly latency = new LatencyHistogram();
   private readonly gate: InFlightGate;
   private readonly paths: Map<string, number>;
-  private readonly subscriptions: Subscription[] = [];
   private deadLetterSink: Sink | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
   private commitChain: Promise<void> = Promise.resolve();
@@ -219,17 +218,26 @@ export class Runtime {
     });
     // Once a stop is requested, the drain has drainTimeoutMs to finish.
     let drainTimer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      drained.then(() => 'drained' as const),
-      stopped.then(() => new Promise<'timeout'>((resolve) => (drainTimer = setTimeout(() => resolve('timeout'), t.limits.drainTimeoutMs)))),
-    ]);
+    let outcome: 'drained' | 'timeout' | 'failed';
+    try {
+      outcome = await Promise.race([
+        drained.then(() => 'drained' as const),
+        stopped.then(() => new Promise<'timeout'>((resolve) => (drainTimer = setTimeout(() => resolve('timeout'), t.limits.drainTimeoutMs)))),
+      ]);
+    } catch (error) {
+      // A source or a stream failed: stop the others, then still commit what completed and close.
+      this.fatal ??= toCentaurError(error);
+      this.stop();
+      outcome = 'failed';
+    }
     clearTimeout(drainTimer);
     if (outcome === 'timeout') {
       this.drainTimedOut = true;
       this.options.logger.error({ topology: t.name, inFlight: this.gate.stats.count }, 'In-flight inputs did not finish within drainTimeoutMs; they will be read again on restart.');
-      for (const s of this.subscriptions) s.unsubscribe();
     }
-    await this.flushCommits();
+    await this.flushCommits().catch((error: unknown) => {
+      this.fatal ??= toCentaurError(error, 'CHECKPOINT_FAILED');
+    });
     await this.closeAll();
     if (this.fatal !== undefined) throw this.fatal;
     return this.summary();

@@ -180,7 +180,7 @@ class FilesSource implements Source {
     try {
       await stat(this.root);
     } catch {
-      throw new CentaurError('INPUT_READ_FAILED', `files-source path ${this.root} does not exist`);
+      throw new CentaurError('CONFIG_INVALID', `files-source path ${this.root} does not exist`);
     }
     const found = await glob(patterns, { cwd: this.root, absolute: true, onlyFiles: true, deep: this.settings.recursive ? Infinity : 1 });
     return found.map((f) => path.resolve(f)).sort();

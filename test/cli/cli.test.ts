@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -44,6 +44,29 @@ test('run: an invalid topology exits 2 before starting', async () => {
   const r = await cli('run', file);
   assert.equal(r.code, 2);
   assert.match(r.err, /field `version` must be 1/);
+});
+
+test('run: a source whose input folder is missing exits 2 with the path', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-cli-'));
+  const file = path.join(dir, 'missing.yaml');
+  await writeFile(file, 'version: 1\nname: missing\nnodes:\n  a: { kind: files-source, path: no-such-folder }\n  b: { kind: files-sink, from: [a], dir: out }\n');
+  const r = await cli('run', file, '--log-level', 'silent');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /CONFIG_INVALID: files-source path .*no-such-folder does not exist/);
+});
+
+test('run: a finite topology runs to the end, prints its summary and exits 0', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-cli-'));
+  await mkdir(path.join(dir, 'in'));
+  for (const name of ['a.jpg', 'b.jpg', 'c.jpg']) await writeFile(path.join(dir, 'in', name), name);
+  const file = path.join(dir, 'copy.yaml');
+  await writeFile(file, 'version: 1\nname: copy\nnodes:\n  a: { kind: files-source, path: in }\n  b: { kind: files-sink, from: [a], dir: out }\n');
+  const r = await cli('run', file, '--json', '--log-level', 'silent');
+  assert.equal(r.code, 0, r.err);
+  const summary = JSON.parse(r.out) as { inputs: number; completed: number; deadLetters: number };
+  assert.deepEqual([summary.inputs, summary.completed, summary.deadLetters], [3, 3, 0]);
+  const written = (await readFile(path.join(dir, 'out', 'b-000001.jsonl'), 'utf8')).trim().split('\n');
+  assert.equal(written.length, 3);
 });
 
 test('schema prints the topology JSON Schema', async () => {
