@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -102,4 +102,13 @@ test('help for every command, exit 0; an unknown command or option exits 2', asy
 test('generate-images rejects bad numbers and unknown classes with exit 2', async () => {
   assert.equal((await cli('generate-images', '--out', '/tmp/x', '--count', 'many')).code, 2);
   assert.equal((await cli('generate-images', '--out', '/tmp/x', '--classes', 'horse,unicorn')).code, 2);
+});
+
+test('generate-images writes a seeded set in the horses/ humans/ layout', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-gen-'));
+  const r = await cli('generate-images', '--out', dir, '--count', '4', '--seed', '3', '--width', '64', '--height', '48');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /wrote 4 images/);
+  assert.deepEqual((await readdir(path.join(dir, 'horses'))).sort(), ['horse-000000.jpg', 'horse-000001.jpg']);
+  assert.deepEqual((await readdir(path.join(dir, 'humans'))).sort(), ['human-000000.jpg', 'human-000001.jpg']);
 });
