@@ -1,13 +1,16 @@
 /** The JSON record of one prediction, shared by every sink that writes predictions as JSON. */
 import type { DeadLetter } from '../core/component.js';
-import type { Envelope } from '../core/envelope.js';
+import type { Envelope, SourcePosition } from '../core/envelope.js';
+
+/** Where a record's input came from, as written in every JSON record. */
+export type SourceRecord = { node: string; partition: string; offset: number; uri?: string };
 
 /** One output line: what downstream systems read for each input. */
 export interface PredictionRecord {
   id: string;
   key?: string;
   eventTime: string;
-  source: { node: string; partition: string; offset: number; uri?: string };
+  source: SourceRecord;
   label?: string;
   prediction?: { label: string; classIndex: number; confidence: number; probabilities: Record<string, number> };
   model?: { name: string; version: string };
@@ -25,12 +28,7 @@ export function toPredictionRecord(envelope: Envelope, options: { includeEmbeddi
     id: envelope.id,
     ...(envelope.key === undefined ? {} : { key: envelope.key }),
     eventTime: new Date(envelope.eventTime).toISOString(),
-    source: {
-      node: envelope.position.source,
-      partition: envelope.position.partition,
-      offset: envelope.position.offset,
-      ...(envelope.position.uri === undefined ? {} : { uri: envelope.position.uri }),
-    },
+    source: sourceOf(envelope.position),
     ...(envelope.label === undefined ? {} : { label: envelope.label }),
     ...(p === undefined
       ? {}
@@ -57,7 +55,7 @@ export interface DeadLetterRecord {
   key?: string;
   node: string;
   error: { code: string; name: string; message: string; retriable: boolean; cause?: string };
-  source: { node: string; partition: string; offset: number; uri?: string };
+  source: SourceRecord;
   label?: string;
   payload: { uri: string } | { base64: string } | null;
   metadata: Record<string, string>;
@@ -79,15 +77,19 @@ export function toDeadLetterRecord(letter: DeadLetter, includePayload: 'auto' | 
     ...(env.key === undefined ? {} : { key: env.key }),
     node: letter.node,
     error: { code: letter.error.code, name: letter.error.name, message: letter.error.message, retriable: letter.error.retriable, ...(cause === undefined || cause === letter.error.message ? {} : { cause }) },
-    source: {
-      node: env.position.source,
-      partition: env.position.partition,
-      offset: env.position.offset,
-      ...(env.position.uri === undefined ? {} : { uri: env.position.uri }),
-    },
+    source: sourceOf(env.position),
     ...(env.label === undefined ? {} : { label: env.label }),
     payload,
     metadata: { ...env.metadata },
+  };
+}
+
+function sourceOf(position: SourcePosition): SourceRecord {
+  return {
+    node: position.source,
+    partition: position.partition,
+    offset: position.offset,
+    ...(position.uri === undefined ? {} : { uri: position.uri }),
   };
 }
 

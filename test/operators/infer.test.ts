@@ -96,6 +96,21 @@ async function realBackendRun(batch: BatchTensor): Promise<InferenceOutput> {
   return sharedBackend.run(batch);
 }
 
+/** The real tiny model behind a backend that records each run's batch size. */
+function countingBackend(): { sizes: number[]; backend: InferenceBackend } {
+  const sizes: number[] = [];
+  const backend: InferenceBackend = {
+    name: 'counting',
+    description: 'counting',
+    run: (batch) => {
+      sizes.push(batch.shape[0]);
+      return realBackendRun(batch);
+    },
+    close: async () => undefined,
+  };
+  return { sizes, backend };
+}
+
 const collect = (items: Observable<Item>): Promise<Item[]> => lastValueFrom(items.pipe(toArray()));
 const flatten = (items: Item[]): Envelope[] => items.flatMap((item) => (isBatch(item) ? item.envelopes : [item]));
 
@@ -180,16 +195,7 @@ void test('single envelopes are packed by infer itself; includeEmbedding false l
 
 void test('a tensorless batch bigger than maxBatchSize is packed and run in chunks', async () => {
   const model = await loadManifest(path.join(ROOT, FIXTURE));
-  const sizes: number[] = [];
-  const fake: InferenceBackend = {
-    name: 'counting',
-    description: 'counting',
-    run: (batch) => {
-      sizes.push(batch.shape[0]);
-      return realBackendRun(batch);
-    },
-    close: async () => undefined,
-  };
+  const { sizes, backend: fake } = countingBackend();
   const op = createInferWithBackend(model, fake, { maxBatchesInFlight: 2, maxBatchSize: 2, includeEmbedding: true });
   const { ctx, failed } = context();
   const inputs = Array.from({ length: 5 }, (_, i) => envelope(i + 200));
@@ -202,19 +208,9 @@ void test('a tensorless batch bigger than maxBatchSize is packed and run in chun
   assert.equal(op.poolStats().outstanding, 0);
 });
 
-
 void test('a packed batch bigger than maxBatchSize is split before running', async () => {
   const model = await loadManifest(path.join(ROOT, FIXTURE));
-  const sizes: number[] = [];
-  const fake: InferenceBackend = {
-    name: 'counting',
-    description: 'counting',
-    run: (batch) => {
-      sizes.push(batch.shape[0]);
-      return realBackendRun(batch);
-    },
-    close: async () => undefined,
-  };
+  const { sizes, backend: fake } = countingBackend();
   const op = createInferWithBackend(model, fake, { maxBatchesInFlight: 1, maxBatchSize: 3, includeEmbedding: true });
   const batcher = createMicroBatch({ maxSize: 7, maxDelayMs: 5, layout: 'NHWC', dtype: 'float32', poolSize: 1 });
   const { ctx, failed } = context();
