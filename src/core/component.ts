@@ -31,10 +31,12 @@ export interface Source {
   start(ctx: SourceContext): Promise<void>;
   pause(): void;
   resume(): void;
-  /** Record that every offset ≤ `offset` of `partition` is complete (durable). */
-  commit(partition: string, offset: number): Promise<void>;
-  /** Stop emitting; `start` resolves soon after. */
+  /** Record that every offset ≤ `offset` of `partition` (in `epoch`, when the source uses epochs) is complete. */
+  commit(partition: string, offset: number, epoch?: number): Promise<void>;
+  /** Stop emitting; `start` resolves soon after. Commits may still follow until `close`. */
   stop(): Promise<void>;
+  /** Release connections after the last commit (default: nothing more to do). */
+  close?(): Promise<void>;
 }
 
 /** The runtime side a source talks to. */
@@ -71,11 +73,24 @@ export interface Operator {
  * buffered data out; `close` releases resources after the last flush.
  */
 export interface Sink {
-  write(envelopes: readonly Envelope[]): Promise<void>;
+  /**
+   * Writes the sink accepts at once (default 1). Above 1 the runtime starts a write before the
+   * previous one resolved, so a sink can gather them into larger requests; acknowledgement order
+   * does not matter, the runtime commits contiguous positions only.
+   */
+  readonly concurrency?: number;
+  /** Resolves when written; may name envelopes it refused for their content (they become dead letters). */
+  write(envelopes: readonly Envelope[]): Promise<void | readonly SinkRejection[]>;
   /** Only sinks that can serve as the dead-letter sink: write failed inputs with their reasons. */
   writeDeadLetters?(letters: readonly DeadLetter[]): Promise<void>;
   flush(endOfInput: boolean): Promise<void>;
   close(): Promise<void>;
+}
+
+/** An envelope a sink could not write because of its content (a data error), not the sink's state. */
+export interface SinkRejection {
+  readonly envelope: Envelope;
+  readonly error: CentaurError;
 }
 
 /** A failed input on its way to the dead-letter sink. */
@@ -110,6 +125,8 @@ export interface OperatorSpec<S extends TObject = TObject> extends SpecBase<S> {
 
 export interface SinkSpec<S extends TObject = TObject> extends SpecBase<S> {
   readonly role: 'sink';
+  /** A dead-letter sink: without `from` it receives the topology's failed inputs. */
+  readonly takesDeadLetters?: boolean;
   create(options: Static<S>, ctx: CreateContext): Sink | Promise<Sink>;
 }
 

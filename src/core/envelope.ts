@@ -13,6 +13,19 @@ export interface SourcePosition {
   readonly offset: number;
   /** The object's address when the input is a file or object (file://, s3://, …). */
   readonly uri?: string;
+  /** The Kafka topic, for Kafka inputs. */
+  readonly topic?: string;
+  /**
+   * Which assignment of the partition emitted it: a source that re-reads a partition from an
+   * earlier position (after a rebalance) starts a new epoch, whose offsets are tracked afresh.
+   */
+  readonly epoch?: number;
+}
+
+/** The input exactly as it arrived, when the payload was taken out of it (e.g. a Kafka message). */
+export interface OriginalInput {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
 }
 
 /** The input itself: raw bytes, or a reference still to be fetched. */
@@ -84,6 +97,8 @@ export interface EnvelopeInit {
   readonly metadata?: Readonly<Record<string, string>>;
   /** Ground-truth label when the source knows it (e.g. from a folder name). */
   readonly label?: string;
+  /** The original bytes, kept for the dead-letter sink when the payload differs from them. */
+  readonly original?: OriginalInput;
 }
 
 /** One input travelling through the graph. */
@@ -97,6 +112,7 @@ export interface Envelope {
   sizeBytes: number;
   readonly metadata: Readonly<Record<string, string>>;
   readonly label?: string;
+  readonly original?: OriginalInput;
   /** Monotonic time (ms, performance.now()) at which the source emitted it. */
   readonly receivedAt: number;
   image?: ImageFeatures;

@@ -54,6 +54,56 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'The model manifest or model file could not be read, or does not match its declared input/output spec.',
   },
+  OBJECT_FETCH_FAILED: {
+    category: 'data',
+    retriable: false,
+    description: 'The object an input refers to does not exist, cannot be read, or has a URI scheme `fetch-object` does not support.',
+  },
+  OBJECT_TOO_LARGE: {
+    category: 'data',
+    retriable: false,
+    description: 'The object an input refers to is larger than the `maxBytes` limit of `fetch-object`.',
+  },
+  KAFKA_VALUE_INVALID: {
+    category: 'data',
+    retriable: false,
+    description: 'A Kafka message cannot be read in the configured format (not Confluent-framed Avro, invalid JSON, no image or URI field, empty value).',
+  },
+  SCHEMA_NOT_FOUND: {
+    category: 'data',
+    retriable: false,
+    description: 'A message names a schema id (or a subject) that the schema registry does not have.',
+  },
+  AVRO_DECODE_FAILED: {
+    category: 'data',
+    retriable: false,
+    description: 'The Avro body of a message does not decode with the schema its header names (truncated or corrupt).',
+  },
+  OUTPUT_ENCODE_FAILED: {
+    category: 'data',
+    retriable: false,
+    description: 'An output record does not fit the schema of its sink (a field missing or of the wrong type).',
+  },
+  SCHEMA_INCOMPATIBLE: {
+    category: 'config',
+    retriable: false,
+    description: 'The schema registry refused to register a schema: it is not compatible with the subject\'s earlier versions.',
+  },
+  SCHEMA_REGISTRY_UNAVAILABLE: {
+    category: 'infrastructure',
+    retriable: true,
+    description: 'The schema registry could not be reached or failed; the request is retried with backoff.',
+  },
+  KAFKA_UNAVAILABLE: {
+    category: 'infrastructure',
+    retriable: true,
+    description: 'The Kafka cluster could not be reached or refused a request; it is retried with backoff.',
+  },
+  KAFKA_TRANSACTION_FAILED: {
+    category: 'infrastructure',
+    retriable: false,
+    description: 'An exactly-once transaction could not commit; it is aborted and the run stops so that the uncommitted inputs are read again on restart.',
+  },
   INFERENCE_FAILED: {
     category: 'infrastructure',
     retriable: true,

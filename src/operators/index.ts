@@ -1,7 +1,8 @@
 /** Every operator kind, in the order `centaur components` lists them. */
 import type { OperatorSpec } from '../core/component.js';
+import { fetchObject } from './fetch-object.js';
 import { decodeImage } from './decode-image.js';
 import { microBatch } from './micro-batch.js';
 import { infer } from './infer.js';
 
-export const operators: readonly OperatorSpec[] = [decodeImage, microBatch, infer];
+export const operators: readonly OperatorSpec[] = [fetchObject, decodeImage, microBatch, infer];

@@ -18,6 +18,7 @@ export class DeliveryState implements Delivery {
     readonly source: string,
     readonly partition: string,
     readonly offset: number,
+    readonly epoch: number | undefined,
     readonly bytes: number,
     readonly receivedAt: number,
     expected: number,

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { asyncScheduler, concatMap, from, lastValueFrom, map, merge, share, Subject, tap } from 'rxjs';
+import { asyncScheduler, concatMap, from, lastValueFrom, map, merge, mergeMap, share, Subject, tap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { DeadLetter, Operator, OperatorContext, Sink, Source, SourceContext } from '../core/component.js';
 import { envelopesOf, forkEnvelope, isBatch } from '../core/envelope.js';
@@ -47,7 +47,7 @@ export class Runtime {
   private readonly instances = new Map<string, Instance>();
   private readonly counters = new Map<string, NodeCounters>();
   private readonly trackers = new Map<string, OffsetTracker>();
-  private readonly pendingCommits = new Map<string, { source: string; partition: string; offset: number }>();
+  private readonly pendingCommits = new Map<string, { source: string; partition: string; offset: number; epoch: number | undefined }>();
   private readonly deadLetters = new Subject<DeadLetter>();
   private readonly latency = new LatencyHistogram();
   private readonly gate: InFlightGate;
@@ -182,7 +182,8 @@ export class Runtime {
         };
         streams.set(id, instance.operator.apply(input, ctx).pipe(tap((item) => (counters.sent += envelopesOf(item).length)), share()));
       } else if (instance.node.from.length > 0) {
-        const write = merge(...instance.node.from.map(outputOf)).pipe(concatMap((item) => from(this.writeToSink(id, instance.sink, item, counters))));
+        const concurrency = Math.max(1, instance.sink.concurrency ?? 1);
+        const write = merge(...instance.node.from.map(outputOf)).pipe(mergeMap((item) => from(this.writeToSink(id, instance.sink, item, counters)), concurrency));
         sinkDone.push(lastValueFrom(write, { defaultValue: undefined }));
       }
     }
@@ -245,7 +246,7 @@ export class Runtime {
 
   /** Turns a source's input into an envelope with its delivery record, and counts it in flight. */
   private admit(init: EnvelopeInit, sourceId: string): Envelope {
-    const key = `${sourceId}\u0000${init.position.partition}`;
+    const key = trackerKey(sourceId, init.position.partition, init.position.epoch);
     let tracker = this.trackers.get(key);
     if (tracker === undefined) {
       tracker = new OffsetTracker();
@@ -257,6 +258,7 @@ export class Runtime {
       sourceId,
       init.position.partition,
       init.position.offset,
+      init.position.epoch,
       init.sizeBytes,
       receivedAt,
       this.paths.get(sourceId) ?? 1,
@@ -274,6 +276,7 @@ export class Runtime {
       sizeBytes: init.sizeBytes,
       metadata: init.metadata ?? {},
       ...(init.label === undefined ? {} : { label: init.label }),
+      ...(init.original === undefined ? {} : { original: init.original }),
       receivedAt,
       timings: {},
       delivery,
@@ -281,7 +284,7 @@ export class Runtime {
   }
 
   private complete(state: DeliveryState): void {
-    const key = `${state.source}\u0000${state.partition}`;
+    const key = trackerKey(state.source, state.partition, state.epoch);
     const advanced = this.trackers.get(key)?.complete(state.offset);
     this.gate.remove(state.bytes);
     this.latency.record(performance.now() - state.receivedAt);
@@ -295,7 +298,7 @@ export class Runtime {
       }
     }
     if (advanced !== undefined) {
-      this.pendingCommits.set(key, { source: state.source, partition: state.partition, offset: advanced });
+      this.pendingCommits.set(key, { source: state.source, partition: state.partition, offset: advanced, epoch: state.epoch });
       this.scheduleCommit();
     }
   }
@@ -304,21 +307,29 @@ export class Runtime {
     const envelopes = envelopesOf(item);
     if (isBatch(item)) item.tensor?.release();
     counters.received += envelopes.length;
+    let rejections: readonly { envelope: Envelope; error: CentaurError }[] = [];
     try {
-      await retry(() => sink.write(envelopes), {
+      rejections = (await retry(() => sink.write(envelopes), {
         attempts: this.options.sinkWriteAttempts ?? 5,
         baseDelayMs: 100,
         maxDelayMs: 5000,
         onRetry: (error, attempt) => this.options.logger.warn({ node: id, error: error.message, attempt }, 'Sink write failed; retrying.'),
-      });
+      })) ?? [];
     } catch (error) {
       counters.failed += envelopes.length;
       const err = toCentaurError(error, 'SINK_WRITE_FAILED');
       for (const envelope of envelopes) this.deadLetters.next({ envelope, node: id, error: err, time: Date.now() });
       return;
     }
-    counters.sent += envelopes.length;
+    const refused = new Set<Envelope>();
+    for (const r of rejections) {
+      refused.add(r.envelope);
+      counters.failed += 1;
+      this.deadLetters.next({ envelope: r.envelope, node: id, error: r.error, time: Date.now() });
+    }
+    counters.sent += envelopes.length - refused.size;
     for (const envelope of envelopes) {
+      if (refused.has(envelope)) continue;
       const state = envelope.delivery;
       if (state instanceof DeliveryState && envelope.prediction !== undefined && !state.predicted) {
         state.predicted = true;
@@ -360,9 +371,9 @@ export class Runtime {
         const instance = this.instances.get(c.source);
         if (instance?.role !== 'source') continue;
         try {
-          await instance.source.commit(c.partition, c.offset);
+          await instance.source.commit(c.partition, c.offset, c.epoch);
         } catch (error) {
-          const key = `${c.source}\u0000${c.partition}`;
+          const key = trackerKey(c.source, c.partition, c.epoch);
           if (!this.pendingCommits.has(key)) this.pendingCommits.set(key, c);
           throw error;
         }
@@ -389,6 +400,7 @@ export class Runtime {
           await instance.operator.close?.();
         } else {
           await instance.source.stop();
+          await instance.source.close?.();
         }
       } catch (error) {
         this.options.logger.warn({ node: instance.node.id, error: (error as Error).message }, 'Closing a node failed.');
@@ -427,6 +439,10 @@ export class Runtime {
       drainTimedOut: this.drainTimedOut,
     };
   }
+}
+
+function trackerKey(source: string, partition: string, epoch: number | undefined): string {
+  return epoch === undefined ? `${source}\u0000${partition}` : `${source}\u0000${partition}\u0000${epoch}`;
 }
 
 function forkItem(item: Item): Item {

@@ -38,6 +38,7 @@ export function createDeadLetterSink(dir: string, prefix: string, includePayload
 export const deadLetter = defineSink({
   kind: 'dead-letter',
   role: 'sink',
+  takesDeadLetters: true,
   description: 'Writes failed inputs, with the error and the original reference, as JSON lines.',
   stability: 'beta',
   options,

@@ -3,5 +3,7 @@ import type { SinkSpec } from '../core/component.js';
 import { filesSink } from './files-sink.js';
 import { stdoutSink } from './stdout-sink.js';
 import { deadLetter } from './dead-letter.js';
+import { kafkaSink } from './kafka-sink.js';
+import { kafkaDeadLetter } from './kafka-dead-letter.js';
 
-export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter];
+export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter];

@@ -1,5 +1,6 @@
 /** Every source kind, in the order `centaur components` lists them. */
 import type { SourceSpec } from '../core/component.js';
 import { filesSource } from './files-source.js';
+import { kafkaSource } from './kafka-source.js';
 
-export const sources: readonly SourceSpec[] = [filesSource];
+export const sources: readonly SourceSpec[] = [filesSource, kafkaSource];

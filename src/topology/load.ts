@@ -218,7 +218,7 @@ function resolveDeadLetter(
     }
     return named;
   }
-  const candidates = [...nodes.values()].filter((n) => n.kind === 'dead-letter' && n.from.length === 0);
+  const candidates = [...nodes.values()].filter((n) => n.spec.role === 'sink' && n.spec.takesDeadLetters === true && n.from.length === 0);
   return candidates.length === 1 ? (candidates[0] as TopologyNode).id : null;
 }
 

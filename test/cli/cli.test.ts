@@ -80,12 +80,12 @@ test('schema prints the topology JSON Schema', async () => {
 test('components lists every kind with its description and options', async () => {
   const r = await cli('components');
   assert.equal(r.code, 0);
-  for (const kind of ['files-source', 'decode-image', 'micro-batch', 'infer', 'files-sink', 'stdout-sink', 'dead-letter']) {
+  for (const kind of ['files-source', 'kafka-source', 'fetch-object', 'decode-image', 'micro-batch', 'infer', 'files-sink', 'stdout-sink', 'dead-letter', 'kafka-sink', 'kafka-dead-letter']) {
     assert.match(r.out, new RegExp(`^${kind} \\(`, 'm'));
   }
   assert.match(r.out, /maxDelayMs: number \(default 15\)/);
   const json = JSON.parse((await cli('components', '--format', 'json')).out) as { kind: string }[];
-  assert.equal(json.length, 7);
+  assert.equal(json.length, 11);
 });
 
 test('help for every command, exit 0; an unknown command or option exits 2', async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
 import { asyncScheduler, lastValueFrom, of, toArray } from 'rxjs';
 import sharp from 'sharp';
@@ -18,6 +19,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { CentaurError } from '../../src/core/errors.js';
 import { allComponents } from '../../src/topology/registry.js';
 import { optionRows } from '../../src/cli/describe-options.js';
+import { BROKERS, createTopics, produce, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
 
 const ajv = new Ajv({ useDefaults: true, strict: false });
 const logger = createLogger('silent');
@@ -40,8 +42,16 @@ function envelope(extra: Partial<Envelope> = {}): Envelope {
 
 const tinyTensor = { data: new Uint8Array(4 * 4 * 3).fill(200), width: 4, height: 4, channels: 3, scale: 'unit' as const };
 
-/** Per kind: the fewest options it needs (in `dir`), and the one input an operator gets. */
-const fixtures: Record<string, { options: (dir: string) => Record<string, unknown>; input?: () => Item }> = {
+/** A fresh topic holding one JPEG message, for the Kafka source. */
+async function topicWithOneImage(): Promise<string> {
+  const topic = unique('compliance');
+  await createTopics([topic], 1);
+  await produce(topic, [{ key: 'k', value: jpeg }]);
+  return topic;
+}
+
+/** Per kind: the fewest options it needs (in `dir`), whether it needs the services, and the one input an operator gets. */
+const fixtures: Record<string, { options: (dir: string) => Record<string, unknown> | Promise<Record<string, unknown>>; services?: boolean; input?: () => Item }> = {
   'files-source': { options: () => ({ path: 'images' }) },
   'decode-image': { options: () => ({}), input: () => envelope() },
   'micro-batch': { options: () => ({ maxDelayMs: 1 }), input: () => envelope({ tensor: tinyTensor }) },
@@ -49,13 +59,34 @@ const fixtures: Record<string, { options: (dir: string) => Record<string, unknow
   'files-sink': { options: () => ({ dir: 'out' }) },
   'stdout-sink': { options: () => ({ every: 1000000 }) },
   'dead-letter': { options: () => ({ dir: 'dlq' }) },
+  'fetch-object': { options: () => ({}), input: () => envelope({ payload: { kind: 'reference', uri: pathToFileURL(path.resolve('data/quickstart/horses/horse-000000.jpg')).href } }) },
+  'kafka-source': {
+    services: true,
+    options: async () => ({ brokers: [BROKERS], topics: [await topicWithOneImage()], groupId: unique('compliance'), value: { format: 'bytes' } }),
+  },
+  'kafka-sink': {
+    services: true,
+    options: async () => {
+      const topic = unique('compliance-out');
+      await createTopics([topic], 1);
+      return { brokers: [BROKERS], topic, schemaRegistry: { url: REGISTRY_URL } };
+    },
+  },
+  'kafka-dead-letter': {
+    services: true,
+    options: async () => {
+      const topic = unique('compliance-dlq');
+      await createTopics([topic], 1);
+      return { brokers: [BROKERS], topic, schemaRegistry: { url: REGISTRY_URL } };
+    },
+  },
 };
 
 test('every registered kind has a compliance fixture, and kinds are named by role', () => {
   for (const spec of allComponents) {
     assert.ok(fixtures[spec.kind], `add a compliance fixture for \`${spec.kind}\``);
     if (spec.role === 'source') assert.match(spec.kind, /-source$/);
-    if (spec.role === 'sink') assert.match(spec.kind, /-sink$|^dead-letter$/);
+    if (spec.role === 'sink') assert.match(spec.kind, /-sink$|dead-letter$/);
     if (spec.role === 'operator') assert.doesNotMatch(spec.kind, /-(source|sink)$/);
   }
   assert.equal(new Set(allComponents.map((s) => s.kind)).size, allComponents.length, 'kinds are unique');
@@ -70,13 +101,14 @@ for (const spec of allComponents) {
     assert.match(docs, new RegExp(`### \`${spec.kind}\``));
   });
 
-  test(`${spec.kind}: created from defaults, handles one input without losing it, closes`, async () => {
+  test(`${spec.kind}: created from defaults, handles one input without losing it, closes`, async (t) => {
     const dir = await mkdtemp(path.join(tmpdir(), `centaur-compliance-${spec.kind}-`));
     await mkdir(path.join(dir, 'images'));
     await writeFile(path.join(dir, 'images', 'one.jpg'), jpeg);
     const fixture = fixtures[spec.kind];
     assert.ok(fixture);
-    const options = fixture.options(dir);
+    if (fixture.services === true && !(await requireServices(t))) return;
+    const options = await fixture.options(dir);
     assert.ok(ajv.validate(spec.options, options), JSON.stringify(ajv.errors));
     const ctx = { nodeId: 'node', topologyName: 'compliance', baseDir: dir, logger };
     await exercise(spec, options, ctx, fixture.input);
@@ -87,10 +119,20 @@ async function exercise(spec: ComponentSpec, options: Record<string, unknown>, c
   if (spec.role === 'source') {
     const source: Source = await spec.create(options, ctx);
     const emitted: EnvelopeInit[] = [];
-    await source.start({ emit: (e) => emitted.push(e), fail: () => assert.fail('the source failed its only input') });
+    let failed: unknown;
+    const started = source.start({ emit: (e) => emitted.push(e), fail: (_e, error) => (failed = error) });
+    // A finite source ends by itself; an endless one (Kafka) is stopped once its input arrived.
+    const deadline = Date.now() + 30000;
+    let ended = false;
+    void started.finally(() => (ended = true));
+    while (!ended && emitted.length === 0 && failed === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(failed, undefined, `the source failed its only input: ${String(failed)}`);
     assert.equal(emitted.length, 1);
-    await source.commit(emitted[0]?.position.partition ?? '', emitted[0]?.position.offset ?? 0);
+    const position = emitted[0]?.position;
+    await source.commit(position?.partition ?? '', position?.offset ?? 0, position?.epoch);
     await source.stop();
+    await started;
+    await source.close?.();
   } else if (spec.role === 'operator') {
     const operator: Operator = await spec.create(options, ctx);
     const failed: { envelope: Envelope; error: unknown }[] = [];
@@ -104,10 +146,11 @@ async function exercise(spec: ComponentSpec, options: Record<string, unknown>, c
     await operator.close?.();
   } else {
     const sink: Sink = await spec.create(options, ctx);
-    if (sink.writeDeadLetters !== undefined && spec.kind === 'dead-letter') {
+    if (sink.writeDeadLetters !== undefined && spec.role === 'sink' && spec.takesDeadLetters === true) {
       await sink.writeDeadLetters([{ envelope: envelope(), node: 'n', error: new CentaurError('IMAGE_DECODE_FAILED', 'x'), time: Date.now() }]);
     } else {
-      await sink.write([envelope({ prediction: { label: 'a', classIndex: 0, confidence: 1, probabilities: [1] } })]);
+      const rejected = await sink.write([envelope({ prediction: { label: 'a', classIndex: 0, confidence: 1, probabilities: [1] }, model: { name: 'm', version: '1', classes: ['a'] } })]);
+      assert.deepEqual(rejected ?? [], [], 'the sink refused its only input');
     }
     await sink.flush(true);
     await sink.close();

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# The services that Centaur's integration tests and benchmarks talk to: an Apache Kafka broker
+# (KRaft, single node), a schema registry with the Confluent REST API, and Redis.
+#
+#   scripts/services/services.sh install            fetch what is missing (Maven Central, apt)
+#   scripts/services/services.sh up [SERVICE...]    start (idempotent) and wait until healthy
+#   scripts/services/services.sh down [SERVICE...]  stop cleanly
+#   scripts/services/services.sh status             one line per service; exit 1 if any is down
+#   scripts/services/services.sh env                the addresses, as shell exports for tests
+#
+# SERVICE is kafka, registry or redis (default: all). Where a Docker engine answers and
+# CENTAUR_SERVICES_MODE is not `native`, `up`/`down` use docker-compose.yml instead.
+#
+# Settings (environment):
+#   CENTAUR_SERVICES_HOME   cache of jars, data, logs and pids (default ~/.cache/centaur-services)
+#   CENTAUR_KAFKA_PORT      broker port (9092); CENTAUR_KAFKA_CONTROLLER_PORT (9093)
+#   CENTAUR_REGISTRY_PORT   schema registry port (8081)
+#   CENTAUR_REDIS_PORT      Redis port (6379)
+#   CENTAUR_SERVICES_TIMEOUT_S  seconds to wait for each service to become healthy (120)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+HOME_DIR="${CENTAUR_SERVICES_HOME:-$HOME/.cache/centaur-services}"
+KAFKA_PORT="${CENTAUR_KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${CENTAUR_KAFKA_CONTROLLER_PORT:-9093}"
+REGISTRY_PORT="${CENTAUR_REGISTRY_PORT:-8081}"
+REDIS_PORT="${CENTAUR_REDIS_PORT:-6379}"
+TIMEOUT_S="${CENTAUR_SERVICES_TIMEOUT_S:-120}"
+LOGS="$HOME_DIR/logs"
+RUN="$HOME_DIR/run"
+ALL=(kafka registry redis)
+
+log() { printf '%s\n' "services: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_alive() {
+  local file="$RUN/$1.pid"
+  [[ -f "$file" ]] && kill -0 "$(cat "$file")" 2>/dev/null
+}
+
+use_docker() {
+  [[ "${CENTAUR_SERVICES_MODE:-auto}" != native ]] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1
+}
+
+# --- install ------------------------------------------------------------------------------------
+
+install_kafka() {
+  local lib="$HOME_DIR/kafka/lib" stamp
+  stamp="$(sha256sum "$HERE/kafka/pom.xml" | cut -c1-16)"
+  if [[ -f "$lib/.stamp" && "$(cat "$lib/.stamp")" == "$stamp" ]]; then return; fi
+  command -v java >/dev/null || die "java is not installed (Kafka needs Java 17)"
+  command -v mvn >/dev/null || die "mvn is not installed (Kafka's jars come from Maven Central)"
+  log "fetching the Kafka broker's jars from Maven Central into $lib"
+  rm -rf "$lib"
+  mkdir -p "$lib"
+  mvn -q -B -f "$HERE/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$lib" -DincludeScope=runtime \
+    || die "maven could not fetch Kafka"
+  echo "$stamp" > "$lib/.stamp"
+}
+
+install_registry() {
+  bash "$HERE/registry/install.sh" >/dev/null
+}
+
+install_redis() {
+  command -v redis-server >/dev/null && return
+  log "installing Debian's redis-server"
+  local sudo=""
+  [[ "$(id -u)" != 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null \
+    || die "cannot install redis-server with apt-get"
+}
+
+# --- start --------------------------------------------------------------------------------------
+
+wait_healthy() {
+  local name="$1" deadline=$((SECONDS + TIMEOUT_S))
+  until "healthy_$name"; do
+    if ! pid_alive "$name"; then
+      tail -n 30 "$LOGS/$name.log" >&2 || true
+      die "$name exited during start; log: $LOGS/$name.log"
+    fi
+    if ((SECONDS > deadline)); then
+      tail -n 30 "$LOGS/$name.log" >&2 || true
+      die "$name did not become healthy within ${TIMEOUT_S}s; log: $LOGS/$name.log"
+    fi
+    sleep 0.5
+  done
+}
+
+healthy_kafka() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log" 2>/dev/null; }
+healthy_registry() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/health/ready" >/dev/null 2>&1; }
+healthy_redis() { [[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+
+spawn() {
+  local name="$1"
+  shift
+  nohup "$@" > "$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! > "$RUN/$name.pid"
+}
+
+start_kafka() {
+  local conf="$HOME_DIR/kafka/server.properties" data="$HOME_DIR/kafka/data"
+  mkdir -p "$data"
+  sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" -e "s#@DATA_DIR@#$data#g" \
+    "$HERE/kafka/server.properties" > "$conf"
+  local cp="$HOME_DIR/kafka/lib/*"
+  if [[ ! -f "$data/meta.properties" ]]; then
+    local id
+    id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
+    java -Dlog4j.configuration="file:$HERE/kafka/log4j.properties" -cp "$cp" kafka.tools.StorageTool format -t "$id" -c "$conf" \
+      > "$LOGS/kafka-format.log" 2>&1 || { cat "$LOGS/kafka-format.log" >&2; die "cannot format Kafka's storage"; }
+  fi
+  : > "$LOGS/kafka.log"
+  spawn kafka java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$HERE/kafka/log4j.properties" -Dkafka.logs.dir="$LOGS" \
+    -cp "$cp" kafka.Kafka "$conf"
+}
+
+start_registry() {
+  : > "$LOGS/registry.log"
+  spawn registry bash -c "source '$HERE/registry/launch.sh' && registry_command $REGISTRY_PORT"
+}
+
+start_redis() {
+  mkdir -p "$HOME_DIR/redis"
+  spawn redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$HOME_DIR/redis" \
+    --save "" --appendonly no --daemonize no --protected-mode yes
+}
+
+up_one() {
+  local name="$1"
+  if pid_alive "$name" && "healthy_$name"; then
+    log "$name is already up"
+    return
+  fi
+  local port
+  case "$name" in
+    kafka) port="$KAFKA_PORT" ;;
+    registry) port="$REGISTRY_PORT" ;;
+    redis) port="$REDIS_PORT" ;;
+  esac
+  if ! pid_alive "$name" && port_open "$port"; then
+    die "port $port is taken by another process; set CENTAUR_${name^^}_PORT or stop it"
+  fi
+  pid_alive "$name" || "start_$name"
+  wait_healthy "$name"
+  log "$name is up (pid $(cat "$RUN/$name.pid"), log $LOGS/$name.log)"
+}
+
+down_one() {
+  local name="$1" file="$RUN/$1.pid"
+  if ! pid_alive "$name"; then
+    rm -f "$file"
+    return
+  fi
+  local pid
+  pid="$(cat "$file")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name did not stop in 30 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+  log "$name is down"
+}
+
+status_one() {
+  local name="$1"
+  if pid_alive "$name" && "healthy_$name"; then
+    echo "$name: up (pid $(cat "$RUN/$name.pid"), log $LOGS/$name.log)"
+  else
+    echo "$name: down"
+    return 1
+  fi
+}
+
+# --- main ---------------------------------------------------------------------------------------
+
+cmd="${1:-status}"
+shift || true
+services=("$@")
+[[ ${#services[@]} -eq 0 ]] && services=("${ALL[@]}")
+for s in "${services[@]}"; do
+  [[ " ${ALL[*]} " == *" $s "* ]] || die "unknown service '$s'; the services are: ${ALL[*]}"
+done
+mkdir -p "$LOGS" "$RUN"
+
+case "$cmd" in
+  install)
+    for s in "${services[@]}"; do "install_$s"; done
+    ;;
+  up)
+    if use_docker; then
+      docker compose -f "$ROOT/docker-compose.yml" up -d --wait "${services[@]}"
+      exit 0
+    fi
+    for s in "${services[@]}"; do "install_$s"; done
+    for s in "${services[@]}"; do up_one "$s"; done
+    ;;
+  down)
+    if use_docker; then
+      docker compose -f "$ROOT/docker-compose.yml" down
+      exit 0
+    fi
+    for s in "${services[@]}"; do down_one "$s"; done
+    ;;
+  status)
+    rc=0
+    for s in "${services[@]}"; do status_one "$s" || rc=1; done
+    exit "$rc"
+    ;;
+  env)
+    echo "export CENTAUR_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+    echo "export CENTAUR_SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
+    echo "export CENTAUR_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+    ;;
+  *)
+    die "unknown command '$cmd'; use install, up, down, status or env"
+    ;;
+esac

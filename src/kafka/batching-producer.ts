@@ -1,0 +1,66 @@
+/**
+ * Gathers the messages of many concurrent sink writes into few produce requests: a request goes
+ * out when `batchSize` messages wait or `lingerMs` after the first, and each write resolves when
+ * the broker acknowledged the request that carried its messages.
+ */
+import { CentaurError } from '../core/errors.js';
+import type { KafkaOutputMessage } from './client.js';
+
+type Send = (topic: string, messages: readonly KafkaOutputMessage[]) => Promise<void>;
+
+interface Waiting {
+  readonly messages: readonly KafkaOutputMessage[];
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class BatchingProducer {
+  private waiting: Waiting[] = [];
+  private count = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly topic: string,
+    private readonly send: Send,
+    private readonly batchSize: number,
+    private readonly lingerMs: number,
+  ) {}
+
+  /** Queues messages; resolves once they are acknowledged, rejects with a retriable error if the send failed. */
+  produce(messages: readonly KafkaOutputMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ messages, resolve, reject });
+      this.count += messages.length;
+      if (this.count >= this.batchSize || this.lingerMs === 0) this.flushNow();
+      else this.timer ??= setTimeout(() => this.flushNow(), this.lingerMs);
+    });
+  }
+
+  /** Sends whatever waits and resolves when every request in flight has finished. */
+  async flush(): Promise<void> {
+    this.flushNow();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private flushNow(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.waiting.length === 0) return;
+    const batch = this.waiting;
+    this.waiting = [];
+    this.count = 0;
+    const request = this.send(this.topic, batch.flatMap((w) => w.messages)).then(
+      () => {
+        for (const w of batch) w.resolve();
+      },
+      (error: unknown) => {
+        const err = error instanceof CentaurError ? error : new CentaurError('KAFKA_UNAVAILABLE', `cannot produce to ${this.topic}: ${(error as Error).message}`, { cause: error });
+        for (const w of batch) w.reject(err);
+      },
+    );
+    this.inFlight.add(request);
+    void request.finally(() => this.inFlight.delete(request));
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The Kafka client adapter: the few operations Centaur's Kafka components need, so that the
+ * client library (kafkajs, node-rdkafka) is chosen per topology without touching the components.
+ *
+ * Consumer lifecycle: `start(handlers)` joins the group and resolves once consuming has begun;
+ * fetched messages reach `handlers.onMessages` in offset order per partition; `pause`/`resume`
+ * stop and restart fetching (backpressure); `commit` stores positions (never automatically);
+ * `close` leaves the group. A failure the client cannot recover from reaches `handlers.onFatal`.
+ *
+ * Producer lifecycle: `connect`, then `send` (resolves when the broker acknowledged every message
+ * with acks=all), optionally inside a transaction, then `close`.
+ */
+
+/** One message as read from a partition. */
+export interface KafkaInputMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Broker or producer timestamp, ms since the epoch. */
+  readonly timestamp: number;
+}
+
+/** One message to produce. */
+export interface KafkaOutputMessage {
+  readonly key: Buffer | string | null;
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A position to store: `offset` is the next offset to read. */
+export interface TopicPartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** Where the consumer starts in a partition that has no committed offset in its group. */
+export type StartFrom = { readonly kind: 'earliest' } | { readonly kind: 'latest' } | { readonly kind: 'timestamp'; readonly timestampMs: number };
+
+export interface ConsumerHandlers {
+  /** A fetched run of messages, in offset order; the next run waits until this one resolves. */
+  onMessages(messages: readonly KafkaInputMessage[]): Promise<void>;
+  /** The group (re)assigned partitions: positions may move back to the last commit. */
+  onAssignment(assigned: ReadonlyMap<string, readonly number[]>): void;
+  /** The client stopped for good. */
+  onFatal(error: Error): void;
+}
+
+export interface KafkaConsumerClient {
+  start(handlers: ConsumerHandlers): Promise<void>;
+  pause(): void;
+  resume(): void;
+  commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KafkaProducerClient {
+  connect(): Promise<void>;
+  send(topic: string, messages: readonly KafkaOutputMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A producer whose sends and consumed offsets commit atomically (exactly-once Kafka → Kafka). */
+export interface KafkaTransactionalProducerClient {
+  connect(): Promise<void>;
+  begin(): Promise<void>;
+  send(topic: string, messages: readonly KafkaOutputMessage[]): Promise<void>;
+  /** Commits the open transaction together with the group's consumed positions. */
+  commit(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  abort(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Consumer settings common to every client library. */
+export interface ConsumerSettings {
+  readonly groupId: string;
+  /** Topic names; a pattern subscription lists them via `topicPattern`. */
+  readonly topics: readonly string[];
+  readonly topicPattern?: RegExp;
+  readonly startFrom: StartFrom;
+  readonly sessionTimeoutMs: number;
+  readonly maxBytesPerPartition: number;
+  /** Read only committed transactional messages. */
+  readonly readCommitted: boolean;
+}
+
+/** Producer settings common to every client library. */
+export interface ProducerSettings {
+  readonly compression: 'none' | 'gzip';
+  readonly idempotent: boolean;
+  readonly transactionalId?: string;
+}
+
+/** Creates clients of one library for one cluster. */
+export interface KafkaClientFactory {
+  readonly library: string;
+  consumer(settings: ConsumerSettings): KafkaConsumerClient;
+  producer(settings: ProducerSettings): KafkaProducerClient;
+  transactionalProducer(settings: ProducerSettings & { transactionalId: string }): KafkaTransactionalProducerClient;
+}

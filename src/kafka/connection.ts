@@ -1,0 +1,63 @@
+/**
+ * How Kafka components reach a cluster: brokers, client library, TLS and SASL. One options schema
+ * shared by `kafka-source`, `kafka-sink` and `kafka-dead-letter`, and one place that picks the
+ * client library.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { CentaurError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { KafkaClientFactory } from './client.js';
+
+/** The connection options every Kafka component has (spread into its own options schema). */
+export const ConnectionOptions = {
+  brokers: Type.Array(Type.String({ minLength: 1 }), {
+    minItems: 1,
+    description: 'Bootstrap brokers as `host:port`, e.g. `["${KAFKA_BROKERS}"]`; a comma-separated entry is split.',
+  }),
+  client: Type.Union([Type.Literal('kafkajs'), Type.Literal('node-rdkafka')], {
+    default: 'kafkajs',
+    description: 'Client library: `kafkajs` (pure JavaScript) or `node-rdkafka` (librdkafka, when installed).',
+  }),
+  clientId: Type.Optional(Type.String({ minLength: 1, description: 'Client id sent to the brokers (default `centaur-<topology>-<node>`).' })),
+  ssl: Type.Boolean({ default: false, description: 'Connect with TLS.' }),
+  sasl: Type.Optional(
+    Type.Object(
+      {
+        mechanism: Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')], { description: 'SASL mechanism.' }),
+        username: Type.String({ description: 'User name.' }),
+        password: Type.String({ description: 'Password; write it as `${ENV_NAME}` so it stays out of the file.' }),
+      },
+      { additionalProperties: false, description: 'SASL authentication.' },
+    ),
+  ),
+  connectionTimeoutMs: Type.Integer({ minimum: 100, default: 3000, description: 'Time to establish a broker connection.' }),
+  requestTimeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Time for a broker to answer a request.' }),
+};
+
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- only its type is used
+const ConnectionObject = Type.Object(ConnectionOptions);
+
+/** The connection options as a component's options hold them (defaults filled in). */
+export type ConnectionOptionValues = Static<typeof ConnectionObject>;
+
+/** Connection options after defaults, as every Kafka component holds them. */
+export type ConnectionSettings = Omit<ConnectionOptionValues, 'clientId'> & { readonly clientId: string };
+
+/** Normalises the options of a component into connection settings (splitting comma lists). */
+export function connectionSettings(options: ConnectionOptionValues, topologyName: string, nodeId: string): ConnectionSettings {
+  return {
+    ...options,
+    brokers: options.brokers.flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b.length > 0),
+    clientId: options.clientId ?? `centaur-${topologyName}-${nodeId}`,
+  };
+}
+
+/** Creates the client factory of the chosen library, loading it only now. */
+export async function createClientFactory(settings: ConnectionSettings, logger: Logger): Promise<KafkaClientFactory> {
+  if (settings.client === 'kafkajs') {
+    const { createKafkajsFactory } = await import('./kafkajs-client.js');
+    return createKafkajsFactory(settings, logger);
+  }
+  throw new CentaurError('CONFIG_INVALID', 'client `node-rdkafka` is not available in this build; use `client: kafkajs`');
+}

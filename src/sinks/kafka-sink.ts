@@ -1,0 +1,139 @@
+/**
+ * `kafka-sink`: writes predictions (or embeddings) to a topic, keyed by the input's key (camera
+ * id, upload id) or id, with trace and model headers. The producer is idempotent with acks=all,
+ * and an envelope is acknowledged only once the broker acknowledged its message. Concurrent
+ * writes are gathered into larger produce requests (`batchSize`, `lingerMs`). With
+ * `exactlyOnce: true` the messages go into the transaction of the topology's exactly-once source.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { defineSink } from '../core/component.js';
+import type { Sink, SinkRejection } from '../core/component.js';
+import type { Envelope } from '../core/envelope.js';
+import { CentaurError, toCentaurError } from '../core/errors.js';
+import { BatchingProducer } from '../kafka/batching-producer.js';
+import type { KafkaOutputMessage } from '../kafka/client.js';
+import { ConnectionOptions, connectionSettings, createClientFactory } from '../kafka/connection.js';
+import type { ConnectionOptionValues } from '../kafka/connection.js';
+import { createOutputEncoder, outputValueOptions } from '../kafka/output-encoder.js';
+import type { OutputEncoder, OutputValue } from '../kafka/output-encoder.js';
+import { outputRecord, TRACE_HEADER } from '../kafka/output-records.js';
+import { SchemaRegistryOptions } from '../kafka/schema-registry.js';
+import { coordinatorOf } from '../kafka/transactions.js';
+
+/** Producer options shared by the Kafka sinks. */
+export const ProducerOptions = {
+  compression: Type.Union([Type.Literal('none'), Type.Literal('gzip')], { default: 'none', description: 'Compression of produced batches.' }),
+  batchSize: Type.Integer({ minimum: 1, default: 500, description: 'Messages gathered into one produce request at most.' }),
+  lingerMs: Type.Integer({ minimum: 0, default: 5, description: 'How long a message may wait for others to share its produce request.' }),
+  exactlyOnce: Type.Boolean({ default: false, description: 'Write inside the transaction of the topology’s `kafka-source` with `exactlyOnce: true`.' }),
+};
+
+const options = Type.Object(
+  {
+    ...ConnectionOptions,
+    topic: Type.String({ minLength: 1, description: 'Topic to write to.' }),
+    record: Type.Union([Type.Literal('prediction'), Type.Literal('embedding')], { default: 'prediction', description: 'What each message holds: the prediction or the embedding record.' }),
+    value: outputValueOptions('prediction'),
+    schemaRegistry: Type.Optional(SchemaRegistryOptions),
+    key: Type.Union([Type.Literal('key'), Type.Literal('id'), Type.Literal('none')], {
+      default: 'key',
+      description: 'Message key: the input’s key (camera id), falling back to its id; or always the id; or none.',
+    }),
+    ...ProducerOptions,
+  },
+  { additionalProperties: false },
+);
+type Options = Static<typeof options>;
+
+/** Writes predictions or embeddings to a Kafka topic. */
+export const kafkaSink = defineSink({
+  kind: 'kafka-sink',
+  role: 'sink',
+  description: 'Produces predictions or embeddings to a Kafka topic (Avro with a schema registry, or JSON), acknowledged by the broker.',
+  stability: 'beta',
+  options,
+  create: async (o, ctx): Promise<Sink> => {
+    const value: OutputValue = o.value;
+    if (value.format === 'avro' && o.schemaRegistry === undefined) {
+      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`value.format: avro\` needs \`schemaRegistry\``);
+    }
+    const schema = value.schema === 'prediction' && o.record === 'embedding' ? { ...value, schema: 'embedding' } : value;
+    const encoder = await createOutputEncoder(schema, o.topic, o.schemaRegistry, ctx.baseDir);
+    const send = await kafkaSend(o, ctx.topologyName, ctx.nodeId, ctx.logger);
+    const batching = new BatchingProducer(o.topic, send.send, o.batchSize, o.lingerMs);
+    return new KafkaSink(o, encoder, batching, send.close);
+  },
+});
+
+/** The send function of a Kafka sink: its own idempotent producer, or the topology's transaction. */
+export async function kafkaSend(
+  o: ConnectionOptionValues & { compression: 'none' | 'gzip'; exactlyOnce: boolean },
+  topologyName: string,
+  nodeId: string,
+  logger: Parameters<typeof createClientFactory>[1],
+): Promise<{ send: (topic: string, messages: readonly KafkaOutputMessage[]) => Promise<void>; close: () => Promise<void> }> {
+  if (o.exactlyOnce) {
+    const coordinator = coordinatorOf(topologyName, nodeId);
+    return { send: (topic, messages) => coordinator.send(topic, messages), close: async () => undefined };
+  }
+  const factory = await createClientFactory(connectionSettings(o, topologyName, nodeId), logger);
+  const producer = factory.producer({ compression: o.compression, idempotent: true });
+  try {
+    await producer.connect();
+  } catch (error) {
+    throw new CentaurError('KAFKA_UNAVAILABLE', `node \`${nodeId}\`: cannot connect to Kafka: ${(error as Error).message}`, { cause: error });
+  }
+  return { send: (topic, messages) => producer.send(topic, messages), close: () => producer.close() };
+}
+
+class KafkaSink implements Sink {
+  readonly concurrency: number;
+
+  constructor(
+    private readonly options: Options,
+    private readonly encoder: OutputEncoder,
+    private readonly producer: BatchingProducer,
+    private readonly closeProducer: () => Promise<void>,
+  ) {
+    this.concurrency = Math.max(1, options.batchSize * 2);
+  }
+
+  async write(envelopes: readonly Envelope[]): Promise<readonly SinkRejection[]> {
+    const rejections: SinkRejection[] = [];
+    const messages: KafkaOutputMessage[] = [];
+    for (const envelope of envelopes) {
+      try {
+        messages.push(await this.message(envelope));
+      } catch (error) {
+        const err = toCentaurError(error, 'OUTPUT_ENCODE_FAILED');
+        if (err.category !== 'data') throw err;
+        rejections.push({ envelope, error: err });
+      }
+    }
+    await this.producer.produce(messages);
+    return rejections;
+  }
+
+  async flush(): Promise<void> {
+    await this.producer.flush();
+  }
+
+  async close(): Promise<void> {
+    await this.producer.flush();
+    await this.closeProducer();
+  }
+
+  private async message(envelope: Envelope): Promise<KafkaOutputMessage> {
+    const value = await this.encoder.encode(outputRecord(this.options.record, envelope));
+    const key = this.options.key === 'none' ? null : this.options.key === 'id' ? envelope.id : (envelope.key ?? envelope.id);
+    const headers: Record<string, string> = {};
+    const trace = envelope.metadata[TRACE_HEADER];
+    if (trace !== undefined) headers[TRACE_HEADER] = trace;
+    if (envelope.model !== undefined) {
+      headers['model-name'] = envelope.model.name;
+      headers['model-version'] = envelope.model.version;
+    }
+    return { key, value, headers };
+  }
+}

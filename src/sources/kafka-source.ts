@@ -1,0 +1,214 @@
+/**
+ * `kafka-source`: consumes topics (a list or a pattern) in a consumer group. Offsets are never
+ * committed automatically: the runtime reports each partition's highest contiguous completed
+ * offset and only that is committed. Fetching pauses above the runtime's in-flight limit. After
+ * a rebalance, in-flight inputs of partitions that moved are still finished but not committed by
+ * this instance; a partition read again from its last commit is tracked as a new epoch.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { defineSource } from '../core/component.js';
+import type { CreateContext, Source, SourceContext } from '../core/component.js';
+import type { EnvelopeInit } from '../core/envelope.js';
+import { CentaurError, toCentaurError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { retry } from '../core/retry.js';
+import type { KafkaConsumerClient, KafkaInputMessage, StartFrom } from '../kafka/client.js';
+import { ConnectionOptions, connectionSettings, createClientFactory } from '../kafka/connection.js';
+import { decodeInput, rawInput, ValueOptions } from '../kafka/input-message.js';
+import { PartitionProgress } from '../kafka/partition-progress.js';
+import { AvroRegistryCodec, SchemaRegistryOptions } from '../kafka/schema-registry.js';
+
+const options = Type.Object(
+  {
+    ...ConnectionOptions,
+    topics: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Topics to consume.' })),
+    topicPattern: Type.Optional(Type.String({ minLength: 1, description: 'A regular expression: consume every topic whose whole name matches (instead of `topics`).' })),
+    groupId: Type.String({ minLength: 1, description: 'Consumer group; instances with the same group share the partitions.' }),
+    startFrom: Type.Union([Type.Literal('earliest'), Type.Literal('latest'), Type.Literal('timestamp')], {
+      default: 'earliest',
+      description: 'Where to start in partitions that have no committed offset in the group.',
+    }),
+    startTimestampMs: Type.Optional(Type.Integer({ minimum: 0, description: 'With `startFrom: timestamp`: the first message at or after this time (ms since the epoch).' })),
+    value: ValueOptions,
+    schemaRegistry: Type.Optional(SchemaRegistryOptions),
+    sessionTimeoutMs: Type.Integer({ minimum: 1000, default: 10000, description: 'Group session timeout: how long a silent instance keeps its partitions.' }),
+    maxBytesPerPartition: Type.Integer({ minimum: 1024, default: 2097152, description: 'Most bytes fetched from one partition per request.' }),
+    readCommitted: Type.Boolean({ default: true, description: 'Skip messages of aborted transactions (isolation level read_committed).' }),
+  },
+  { additionalProperties: false },
+);
+type Options = Static<typeof options>;
+
+/** Reads images or upload events from Kafka topics in a consumer group. */
+export const kafkaSource = defineSource({
+  kind: 'kafka-source',
+  role: 'source',
+  description: 'Consumes Kafka topics in a consumer group (Avro, JSON or raw bytes), committing only completed offsets.',
+  stability: 'beta',
+  options,
+  claims: (o) => [`consumer group ${o.groupId} of ${o.topics?.join(',') ?? o.topicPattern ?? ''}`],
+  create: async (o, ctx): Promise<Source> => {
+    if ((o.topics === undefined) === (o.topicPattern === undefined)) {
+      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: give either \`topics\` or \`topicPattern\``);
+    }
+    if (o.value.format === 'avro' && o.schemaRegistry === undefined) {
+      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`value.format: avro\` needs \`schemaRegistry\``);
+    }
+    if (o.startFrom === 'timestamp' && o.startTimestampMs === undefined) {
+      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`startFrom: timestamp\` needs \`startTimestampMs\``);
+    }
+    let pattern: RegExp | undefined;
+    if (o.topicPattern !== undefined) {
+      try {
+        pattern = new RegExp(`^(?:${o.topicPattern})$`);
+      } catch (error) {
+        throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`topicPattern\` is not a regular expression: ${(error as Error).message}`);
+      }
+    }
+    const connection = connectionSettings(o, ctx.topologyName, ctx.nodeId);
+    const factory = await createClientFactory(connection, ctx.logger);
+    const startFrom: StartFrom = o.startFrom === 'timestamp' ? { kind: 'timestamp', timestampMs: o.startTimestampMs ?? 0 } : { kind: o.startFrom };
+    const consumer = factory.consumer({
+      groupId: o.groupId,
+      topics: o.topics ?? [],
+      ...(pattern === undefined ? {} : { topicPattern: pattern }),
+      startFrom,
+      sessionTimeoutMs: o.sessionTimeoutMs,
+      maxBytesPerPartition: o.maxBytesPerPartition,
+      readCommitted: o.readCommitted,
+    });
+    const codec = o.schemaRegistry === undefined ? undefined : await AvroRegistryCodec.create(o.schemaRegistry);
+    return new KafkaSource(consumer, codec, o, ctx);
+  },
+});
+
+/** Retries of a registry lookup that fails for infrastructure reasons, before the run fails. */
+const REGISTRY_ATTEMPTS = 8;
+
+class KafkaSource implements Source {
+  private readonly progress = new Map<string, PartitionProgress>();
+  private assigned = new Set<string>();
+  private stopped = false;
+  private closed = false;
+  private finish: ((error?: Error) => void) | undefined;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly consumer: KafkaConsumerClient,
+    private readonly codec: AvroRegistryCodec | undefined,
+    private readonly options: Options,
+    private readonly ctx: CreateContext,
+  ) {
+    this.logger = ctx.logger;
+  }
+
+  async start(ctx: SourceContext): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.finish = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    try {
+      await this.consumer.start({
+        onMessages: (messages) => this.receive(messages, ctx),
+        onAssignment: (assigned) => {
+          this.assigned = new Set([...assigned].flatMap(([topic, partitions]) => partitions.map((p) => partitionName(topic, p))));
+          this.logger.info({ partitions: [...this.assigned].sort() }, 'Partitions assigned.');
+        },
+        onFatal: (error) => this.finish?.(new CentaurError('KAFKA_UNAVAILABLE', `the Kafka consumer stopped: ${error.message}`, { cause: error })),
+      });
+    } catch (error) {
+      throw new CentaurError('KAFKA_UNAVAILABLE', `cannot start consuming ${this.describe()}: ${(error as Error).message}`, { cause: error });
+    }
+    if (this.stopped) this.finish?.();
+    await done;
+  }
+
+  pause(): void {
+    this.consumer.pause();
+  }
+
+  resume(): void {
+    if (!this.stopped) this.consumer.resume();
+  }
+
+  async commit(partition: string, offset: number, epoch?: number): Promise<void> {
+    const progress = this.progress.get(partition);
+    if (progress === undefined || epoch === undefined) return;
+    const next = progress.completed(epoch, offset);
+    if (next === undefined || !this.assigned.has(partition)) return;
+    const { topic, number } = parsePartition(partition);
+    try {
+      await this.consumer.commit([{ topic, partition: number, offset: next }]);
+    } catch (error) {
+      // A commit refused because the group is rebalancing is harmless: the inputs are read again.
+      this.logger.warn({ partition, offset: next, error: (error as Error).message }, 'Offset commit failed; the inputs after the last commit will be read again.');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.consumer.pause();
+    this.finish?.();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.consumer.close().catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'Closing the Kafka consumer failed.'));
+  }
+
+  /** Decodes a fetched run (registry lookups at once) and emits it in offset order. */
+  private async receive(messages: readonly KafkaInputMessage[], ctx: SourceContext): Promise<void> {
+    if (this.stopped) return;
+    const decoded = await Promise.all(messages.map((m) => this.decode(m)));
+    if (this.stopped) return;
+    for (const [i, result] of decoded.entries()) {
+      const message = messages[i] as KafkaInputMessage;
+      const name = partitionName(message.topic, message.partition);
+      let progress = this.progress.get(name);
+      if (progress === undefined) {
+        progress = new PartitionProgress();
+        this.progress.set(name, progress);
+      }
+      const epoch = progress.emitted(message.offset);
+      const place = { sourceId: this.ctx.nodeId, partition: name, epoch };
+      if (result instanceof CentaurError) ctx.fail(rawInput(message, place), result);
+      else ctx.emit(withPlace(result, place));
+    }
+  }
+
+  private async decode(message: KafkaInputMessage): Promise<EnvelopeInit | CentaurError> {
+    const provisional = { sourceId: this.ctx.nodeId, partition: partitionName(message.topic, message.partition), epoch: 0 };
+    try {
+      return await retry(() => decodeInput(message, provisional, this.options.value, this.codec), {
+        attempts: REGISTRY_ATTEMPTS,
+        baseDelayMs: 200,
+        maxDelayMs: 5000,
+        onRetry: (error, attempt) => this.logger.warn({ error: error.message, attempt }, 'Schema registry lookup failed; retrying.'),
+      });
+    } catch (error) {
+      const err = toCentaurError(error, 'KAFKA_VALUE_INVALID');
+      if (err.category === 'data') return err;
+      throw err;
+    }
+  }
+
+  private describe(): string {
+    return this.options.topics === undefined ? `topics matching ${this.options.topicPattern ?? ''}` : `topics ${this.options.topics.join(', ')}`;
+  }
+}
+
+function withPlace(init: EnvelopeInit, place: { partition: string; epoch: number }): EnvelopeInit {
+  return { ...init, position: { ...init.position, partition: place.partition, epoch: place.epoch } };
+}
+
+/** The runtime's name of a Kafka partition, `<topic>-<n>` as Kafka itself prints it. */
+function partitionName(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+function parsePartition(name: string): { topic: string; number: number } {
+  const dash = name.lastIndexOf('-');
+  return { topic: name.slice(0, dash), number: Number(name.slice(dash + 1)) };
+}
