@@ -11,5 +11,7 @@ if ! scripts/services/services.sh up; then
   fi
   echo "test: the services did not start; tests that need them are skipped" >&2
 fi
+# The services' addresses (ports may be moved with CENTAUR_*_PORT).
+eval "$(scripts/services/services.sh env)"
 # shellcheck disable=SC2046
 exec node --import tsx --test --test-concurrency=1 $(find test -name "*.test.ts" | sort) "$@"

@@ -218,9 +218,9 @@ case "$cmd" in
     exit "$rc"
     ;;
   env)
-    echo "export CENTAUR_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
-    echo "export CENTAUR_SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
-    echo "export CENTAUR_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+    echo "export CENTAUR_KAFKA_BROKERS=\${CENTAUR_KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
+    echo "export CENTAUR_SCHEMA_REGISTRY_URL=\${CENTAUR_SCHEMA_REGISTRY_URL:-http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7}"
+    echo "export CENTAUR_REDIS_URL=\${CENTAUR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
     ;;
   *)
     die "unknown command '$cmd'; use install, up, down, status or env"
