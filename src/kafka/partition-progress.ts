@@ -49,6 +49,12 @@ export class PartitionProgress {
     return this.committedNext;
   }
 
+  /** Whether every emitted offset is known complete (nothing of this partition is in flight). */
+  get idle(): boolean {
+    const last = Math.max(...this.epochs.map((e) => e.last));
+    return this.epochs.length === 0 || this.committedNext > last;
+  }
+
   /** Epochs still holding offsets that are not known complete. */
   get openEpochs(): number {
     return this.epochs.length;

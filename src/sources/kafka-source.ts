@@ -18,6 +18,7 @@ import { ConnectionOptions, connectionSettings, createClientFactory } from '../k
 import { decodeInput, rawInput, ValueOptions } from '../kafka/input-message.js';
 import { PartitionProgress } from '../kafka/partition-progress.js';
 import { AvroRegistryCodec, SchemaRegistryOptions } from '../kafka/schema-registry.js';
+import { registerCoordinator, TransactionCoordinator, unregisterCoordinator } from '../kafka/transactions.js';
 
 const options = Type.Object(
   {
@@ -35,6 +36,13 @@ const options = Type.Object(
     sessionTimeoutMs: Type.Integer({ minimum: 1000, default: 10000, description: 'Group session timeout: how long a silent instance keeps its partitions.' }),
     maxBytesPerPartition: Type.Integer({ minimum: 1024, default: 2097152, description: 'Most bytes fetched from one partition per request.' }),
     readCommitted: Type.Boolean({ default: true, description: 'Skip messages of aborted transactions (isolation level read_committed).' }),
+    exactlyOnce: Type.Boolean({
+      default: false,
+      description: 'Exactly-once Kafka → Kafka: offsets commit inside a producer transaction with the outputs of the sinks that set `exactlyOnce: true`.',
+    }),
+    transactionalId: Type.Optional(Type.String({ minLength: 1, description: 'With `exactlyOnce`: the producer’s transactional id, stable across restarts and unique per instance. Default: `centaur-<topology>-<node>`.' })),
+    transactionIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'With `exactlyOnce`: how often inputs are drained and the transaction committed (outputs become visible then).' }),
+    compression: Type.Union([Type.Literal('none'), Type.Literal('gzip')], { default: 'none', description: 'With `exactlyOnce`: compression of the transactional producer.' }),
   },
   { additionalProperties: false },
 );
@@ -79,12 +87,26 @@ export const kafkaSource = defineSource({
       readCommitted: o.readCommitted,
     });
     const codec = o.schemaRegistry === undefined ? undefined : await AvroRegistryCodec.create(o.schemaRegistry);
-    return new KafkaSource(consumer, codec, o, ctx);
+    let coordinator: TransactionCoordinator | undefined;
+    if (o.exactlyOnce) {
+      const transactionalId = o.transactionalId ?? `centaur-${ctx.topologyName}-${ctx.nodeId}`;
+      coordinator = new TransactionCoordinator(factory.transactionalProducer({ transactionalId, compression: o.compression, idempotent: true }), transactionalId);
+      try {
+        await coordinator.connect();
+      } catch (error) {
+        throw new CentaurError('KAFKA_UNAVAILABLE', `node \`${ctx.nodeId}\`: cannot start the transactional producer ${transactionalId}: ${(error as Error).message}`, { cause: error });
+      }
+      registerCoordinator(ctx.topologyName, coordinator);
+    }
+    return new KafkaSource(consumer, codec, coordinator, o, ctx);
   },
 });
 
 /** Retries of a registry lookup that fails for infrastructure reasons, before the run fails. */
 const REGISTRY_ATTEMPTS = 8;
+
+/** How long an exactly-once barrier waits for in-flight inputs before it tries again later. */
+const BARRIER_WAIT_MS = 30000;
 
 class KafkaSource implements Source {
   private readonly progress = new Map<string, PartitionProgress>();
@@ -93,10 +115,17 @@ class KafkaSource implements Source {
   private closed = false;
   private finish: ((error?: Error) => void) | undefined;
   private readonly logger: Logger;
+  /** Paused by the runtime (backpressure); a barrier pauses on its own account. */
+  private pausedByRuntime = false;
+  /** Exactly-once: positions to commit with the next transaction, and the barrier in progress. */
+  private readonly transactionOffsets = new Map<string, number>();
+  private barrier: Promise<void> | undefined;
+  private transactionTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly consumer: KafkaConsumerClient,
     private readonly codec: AvroRegistryCodec | undefined,
+    private readonly coordinator: TransactionCoordinator | undefined,
     private readonly options: Options,
     private readonly ctx: CreateContext,
   ) {
@@ -120,15 +149,18 @@ class KafkaSource implements Source {
       throw new CentaurError('KAFKA_UNAVAILABLE', `cannot start consuming ${this.describe()}: ${(error as Error).message}`, { cause: error });
     }
     if (this.stopped) this.finish?.();
+    if (this.coordinator !== undefined) this.scheduleTransaction();
     await done;
   }
 
   pause(): void {
+    this.pausedByRuntime = true;
     this.consumer.pause();
   }
 
   resume(): void {
-    if (!this.stopped) this.consumer.resume();
+    this.pausedByRuntime = false;
+    if (!this.stopped && this.barrier === undefined) this.consumer.resume();
   }
 
   async commit(partition: string, offset: number, epoch?: number): Promise<void> {
@@ -136,9 +168,12 @@ class KafkaSource implements Source {
     if (progress === undefined || epoch === undefined) return;
     const next = progress.completed(epoch, offset);
     if (next === undefined || !this.assigned.has(partition)) return;
-    const { topic, number } = parsePartition(partition);
+    if (this.coordinator !== undefined) {
+      this.transactionOffsets.set(partition, next);
+      return;
+    }
     try {
-      await this.consumer.commit([{ topic, partition: number, offset: next }]);
+      await this.consumer.commit([{ ...partitionOf(partition), offset: next }]);
     } catch (error) {
       // A commit refused because the group is rebalancing is harmless: the inputs are read again.
       this.logger.warn({ partition, offset: next, error: (error as Error).message }, 'Offset commit failed; the inputs after the last commit will be read again.');
@@ -148,6 +183,7 @@ class KafkaSource implements Source {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearTimeout(this.transactionTimer);
     this.consumer.pause();
     this.finish?.();
   }
@@ -155,13 +191,68 @@ class KafkaSource implements Source {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.transactionTimer);
+    const coordinator = this.coordinator;
+    if (coordinator !== undefined) {
+      await this.barrier?.catch(() => undefined);
+      try {
+        // Commit only a clean cut: with inputs still in flight (a drain that timed out), abort.
+        if (this.allIdle()) await coordinator.commit(this.options.groupId, this.takeTransactionOffsets());
+        else await coordinator.abort();
+      } catch (error) {
+        this.logger.error({ error: (error as Error).message }, 'The last transaction did not commit; its inputs will be read again.');
+      }
+      unregisterCoordinator(this.ctx.topologyName, coordinator);
+      await coordinator.close().catch(() => undefined);
+    }
     await this.consumer.close().catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'Closing the Kafka consumer failed.'));
+  }
+
+  private scheduleTransaction(): void {
+    if (this.stopped) return;
+    this.transactionTimer = setTimeout(() => {
+      this.barrier = this.commitTransaction().finally(() => {
+        this.barrier = undefined;
+        if (!this.stopped && !this.pausedByRuntime) this.consumer.resume();
+        this.scheduleTransaction();
+      });
+      this.barrier.catch((error: unknown) => this.finish?.(toCentaurError(error, 'KAFKA_TRANSACTION_FAILED')));
+    }, this.options.transactionIntervalMs);
+  }
+
+  /** Exactly-once barrier: stop taking input, wait until every input completed, commit outputs and offsets together. */
+  private async commitTransaction(): Promise<void> {
+    const coordinator = this.coordinator as TransactionCoordinator;
+    this.consumer.pause();
+    const deadline = Date.now() + BARRIER_WAIT_MS;
+    while (!this.allIdle()) {
+      if (this.stopped) return;
+      if (Date.now() > deadline) {
+        this.logger.warn({ waitedMs: BARRIER_WAIT_MS }, 'Inputs still in flight at the transaction barrier; the commit waits for the next interval.');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await coordinator.commit(this.options.groupId, this.takeTransactionOffsets());
+  }
+
+  private allIdle(): boolean {
+    for (const p of this.progress.values()) if (!p.idle) return false;
+    return true;
+  }
+
+  private takeTransactionOffsets(): { topic: string; partition: number; offset: number }[] {
+    const offsets = [...this.transactionOffsets].map(([name, offset]) => ({ ...partitionOf(name), offset }));
+    this.transactionOffsets.clear();
+    return offsets;
   }
 
   /** Decodes a fetched run (registry lookups at once) and emits it in offset order. */
   private async receive(messages: readonly KafkaInputMessage[], ctx: SourceContext): Promise<void> {
     if (this.stopped) return;
     const decoded = await Promise.all(messages.map((m) => this.decode(m)));
+    // Exactly-once: nothing enters while a barrier waits for a clean cut.
+    while (this.barrier !== undefined && !this.stopped) await this.barrier.catch(() => undefined);
     if (this.stopped) return;
     for (const [i, result] of decoded.entries()) {
       const message = messages[i] as KafkaInputMessage;
@@ -208,7 +299,7 @@ function partitionName(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
 
-function parsePartition(name: string): { topic: string; number: number } {
+function partitionOf(name: string): { topic: string; partition: number } {
   const dash = name.lastIndexOf('-');
-  return { topic: name.slice(0, dash), number: Number(name.slice(dash + 1)) };
+  return { topic: name.slice(0, dash), partition: Number(name.slice(dash + 1)) };
 }
