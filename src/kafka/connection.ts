@@ -5,7 +5,6 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { CentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { KafkaClientFactory } from './client.js';
 
@@ -59,5 +58,6 @@ export async function createClientFactory(settings: ConnectionSettings, logger: 
     const { createKafkajsFactory } = await import('./kafkajs-client.js');
     return createKafkajsFactory(settings, logger);
   }
-  throw new CentaurError('CONFIG_INVALID', 'client `node-rdkafka` is not available in this build; use `client: kafkajs`');
+  const { createRdkafkaFactory } = await import('./rdkafka-client.js');
+  return createRdkafkaFactory(settings, logger);
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateImages } from '../../src/demo/generate-images.js';
 import { lastAssignment, startCentaur } from '../helpers/centaur-process.js';
-import { BROKERS, consumeUntil, createTopics, produce, requireServices, unique } from '../helpers/kafka.js';
+import { BROKERS, CLIENTS, consumeUntil, createTopics, produce, requireServices, unique } from '../helpers/kafka.js';
 import type { Consumed, OutMessage } from '../helpers/kafka.js';
 
 const MODEL = path.resolve('models/demo');
@@ -28,7 +28,7 @@ async function frames(count: number, partitions: number, prefix: string): Promis
   );
 }
 
-function topology(t: { input: string; output: string; group: string; exactlyOnce?: boolean }): string {
+function topology(t: { input: string; output: string; group: string; client: string; exactlyOnce?: boolean }): string {
   const eos = t.exactlyOnce === true;
   return `version: 1
 name: ${unique('procs')}
@@ -37,6 +37,7 @@ nodes:
   frames:
     kind: kafka-source
     brokers: [${BROKERS}]
+    client: ${t.client}
     topics: [${t.input}]
     groupId: ${t.group}
     sessionTimeoutMs: 6000
@@ -50,6 +51,7 @@ nodes:
     kind: kafka-sink
     from: [infer]
     brokers: [${BROKERS}]
+    client: ${t.client}
     topic: ${t.output}
     value: { format: json }
     exactlyOnce: ${eos}
@@ -75,13 +77,13 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
   }
 }
 
-test('two instances in one group split the partitions; when one stops the other takes over; every input is predicted', async (t) => {
+for (const client of CLIENTS) test(`${client}: two instances in one group split the partitions; when one stops the other takes over; every input is predicted`, async (t) => {
   if (!(await requireServices(t))) return;
   const input = unique('scale-in');
   const output = unique('scale-out');
   await createTopics([input], 4);
   await createTopics([output], 1);
-  const file = await writeTopology(topology({ input, output, group: unique('scale') }));
+  const file = await writeTopology(topology({ input, output, group: unique('scale'), client }));
 
   const a = startCentaur(file);
   const b = startCentaur(file);
@@ -114,14 +116,14 @@ test('two instances in one group split the partitions; when one stops the other 
   }
 });
 
-for (const exactlyOnce of [false, true]) {
-  test(`kill -9 mid-stream and restart: nothing lost${exactlyOnce ? ', nothing duplicated for read_committed consumers (exactly-once)' : ' (at-least-once)'}`, async (t) => {
+for (const client of CLIENTS) for (const exactlyOnce of [false, true]) {
+  test(`${client}: kill -9 mid-stream and restart: nothing lost${exactlyOnce ? ', nothing duplicated for read_committed consumers (exactly-once)' : ' (at-least-once)'}`, async (t) => {
     if (!(await requireServices(t))) return;
     const input = unique('crash-in');
     const output = unique('crash-out');
     await createTopics([input], 2);
     await createTopics([output], 1);
-    const file = await writeTopology(topology({ input, output, group: unique('crash'), exactlyOnce }));
+    const file = await writeTopology(topology({ input, output, group: unique('crash'), client, exactlyOnce }));
     const total = 160;
     const messages = await frames(total, 2, 'frame');
     await produce(input, messages);

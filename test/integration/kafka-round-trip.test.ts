@@ -14,7 +14,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { parseTopology } from '../../src/topology/load.js';
 import { generateImages } from '../../src/demo/generate-images.js';
-import { avroSchema, BROKERS, committedOffsets, consumeUntil, createTopics, produce, registerSchema, registry, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
+import { avroSchema, BROKERS, CLIENTS, committedOffsets, consumeUntil, createTopics, produce, registerSchema, registry, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
 import type { OutMessage } from '../helpers/kafka.js';
 
 const MODEL = path.resolve('models/demo');
@@ -29,7 +29,7 @@ async function images(count: number): Promise<{ file: string; label: string }[]>
   return out;
 }
 
-function topology(t: { frames: string; uploads: string; predictions: string; dlq: string; group: string }): string {
+function topology(t: { frames: string; uploads: string; predictions: string; dlq: string; group: string }, client: string): string {
   return `version: 1
 name: kafka-round-trip
 limits: { commitIntervalMs: 100 }
@@ -37,12 +37,14 @@ nodes:
   cameras:
     kind: kafka-source
     brokers: [${BROKERS}]
+    client: ${client}
     topics: [${t.frames}]
     groupId: ${t.group}
     schemaRegistry: { url: ${REGISTRY_URL} }
   uploads:
     kind: kafka-source
     brokers: [${BROKERS}]
+    client: ${client}
     topics: [${t.uploads}]
     groupId: ${t.group}-uploads
     schemaRegistry: { url: ${REGISTRY_URL} }
@@ -54,17 +56,19 @@ nodes:
     kind: kafka-sink
     from: [infer]
     brokers: [${BROKERS}]
+    client: ${client}
     topic: ${t.predictions}
     schemaRegistry: { url: ${REGISTRY_URL} }
   dlq:
     kind: kafka-dead-letter
     brokers: [${BROKERS}]
+    client: ${client}
     topic: ${t.dlq}
     schemaRegistry: { url: ${REGISTRY_URL} }
 `;
 }
 
-test('frames and upload events in, one prediction per input out; poison messages in the DLQ; offsets committed', async (t) => {
+for (const client of CLIENTS) test(`${client}: frames and upload events in, one prediction per input out; poison messages in the DLQ; offsets committed`, async (t) => {
   if (!(await requireServices(t))) return;
   const topics = { frames: unique('frames'), uploads: unique('uploads'), predictions: unique('predictions'), dlq: unique('dlq'), group: unique('group') };
   await createTopics([topics.frames], 4);
@@ -106,8 +110,8 @@ test('frames and upload events in, one prediction per input out; poison messages
   await produce(topics.uploads, uploadMessages);
 
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-kafka-topology-'));
-  await writeFile(path.join(dir, 'topology.yaml'), topology(topics));
-  const runtime = new Runtime(parseTopology(topology(topics), path.join(dir, 'topology.yaml')), { logger: createLogger('silent') });
+  await writeFile(path.join(dir, 'topology.yaml'), topology(topics, client));
+  const runtime = new Runtime(parseTopology(topology(topics, client), path.join(dir, 'topology.yaml')), { logger: createLogger(process.env.CENTAUR_TEST_LOG ?? 'silent') });
   const running = runtime.run();
 
   const expectedPredictions = frames.length + uploads.length;

@@ -1,0 +1,286 @@
+/**
+ * The node-rdkafka implementation of the Kafka client adapter (librdkafka). node-rdkafka is an
+ * optional dependency: it builds against the system's librdkafka, so it is loaded only when a
+ * topology asks for `client: node-rdkafka`, with a clear error if it is not installed.
+ */
+import { createRequire } from 'node:module';
+import type * as Rdkafka from 'node-rdkafka';
+import { CentaurError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type {
+  ConsumerHandlers,
+  ConsumerSettings,
+  KafkaClientFactory,
+  KafkaConsumerClient,
+  KafkaInputMessage,
+  KafkaOutputMessage,
+  KafkaProducerClient,
+  KafkaTransactionalProducerClient,
+  ProducerSettings,
+  TopicPartitionOffset,
+} from './client.js';
+import type { ConnectionSettings } from './connection.js';
+
+type RdkafkaModule = typeof Rdkafka;
+
+/** Messages taken from librdkafka's queue per call. */
+const CONSUME_BATCH = 500;
+const TIMEOUT_MS = 30000;
+
+/** Creates node-rdkafka clients for one cluster. */
+export function createRdkafkaFactory(connection: ConnectionSettings, logger: Logger): KafkaClientFactory {
+  let kafka: RdkafkaModule;
+  try {
+    kafka = createRequire(import.meta.url)('node-rdkafka') as RdkafkaModule;
+  } catch (error) {
+    throw new CentaurError(
+      'CONFIG_INVALID',
+      `client \`node-rdkafka\` is not installed (${(error as Error).message.split('\n')[0] ?? ''}); install librdkafka-dev, then \`BUILD_LIBRDKAFKA=0 npm install node-rdkafka\`, or use \`client: kafkajs\``,
+      { cause: error },
+    );
+  }
+  const base: Record<string, string | number | boolean> = {
+    'metadata.broker.list': connection.brokers.join(','),
+    'client.id': connection.clientId,
+    'socket.connection.setup.timeout.ms': connection.connectionTimeoutMs,
+    'socket.timeout.ms': connection.requestTimeoutMs,
+    ...(connection.ssl ? { 'security.protocol': connection.sasl === undefined ? 'ssl' : 'sasl_ssl' } : connection.sasl === undefined ? {} : { 'security.protocol': 'sasl_plaintext' }),
+    ...(connection.sasl === undefined
+      ? {}
+      : { 'sasl.mechanisms': connection.sasl.mechanism.toUpperCase(), 'sasl.username': connection.sasl.username, 'sasl.password': connection.sasl.password }),
+  };
+  const consumers = new Map<string, Rdkafka.KafkaConsumer>();
+  return {
+    library: 'node-rdkafka',
+    consumer: (settings) => new RdkafkaConsumer(kafka, base, settings, logger, consumers),
+    producer: (settings) => new RdkafkaProducer(kafka, base, settings, logger),
+    transactionalProducer: (settings) => new RdkafkaTransactionalProducer(kafka, base, settings, logger, consumers),
+  };
+}
+
+function callback(resolve: () => void, reject: (error: Error) => void): (err: Rdkafka.LibrdKafkaError | null | undefined) => void {
+  return (err) => (err === null || err === undefined ? resolve() : reject(new Error(err.message)));
+}
+
+class RdkafkaConsumer implements KafkaConsumerClient {
+  private readonly consumer: Rdkafka.KafkaConsumer;
+  private paused = false;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private handlers: ConsumerHandlers | undefined;
+
+  constructor(
+    private readonly kafka: RdkafkaModule,
+    base: Record<string, string | number | boolean>,
+    private readonly settings: ConsumerSettings,
+    private readonly logger: Logger,
+    registry: Map<string, Rdkafka.KafkaConsumer>,
+  ) {
+    const codes = kafka.CODES.ERRORS;
+    this.consumer = new kafka.KafkaConsumer(
+      {
+        ...base,
+        'group.id': settings.groupId,
+        'enable.auto.commit': false,
+        'session.timeout.ms': settings.sessionTimeoutMs,
+        'heartbeat.interval.ms': Math.max(100, Math.floor(settings.sessionTimeoutMs / 10)),
+        'max.partition.fetch.bytes': settings.maxBytesPerPartition,
+        'fetch.wait.max.ms': 100,
+        'isolation.level': settings.readCommitted ? 'read_committed' : 'read_uncommitted',
+        'allow.auto.create.topics': false,
+        rebalance_cb: (err: Rdkafka.LibrdKafkaError, assignment: Rdkafka.Assignment[]) => {
+          if (err.code === codes.ERR__ASSIGN_PARTITIONS) {
+            this.consumer.assign(assignment);
+            if (this.paused) this.consumer.pause(assignment);
+            this.handlers?.onAssignment(groupByTopic(assignment));
+          } else if (err.code === codes.ERR__REVOKE_PARTITIONS) {
+            this.consumer.unassign();
+            this.handlers?.onAssignment(new Map());
+          } else {
+            logger.warn({ client: 'node-rdkafka', error: err.message }, 'Rebalance failed.');
+          }
+        },
+      },
+      { 'auto.offset.reset': settings.startFrom.kind === 'latest' ? 'latest' : 'earliest' },
+    );
+    this.consumer.on('event.error', (error) => logger.warn({ client: 'node-rdkafka', error: error.message }, 'Kafka client error.'));
+    registry.set(settings.groupId, this.consumer);
+  }
+
+  async start(handlers: ConsumerHandlers): Promise<void> {
+    this.handlers = handlers;
+    await new Promise<void>((resolve, reject) => this.consumer.connect({ timeout: TIMEOUT_MS }, callback(resolve, reject)));
+    if (this.settings.startFrom.kind === 'timestamp') await this.commitTimestampOffsets(this.settings.startFrom.timestampMs);
+    const pattern = this.settings.topicPattern;
+    // librdkafka subscribes to a regular expression when the name starts with `^`.
+    this.consumer.subscribe(pattern === undefined ? [...this.settings.topics] : [`^${pattern.source.replace(/^\^/, '')}`]);
+    this.consumer.setDefaultConsumeTimeout(100);
+    void this.loop().catch((error: unknown) => handlers.onFatal(error as Error));
+  }
+
+  pause(): void {
+    this.paused = true;
+    const assigned = this.consumer.assignments();
+    if (assigned.length > 0) this.consumer.pause(assigned);
+  }
+
+  resume(): void {
+    this.paused = false;
+    const assigned = this.consumer.assignments();
+    if (assigned.length > 0) this.consumer.resume(assigned);
+    this.wake?.();
+  }
+
+  async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    // Queued to librdkafka, which commits in the background; a lost commit only means a re-read.
+    this.consumer.commit(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake?.();
+    await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+  }
+
+  private async loop(): Promise<void> {
+    const handlers = this.handlers as ConsumerHandlers;
+    while (!this.closed) {
+      if (this.paused) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, 100);
+        });
+        continue;
+      }
+      const batch = await new Promise<Rdkafka.Message[]>((resolve, reject) =>
+        this.consumer.consume(CONSUME_BATCH, (err, messages) => (err ? reject(new Error(err.message)) : resolve(messages))),
+      ).catch((error: unknown) => {
+        this.logger.warn({ client: 'node-rdkafka', error: (error as Error).message }, 'Consume failed; retrying.');
+        return [] as Rdkafka.Message[];
+      });
+      if (batch.length > 0 && !this.closed) await handlers.onMessages(batch.map(toInput));
+    }
+  }
+
+  /** For partitions without a committed offset in the group, commit the offset of the timestamp. */
+  private async commitTimestampOffsets(timestampMs: number): Promise<void> {
+    const metadata = await new Promise<Rdkafka.Metadata>((resolve, reject) => {
+      this.consumer.getMetadata({ timeout: TIMEOUT_MS }, (err, data) => {
+        if (err) reject(new Error(err.message));
+        else resolve(data);
+      });
+    });
+    const pattern = this.settings.topicPattern;
+    const topics = metadata.topics.filter((t) => (pattern === undefined ? this.settings.topics.includes(t.name) : pattern.test(t.name)));
+    const partitions = topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.id })));
+    if (partitions.length === 0) return;
+    const committed = await new Promise<Rdkafka.TopicPartitionOffset[]>((resolve, reject) =>
+      this.consumer.committed(partitions, TIMEOUT_MS, (err, tps) => (err ? reject(new Error(err.message)) : resolve(tps))),
+    );
+    const fresh = committed.filter((c) => c.offset < 0).map((c) => ({ topic: c.topic, partition: c.partition, offset: timestampMs }));
+    if (fresh.length === 0) return;
+    const offsets = await new Promise<Rdkafka.TopicPartitionOffset[]>((resolve, reject) =>
+      this.consumer.offsetsForTimes(fresh, TIMEOUT_MS, (err, tps) => (err ? reject(new Error(err.message)) : resolve(tps))),
+    );
+    this.consumer.commitSync(offsets);
+  }
+}
+
+class RdkafkaProducer implements KafkaProducerClient {
+  protected readonly producer: Rdkafka.HighLevelProducer;
+
+  constructor(kafka: RdkafkaModule, base: Record<string, string | number | boolean>, settings: ProducerSettings, logger: Logger) {
+    this.producer = new kafka.HighLevelProducer(
+      {
+        ...base,
+        'enable.idempotence': settings.idempotent,
+        'compression.codec': settings.compression,
+        'linger.ms': 2,
+        ...(settings.transactionalId === undefined ? {} : { 'transactional.id': settings.transactionalId }),
+      },
+      { 'request.required.acks': -1 },
+    );
+    this.producer.on('event.error', (error) => logger.warn({ client: 'node-rdkafka', error: error.message }, 'Kafka client error.'));
+  }
+
+  async connect(): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.producer.connect({ timeout: TIMEOUT_MS }, callback(resolve, reject)));
+    this.producer.setPollInterval(5);
+  }
+
+  async send(topic: string, messages: readonly KafkaOutputMessage[]): Promise<void> {
+    await Promise.all(
+      messages.map(
+        (m) =>
+          new Promise<void>((resolve, reject) => {
+            const headers = Object.entries(m.headers).map(([k, v]) => ({ [k]: v }));
+            this.producer.produce(topic, null, m.value, m.key ?? undefined, Date.now(), headers, (err: unknown) =>
+              err === null || err === undefined ? resolve() : reject(new Error((err as Error).message)),
+            );
+          }),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    // Flushes queued messages (up to the timeout), then disconnects.
+    await new Promise<void>((resolve) => this.producer.disconnect(TIMEOUT_MS, () => resolve()));
+  }
+}
+
+class RdkafkaTransactionalProducer extends RdkafkaProducer implements KafkaTransactionalProducerClient {
+  constructor(
+    kafka: RdkafkaModule,
+    base: Record<string, string | number | boolean>,
+    settings: ProducerSettings & { transactionalId: string },
+    logger: Logger,
+    private readonly consumers: Map<string, Rdkafka.KafkaConsumer>,
+  ) {
+    super(kafka, base, { ...settings, idempotent: true }, logger);
+  }
+
+  override async connect(): Promise<void> {
+    await super.connect();
+    await new Promise<void>((resolve, reject) => this.producer.initTransactions(TIMEOUT_MS, callback(resolve, reject)));
+  }
+
+  async begin(): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.producer.beginTransaction(callback(resolve, reject)));
+  }
+
+  async commit(groupId: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length > 0) {
+      const consumer = this.consumers.get(groupId);
+      if (consumer === undefined) throw new Error(`no consumer of group ${groupId} to send offsets for`);
+      await new Promise<void>((resolve, reject) =>
+        this.producer.sendOffsetsToTransaction(offsets.map((o) => ({ ...o })), consumer, TIMEOUT_MS, callback(resolve, reject)),
+      );
+    }
+    await new Promise<void>((resolve, reject) => this.producer.commitTransaction(TIMEOUT_MS, callback(resolve, reject)));
+  }
+
+  async abort(): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.producer.abortTransaction(TIMEOUT_MS, callback(resolve, reject)));
+  }
+}
+
+function toInput(m: Rdkafka.Message): KafkaInputMessage {
+  const headers: Record<string, string> = {};
+  for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers[k] = v.toString();
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    key: m.key === undefined || m.key === null ? null : Buffer.isBuffer(m.key) ? m.key : Buffer.from(m.key),
+    value: m.value ?? null,
+    headers,
+    timestamp: m.timestamp ?? Date.now(),
+  };
+}
+
+function groupByTopic(assignment: readonly Rdkafka.Assignment[]): Map<string, number[]> {
+  const map = new Map<string, number[]>();
+  for (const a of assignment) map.set(a.topic, [...(map.get(a.topic) ?? []), a.partition]);
+  return map;
+}
