@@ -26,6 +26,8 @@ export interface SourcePosition {
 export interface OriginalInput {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** Kafka headers as received. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** The input itself: raw bytes, or a reference still to be fetched. */

@@ -50,7 +50,7 @@ export function rawInput(message: KafkaInputMessage, place: MessagePlace): Envel
     payload: { kind: 'bytes', bytes: message.value ?? Buffer.alloc(0) },
     sizeBytes: (message.value?.length ?? 0) + (message.key?.length ?? 0),
     metadata: { ...message.headers },
-    original: { key: message.key, value: message.value },
+    original: { key: message.key, value: message.value, headers: message.headers },
   };
 }
 

@@ -85,7 +85,7 @@ export function deadLetterRecord(letter: DeadLetter, topology: string): Record<s
     key: original?.key ?? (env.key === undefined ? null : Buffer.from(env.key)),
     payload: uri !== null && original === undefined ? null : payload,
     uri,
-    headers: { ...env.metadata },
+    headers: { ...(original?.headers ?? env.metadata) },
   };
 }
 

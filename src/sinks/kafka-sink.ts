@@ -33,7 +33,10 @@ const options = Type.Object(
   {
     ...ConnectionOptions,
     topic: Type.String({ minLength: 1, description: 'Topic to write to.' }),
-    record: Type.Union([Type.Literal('prediction'), Type.Literal('embedding')], { default: 'prediction', description: 'What each message holds: the prediction or the embedding record.' }),
+    record: Type.Union([Type.Literal('prediction'), Type.Literal('embedding'), Type.Literal('input')], {
+      default: 'prediction',
+      description: 'What each message holds: the prediction record, the embedding record, or `input` — the input’s original value and key, byte for byte (relaying; `value` is ignored).',
+    }),
     value: outputValueOptions('prediction'),
     schemaRegistry: Type.Optional(SchemaRegistryOptions),
     key: Type.Union([Type.Literal('key'), Type.Literal('id'), Type.Literal('none')], {
@@ -55,11 +58,11 @@ export const kafkaSink = defineSink({
   options,
   create: async (o, ctx): Promise<Sink> => {
     const value: OutputValue = o.value;
-    if (value.format === 'avro' && o.schemaRegistry === undefined) {
+    if (value.format === 'avro' && o.schemaRegistry === undefined && o.record !== 'input') {
       throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`value.format: avro\` needs \`schemaRegistry\``);
     }
     const schema = value.schema === 'prediction' && o.record === 'embedding' ? { ...value, schema: 'embedding' } : value;
-    const encoder = await createOutputEncoder(schema, o.topic, o.schemaRegistry, ctx.baseDir);
+    const encoder = o.record === 'input' ? undefined : await createOutputEncoder(schema, o.topic, o.schemaRegistry, ctx.baseDir);
     const send = await kafkaSend(o, ctx.topologyName, ctx.nodeId, ctx.logger);
     const batching = new BatchingProducer(o.topic, send.send, o.batchSize, o.lingerMs);
     return new KafkaSink(o, encoder, batching, send.close);
@@ -92,7 +95,7 @@ class KafkaSink implements Sink {
 
   constructor(
     private readonly options: Options,
-    private readonly encoder: OutputEncoder,
+    private readonly encoder: OutputEncoder | undefined,
     private readonly producer: BatchingProducer,
     private readonly closeProducer: () => Promise<void>,
   ) {
@@ -125,9 +128,15 @@ class KafkaSink implements Sink {
   }
 
   private async message(envelope: Envelope): Promise<KafkaOutputMessage> {
+    const headers: Record<string, string> = {};
+    if (this.encoder === undefined || this.options.record === 'input') {
+      const value = envelope.original?.value ?? (envelope.payload.kind === 'bytes' ? envelope.payload.bytes : null);
+      if (value === null) throw new CentaurError('OUTPUT_ENCODE_FAILED', 'the input has no bytes to relay');
+      const key = this.options.key === 'none' ? null : this.options.key === 'id' ? envelope.id : (envelope.original?.key ?? envelope.key ?? null);
+      return { key, value, headers: { ...(envelope.original?.headers ?? envelope.metadata) } };
+    }
     const value = await this.encoder.encode(outputRecord(this.options.record, envelope));
     const key = this.options.key === 'none' ? null : this.options.key === 'id' ? envelope.id : (envelope.key ?? envelope.id);
-    const headers: Record<string, string> = {};
     const trace = envelope.metadata[TRACE_HEADER];
     if (trace !== undefined) headers[TRACE_HEADER] = trace;
     if (envelope.model !== undefined) {
