@@ -60,18 +60,21 @@ export class PartitionProgress {
     return this.epochs.length;
   }
 
-  /** Highest X such that every offset from the first emitted to X completed in some epoch. */
+  /**
+   * Highest X such that every offset from the first emitted to X completed in some epoch; what
+   * was committed already counts as complete (its epochs may have been dropped).
+   */
   private reach(): number | undefined {
     if (this.epochs.length === 0) return undefined;
     const sorted = [...this.epochs].sort((a, b) => a.start - b.start);
     const first = sorted[0] as Epoch;
-    const base = first.start;
-    let reach = base - 1;
+    let reach = this.committedNext >= 0 ? this.committedNext - 1 : first.start - 1;
+    const base = reach;
     for (const e of sorted) {
       if (e.start > reach + 1) break;
       reach = Math.max(reach, e.through);
     }
-    return reach >= base ? reach : undefined;
+    return reach > base ? reach : undefined;
   }
 
   /** Drops epochs that are wholly complete and below the committed point (keeping the newest). */

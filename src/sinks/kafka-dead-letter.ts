@@ -68,7 +68,7 @@ class KafkaDeadLetterSink implements Sink {
       const env = letter.envelope;
       const value = await this.encoder.encode(deadLetterRecord(letter, this.topology));
       const key = env.original?.key ?? env.key ?? null;
-      messages.push({ key, value, headers: { ...env.metadata, 'centaur-error-code': letter.error.code, 'centaur-node': letter.node } });
+      messages.push({ key, value, headers: { ...(env.original?.headers ?? env.metadata), 'centaur-error-code': letter.error.code, 'centaur-node': letter.node } });
     }
     await this.producer.produce(messages);
   }
