@@ -79,7 +79,8 @@ export interface ConsumerSettings {
   readonly groupId: string;
   /** Topic names; a pattern subscription lists them via `topicPattern`. */
   readonly topics: readonly string[];
-  readonly topicPattern?: RegExp;
+  /** The whole topic name must match (anchored); `source` is the pattern as the user wrote it. */
+  readonly topicPattern?: { readonly regex: RegExp; readonly source: string };
   readonly startFrom: StartFrom;
   readonly sessionTimeoutMs: number;
   readonly maxBytesPerPartition: number;

@@ -83,7 +83,7 @@ class KafkajsConsumer implements KafkaConsumerClient {
     });
     await consumer.connect();
     if (settings.startFrom.kind === 'timestamp') await this.seekUncommittedToTimestamp(settings.startFrom.timestampMs);
-    const subscriptions: (string | RegExp)[] = settings.topicPattern === undefined ? [...settings.topics] : [settings.topicPattern];
+    const subscriptions: (string | RegExp)[] = settings.topicPattern === undefined ? [...settings.topics] : [settings.topicPattern.regex];
     for (const topic of settings.topics) this.topics.add(topic);
     await consumer.subscribe({ topics: subscriptions, fromBeginning: settings.startFrom.kind !== 'latest' });
     await consumer.run({
@@ -136,7 +136,7 @@ class KafkajsConsumer implements KafkaConsumerClient {
     try {
       let topics = [...this.settings.topics];
       const pattern = this.settings.topicPattern;
-      if (pattern !== undefined) topics = (await admin.listTopics()).filter((t) => pattern.test(t));
+      if (pattern !== undefined) topics = (await admin.listTopics()).filter((t) => pattern.regex.test(t));
       const committed = await admin.fetchOffsets({ groupId: this.settings.groupId, topics });
       for (const { topic, partitions } of committed) {
         const fresh = partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition);

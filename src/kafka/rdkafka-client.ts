@@ -68,6 +68,7 @@ class RdkafkaConsumer implements KafkaConsumerClient {
   private closed = false;
   private wake: (() => void) | undefined;
   private handlers: ConsumerHandlers | undefined;
+  private readonly startOffsets = new Map<string, number>();
 
   constructor(
     private readonly kafka: RdkafkaModule,
@@ -90,7 +91,14 @@ class RdkafkaConsumer implements KafkaConsumerClient {
         'allow.auto.create.topics': false,
         rebalance_cb: (err: Rdkafka.LibrdKafkaError, assignment: Rdkafka.Assignment[]) => {
           if (err.code === codes.ERR__ASSIGN_PARTITIONS) {
-            this.consumer.assign(assignment);
+            // Partitions without a committed offset start at the timestamp's offset (once).
+            const positioned = assignment.map((a) => {
+              const key = `${a.topic}\u0000${a.partition}`;
+              const offset = this.startOffsets.get(key);
+              this.startOffsets.delete(key);
+              return offset === undefined ? a : { topic: a.topic, partition: a.partition, offset };
+            });
+            this.consumer.assign(positioned);
             if (this.paused) this.consumer.pause(assignment);
             this.handlers?.onAssignment(groupByTopic(assignment));
           } else if (err.code === codes.ERR__REVOKE_PARTITIONS) {
@@ -110,10 +118,10 @@ class RdkafkaConsumer implements KafkaConsumerClient {
   async start(handlers: ConsumerHandlers): Promise<void> {
     this.handlers = handlers;
     await new Promise<void>((resolve, reject) => this.consumer.connect({ timeout: TIMEOUT_MS }, callback(resolve, reject)));
-    if (this.settings.startFrom.kind === 'timestamp') await this.commitTimestampOffsets(this.settings.startFrom.timestampMs);
+    if (this.settings.startFrom.kind === 'timestamp') await this.findTimestampOffsets(this.settings.startFrom.timestampMs);
     const pattern = this.settings.topicPattern;
     // librdkafka subscribes to a regular expression when the name starts with `^`.
-    this.consumer.subscribe(pattern === undefined ? [...this.settings.topics] : [`^${pattern.source.replace(/^\^/, '')}`]);
+    this.consumer.subscribe(pattern === undefined ? [...this.settings.topics] : [`^(${pattern.source})$`]);
     this.consumer.setDefaultConsumeTimeout(100);
     void this.loop().catch((error: unknown) => handlers.onFatal(error as Error));
   }
@@ -163,8 +171,8 @@ class RdkafkaConsumer implements KafkaConsumerClient {
     }
   }
 
-  /** For partitions without a committed offset in the group, commit the offset of the timestamp. */
-  private async commitTimestampOffsets(timestampMs: number): Promise<void> {
+  /** For partitions without a committed offset in the group, find where the timestamp starts. */
+  private async findTimestampOffsets(timestampMs: number): Promise<void> {
     const metadata = await new Promise<Rdkafka.Metadata>((resolve, reject) => {
       this.consumer.getMetadata({ timeout: TIMEOUT_MS }, (err, data) => {
         if (err) reject(new Error(err.message));
@@ -172,18 +180,18 @@ class RdkafkaConsumer implements KafkaConsumerClient {
       });
     });
     const pattern = this.settings.topicPattern;
-    const topics = metadata.topics.filter((t) => (pattern === undefined ? this.settings.topics.includes(t.name) : pattern.test(t.name)));
+    const topics = metadata.topics.filter((t) => (pattern === undefined ? this.settings.topics.includes(t.name) : pattern.regex.test(t.name)));
     const partitions = topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.id })));
     if (partitions.length === 0) return;
     const committed = await new Promise<Rdkafka.TopicPartitionOffset[]>((resolve, reject) =>
       this.consumer.committed(partitions, TIMEOUT_MS, (err, tps) => (err ? reject(new Error(err.message)) : resolve(tps))),
     );
-    const fresh = committed.filter((c) => c.offset < 0).map((c) => ({ topic: c.topic, partition: c.partition, offset: timestampMs }));
+    const fresh = committed.filter((c) => typeof c.offset !== 'number' || c.offset < 0).map((c) => ({ topic: c.topic, partition: c.partition, offset: timestampMs }));
     if (fresh.length === 0) return;
     const offsets = await new Promise<Rdkafka.TopicPartitionOffset[]>((resolve, reject) =>
       this.consumer.offsetsForTimes(fresh, TIMEOUT_MS, (err, tps) => (err ? reject(new Error(err.message)) : resolve(tps))),
     );
-    this.consumer.commitSync(offsets);
+    for (const o of offsets) this.startOffsets.set(`${o.topic}\u0000${o.partition}`, o.offset);
   }
 }
 

@@ -24,7 +24,12 @@ const options = Type.Object(
   {
     ...ConnectionOptions,
     topics: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Topics to consume.' })),
-    topicPattern: Type.Optional(Type.String({ minLength: 1, description: 'A regular expression: consume every topic whose whole name matches (instead of `topics`).' })),
+    topicPattern: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'A regular expression: consume every topic whose whole name matches (instead of `topics`). Keep to the syntax JavaScript and POSIX share (`.`, `[a-z]`, `*`, `+`, `|`, `( )`), which both clients understand.',
+      }),
+    ),
     groupId: Type.String({ minLength: 1, description: 'Consumer group; instances with the same group share the partitions.' }),
     startFrom: Type.Union([Type.Literal('earliest'), Type.Literal('latest'), Type.Literal('timestamp')], {
       default: 'earliest',
@@ -66,10 +71,10 @@ export const kafkaSource = defineSource({
     if (o.startFrom === 'timestamp' && o.startTimestampMs === undefined) {
       throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`startFrom: timestamp\` needs \`startTimestampMs\``);
     }
-    let pattern: RegExp | undefined;
+    let pattern: { regex: RegExp; source: string } | undefined;
     if (o.topicPattern !== undefined) {
       try {
-        pattern = new RegExp(`^(?:${o.topicPattern})$`);
+        pattern = { regex: new RegExp(`^(?:${o.topicPattern})$`), source: o.topicPattern };
       } catch (error) {
         throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`topicPattern\` is not a regular expression: ${(error as Error).message}`);
       }
@@ -121,6 +126,9 @@ class KafkaSource implements Source {
   private readonly transactionOffsets = new Map<string, number>();
   private barrier: Promise<void> | undefined;
   private transactionTimer: NodeJS.Timeout | undefined;
+  /** Fetched inputs not yet emitted, in fetch order. */
+  private backlog: Queued[] = [];
+  private sourceCtx: SourceContext | undefined;
 
   constructor(
     private readonly consumer: KafkaConsumerClient,
@@ -141,6 +149,8 @@ class KafkaSource implements Source {
         onMessages: (messages) => this.receive(messages, ctx),
         onAssignment: (assigned) => {
           this.assigned = new Set([...assigned].flatMap(([topic, partitions]) => partitions.map((p) => partitionName(topic, p))));
+          // Inputs of partitions that moved away are left to their new owner.
+          this.backlog = this.backlog.filter((q) => this.assigned.has(partitionName(q.message.topic, q.message.partition)));
           this.logger.info({ partitions: [...this.assigned].sort() }, 'Partitions assigned.');
         },
         onFatal: (error) => this.finish?.(new CentaurError('KAFKA_UNAVAILABLE', `the Kafka consumer stopped: ${error.message}`, { cause: error })),
@@ -160,7 +170,14 @@ class KafkaSource implements Source {
 
   resume(): void {
     this.pausedByRuntime = false;
-    if (!this.stopped && this.barrier === undefined) this.consumer.resume();
+    this.resumeIfReady();
+  }
+
+  /** Emits what waits, then lets the consumer fetch again if nothing holds it. */
+  private resumeIfReady(): void {
+    if (this.stopped || this.pausedByRuntime || this.barrier !== undefined) return;
+    if (this.sourceCtx !== undefined) this.emitBacklog(this.sourceCtx);
+    if (this.backlog.length === 0 && !this.pausedByRuntime) this.consumer.resume();
   }
 
   async commit(partition: string, offset: number, epoch?: number): Promise<void> {
@@ -213,7 +230,7 @@ class KafkaSource implements Source {
     this.transactionTimer = setTimeout(() => {
       this.barrier = this.commitTransaction().finally(() => {
         this.barrier = undefined;
-        if (!this.stopped && !this.pausedByRuntime) this.consumer.resume();
+        this.resumeIfReady();
         this.scheduleTransaction();
       });
       this.barrier.catch((error: unknown) => this.finish?.(toCentaurError(error, 'KAFKA_TRANSACTION_FAILED')));
@@ -248,14 +265,23 @@ class KafkaSource implements Source {
   }
 
   /** Decodes a fetched run (registry lookups at once) and emits it in offset order. */
+  /** Decodes a fetched run (registry lookups at once) and queues it for emission in offset order. */
   private async receive(messages: readonly KafkaInputMessage[], ctx: SourceContext): Promise<void> {
     if (this.stopped) return;
     const decoded = await Promise.all(messages.map((m) => this.decode(m)));
-    // Exactly-once: nothing enters while a barrier waits for a clean cut.
-    while (this.barrier !== undefined && !this.stopped) await this.barrier.catch(() => undefined);
-    if (this.stopped) return;
-    for (const [i, result] of decoded.entries()) {
-      const message = messages[i] as KafkaInputMessage;
+    for (const [i, result] of decoded.entries()) this.backlog.push({ message: messages[i] as KafkaInputMessage, result });
+    this.emitBacklog(ctx);
+  }
+
+  /**
+   * Emits queued inputs until the runtime pauses the source (or a transaction barrier holds it):
+   * what is in flight never exceeds the runtime's limit, and the fetch loop never blocks (so the
+   * group's heartbeats go on). The rest waits for `resume`; the consumer fetches no more meanwhile.
+   */
+  private emitBacklog(ctx: SourceContext): void {
+    this.sourceCtx = ctx;
+    while (this.backlog.length > 0 && !this.pausedByRuntime && this.barrier === undefined && !this.stopped) {
+      const { message, result } = this.backlog.shift() as Queued;
       const name = partitionName(message.topic, message.partition);
       let progress = this.progress.get(name);
       if (progress === undefined) {
@@ -267,6 +293,7 @@ class KafkaSource implements Source {
       if (result instanceof CentaurError) ctx.fail(rawInput(message, place), result);
       else ctx.emit(withPlace(result, place));
     }
+    if (this.backlog.length > 0) this.consumer.pause();
   }
 
   private async decode(message: KafkaInputMessage): Promise<EnvelopeInit | CentaurError> {
@@ -288,6 +315,12 @@ class KafkaSource implements Source {
   private describe(): string {
     return this.options.topics === undefined ? `topics matching ${this.options.topicPattern ?? ''}` : `topics ${this.options.topics.join(', ')}`;
   }
+}
+
+/** A fetched message waiting to be emitted, decoded or failed. */
+interface Queued {
+  readonly message: KafkaInputMessage;
+  readonly result: EnvelopeInit | CentaurError;
 }
 
 function withPlace(init: EnvelopeInit, place: { partition: string; epoch: number }): EnvelopeInit {
