@@ -1,4 +1,4 @@
-/** The `centaur` command line: run, validate, schema, components, generate-images. */
+/** The `centaur` command line: run, validate, schema, components, generate-images, publish-images. */
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, CentaurError, formatIssue } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
@@ -81,6 +81,20 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       code = await generateCommand(opts, io);
     });
 
+  program
+    .command('publish-images')
+    .description('Send the images of a folder to a Kafka topic as camera frames (Avro CameraFrame records, or raw bytes with headers).')
+    .argument('<dir>', 'folder of images (labels from parent folder names)')
+    .requiredOption('--topic <name>', 'topic to send to')
+    .option('--brokers <list>', 'bootstrap brokers, host:port[,…]', process.env.CENTAUR_KAFKA_BROKERS ?? '127.0.0.1:9092')
+    .addOption(new Option('--format <format>', 'value format').choices(['avro', 'bytes']).default('avro'))
+    .option('--registry <url>', 'schema registry URL (for --format avro)', process.env.CENTAUR_SCHEMA_REGISTRY_URL)
+    .option('--cameras <n>', 'camera ids to spread the frames over (the message keys)', '8')
+    .addOption(new Option('--client <library>', 'Kafka client library').choices(['kafkajs', 'node-rdkafka']).default('kafkajs'))
+    .action(async (dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: 'kafkajs' | 'node-rdkafka' }) => {
+      code = await publishCommand(dir, opts, io);
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
@@ -149,6 +163,26 @@ async function runCommand(file: string, opts: { logLevel: string; json?: boolean
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     logger.flush();
+  }
+}
+
+async function publishCommand(dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: 'kafkajs' | 'node-rdkafka' }, io: CliIo): Promise<number> {
+  const cameras = Number(opts.cameras);
+  if (!Number.isInteger(cameras) || cameras < 1) {
+    io.err(`centaur publish-images: --cameras must be a positive integer, got ${JSON.stringify(opts.cameras)}`);
+    return EXIT.invalid;
+  }
+  const { publishImages } = await import('./publish-images.js');
+  try {
+    const count = await publishImages({ dir, topic: opts.topic, brokers: opts.brokers, format: opts.format, cameras, client: opts.client, ...(opts.registry === undefined ? {} : { registry: opts.registry }) }, createLogger('warn'));
+    io.out(`published ${count} images to ${opts.topic}`);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CentaurError && error.category === 'config') {
+      io.err(`centaur publish-images: ${error.message}`);
+      return EXIT.invalid;
+    }
+    throw error;
   }
 }
 

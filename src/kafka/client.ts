@@ -92,6 +92,8 @@ export interface ConsumerSettings {
 export interface ProducerSettings {
   readonly compression: 'none' | 'gzip';
   readonly idempotent: boolean;
+  /** Let the broker create a missing topic (where the broker allows it); default no. */
+  readonly allowAutoTopicCreation?: boolean;
   readonly transactionalId?: string;
 }
 

@@ -1,5 +1,5 @@
 /** The kafkajs implementation of the Kafka client adapter (pure JavaScript; the default). */
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaConfig, LogEntry, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, ICustomPartitioner, Kafka, KafkaConfig, LogEntry, Producer } from 'kafkajs';
 import type { Logger } from '../core/logger.js';
 import type {
   ConsumerHandlers,
@@ -33,8 +33,10 @@ export async function createKafkajsFactory(connection: ConnectionSettings, logge
   return {
     library: 'kafkajs',
     consumer: (settings) => new KafkajsConsumer(kafka, settings),
-    producer: (settings) => new KafkajsProducer(kafka, settings, settings.compression === 'gzip' ? codec.GZIP : codec.None),
-    transactionalProducer: (settings) => new KafkajsTransactionalProducer(kafka, settings, settings.compression === 'gzip' ? codec.GZIP : codec.None),
+    // Keys go to partitions as Java clients and node-rdkafka (murmur2) place them.
+    producer: (settings) => new KafkajsProducer(kafka, settings, settings.compression === 'gzip' ? codec.GZIP : codec.None, kafkajs.Partitioners.DefaultPartitioner),
+    transactionalProducer: (settings) =>
+      new KafkajsTransactionalProducer(kafka, settings, settings.compression === 'gzip' ? codec.GZIP : codec.None, kafkajs.Partitioners.DefaultPartitioner),
   };
 }
 
@@ -158,8 +160,14 @@ class KafkajsProducer implements KafkaProducerClient {
     kafka: Kafka,
     settings: ProducerSettings,
     private readonly compression: number,
+    partitioner: ICustomPartitioner,
   ) {
-    this.producer = kafka.producer({ idempotent: settings.idempotent, allowAutoTopicCreation: false, ...(settings.idempotent ? { maxInFlightRequests: 5 } : {}) });
+    this.producer = kafka.producer({
+      idempotent: settings.idempotent,
+      allowAutoTopicCreation: settings.allowAutoTopicCreation === true,
+      createPartitioner: partitioner,
+      ...(settings.idempotent ? { maxInFlightRequests: 5 } : {}),
+    });
   }
 
   connect(): Promise<void> {
@@ -183,8 +191,9 @@ class KafkajsTransactionalProducer implements KafkaTransactionalProducerClient {
     kafka: Kafka,
     settings: ProducerSettings & { transactionalId: string },
     private readonly compression: number,
+    partitioner: ICustomPartitioner,
   ) {
-    this.producer = kafka.producer({ idempotent: true, transactionalId: settings.transactionalId, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({ createPartitioner: partitioner, idempotent: true, transactionalId: settings.transactionalId, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   }
 
   connect(): Promise<void> {

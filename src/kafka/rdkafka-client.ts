@@ -207,7 +207,8 @@ class RdkafkaProducer implements KafkaProducerClient {
         'linger.ms': 2,
         ...(settings.transactionalId === undefined ? {} : { 'transactional.id': settings.transactionalId }),
       },
-      { 'request.required.acks': -1 },
+      // Keys go to partitions as Java clients and kafkajs place them (murmur2).
+      { 'request.required.acks': -1, partitioner: 'murmur2_random' },
     );
     this.producer.on('event.error', (error) => logger.warn({ client: 'node-rdkafka', error: error.message }, 'Kafka client error.'));
   }

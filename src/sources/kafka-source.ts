@@ -156,6 +156,9 @@ class KafkaSource implements Source {
         onFatal: (error) => this.finish?.(new CentaurError('KAFKA_UNAVAILABLE', `the Kafka consumer stopped: ${error.message}`, { cause: error })),
       });
     } catch (error) {
+      if ((error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+        throw new CentaurError('CONFIG_INVALID', `node \`${this.ctx.nodeId}\`: ${this.describe()} not found on the brokers; create them, or fix \`topics\``, { cause: error });
+      }
       throw new CentaurError('KAFKA_UNAVAILABLE', `cannot start consuming ${this.describe()}: ${(error as Error).message}`, { cause: error });
     }
     if (this.stopped) this.finish?.();

@@ -20,6 +20,23 @@ test('validate: exit 0 and a line per valid file', async () => {
   assert.match(r.out, /topologies\/demo\.yaml: ok \(7 nodes\)/);
 });
 
+test('validate: every example topology is valid', async () => {
+  const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7' };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const files = (await readdir('topologies')).filter((f) => f.endsWith('.yaml')).map((f) => path.join('topologies', f));
+    assert.ok(files.length >= 2);
+    const r = await cli('validate', ...files);
+    assert.equal(r.code, 0, r.err);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
+
 test('validate: exit 2 and every problem with file:line:column for an invalid file', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-cli-'));
   const file = path.join(dir, 'bad.yaml');
@@ -89,7 +106,7 @@ test('components lists every kind with its description and options', async () =>
 });
 
 test('help for every command, exit 0; an unknown command or option exits 2', async () => {
-  for (const command of ['run', 'validate', 'schema', 'components', 'generate-images']) {
+  for (const command of ['run', 'validate', 'schema', 'components', 'generate-images', 'publish-images']) {
     const r = await cli(command, '--help');
     assert.equal(r.code, 0, command);
     assert.match(r.out, new RegExp(`Usage: centaur ${command}`));

@@ -1,0 +1,59 @@
+/**
+ * The CLI with Kafka: `publish-images` sends a folder's images as frames that a Kafka topology
+ * reads (labels included), and a topology naming a topic that does not exist is a config error
+ * (exit 2) that says which topic.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { main } from '../../src/cli/main.js';
+import type { CliIo } from '../../src/cli/main.js';
+import { BROKERS, consumeUntil, createTopics, registry, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIo = { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) };
+  return { code: await main(argv, io), out, err };
+}
+
+test('publish-images sends every image with its label, as raw bytes or as Avro camera frames', async (t) => {
+  if (!(await requireServices(t))) return;
+  const bytesTopic = unique('publish-bytes');
+  const avroTopic = unique('publish-avro');
+  await createTopics([bytesTopic, avroTopic], 2);
+  const r1 = await cli('publish-images', 'data/quickstart', '--topic', bytesTopic, '--format', 'bytes', '--brokers', BROKERS, '--cameras', '3');
+  assert.equal(r1.code, 0, r1.err);
+  assert.match(r1.out, /published 200 images/);
+  const raw = await consumeUntil(bytesTopic, (m) => m.length >= 200, { timeoutMs: 30000 });
+  assert.equal(raw.length, 200);
+  const horse = raw.find((m) => m.headers.id === path.join('horses', 'horse-000000.jpg'));
+  assert.equal(horse?.headers.label, 'horse');
+  assert.deepEqual(new Set(raw.map((m) => m.key)), new Set(['cam-0', 'cam-1', 'cam-2']));
+  assert.equal(horse?.value?.subarray(0, 2).toString('hex'), 'ffd8', 'the JPEG itself');
+
+  const r2 = await cli('publish-images', 'data/quickstart/humans', '--topic', avroTopic, '--brokers', BROKERS, '--registry', REGISTRY_URL);
+  assert.equal(r2.code, 0, r2.err);
+  const frames = await consumeUntil(avroTopic, (m) => m.length >= 100, { timeoutMs: 30000 });
+  const record = (await registry.decode(frames[0]?.value as Buffer)) as { cameraId: string; image: Buffer };
+  assert.match(record.cameraId, /^cam-\d$/);
+  assert.equal(record.image.subarray(0, 2).toString('hex'), 'ffd8');
+});
+
+test('run: a topic that does not exist is a config error naming it (exit 2)', async (t) => {
+  if (!(await requireServices(t))) return;
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-kafka-cli-'));
+  const topic = unique('missing');
+  const file = path.join(dir, 'missing.yaml');
+  await writeFile(file, `version: 1
+name: missing
+nodes:
+  in: { kind: kafka-source, brokers: [${BROKERS}], topics: [${topic}], groupId: ${unique('g')}, value: { format: bytes } }
+  out: { kind: files-sink, from: [in], dir: out }
+`);
+  const r = await cli('run', file, '--log-level', 'silent');
+  assert.equal(r.code, 2);
+  assert.match(r.err, new RegExp(`${topic} not found`));
+});
