@@ -89,8 +89,12 @@ export interface ConsumerSettings {
 }
 
 /** Producer settings common to every client library. */
+/** Batch compression codecs; kafkajs here offers `none` and `gzip`, node-rdkafka all of them. */
+export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
 export interface ProducerSettings {
-  readonly compression: 'none' | 'gzip';
+  readonly compression: Compression;
   readonly idempotent: boolean;
   /** Let the broker create a missing topic (where the broker allows it); default no. */
   readonly allowAutoTopicCreation?: boolean;

@@ -1,7 +1,9 @@
 /** The kafkajs implementation of the Kafka client adapter (pure JavaScript; the default). */
 import type { Admin, Consumer, EachBatchPayload, ICustomPartitioner, Kafka, KafkaConfig, LogEntry, Producer } from 'kafkajs';
+import { CentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type {
+  Compression,
   ConsumerHandlers,
   ConsumerSettings,
   KafkaClientFactory,
@@ -30,13 +32,18 @@ export async function createKafkajsFactory(connection: ConnectionSettings, logge
   };
   const kafka = new kafkajs.Kafka(config);
   const codec = kafkajs.CompressionTypes;
+  const codecOf = (compression: Compression): number => {
+    if (compression === 'none') return codec.None;
+    if (compression === 'gzip') return codec.GZIP;
+    throw new CentaurError('CONFIG_INVALID', `compression \`${compression}\` needs \`client: node-rdkafka\`; with kafkajs use \`none\` or \`gzip\``);
+  };
   return {
     library: 'kafkajs',
     consumer: (settings) => new KafkajsConsumer(kafka, settings),
     // Keys go to partitions as Java clients and node-rdkafka (murmur2) place them.
-    producer: (settings) => new KafkajsProducer(kafka, settings, settings.compression === 'gzip' ? codec.GZIP : codec.None, kafkajs.Partitioners.DefaultPartitioner),
+    producer: (settings) => new KafkajsProducer(kafka, settings, codecOf(settings.compression), kafkajs.Partitioners.DefaultPartitioner),
     transactionalProducer: (settings) =>
-      new KafkajsTransactionalProducer(kafka, settings, settings.compression === 'gzip' ? codec.GZIP : codec.None, kafkajs.Partitioners.DefaultPartitioner),
+      new KafkajsTransactionalProducer(kafka, settings, codecOf(settings.compression), kafkajs.Partitioners.DefaultPartitioner),
   };
 }
 

@@ -12,7 +12,8 @@ import type { Sink, SinkRejection } from '../core/component.js';
 import type { Envelope } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import { BatchingProducer } from '../kafka/batching-producer.js';
-import type { KafkaOutputMessage } from '../kafka/client.js';
+import type { Compression, KafkaOutputMessage } from '../kafka/client.js';
+import { COMPRESSIONS } from '../kafka/client.js';
 import { ConnectionOptions, connectionSettings, createClientFactory } from '../kafka/connection.js';
 import type { ConnectionOptionValues } from '../kafka/connection.js';
 import { createOutputEncoder, outputValueOptions } from '../kafka/output-encoder.js';
@@ -23,7 +24,7 @@ import { coordinatorOf } from '../kafka/transactions.js';
 
 /** Producer options shared by the Kafka sinks. */
 export const ProducerOptions = {
-  compression: Type.Union([Type.Literal('none'), Type.Literal('gzip')], { default: 'none', description: 'Compression of produced batches.' }),
+  compression: Type.Union(COMPRESSIONS.map((c) => Type.Literal(c)), { default: 'none', description: 'Compression of produced batches: `none` or `gzip` with either client; `snappy`, `lz4`, `zstd` with node-rdkafka.' }),
   batchSize: Type.Integer({ minimum: 1, default: 500, description: 'Messages gathered into one produce request at most.' }),
   lingerMs: Type.Integer({ minimum: 0, default: 5, description: 'How long a message may wait for others to share its produce request.' }),
   exactlyOnce: Type.Boolean({ default: false, description: 'Write inside the transaction of the topology’s `kafka-source` with `exactlyOnce: true`.' }),
@@ -71,7 +72,7 @@ export const kafkaSink = defineSink({
 
 /** The send function of a Kafka sink: its own idempotent producer, or the topology's transaction. */
 export async function kafkaSend(
-  o: ConnectionOptionValues & { compression: 'none' | 'gzip'; exactlyOnce: boolean },
+  o: ConnectionOptionValues & { compression: Compression; exactlyOnce: boolean },
   topologyName: string,
   nodeId: string,
   logger: Parameters<typeof createClientFactory>[1],

@@ -14,6 +14,7 @@ import { CentaurError, toCentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
 import type { KafkaConsumerClient, KafkaInputMessage, StartFrom } from '../kafka/client.js';
+import { COMPRESSIONS } from '../kafka/client.js';
 import { ConnectionOptions, connectionSettings, createClientFactory } from '../kafka/connection.js';
 import { decodeInput, rawInput, ValueOptions } from '../kafka/input-message.js';
 import { PartitionProgress } from '../kafka/partition-progress.js';
@@ -47,7 +48,7 @@ const options = Type.Object(
     }),
     transactionalId: Type.Optional(Type.String({ minLength: 1, description: 'With `exactlyOnce`: the producer’s transactional id, stable across restarts and unique per instance. Default: `centaur-<topology>-<node>`.' })),
     transactionIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'With `exactlyOnce`: how often inputs are drained and the transaction committed (outputs become visible then).' }),
-    compression: Type.Union([Type.Literal('none'), Type.Literal('gzip')], { default: 'none', description: 'With `exactlyOnce`: compression of the transactional producer.' }),
+    compression: Type.Union(COMPRESSIONS.map((c) => Type.Literal(c)), { default: 'none', description: 'With `exactlyOnce`: compression of the transactional producer (`snappy`, `lz4`, `zstd` need node-rdkafka).' }),
   },
   { additionalProperties: false },
 );

@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { createRequire } from 'node:module';
+import type * as Rdkafka from 'node-rdkafka';
 import { pino } from 'pino';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { RunSummary } from '../../src/runtime/run-summary.js';
@@ -122,3 +124,43 @@ for (const client of CLIENTS) {
     assert.deepEqual(seen.map((m) => m.key).sort(), ['k-1', 'k-2']);
   });
 }
+
+/** Reads `count` messages' keys with node-rdkafka (kafkajs cannot decompress zstd). */
+async function rdkafkaKeys(topic: string, count: number): Promise<string[]> {
+  const kafka = createRequire(import.meta.url)('node-rdkafka') as typeof Rdkafka;
+  const consumer = new kafka.KafkaConsumer({ 'metadata.broker.list': BROKERS, 'group.id': unique('zstd-reader') }, { 'auto.offset.reset': 'earliest' });
+  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10000 }, (err) => (err ? reject(new Error(err.message)) : resolve())));
+  consumer.subscribe([topic]);
+  const keys: string[] = [];
+  const deadline = Date.now() + 30000;
+  try {
+    while (keys.length < count && Date.now() < deadline) {
+      const batch = await new Promise<Rdkafka.Message[]>((resolve, reject) => consumer.consume(10, (err, messages) => (err ? reject(new Error(err.message)) : resolve(messages))));
+      for (const m of batch) keys.push(String(m.key));
+    }
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+  return keys;
+}
+
+test('compression: node-rdkafka writes zstd; kafkajs refuses codecs it lacks at start', async (t) => {
+  if (!(await requireServices(t))) return;
+  const input = unique('zstd-in');
+  const output = unique('zstd-out');
+  await createTopics([input, output], 1);
+  await produce(input, [json(1), json(2)]);
+  const yaml = (client: string, compression: string): string => `version: 1
+name: ${unique('zstd')}
+nodes:
+  in: { kind: kafka-source, brokers: [${BROKERS}], client: ${client}, topics: [${input}], groupId: ${unique('zstd')}, value: { format: json } }
+  out: { kind: kafka-sink, from: [in], brokers: [${BROKERS}], client: ${client}, topic: ${output}, record: input, compression: ${compression} }
+`;
+  const runtime = new Runtime(parseTopology(yaml('node-rdkafka', 'zstd'), 'zstd.yaml'), { logger: pino({ level: 'silent' }) });
+  const done = runtime.run();
+  const keys = await rdkafkaKeys(output, 2);
+  runtime.stop();
+  await done;
+  assert.deepEqual(keys.sort(), ['k-1', 'k-2']);
+  await assert.rejects(new Runtime(parseTopology(yaml('kafkajs', 'lz4'), 'lz4.yaml'), { logger: pino({ level: 'silent' }) }).run(), /compression `lz4` needs `client: node-rdkafka`/);
+});
