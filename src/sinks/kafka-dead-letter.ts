@@ -15,7 +15,7 @@ import { createOutputEncoder, outputValueOptions } from '../kafka/output-encoder
 import type { OutputEncoder, OutputValue } from '../kafka/output-encoder.js';
 import { deadLetterRecord } from '../kafka/output-records.js';
 import { SchemaRegistryOptions } from '../kafka/schema-registry.js';
-import { kafkaSend, ProducerOptions } from './kafka-sink.js';
+import { createSinkProducer, ProducerOptions } from '../kafka/sink-producer.js';
 
 const options = Type.Object(
   {
@@ -44,7 +44,7 @@ export const kafkaDeadLetter = defineSink({
     }
     const topic = o.topic ?? `${ctx.topologyName}.dlq`;
     const encoder = await createOutputEncoder(value, topic, o.schemaRegistry, ctx.baseDir);
-    const send = await kafkaSend(o, ctx.topologyName, ctx.nodeId, ctx.logger);
+    const send = await createSinkProducer(o, ctx.topologyName, ctx.nodeId, ctx.logger);
     const producer = new BatchingProducer(topic, send.send, o.batchSize, o.lingerMs);
     return new KafkaDeadLetterSink(ctx.topologyName, encoder, producer, send.close);
   },

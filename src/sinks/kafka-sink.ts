@@ -12,23 +12,13 @@ import type { Sink, SinkRejection } from '../core/component.js';
 import type { Envelope } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import { BatchingProducer } from '../kafka/batching-producer.js';
-import type { Compression, KafkaOutputMessage } from '../kafka/client.js';
-import { COMPRESSIONS } from '../kafka/client.js';
-import { ConnectionOptions, connectionSettings, createClientFactory } from '../kafka/connection.js';
-import type { ConnectionOptionValues } from '../kafka/connection.js';
+import type { KafkaOutputMessage } from '../kafka/client.js';
+import { ConnectionOptions } from '../kafka/connection.js';
+import { createSinkProducer, ProducerOptions } from '../kafka/sink-producer.js';
 import { createOutputEncoder, outputValueOptions } from '../kafka/output-encoder.js';
 import type { OutputEncoder, OutputValue } from '../kafka/output-encoder.js';
 import { outputRecord, TRACE_HEADER } from '../kafka/output-records.js';
 import { SchemaRegistryOptions } from '../kafka/schema-registry.js';
-import { coordinatorOf } from '../kafka/transactions.js';
-
-/** Producer options shared by the Kafka sinks. */
-export const ProducerOptions = {
-  compression: Type.Union(COMPRESSIONS.map((c) => Type.Literal(c)), { default: 'none', description: 'Compression of produced batches: `none` or `gzip` with either client; `snappy`, `lz4`, `zstd` with node-rdkafka.' }),
-  batchSize: Type.Integer({ minimum: 1, default: 500, description: 'Messages gathered into one produce request at most.' }),
-  lingerMs: Type.Integer({ minimum: 0, default: 5, description: 'How long a message may wait for others to share its produce request.' }),
-  exactlyOnce: Type.Boolean({ default: false, description: 'Write inside the transaction of the topology’s `kafka-source` with `exactlyOnce: true`.' }),
-};
 
 const options = Type.Object(
   {
@@ -64,32 +54,11 @@ export const kafkaSink = defineSink({
     }
     const schema = value.schema === 'prediction' && o.record === 'embedding' ? { ...value, schema: 'embedding' } : value;
     const encoder = o.record === 'input' ? undefined : await createOutputEncoder(schema, o.topic, o.schemaRegistry, ctx.baseDir);
-    const send = await kafkaSend(o, ctx.topologyName, ctx.nodeId, ctx.logger);
+    const send = await createSinkProducer(o, ctx.topologyName, ctx.nodeId, ctx.logger);
     const batching = new BatchingProducer(o.topic, send.send, o.batchSize, o.lingerMs);
     return new KafkaSink(o, encoder, batching, send.close);
   },
 });
-
-/** The send function of a Kafka sink: its own idempotent producer, or the topology's transaction. */
-export async function kafkaSend(
-  o: ConnectionOptionValues & { compression: Compression; exactlyOnce: boolean },
-  topologyName: string,
-  nodeId: string,
-  logger: Parameters<typeof createClientFactory>[1],
-): Promise<{ send: (topic: string, messages: readonly KafkaOutputMessage[]) => Promise<void>; close: () => Promise<void> }> {
-  if (o.exactlyOnce) {
-    const coordinator = coordinatorOf(topologyName, nodeId);
-    return { send: (topic, messages) => coordinator.send(topic, messages), close: async () => undefined };
-  }
-  const factory = await createClientFactory(connectionSettings(o, topologyName, nodeId), logger);
-  const producer = factory.producer({ compression: o.compression, idempotent: true });
-  try {
-    await producer.connect();
-  } catch (error) {
-    throw new CentaurError('KAFKA_UNAVAILABLE', `node \`${nodeId}\`: cannot connect to Kafka: ${(error as Error).message}`, { cause: error });
-  }
-  return { send: (topic, messages) => producer.send(topic, messages), close: () => producer.close() };
-}
 
 class KafkaSink implements Sink {
   readonly concurrency: number;

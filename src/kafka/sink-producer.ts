@@ -1,0 +1,48 @@
+/**
+ * How the Kafka sinks produce: the options they share, and the send function behind them — the
+ * sink's own idempotent producer (acks=all), or the open transaction of the topology's
+ * exactly-once source.
+ */
+import { Type } from '@sinclair/typebox';
+import { CentaurError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { COMPRESSIONS } from './client.js';
+import type { Compression, KafkaOutputMessage } from './client.js';
+import { connectionSettings, createClientFactory } from './connection.js';
+import type { ConnectionOptionValues } from './connection.js';
+import { coordinatorOf } from './transactions.js';
+
+/** Producer options shared by the Kafka sinks. */
+export const ProducerOptions = {
+  compression: Type.Union(COMPRESSIONS.map((c) => Type.Literal(c)), { default: 'none', description: 'Compression of produced batches: `none` or `gzip` with either client; `snappy`, `lz4`, `zstd` with node-rdkafka.' }),
+  batchSize: Type.Integer({ minimum: 1, default: 500, description: 'Messages gathered into one produce request at most.' }),
+  lingerMs: Type.Integer({ minimum: 0, default: 5, description: 'How long a message may wait for others to share its produce request.' }),
+  exactlyOnce: Type.Boolean({ default: false, description: 'Write inside the transaction of the topology’s `kafka-source` with `exactlyOnce: true`.' }),
+};
+
+/** Sends a topic's messages and resolves when the broker has them; `close` releases the producer. */
+export interface SinkProducer {
+  readonly send: (topic: string, messages: readonly KafkaOutputMessage[]) => Promise<void>;
+  readonly close: () => Promise<void>;
+}
+
+/** The send function of a Kafka sink: its own idempotent producer, or the topology's transaction. */
+export async function createSinkProducer(
+  o: ConnectionOptionValues & { compression: Compression; exactlyOnce: boolean },
+  topologyName: string,
+  nodeId: string,
+  logger: Logger,
+): Promise<SinkProducer> {
+  if (o.exactlyOnce) {
+    const coordinator = coordinatorOf(topologyName, nodeId);
+    return { send: (topic, messages) => coordinator.send(topic, messages), close: async () => undefined };
+  }
+  const factory = await createClientFactory(connectionSettings(o, topologyName, nodeId), logger);
+  const producer = factory.producer({ compression: o.compression, idempotent: true });
+  try {
+    await producer.connect();
+  } catch (error) {
+    throw new CentaurError('KAFKA_UNAVAILABLE', `node \`${nodeId}\`: cannot connect to Kafka: ${(error as Error).message}`, { cause: error });
+  }
+  return { send: (topic, messages) => producer.send(topic, messages), close: () => producer.close() };
+}
