@@ -25,8 +25,7 @@ export class TransactionCoordinator {
   /** Sends inside the open transaction (opening one if needed); resolves when the broker has them. */
   async send(topic: string, messages: readonly KafkaOutputMessage[]): Promise<void> {
     if (this.failed !== undefined) throw new CentaurError('KAFKA_TRANSACTION_FAILED', `the transaction failed earlier: ${this.failed.message}`, { cause: this.failed });
-    await this.ensureOpen();
-    const sent = this.producer.send(topic, messages);
+    const sent = this.ensureOpen().then(() => this.producer.send(topic, messages));
     this.sending.add(sent);
     try {
       await sent;
