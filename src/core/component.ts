@@ -75,10 +75,15 @@ export interface Operator {
 export interface Sink {
   /**
    * Writes the sink accepts at once (default 1). Above 1 the runtime starts a write before the
-   * previous one resolved, so a sink can gather them into larger requests; acknowledgement order
-   * does not matter, the runtime commits contiguous positions only.
+   * previous one resolved; acknowledgement order does not matter, the runtime commits contiguous
+   * positions only.
    */
   readonly concurrency?: number;
+  /**
+   * Gather envelopes into writes of up to `maxSize`, waiting at most `maxDelayMs` after the first
+   * (default: one write per item as it arrives). For sinks whose cost is per request.
+   */
+  readonly batching?: { readonly maxSize: number; readonly maxDelayMs: number };
   /** Resolves when written; may name envelopes it refused for their content (they become dead letters). */
   write(envelopes: readonly Envelope[]): Promise<void | readonly SinkRejection[]>;
   /** Only sinks that can serve as the dead-letter sink: write failed inputs with their reasons. */

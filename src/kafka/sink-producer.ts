@@ -17,6 +17,11 @@ export const ProducerOptions = {
   compression: Type.Union(COMPRESSIONS.map((c) => Type.Literal(c)), { default: 'none', description: 'Compression of produced batches: `none` or `gzip` with either client; `snappy`, `lz4`, `zstd` with node-rdkafka.' }),
   batchSize: Type.Integer({ minimum: 1, default: 500, description: 'Messages gathered into one produce request at most.' }),
   lingerMs: Type.Integer({ minimum: 0, default: 5, description: 'How long a message may wait for others to share its produce request.' }),
+  maxBatchBytes: Type.Integer({
+    minimum: 1024,
+    default: 524288,
+    description: 'Bytes gathered into one produce request at most; keep it under the broker’s `message.max.bytes` (1 MiB by default).',
+  }),
   exactlyOnce: Type.Boolean({ default: false, description: 'Write inside the transaction of the topology’s `kafka-source` with `exactlyOnce: true`.' }),
 };
 

@@ -20,6 +20,7 @@ import { DeliveryState } from './delivery-state.js';
 import { InFlightGate } from './in-flight-gate.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { OffsetTracker } from './offset-tracker.js';
+import { microBatchBuffer } from '../operators/rx/micro-batch-buffer.js';
 import type { RunSummary } from './run-summary.js';
 
 export interface RuntimeOptions {
@@ -183,7 +184,17 @@ export class Runtime {
         streams.set(id, instance.operator.apply(input, ctx).pipe(tap((item) => (counters.sent += envelopesOf(item).length)), share()));
       } else if (instance.node.from.length > 0) {
         const concurrency = Math.max(1, instance.sink.concurrency ?? 1);
-        const write = merge(...instance.node.from.map(outputOf)).pipe(mergeMap((item) => from(this.writeToSink(id, instance.sink, item, counters)), concurrency));
+        const batching = instance.sink.batching;
+        let items = merge(...instance.node.from.map(outputOf));
+        if (batching !== undefined) {
+          // Envelopes of many items gathered into one write (batch tensors are not needed by sinks).
+          items = items.pipe(
+            concatMap((item) => unbatch(item)),
+            microBatchBuffer<Envelope>(batching.maxSize, batching.maxDelayMs, scheduler),
+            map((envelopes): Item => ({ kind: 'batch', envelopes, tensor: null })),
+          );
+        }
+        const write = items.pipe(mergeMap((item) => from(this.writeToSink(id, instance.sink, item, counters)), concurrency));
         sinkDone.push(lastValueFrom(write, { defaultValue: undefined }));
       }
     }

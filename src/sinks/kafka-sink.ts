@@ -55,13 +55,15 @@ export const kafkaSink = defineSink({
     const schema = value.schema === 'prediction' && o.record === 'embedding' ? { ...value, schema: 'embedding' } : value;
     const encoder = o.record === 'input' ? undefined : await createOutputEncoder(schema, o.topic, o.schemaRegistry, ctx.baseDir);
     const send = await createSinkProducer(o, ctx.topologyName, ctx.nodeId, ctx.logger);
-    const batching = new BatchingProducer(o.topic, send.send, o.batchSize, o.lingerMs);
+    const batching = new BatchingProducer(o.topic, send.send, o.batchSize, 0, o.maxBatchBytes);
     return new KafkaSink(o, encoder, batching, send.close);
   },
 });
 
 class KafkaSink implements Sink {
-  readonly concurrency: number;
+  /** Writes in flight: encoding the next while the broker acknowledges the last. */
+  readonly concurrency = 4;
+  readonly batching: { maxSize: number; maxDelayMs: number };
 
   constructor(
     private readonly options: Options,
@@ -69,7 +71,7 @@ class KafkaSink implements Sink {
     private readonly producer: BatchingProducer,
     private readonly closeProducer: () => Promise<void>,
   ) {
-    this.concurrency = Math.max(1, options.batchSize * 2);
+    this.batching = { maxSize: options.batchSize, maxDelayMs: options.lingerMs };
   }
 
   async write(envelopes: readonly Envelope[]): Promise<readonly SinkRejection[]> {

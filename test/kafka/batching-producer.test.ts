@@ -56,3 +56,11 @@ test('flush sends what waits and waits for requests in flight', async () => {
   assert.equal(sent, 2);
   await pending;
 });
+
+test('requests stay within maxBatchBytes: a write that would overflow goes into the next request', async () => {
+  const requests: number[] = [];
+  const big = (n: number): KafkaOutputMessage => ({ key: null, value: Buffer.alloc(400, n), headers: {} });
+  const producer = new BatchingProducer('t', async (_topic, messages) => void requests.push(messages.reduce((s, m) => s + m.value.length, 0)), 1000, 10, 1000);
+  await Promise.all([producer.produce([big(1)]), producer.produce([big(2)]), producer.produce([big(3)]), producer.produce([big(4)])]);
+  assert.deepEqual(requests, [800, 800]);
+});
