@@ -117,7 +117,7 @@ async function rawRdkafka(input: string, output: string): Promise<number> {
       batch.map(
         (m) =>
           new Promise<void>((resolve, reject) => {
-            producer.produce(output, null, m.value, m.key, Date.now(), (err: unknown) => (err ? reject(new Error(String(err))) : resolve()));
+            producer.produce(output, null, m.value, m.key, Date.now(), (err: Rdkafka.LibrdKafkaError | null) => (err ? reject(new Error(err.message)) : resolve()));
           }),
       ),
     );
