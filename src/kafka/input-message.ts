@@ -56,6 +56,15 @@ export function rawInput(message: KafkaInputMessage, place: MessagePlace): Envel
 
 /** Decodes a message into an input; throws a data error (dead letter) or an infrastructure error (retry). */
 export async function decodeInput(message: KafkaInputMessage, place: MessagePlace, options: ValueOptions, codec: AvroRegistryCodec | undefined): Promise<EnvelopeInit> {
+  if (options.format !== 'avro') return decodePlain(message, place, options);
+  if (codec === undefined) throw new CentaurError('INTERNAL', 'format avro without a schema registry');
+  const value = message.value;
+  if (value === null || value.length === 0) throw new CentaurError('KAFKA_VALUE_INVALID', 'the message has no value');
+  return fromValue(await codec.decode(value), rawInput(message, place), message, options);
+}
+
+/** Decodes a `json` or `bytes` message at once (no registry involved); throws a data error. */
+export function decodePlain(message: KafkaInputMessage, place: MessagePlace, options: ValueOptions): EnvelopeInit {
   const raw = rawInput(message, place);
   const value = message.value;
   if (value === null || value.length === 0) throw new CentaurError('KAFKA_VALUE_INVALID', 'the message has no value');
@@ -72,16 +81,15 @@ export async function decodeInput(message: KafkaInputMessage, place: MessagePlac
     };
   }
   let record: unknown;
-  if (options.format === 'json') {
-    try {
-      record = JSON.parse(value.toString('utf8'));
-    } catch (error) {
-      throw new CentaurError('KAFKA_VALUE_INVALID', `the value is not JSON: ${(error as Error).message}`, { cause: error });
-    }
-  } else {
-    if (codec === undefined) throw new CentaurError('INTERNAL', 'format avro without a schema registry');
-    record = await codec.decode(value);
+  try {
+    record = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    throw new CentaurError('KAFKA_VALUE_INVALID', `the value is not JSON: ${(error as Error).message}`, { cause: error });
   }
+  return fromValue(record, raw, message, options);
+}
+
+function fromValue(record: unknown, raw: EnvelopeInit, message: KafkaInputMessage, options: ValueOptions): EnvelopeInit {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     throw new CentaurError('KAFKA_VALUE_INVALID', `the value is a ${Array.isArray(record) ? 'list' : typeof record}, not a record`);
   }

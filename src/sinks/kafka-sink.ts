@@ -18,6 +18,7 @@ import { createSinkProducer, ProducerOptions } from '../kafka/sink-producer.js';
 import { createOutputEncoder, outputValueOptions } from '../kafka/output-encoder.js';
 import type { OutputEncoder, OutputValue } from '../kafka/output-encoder.js';
 import { outputRecord, TRACE_HEADER } from '../kafka/output-records.js';
+import type { OutputRecordKind } from '../kafka/output-records.js';
 import { SchemaRegistryOptions } from '../kafka/schema-registry.js';
 
 const options = Type.Object(
@@ -79,7 +80,8 @@ class KafkaSink implements Sink {
     const messages: KafkaOutputMessage[] = [];
     for (const envelope of envelopes) {
       try {
-        messages.push(await this.message(envelope));
+        const message = this.message(envelope);
+        messages.push(message instanceof Promise ? await message : message);
       } catch (error) {
         const err = toCentaurError(error, 'OUTPUT_ENCODE_FAILED');
         if (err.category !== 'data') throw err;
@@ -99,16 +101,25 @@ class KafkaSink implements Sink {
     await this.closeProducer();
   }
 
-  private async message(envelope: Envelope): Promise<KafkaOutputMessage> {
-    const headers: Record<string, string> = {};
-    if (this.encoder === undefined || this.options.record === 'input') {
-      const value = envelope.original?.value ?? (envelope.payload.kind === 'bytes' ? envelope.payload.bytes : null);
-      if (value === null) throw new CentaurError('OUTPUT_ENCODE_FAILED', 'the input has no bytes to relay');
-      const key = this.options.key === 'none' ? null : this.options.key === 'id' ? envelope.id : (envelope.original?.key ?? envelope.key ?? null);
-      return { key, value, headers: { ...(envelope.original?.headers ?? envelope.metadata) } };
-    }
-    const value = await this.encoder.encode(outputRecord(this.options.record, envelope));
+  private message(envelope: Envelope): KafkaOutputMessage | Promise<KafkaOutputMessage> {
+    const kind = this.options.record;
+    if (this.encoder === undefined || kind === 'input') return this.relayed(envelope);
+    return this.encoded(envelope, this.encoder, kind);
+  }
+
+  /** The input's original value, key and headers (`record: input`). */
+  private relayed(envelope: Envelope): KafkaOutputMessage {
+    const value = envelope.original?.value ?? (envelope.payload.kind === 'bytes' ? envelope.payload.bytes : null);
+    if (value === null) throw new CentaurError('OUTPUT_ENCODE_FAILED', 'the input has no bytes to relay');
+    const key = this.options.key === 'none' ? null : this.options.key === 'id' ? envelope.id : (envelope.original?.key ?? envelope.key ?? null);
+    return { key, value, headers: envelope.original?.headers ?? envelope.metadata };
+  }
+
+  /** The prediction or embedding record, encoded, with trace and model headers. */
+  private async encoded(envelope: Envelope, encoder: OutputEncoder, kind: OutputRecordKind): Promise<KafkaOutputMessage> {
+    const value = await encoder.encode(outputRecord(kind, envelope));
     const key = this.options.key === 'none' ? null : this.options.key === 'id' ? envelope.id : (envelope.key ?? envelope.id);
+    const headers: Record<string, string> = {};
     const trace = envelope.metadata[TRACE_HEADER];
     if (trace !== undefined) headers[TRACE_HEADER] = trace;
     if (envelope.model !== undefined) {
@@ -117,4 +128,5 @@ class KafkaSink implements Sink {
     }
     return { key, value, headers };
   }
+
 }

@@ -16,7 +16,7 @@ import { retry } from '../core/retry.js';
 import type { KafkaConsumerClient, KafkaInputMessage, StartFrom } from '../kafka/client.js';
 import { COMPRESSIONS } from '../kafka/client.js';
 import { ConnectionOptions, connectionSettings, createClientFactory } from '../kafka/connection.js';
-import { decodeInput, rawInput, ValueOptions } from '../kafka/input-message.js';
+import { decodeInput, decodePlain, rawInput, ValueOptions } from '../kafka/input-message.js';
 import { PartitionProgress } from '../kafka/partition-progress.js';
 import { AvroRegistryCodec, SchemaRegistryOptions } from '../kafka/schema-registry.js';
 import { registerCoordinator, TransactionCoordinator, unregisterCoordinator } from '../kafka/transactions.js';
@@ -272,7 +272,11 @@ class KafkaSource implements Source {
   /** Decodes a fetched run (registry lookups at once) and queues it for emission in offset order. */
   private async receive(messages: readonly KafkaInputMessage[], ctx: SourceContext): Promise<void> {
     if (this.stopped) return;
-    const decoded = await Promise.all(messages.map((m) => this.decode(m)));
+    // JSON and raw bytes decode at once; Avro may wait on the registry, all lookups together.
+    const decoded =
+      this.options.value.format === 'avro'
+        ? await Promise.all(messages.map((m) => this.decode(m)))
+        : messages.map((m) => this.decodeNow(m, { sourceId: this.ctx.nodeId, partition: partitionName(m.topic, m.partition), epoch: 0 }));
     for (const [i, result] of decoded.entries()) this.backlog.push({ message: messages[i] as KafkaInputMessage, result });
     this.emitBacklog(ctx);
   }
@@ -313,6 +317,14 @@ class KafkaSource implements Source {
       const err = toCentaurError(error, 'KAFKA_VALUE_INVALID');
       if (err.category === 'data') return err;
       throw err;
+    }
+  }
+
+  private decodeNow(message: KafkaInputMessage, place: { sourceId: string; partition: string; epoch: number }): EnvelopeInit | CentaurError {
+    try {
+      return decodePlain(message, place, this.options.value);
+    } catch (error) {
+      return toCentaurError(error, 'KAFKA_VALUE_INVALID');
     }
   }
 
