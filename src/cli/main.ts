@@ -1,4 +1,4 @@
-/** The `centaur` command line: run, validate, schema, components, generate-images, publish-images. */
+/** The `centaur` command line: run, validate, schema, components, generate-images, publish-images, create-topics. */
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, CentaurError, formatIssue } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
@@ -93,6 +93,24 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .addOption(new Option('--client <library>', 'Kafka client library').choices(['kafkajs', 'node-rdkafka']).default('kafkajs'))
     .action(async (dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: 'kafkajs' | 'node-rdkafka' }) => {
       code = await publishCommand(dir, opts, io);
+    });
+
+  program
+    .command('create-topics')
+    .description('Create Kafka topics that do not exist yet (those a topology reads and writes).')
+    .argument('<topics...>', 'topic names')
+    .option('--brokers <list>', 'bootstrap brokers, host:port[,…]', process.env.CENTAUR_KAFKA_BROKERS ?? '127.0.0.1:9092')
+    .option('--partitions <n>', 'partitions of each new topic', '4')
+    .action(async (topics: string[], opts: { brokers: string; partitions: string }) => {
+      const partitions = Number(opts.partitions);
+      if (!Number.isInteger(partitions) || partitions < 1) {
+        io.err(`centaur create-topics: --partitions must be a positive integer, got ${JSON.stringify(opts.partitions)}`);
+        code = EXIT.invalid;
+        return;
+      }
+      const { createTopics } = await import('./create-topics.js');
+      const created = await createTopics(opts.brokers, topics, partitions);
+      io.out(created.length === 0 ? 'every topic exists already' : `created ${created.join(', ')}`);
     });
 
   try {

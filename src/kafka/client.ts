@@ -104,6 +104,8 @@ export interface ProducerSettings {
 /** Creates clients of one library for one cluster. */
 export interface KafkaClientFactory {
   readonly library: string;
+  /** Which of `topics` the cluster does not have. */
+  missingTopics(topics: readonly string[]): Promise<string[]>;
   consumer(settings: ConsumerSettings): KafkaConsumerClient;
   producer(settings: ProducerSettings): KafkaProducerClient;
   transactionalProducer(settings: ProducerSettings & { transactionalId: string }): KafkaTransactionalProducerClient;

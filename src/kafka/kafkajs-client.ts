@@ -39,6 +39,16 @@ export async function createKafkajsFactory(connection: ConnectionSettings, logge
   };
   return {
     library: 'kafkajs',
+    missingTopics: async (topics) => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const existing = new Set(await admin.listTopics());
+        return topics.filter((t) => !existing.has(t));
+      } finally {
+        await admin.disconnect();
+      }
+    },
     consumer: (settings) => new KafkajsConsumer(kafka, settings),
     // Keys go to partitions as Java clients and node-rdkafka (murmur2) place them.
     producer: (settings) => new KafkajsProducer(kafka, settings, codecOf(settings.compression), kafkajs.Partitioners.DefaultPartitioner),

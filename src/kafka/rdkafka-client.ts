@@ -52,6 +52,22 @@ export function createRdkafkaFactory(connection: ConnectionSettings, logger: Log
   const consumers = new Map<string, Rdkafka.KafkaConsumer>();
   return {
     library: 'node-rdkafka',
+    missingTopics: async (topics) => {
+      const probe = new kafka.Producer({ ...base });
+      await new Promise<void>((resolve, reject) => probe.connect({ timeout: TIMEOUT_MS }, callback(resolve, reject)));
+      try {
+        const metadata = await new Promise<Rdkafka.Metadata>((resolve, reject) => {
+          probe.getMetadata({ timeout: TIMEOUT_MS }, (err, data) => {
+            if (err) reject(new Error(err.message));
+            else resolve(data);
+          });
+        });
+        const existing = new Set(metadata.topics.map((t) => t.name));
+        return topics.filter((t) => !existing.has(t));
+      } finally {
+        await new Promise<void>((resolve) => probe.disconnect(() => resolve()));
+      }
+    },
     consumer: (settings) => new RdkafkaConsumer(kafka, base, settings, logger, consumers),
     producer: (settings) => new RdkafkaProducer(kafka, base, settings, logger),
     transactionalProducer: (settings) => new RdkafkaTransactionalProducer(kafka, base, settings, logger, consumers),

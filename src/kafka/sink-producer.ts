@@ -34,6 +34,7 @@ export interface SinkProducer {
 /** The send function of a Kafka sink: its own idempotent producer, or the topology's transaction. */
 export async function createSinkProducer(
   o: ConnectionOptionValues & { compression: Compression; exactlyOnce: boolean },
+  topic: string,
   topologyName: string,
   nodeId: string,
   logger: Logger,
@@ -44,10 +45,16 @@ export async function createSinkProducer(
   }
   const factory = await createClientFactory(connectionSettings(o, topologyName, nodeId), logger);
   const producer = factory.producer({ compression: o.compression, idempotent: true });
+  let missing: string[];
   try {
     await producer.connect();
+    missing = await factory.missingTopics([topic]);
   } catch (error) {
     throw new CentaurError('KAFKA_UNAVAILABLE', `node \`${nodeId}\`: cannot connect to Kafka: ${(error as Error).message}`, { cause: error });
+  }
+  if (missing.length > 0) {
+    await producer.close().catch(() => undefined);
+    throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: topic ${topic} not found on the brokers; create it, or fix \`topic\``);
   }
   return { send: (topic, messages) => producer.send(topic, messages), close: () => producer.close() };
 }

@@ -44,7 +44,7 @@ export const kafkaDeadLetter = defineSink({
     }
     const topic = o.topic ?? `${ctx.topologyName}.dlq`;
     const encoder = await createOutputEncoder(value, topic, o.schemaRegistry, ctx.baseDir);
-    const send = await createSinkProducer(o, ctx.topologyName, ctx.nodeId, ctx.logger);
+    const send = await createSinkProducer(o, topic, ctx.topologyName, ctx.nodeId, ctx.logger);
     const producer = new BatchingProducer(topic, send.send, o.batchSize, o.lingerMs, o.maxBatchBytes);
     return new KafkaDeadLetterSink(ctx.topologyName, encoder, producer, send.close);
   },

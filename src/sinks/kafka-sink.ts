@@ -55,7 +55,7 @@ export const kafkaSink = defineSink({
     }
     const schema = value.schema === 'prediction' && o.record === 'embedding' ? { ...value, schema: 'embedding' } : value;
     const encoder = o.record === 'input' ? undefined : await createOutputEncoder(schema, o.topic, o.schemaRegistry, ctx.baseDir);
-    const send = await createSinkProducer(o, ctx.topologyName, ctx.nodeId, ctx.logger);
+    const send = await createSinkProducer(o, o.topic, ctx.topologyName, ctx.nodeId, ctx.logger);
     const batching = new BatchingProducer(o.topic, send.send, o.batchSize, 0, o.maxBatchBytes);
     return new KafkaSink(o, encoder, batching, send.close);
   },

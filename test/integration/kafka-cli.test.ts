@@ -42,6 +42,31 @@ test('publish-images sends every image with its label, as raw bytes or as Avro c
   assert.equal(record.image.subarray(0, 2).toString('hex'), 'ffd8');
 });
 
+test('create-topics creates the missing topics only; a sink whose topic is missing is a config error (exit 2)', async (t) => {
+  if (!(await requireServices(t))) return;
+  const existing = unique('exists');
+  const fresh = unique('fresh');
+  await createTopics([existing], 1);
+  const r = await cli('create-topics', existing, fresh, '--partitions', '3', '--brokers', BROKERS);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out.trim(), `created ${fresh}`);
+  assert.equal((await cli('create-topics', fresh, '--brokers', BROKERS)).out.trim(), 'every topic exists already');
+  assert.equal((await cli('create-topics', 'x', '--partitions', 'zero')).code, 2);
+
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-kafka-cli-'));
+  const missing = unique('missing-out');
+  const file = path.join(dir, 'missing-sink.yaml');
+  await writeFile(file, `version: 1
+name: missing-sink
+nodes:
+  in: { kind: kafka-source, brokers: [${BROKERS}], topics: [${fresh}], groupId: ${unique('g')}, value: { format: bytes } }
+  out: { kind: kafka-sink, from: [in], brokers: [${BROKERS}], topic: ${missing}, record: input }
+`);
+  const run = await cli('run', file, '--log-level', 'silent');
+  assert.equal(run.code, 2);
+  assert.match(run.err, new RegExp(`topic ${missing} not found`));
+});
+
 test('run: a topic that does not exist is a config error naming it (exit 2)', async (t) => {
   if (!(await requireServices(t))) return;
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-kafka-cli-'));
