@@ -37,7 +37,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .argument('<topology>', 'topology file (YAML or JSON)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default(process.env.CENTAUR_LOG_LEVEL ?? 'warn'))
     .option('--json', 'print the summary as JSON')
-    .action(async (file: string, opts: { logLevel: string; json?: boolean }) => {
+    .option('--http <address>', "serve metrics, health, status API and dashboard on host:port (port 0: a free one); overrides the topology's `http` block")
+    .option('--no-http', 'do not serve HTTP')
+    .action(async (file: string, opts: RunOptions) => {
       code = await runCommand(file, opts, io);
     });
 
@@ -142,7 +144,24 @@ async function validateCommand(files: readonly string[], io: CliIo): Promise<num
   return invalid > 0 ? EXIT.invalid : EXIT.ok;
 }
 
-async function runCommand(file: string, opts: { logLevel: string; json?: boolean }, io: CliIo): Promise<number> {
+/** Options of `centaur run`; `http` is false with --no-http, a host:port with --http. */
+interface RunOptions {
+  logLevel: string;
+  json?: boolean;
+  http?: string | boolean;
+}
+
+/** Parses `host:port`, `[v6]:port` or a bare port (host 127.0.0.1). */
+export function parseListenAddress(text: string): { host: string; port: number } | null {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  if (match === null) return null;
+  const port = Number(match[3]);
+  if (!Number.isInteger(port) || port > 65535) return null;
+  const host = match[1] ?? (match[2] === '' || match[2] === undefined ? '127.0.0.1' : match[2]);
+  return { host, port };
+}
+
+async function runCommand(file: string, opts: RunOptions, io: CliIo): Promise<number> {
   const logger = createLogger(opts.logLevel);
   let topology;
   try {
@@ -154,9 +173,28 @@ async function runCommand(file: string, opts: { logLevel: string; json?: boolean
     }
     throw error;
   }
+  let listen: { host: string; port: number } | null = topology.http.enabled ? { host: topology.http.host, port: topology.http.port } : null;
+  if (opts.http === false) listen = null;
+  else if (typeof opts.http === 'string') {
+    listen = parseListenAddress(opts.http);
+    if (listen === null) {
+      io.err(`centaur run: --http must be host:port or a port, got ${JSON.stringify(opts.http)}`);
+      return EXIT.invalid;
+    }
+  }
   const { Runtime } = await import('../runtime/runtime.js');
   const { formatSummary } = await import('../runtime/run-summary.js');
   const runtime = new Runtime(topology, { logger });
+  let server: { close(): Promise<void> } | undefined;
+  if (listen !== null) {
+    const { startHttpServer } = await import('../http/server.js');
+    try {
+      server = await startHttpServer(runtime, listen, logger);
+    } catch (error) {
+      io.err(`centaur: ${error instanceof CentaurError ? `${error.code}: ` : ''}${(error as Error).message}`);
+      return EXIT.invalid;
+    }
+  }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals += 1;
@@ -180,6 +218,7 @@ async function runCommand(file: string, opts: { logLevel: string; json?: boolean
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await server?.close();
     logger.flush();
   }
 }

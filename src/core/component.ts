@@ -8,6 +8,7 @@ import type { Observable, SchedulerLike } from 'rxjs';
 import type { Envelope, EnvelopeInit, Item } from './envelope.js';
 import type { CentaurError } from './errors.js';
 import type { Logger } from './logger.js';
+import type { NodeMetrics } from './node-metrics.js';
 
 export type Role = 'source' | 'operator' | 'sink';
 export type Stability = 'experimental' | 'beta' | 'stable';
@@ -20,6 +21,8 @@ export interface CreateContext {
   /** Folder of the topology file: relative paths in options resolve against it. */
   readonly baseDir: string;
   readonly logger: Logger;
+  /** Where the node reports batch, inference, model and lag figures (absent outside a runtime). */
+  readonly metrics?: NodeMetrics;
 }
 
 /**
@@ -37,6 +40,8 @@ export interface Source {
   stop(): Promise<void>;
   /** Release connections after the last commit (default: nothing more to do). */
   close?(): Promise<void>;
+  /** Why the source is not ready (e.g. not connected yet), or null when it is; for /readyz. */
+  health?(): string | null;
 }
 
 /** The runtime side a source talks to. */
@@ -65,6 +70,8 @@ export interface Operator {
   apply(input: Observable<Item>, ctx: OperatorContext): Observable<Item>;
   /** Release resources (models, pools) after the stream completed. */
   close?(): Promise<void>;
+  /** Why the operator is not ready (e.g. no model loaded), or null when it is; for /readyz. */
+  health?(): string | null;
 }
 
 /**
@@ -90,6 +97,8 @@ export interface Sink {
   writeDeadLetters?(letters: readonly DeadLetter[]): Promise<void>;
   flush(endOfInput: boolean): Promise<void>;
   close(): Promise<void>;
+  /** Why the sink is not ready (e.g. not connected), or null when it is; for /readyz. */
+  health?(): string | null;
 }
 
 /** An envelope a sink could not write because of its content (a data error), not the sink's state. */

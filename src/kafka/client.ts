@@ -47,6 +47,8 @@ export interface ConsumerHandlers {
   onAssignment(assigned: ReadonlyMap<string, readonly number[]>): void;
   /** The client stopped for good. */
   onFatal(error: Error): void;
+  /** Messages behind the end of a partition after a fetch (high watermark − next offset), for metrics. */
+  onLag?(topic: string, partition: number, lag: number): void;
 }
 
 export interface KafkaConsumerClient {

@@ -119,6 +119,8 @@ class KafkajsConsumer implements KafkaConsumerClient {
           headers: stringHeaders(m.headers),
           timestamp: Number(m.timestamp),
         }));
+        const last = messages[messages.length - 1];
+        if (last !== undefined) handlers.onLag?.(batch.topic, batch.partition, Math.max(0, Number(batch.highWatermark) - last.offset - 1));
         await handlers.onMessages(messages);
       },
     });

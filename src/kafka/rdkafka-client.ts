@@ -183,7 +183,25 @@ class RdkafkaConsumer implements KafkaConsumerClient {
         this.logger.warn({ client: 'node-rdkafka', error: (error as Error).message }, 'Consume failed; retrying.');
         return [] as Rdkafka.Message[];
       });
-      if (batch.length > 0 && !this.closed) await handlers.onMessages(batch.map(toInput));
+      if (batch.length > 0 && !this.closed) {
+        this.reportLag(batch, handlers);
+        await handlers.onMessages(batch.map(toInput));
+      }
+    }
+  }
+
+  /** Lag after a fetch, from the high watermarks librdkafka caches from fetch responses. */
+  private reportLag(batch: readonly Rdkafka.Message[], handlers: ConsumerHandlers): void {
+    if (handlers.onLag === undefined) return;
+    const lastOffsets = new Map<string, Rdkafka.Message>();
+    for (const m of batch) lastOffsets.set(`${m.topic}\u0000${m.partition}`, m);
+    for (const m of lastOffsets.values()) {
+      try {
+        const { highOffset } = this.consumer.getWatermarkOffsets(m.topic, m.partition);
+        if (highOffset >= 0) handlers.onLag(m.topic, m.partition, Math.max(0, highOffset - m.offset - 1));
+      } catch {
+        // Watermarks not known yet for this partition: no figure this time.
+      }
     }
   }
 

@@ -15,6 +15,8 @@ import type { CreateContext, Operator, OperatorContext } from '../core/component
 import { envelopesOf, isBatch } from '../core/envelope.js';
 import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
+import { NO_METRICS } from '../core/node-metrics.js';
+import type { NodeMetrics } from '../core/node-metrics.js';
 import { BackendOptions, createBackend } from '../inference/backend.js';
 import type { InferenceBackend, InferenceOutput } from '../inference/backend.js';
 import { loadManifest } from '../inference/manifest.js';
@@ -88,6 +90,7 @@ export function createInferWithBackend(
   model: LoadedManifest,
   backend: InferenceBackend,
   options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'>,
+  metrics: NodeMetrics = NO_METRICS,
 ): InferOperator {
   const { manifest } = model;
   const { input, classes } = manifest;
@@ -98,6 +101,7 @@ export function createInferWithBackend(
   // Created on first use: a topology that batches upstream never needs it.
   let pool: TensorPool | null = null;
   const modelRef = { name: manifest.name, version: manifest.version, classes: manifest.classes };
+  metrics.modelVersion(manifest.name, manifest.version);
 
   const annotate = (envelopes: readonly Envelope[], out: InferenceOutput): void => {
     const k = classes.length;
@@ -132,7 +136,9 @@ export function createInferWithBackend(
     outcome: Outcome,
   ): Promise<void> => {
     try {
+      const started = performance.now();
       const out = await runWithRetry(backend, tensor, scheduler);
+      metrics.inference(manifest.name, manifest.version, envelopes.length, (performance.now() - started) / 1000);
       annotate(envelopes, out);
       outcome.done.push(...envelopes);
     } catch (error) {
@@ -230,10 +236,10 @@ export function createInferWithBackend(
 }
 
 /** Loads the model from `options.model.path` (against the topology's folder) and builds the operator. */
-export async function createInfer(options: InferOptions, ctx: Pick<CreateContext, 'baseDir'>): Promise<InferOperator> {
+export async function createInfer(options: InferOptions, ctx: Pick<CreateContext, 'baseDir' | 'metrics'>): Promise<InferOperator> {
   const model = await loadManifest(path.resolve(ctx.baseDir, options.model.path));
   const backend = await createBackend(options.backend, model);
-  return createInferWithBackend(model, backend, options);
+  return createInferWithBackend(model, backend, options, ctx.metrics);
 }
 
 /** The `infer` operator spec. */

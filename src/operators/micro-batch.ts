@@ -13,6 +13,8 @@ import type { Operator, OperatorContext } from '../core/component.js';
 import { envelopesOf } from '../core/envelope.js';
 import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
+import { NO_METRICS } from '../core/node-metrics.js';
+import type { NodeMetrics } from '../core/node-metrics.js';
 import { describeImageShape, elementsPerImage, packBatch, sameImageShape } from './pack-batch.js';
 import { microBatchBuffer } from './rx/micro-batch-buffer.js';
 import { TensorPool } from './tensor-pool.js';
@@ -52,7 +54,7 @@ export interface MicroBatchOperator extends Operator {
 }
 
 /** Builds the operator; exported for tests and for embedding without the registry. */
-export function createMicroBatch(options: MicroBatchOptions): MicroBatchOperator {
+export function createMicroBatch(options: MicroBatchOptions, metrics: NodeMetrics = NO_METRICS): MicroBatchOperator {
   const { maxSize, maxDelayMs, layout, dtype, poolSize } = options;
   // One pool per image size (normally exactly one), each buffer holding a full batch.
   const pools = new Map<number, TensorPool>();
@@ -68,10 +70,13 @@ export function createMicroBatch(options: MicroBatchOptions): MicroBatchOperator
   const toBatch = (arrivals: readonly Arrival[], ctx: OperatorContext): Batch | null => {
     const now = ctx.scheduler.now();
     const all: Envelope[] = [];
+    let waited = 0;
     for (const { envelope, at } of arrivals) {
       envelope.timings[ctx.nodeId] = now - at;
+      waited = Math.max(waited, now - at);
       all.push(envelope);
     }
+    metrics.batch(all.length, maxSize, waited / 1000);
     const reference = all.find((e) => e.tensor !== undefined)?.tensor;
     if (reference === undefined) return { kind: 'batch', envelopes: all, tensor: null };
 
@@ -159,5 +164,5 @@ export const microBatch = defineOperator({
   description: 'Groups envelopes into batches by size or delay and packs their images into one pooled tensor.',
   stability: 'beta',
   options: MicroBatchOptions,
-  create: (options) => createMicroBatch(options),
+  create: (options, ctx) => createMicroBatch(options, ctx.metrics),
 });

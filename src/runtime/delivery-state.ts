@@ -21,6 +21,8 @@ export class DeliveryState implements Delivery {
     readonly epoch: number | undefined,
     readonly bytes: number,
     readonly receivedAt: number,
+    /** Event time, ms since the epoch. */
+    readonly eventTime: number,
     expected: number,
     private readonly pathsFrom: (node: string) => number,
     private readonly onComplete: (state: DeliveryState) => void,

@@ -22,6 +22,8 @@ import { LatencyHistogram } from './latency-histogram.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { microBatchBuffer } from '../operators/rx/micro-batch-buffer.js';
 import type { RunSummary } from './run-summary.js';
+import { CentaurMetrics } from '../observability/metrics.js';
+import { PACKAGE_VERSION } from '../core/package-info.js';
 
 export interface RuntimeOptions {
   readonly logger: Logger;
@@ -36,6 +38,25 @@ export interface NodeCounters {
   received: number;
   sent: number;
   failed: number;
+}
+
+/** Where a run is in its lifecycle. */
+export type RunState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** A node's health: `failing` after its last write or commit failed, until one succeeds. */
+export interface NodeHealth {
+  state: 'running' | 'failing' | 'stopped';
+  reason?: string;
+}
+
+/** Totals of a run so far, for the status API. */
+export interface RunTotals {
+  readonly inputs: number;
+  readonly completed: number;
+  readonly predictions: number;
+  readonly deadLetters: number;
+  readonly correct: number;
+  readonly labelled: number;
 }
 
 type Instance =
@@ -65,6 +86,11 @@ export class Runtime {
   private readonly totals = { inputs: 0, completed: 0, predictions: 0, deadLetters: 0, correct: 0, labelled: 0 };
   private drainTimedOut = false;
   private stopSignal: (() => void) | undefined;
+  private runState: RunState = 'starting';
+  private readonly health = new Map<string, NodeHealth>();
+  /** The run's Prometheus families; the HTTP server renders them. */
+  readonly metrics: CentaurMetrics;
+  private readonly recentLatency: { at: number; seconds: number }[] = [];
 
   constructor(
     readonly topology: Topology,
@@ -73,12 +99,67 @@ export class Runtime {
     const l = topology.limits;
     this.gate = new InFlightGate(
       { maxCount: l.maxInFlight, maxBytes: l.maxInFlightBytes, lowWaterRatio: l.lowWaterRatio },
-      () => this.forEachSource((s) => s.pause()),
+      () => {
+        this.metrics.backpressurePaused();
+        this.forEachSource((s) => s.pause());
+      },
       () => this.forEachSource((s) => s.resume()),
     );
     const upstreams = new Map([...topology.nodes.values()].map((n) => [n.id, n.from.filter((f) => topology.nodes.get(f)?.spec.role !== 'sink')]));
     this.paths = pathsToSinks(upstreams, (id) => topology.nodes.get(id)?.spec.role === 'sink' && id !== topology.deadLetter);
-    for (const id of topology.nodes.keys()) this.counters.set(id, { received: 0, sent: 0, failed: 0 });
+    for (const id of topology.nodes.keys()) {
+      this.counters.set(id, { received: 0, sent: 0, failed: 0 });
+      this.health.set(id, { state: 'running' });
+    }
+    const nodes = [...topology.nodes.values()].map((n) => ({ id: n.id, kind: n.spec.kind, counts: () => this.counters.get(n.id) as NodeCounters }));
+    this.metrics = new CentaurMetrics(topology.name, PACKAGE_VERSION, nodes, {
+      inFlight: () => this.gate.stats,
+      ready: () => this.readiness().length === 0,
+      running: () => this.runState === 'running',
+    });
+  }
+
+  /** Where the run is: starting (creating nodes), running, stopping (draining) or stopped. */
+  get state(): RunState {
+    return this.runState;
+  }
+
+  /** What keeps the run from being ready, by part; empty when ready. */
+  readiness(): { part: string; reason: string }[] {
+    if (this.runState !== 'running') return [{ part: 'topology', reason: this.runState }];
+    const failing: { part: string; reason: string }[] = [];
+    for (const [id, instance] of this.instances) {
+      const own = instance.role === 'source' ? instance.source.health?.() : instance.role === 'sink' ? instance.sink.health?.() : instance.operator.health?.();
+      if (own !== undefined && own !== null) failing.push({ part: id, reason: own });
+      const h = this.health.get(id);
+      if (h?.state === 'failing') failing.push({ part: id, reason: h.reason ?? 'failing' });
+    }
+    return failing;
+  }
+
+  /** Each node's health (running, failing with a reason, stopped). */
+  nodeHealth(): ReadonlyMap<string, Readonly<NodeHealth>> {
+    return this.health;
+  }
+
+  /** Totals so far. */
+  totalsSoFar(): RunTotals {
+    return { ...this.totals };
+  }
+
+  /** Seconds since the sources started (0 before). */
+  uptimeSeconds(): number {
+    return this.startedAt === 0 ? 0 : (performance.now() - this.startedAt) / 1000;
+  }
+
+  /** End-to-end latency quantiles (seconds) of inputs finished in the last `windowMs`, or null when none. */
+  recentLatencySeconds(windowMs: number): { p50: number; p95: number; p99: number } | null {
+    const cutoff = performance.now() - windowMs;
+    while (this.recentLatency.length > 0 && (this.recentLatency[0] as { at: number }).at < cutoff) this.recentLatency.shift();
+    if (this.recentLatency.length === 0) return null;
+    const sorted = this.recentLatency.map((r) => r.seconds).sort((a, b) => a - b);
+    const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
+    return { p50: q(0.5), p95: q(0.95), p99: q(0.99) };
   }
 
   /** Per-node counters (received, sent, failed), for metrics. */
@@ -113,6 +194,7 @@ export class Runtime {
   stop(): void {
     if (this.stopRequested) return;
     this.stopRequested = true;
+    if (this.runState !== 'stopped') this.runState = 'stopping';
     this.options.logger.info({ topology: this.topology.name }, 'Stopping: sources stop and in-flight inputs drain.');
     this.forEachSource((s) => {
       s.stop().catch((error: unknown) => this.fail(error));
@@ -125,7 +207,7 @@ export class Runtime {
     try {
       for (const id of t.order) {
         const node = t.nodes.get(id) as TopologyNode;
-        const ctx = { nodeId: id, topologyName: t.name, baseDir: t.baseDir, logger: this.options.logger.child({ node: id }) };
+        const ctx = { nodeId: id, topologyName: t.name, baseDir: t.baseDir, logger: this.options.logger.child({ node: id }), metrics: this.metrics.forNode(id) };
         const spec = node.spec;
         if (spec.role === 'source') {
           this.instances.set(id, { node, role: 'source', source: await spec.create(node.options, ctx), subject: new Subject<Item>() });
@@ -181,7 +263,16 @@ export class Runtime {
             this.deadLetters.next({ envelope, node: id, error: toCentaurError(error), time: Date.now() });
           },
         };
-        streams.set(id, instance.operator.apply(input, ctx).pipe(tap((item) => (counters.sent += envelopesOf(item).length)), share()));
+        const observe = this.metrics.nodeTimer(id, instance.node.spec.kind);
+        const sent = (item: Item): void => {
+          const envelopes = envelopesOf(item);
+          counters.sent += envelopes.length;
+          for (const envelope of envelopes) {
+            const ms = envelope.timings[id];
+            if (ms !== undefined) observe(ms / 1000);
+          }
+        };
+        streams.set(id, instance.operator.apply(input, ctx).pipe(tap(sent), share()));
       } else if (instance.node.from.length > 0) {
         const concurrency = Math.max(1, instance.sink.concurrency ?? 1);
         const batching = instance.sink.batching;
@@ -194,7 +285,8 @@ export class Runtime {
             map((envelopes): Item => ({ kind: 'batch', envelopes, tensor: null })),
           );
         }
-        const write = items.pipe(mergeMap((item) => from(this.writeToSink(id, instance.sink, item, counters)), concurrency));
+        const observe = this.metrics.nodeTimer(id, instance.node.spec.kind);
+        const write = items.pipe(mergeMap((item) => from(this.writeToSink(id, instance.sink, item, counters, observe)), concurrency));
         sinkDone.push(lastValueFrom(write, { defaultValue: undefined }));
       }
     }
@@ -202,9 +294,14 @@ export class Runtime {
 
     const sourcesDone = [...this.instances.values()].map(async (instance) => {
       if (instance.role !== 'source') return;
+      const counted = this.metrics.inputCounter(instance.node.id);
       const ctx: SourceContext = {
-        emit: (init) => instance.subject.next(this.admit(init, instance.node.id)),
+        emit: (init) => {
+          counted();
+          instance.subject.next(this.admit(init, instance.node.id));
+        },
         fail: (init, error) => {
+          counted();
           const envelope = this.admit(init, instance.node.id);
           (this.counters.get(instance.node.id) as NodeCounters).failed += 1;
           this.deadLetters.next({ envelope, node: instance.node.id, error: toCentaurError(error, 'INPUT_READ_FAILED'), time: Date.now() });
@@ -216,6 +313,7 @@ export class Runtime {
         instance.subject.complete();
       }
     });
+    if (!this.stopRequested) this.runState = 'running';
     this.options.logger.info({ topology: t.name, nodes: t.order.length }, 'Topology started.');
 
     const drained = (async () => {
@@ -251,6 +349,8 @@ export class Runtime {
       this.fatal ??= toCentaurError(error, 'CHECKPOINT_FAILED');
     });
     await this.closeAll();
+    this.runState = 'stopped';
+    for (const h of this.health.values()) h.state = 'stopped';
     if (this.fatal !== undefined) throw this.fatal;
     return this.summary();
   }
@@ -272,6 +372,7 @@ export class Runtime {
       init.position.epoch,
       init.sizeBytes,
       receivedAt,
+      init.eventTime,
       this.paths.get(sourceId) ?? 1,
       (node) => this.paths.get(node) ?? 1,
       (state) => this.complete(state),
@@ -298,7 +399,11 @@ export class Runtime {
     const key = trackerKey(state.source, state.partition, state.epoch);
     const advanced = this.trackers.get(key)?.complete(state.offset);
     this.gate.remove(state.bytes);
-    this.latency.record(performance.now() - state.receivedAt);
+    const processingMs = performance.now() - state.receivedAt;
+    this.latency.record(processingMs);
+    const endToEndSeconds = (Date.now() - state.eventTime) / 1000;
+    this.metrics.inputCompleted(state.deadLettered_, endToEndSeconds, processingMs / 1000);
+    if (!state.deadLettered_) this.recordRecent(endToEndSeconds);
     if (state.deadLettered_) this.totals.deadLetters += 1;
     else {
       this.totals.completed += 1;
@@ -306,6 +411,7 @@ export class Runtime {
       if (state.labelled) {
         this.totals.labelled += 1;
         if (state.correct) this.totals.correct += 1;
+        this.metrics.labelledPrediction(state.correct);
       }
     }
     if (advanced !== undefined) {
@@ -314,21 +420,31 @@ export class Runtime {
     }
   }
 
-  private async writeToSink(id: string, sink: Sink, item: Item, counters: NodeCounters): Promise<void> {
+  private async writeToSink(id: string, sink: Sink, item: Item, counters: NodeCounters, observe: (seconds: number) => void): Promise<void> {
     const envelopes = envelopesOf(item);
     if (isBatch(item)) item.tensor?.release();
     counters.received += envelopes.length;
     let rejections: readonly { envelope: Envelope; error: CentaurError }[] = [];
+    const started = performance.now();
+    const health = this.health.get(id) as NodeHealth;
     try {
       rejections = (await retry(() => sink.write(envelopes), {
         attempts: this.options.sinkWriteAttempts ?? 5,
         baseDelayMs: 100,
         maxDelayMs: 5000,
-        onRetry: (error, attempt) => this.options.logger.warn({ node: id, error: error.message, attempt }, 'Sink write failed; retrying.'),
+        onRetry: (error, attempt) => {
+          health.state = 'failing';
+          health.reason = error.message;
+          this.options.logger.warn({ node: id, error: error.message, attempt }, 'Sink write failed; retrying.');
+        },
       })) ?? [];
+      health.state = 'running';
+      delete health.reason;
     } catch (error) {
       counters.failed += envelopes.length;
       const err = toCentaurError(error, 'SINK_WRITE_FAILED');
+      health.state = 'failing';
+      health.reason = err.message;
       for (const envelope of envelopes) this.deadLetters.next({ envelope, node: id, error: err, time: Date.now() });
       return;
     }
@@ -339,6 +455,8 @@ export class Runtime {
       this.deadLetters.next({ envelope: r.envelope, node: id, error: r.error, time: Date.now() });
     }
     counters.sent += envelopes.length - refused.size;
+    const seconds = (performance.now() - started) / 1000;
+    for (let i = 0; i < envelopes.length; i += 1) observe(seconds);
     for (const envelope of envelopes) {
       if (refused.has(envelope)) continue;
       const state = envelope.delivery;
@@ -362,6 +480,7 @@ export class Runtime {
       this.fail(new CentaurError('SINK_WRITE_FAILED', `the dead-letter sink failed; stopping so no input is lost: ${(error as Error).message}`, { cause: error }));
       return;
     }
+    this.metrics.deadLetter(letter.node, letter.error.code);
     letter.envelope.delivery.deadLettered(letter.node);
   }
 
@@ -381,9 +500,17 @@ export class Runtime {
       for (const c of batch) {
         const instance = this.instances.get(c.source);
         if (instance?.role !== 'source') continue;
+        const started = performance.now();
+        const health = this.health.get(c.source) as NodeHealth;
         try {
           await instance.source.commit(c.partition, c.offset, c.epoch);
+          this.metrics.commit(c.source, true, (performance.now() - started) / 1000);
+          health.state = 'running';
+          delete health.reason;
         } catch (error) {
+          this.metrics.commit(c.source, false, (performance.now() - started) / 1000);
+          health.state = 'failing';
+          health.reason = `commit failed: ${(error as Error).message}`;
           const key = trackerKey(c.source, c.partition, c.epoch);
           if (!this.pendingCommits.has(key)) this.pendingCommits.set(key, c);
           throw error;
@@ -420,6 +547,13 @@ export class Runtime {
     if (this.deadLetterSink !== undefined && ![...this.instances.values()].some((i) => i.role === 'sink' && i.sink === this.deadLetterSink)) {
       await this.deadLetterSink.close();
     }
+  }
+
+  private recordRecent(seconds: number): void {
+    const now = performance.now();
+    this.recentLatency.push({ at: now, seconds });
+    // Bounded: at high rates the window keeps the latest 10,000 inputs.
+    if (this.recentLatency.length > 10000) this.recentLatency.splice(0, this.recentLatency.length - 10000);
   }
 
   private forEachSource(fn: (source: Source) => void): void {

@@ -130,6 +130,8 @@ class KafkaSource implements Source {
   /** Fetched inputs not yet emitted, in fetch order. */
   private backlog: Queued[] = [];
   private sourceCtx: SourceContext | undefined;
+  /** Joined the group and fetching (for readiness). */
+  private consuming = false;
 
   constructor(
     private readonly consumer: KafkaConsumerClient,
@@ -148,8 +150,16 @@ class KafkaSource implements Source {
     try {
       await this.consumer.start({
         onMessages: (messages) => this.receive(messages, ctx),
+        onLag: (topic, partition, lag) => this.ctx.metrics?.consumerLag(topic, partition, lag),
         onAssignment: (assigned) => {
+          const previous = this.assigned;
           this.assigned = new Set([...assigned].flatMap(([topic, partitions]) => partitions.map((p) => partitionName(topic, p))));
+          for (const name of previous) {
+            if (this.assigned.has(name)) continue;
+            const { topic, partition } = partitionOf(name);
+            this.ctx.metrics?.forgetPartition(topic, partition);
+          }
+          this.consuming = true;
           // Inputs of partitions that moved away are left to their new owner.
           this.backlog = this.backlog.filter((q) => this.assigned.has(partitionName(q.message.topic, q.message.partition)));
           this.logger.info({ partitions: [...this.assigned].sort() }, 'Partitions assigned.');
@@ -162,9 +172,14 @@ class KafkaSource implements Source {
       }
       throw new CentaurError('KAFKA_UNAVAILABLE', `cannot start consuming ${this.describe()}: ${(error as Error).message}`, { cause: error });
     }
+    this.consuming = true;
     if (this.stopped) this.finish?.();
     if (this.coordinator !== undefined) this.scheduleTransaction();
     await done;
+  }
+
+  health(): string | null {
+    return this.consuming ? null : `not consuming yet from ${this.describe()} (connecting or joining group ${this.options.groupId})`;
   }
 
   pause(): void {

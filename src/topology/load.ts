@@ -13,7 +13,7 @@ import type { ConfigIssue } from '../core/errors.js';
 import type { ComponentSpec } from '../core/component.js';
 import { allComponents } from './registry.js';
 import { TopologyShapeSchema } from './schema.js';
-import type { Limits } from './schema.js';
+import type { HttpSettings, Limits } from './schema.js';
 import { findCycles, pathsToSinks, topologicalOrder } from './graph.js';
 import { locate } from './locate.js';
 import { closest, suggestName } from './suggest.js';
@@ -185,6 +185,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
     file,
     baseDir,
     limits: data.limits as Limits,
+    http: data.http as HttpSettings,
     nodes,
     order: topologicalOrder(graph),
     deadLetter,

@@ -20,6 +20,18 @@ export const LimitsSchema = Type.Object(
 
 export type Limits = Static<typeof LimitsSchema>;
 
+/** Where the instance serves /metrics, health, the status API and the dashboard. */
+export const HttpSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Serve HTTP (metrics, health, status API, dashboard) while the topology runs.' }),
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Listen address; `0.0.0.0` for every interface (e.g. in a container).' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'Listen port; 0 picks a free one (logged at start).' }),
+  },
+  { additionalProperties: false, default: {}, description: 'The HTTP server: /metrics, /healthz, /readyz, /api/status, /api/events and the dashboard at /. The `--http` and `--no-http` flags override it.' },
+);
+
+export type HttpSettings = Static<typeof HttpSchema>;
+
 const NodeId = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', description: 'A node id.' });
 
 const FromSchema = Type.Union([NodeId, Type.Array(NodeId, { minItems: 1 })], {
@@ -43,6 +55,7 @@ export const TopologyShapeSchema = Type.Object(
     description: Type.Optional(Type.String({ description: 'What this topology does, for people.' })),
     deadLetter: Type.Optional(Type.String({ description: 'Id of the sink node (without `from`) that receives failed inputs. Default: the only `dead-letter` node, else `out/<name>/dead-letters.jsonl`.' })),
     limits: Type.Optional(LimitsSchema),
+    http: Type.Optional(HttpSchema),
     nodes: Type.Record(NodeId, NodeShapeSchema, { description: 'The nodes of the graph, by id.' }),
   },
   { additionalProperties: false },

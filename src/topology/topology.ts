@@ -1,6 +1,6 @@
 /** The validated, typed form of a topology file that the runtime builds a graph from. */
 import type { ComponentSpec } from '../core/component.js';
-import type { Limits } from './schema.js';
+import type { HttpSettings, Limits } from './schema.js';
 
 /** One node after validation: its spec, upstreams and options with defaults filled in. */
 export interface TopologyNode {
@@ -21,6 +21,8 @@ export interface Topology {
   /** Folder against which relative paths in options resolve. */
   readonly baseDir: string;
   readonly limits: Limits;
+  /** Where the instance serves metrics, health and the dashboard. */
+  readonly http: HttpSettings;
   readonly nodes: ReadonlyMap<string, TopologyNode>;
   /** Node ids with every node after its upstreams. */
   readonly order: readonly string[];

@@ -18,9 +18,9 @@ export interface CentaurProcess {
 
 const ENTRY = path.resolve('src/cli/centaur.ts');
 
-/** Starts `centaur run <file> --log-level info --json [...args]` with tsx. */
+/** Starts `centaur run <file> --log-level info --json --http 127.0.0.1:0 [...args]` with tsx. */
 export function startCentaur(file: string, env: Record<string, string> = {}, args: readonly string[] = []): CentaurProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'run', file, '--log-level', 'info', '--json', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'run', file, '--log-level', 'info', '--json', '--http', '127.0.0.1:0', ...args], {
     env: { ...process.env, UV_THREADPOOL_SIZE: '8', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,227 @@
+/**
+ * The live view of a running topology behind `/api/status` and `/api/events`: samples the
+ * runtime's counters once per second into per-second rates and a summary that listeners receive
+ * (the shapes are documented in docs/METRICS.md).
+ */
+import os from 'node:os';
+import { PACKAGE_VERSION } from '../core/package-info.js';
+import type { Runtime, RunState } from '../runtime/runtime.js';
+import { redactSecrets } from './redact.js';
+
+/** Per-second rates of one node. */
+export interface NodeRates {
+  readonly received: number;
+  readonly sent: number;
+  readonly failed: number;
+}
+
+export interface ModelVersion {
+  readonly node: string;
+  readonly model: string;
+  readonly version: string;
+}
+
+export interface Accuracy {
+  readonly correct: number;
+  readonly labelled: number;
+  readonly ratio: number;
+}
+
+export interface LatencyQuantiles {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+/** The `/api/status` document. */
+export interface StatusDocument {
+  readonly topology: string;
+  readonly state: RunState;
+  readonly startedAt: string;
+  readonly uptimeSeconds: number;
+  readonly instance: { readonly pid: number; readonly hostname: string; readonly version: string };
+  readonly ready: { readonly ready: boolean; readonly failing: readonly { part: string; reason: string }[] };
+  readonly nodes: readonly {
+    readonly id: string;
+    readonly kind: string;
+    readonly role: string;
+    readonly from: readonly string[];
+    readonly state: string;
+    readonly reason?: string;
+    readonly received: number;
+    readonly sent: number;
+    readonly failed: number;
+    readonly rates: NodeRates;
+  }[];
+  readonly models: readonly ModelVersion[];
+  readonly totals: { readonly inputs: number; readonly completed: number; readonly deadLetters: number; readonly predictions: number; readonly inFlight: number; readonly inFlightBytes: number };
+  readonly latencySeconds: LatencyQuantiles | null;
+  readonly accuracy: Accuracy | null;
+  readonly config: unknown;
+}
+
+/** One `summary` event of `/api/events`. */
+export interface SummaryEvent {
+  readonly time: number;
+  readonly uptimeSeconds: number;
+  readonly state: RunState;
+  readonly ready: boolean;
+  readonly throughput: { readonly inputs: number; readonly completed: number; readonly deadLetters: number };
+  readonly latencySeconds: LatencyQuantiles | null;
+  readonly batchFill: number | null;
+  readonly inFlight: { readonly envelopes: number; readonly bytes: number; readonly paused: boolean };
+  readonly lag: number | null;
+  readonly nodes: readonly ({ readonly id: string } & NodeRates)[];
+  readonly totals: { readonly inputs: number; readonly completed: number; readonly deadLetters: number; readonly predictions: number };
+  readonly models: readonly ModelVersion[];
+  readonly accuracy: Accuracy | null;
+  readonly drift: null;
+}
+
+/** How far back `latencySeconds` looks. */
+const LATENCY_WINDOW_MS = 10000;
+
+export class LiveStatus {
+  private timer: NodeJS.Timeout | undefined;
+  private lastAt = 0;
+  private lastNodes = new Map<string, { received: number; sent: number; failed: number }>();
+  private lastTotals = { inputs: 0, completed: 0, deadLetters: 0 };
+  private rates = new Map<string, NodeRates>();
+  private latest: SummaryEvent;
+  private readonly listeners = new Set<(summary: SummaryEvent) => void>();
+  private readonly startedAt = new Date();
+  private readonly config: unknown;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly intervalMs = 1000,
+  ) {
+    const t = runtime.topology;
+    this.config = redactSecrets({
+      name: t.name,
+      ...(t.description === undefined ? {} : { description: t.description }),
+      file: t.file,
+      limits: t.limits,
+      deadLetter: t.deadLetter,
+      nodes: t.order.map((id) => {
+        const n = t.nodes.get(id);
+        return { id, kind: n?.kind, from: n?.from, options: n?.options };
+      }),
+    });
+    this.latest = this.sample();
+  }
+
+  /** Starts sampling once per interval. */
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.lastAt = performance.now();
+    this.timer = setInterval(() => {
+      this.latest = this.sample();
+      for (const listener of this.listeners) listener(this.latest);
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops sampling. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Calls `listener` with every new summary; returns the unsubscribe function. */
+  subscribe(listener: (summary: SummaryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The most recent summary. */
+  summary(): SummaryEvent {
+    return this.latest;
+  }
+
+  /** The `/api/status` document as of now (rates from the last sample). */
+  status(): StatusDocument {
+    const r = this.runtime;
+    const counters = r.nodeCounters();
+    const health = r.nodeHealth();
+    const totals = r.totalsSoFar();
+    const gate = r.inFlight();
+    const failing = r.readiness();
+    return {
+      topology: r.topology.name,
+      state: r.state,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSeconds: r.uptimeSeconds(),
+      instance: { pid: process.pid, hostname: os.hostname(), version: PACKAGE_VERSION },
+      ready: { ready: failing.length === 0, failing },
+      nodes: r.topology.order.map((id) => {
+        const node = r.topology.nodes.get(id);
+        const c = counters.get(id) ?? { received: 0, sent: 0, failed: 0 };
+        const h = health.get(id);
+        return {
+          id,
+          kind: node?.kind ?? '',
+          role: node?.spec.role ?? '',
+          from: node?.from ?? [],
+          state: h?.state ?? 'running',
+          ...(h?.reason === undefined ? {} : { reason: h.reason }),
+          received: c.received,
+          sent: c.sent,
+          failed: c.failed,
+          rates: this.rates.get(id) ?? { received: 0, sent: 0, failed: 0 },
+        };
+      }),
+      models: r.metrics.modelVersions(),
+      totals: { inputs: totals.inputs, completed: totals.completed, deadLetters: totals.deadLetters, predictions: totals.predictions, inFlight: gate.count, inFlightBytes: gate.bytes },
+      latencySeconds: r.recentLatencySeconds(LATENCY_WINDOW_MS),
+      accuracy: accuracyOf(totals),
+      config: this.config,
+    };
+  }
+
+  private sample(): SummaryEvent {
+    const r = this.runtime;
+    const now = performance.now();
+    const seconds = this.lastAt === 0 ? 0 : (now - this.lastAt) / 1000;
+    this.lastAt = now;
+    const perSecond = (delta: number): number => (seconds > 0 ? delta / seconds : 0);
+    const nodes: ({ id: string } & NodeRates)[] = [];
+    const current = new Map<string, { received: number; sent: number; failed: number }>();
+    for (const [id, c] of r.nodeCounters()) {
+      const before = this.lastNodes.get(id) ?? { received: 0, sent: 0, failed: 0 };
+      const rates = { received: perSecond(c.received - before.received), sent: perSecond(c.sent - before.sent), failed: perSecond(c.failed - before.failed) };
+      this.rates.set(id, rates);
+      nodes.push({ id, ...rates });
+      current.set(id, { ...c });
+    }
+    this.lastNodes = current;
+    const totals = r.totalsSoFar();
+    const throughput = {
+      inputs: perSecond(totals.inputs - this.lastTotals.inputs),
+      completed: perSecond(totals.completed - this.lastTotals.completed),
+      deadLetters: perSecond(totals.deadLetters - this.lastTotals.deadLetters),
+    };
+    this.lastTotals = { inputs: totals.inputs, completed: totals.completed, deadLetters: totals.deadLetters };
+    const gate = r.inFlight();
+    return {
+      time: Date.now(),
+      uptimeSeconds: r.uptimeSeconds(),
+      state: r.state,
+      ready: r.readiness().length === 0,
+      throughput,
+      latencySeconds: r.recentLatencySeconds(LATENCY_WINDOW_MS),
+      batchFill: r.metrics.takeBatchFill(),
+      inFlight: { envelopes: gate.count, bytes: gate.bytes, paused: gate.paused },
+      lag: r.metrics.totalLag(),
+      nodes,
+      totals: { inputs: totals.inputs, completed: totals.completed, deadLetters: totals.deadLetters, predictions: totals.predictions },
+      models: r.metrics.modelVersions(),
+      accuracy: accuracyOf(totals),
+      drift: null,
+    };
+  }
+}
+
+function accuracyOf(totals: { correct: number; labelled: number }): Accuracy | null {
+  return totals.labelled === 0 ? null : { correct: totals.correct, labelled: totals.labelled, ratio: totals.correct / totals.labelled };
+}
