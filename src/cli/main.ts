@@ -157,7 +157,7 @@ export function parseListenAddress(text: string): { host: string; port: number }
   if (match === null) return null;
   const port = Number(match[3]);
   if (!Number.isInteger(port) || port > 65535) return null;
-  const host = match[1] ?? (match[2] === '' || match[2] === undefined ? '127.0.0.1' : match[2]);
+  const host = match[1] !== undefined && match[1] !== '' ? match[1] : match[2] !== undefined && match[2] !== '' ? match[2] : '127.0.0.1';
   return { host, port };
 }
 

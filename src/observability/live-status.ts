@@ -134,9 +134,20 @@ export class LiveStatus {
     return () => this.listeners.delete(listener);
   }
 
-  /** The most recent summary. */
+  /** The most recent summary, with state, readiness, totals and in-flight figures as of now. */
   summary(): SummaryEvent {
-    return this.latest;
+    const r = this.runtime;
+    const totals = r.totalsSoFar();
+    const gate = r.inFlight();
+    return {
+      ...this.latest,
+      time: Date.now(),
+      uptimeSeconds: r.uptimeSeconds(),
+      state: r.state,
+      ready: r.readiness().length === 0,
+      inFlight: { envelopes: gate.count, bytes: gate.bytes, paused: gate.paused },
+      totals: { inputs: totals.inputs, completed: totals.completed, deadLetters: totals.deadLetters, predictions: totals.predictions },
+    };
   }
 
   /** The `/api/status` document as of now (rates from the last sample). */

@@ -58,7 +58,7 @@ test('run: an invalid topology exits 2 before starting', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-cli-'));
   const file = path.join(dir, 'bad.yaml');
   await writeFile(file, 'version: 2\nname: bad\nnodes: {}\n');
-  const r = await cli('run', file);
+  const r = await cli('run', file, '--http', '127.0.0.1:0');
   assert.equal(r.code, 2);
   assert.match(r.err, /field `version` must be 1/);
 });
@@ -67,7 +67,7 @@ test('run: a source whose input folder is missing exits 2 with the path', async 
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-cli-'));
   const file = path.join(dir, 'missing.yaml');
   await writeFile(file, 'version: 1\nname: missing\nnodes:\n  a: { kind: files-source, path: no-such-folder }\n  b: { kind: files-sink, from: [a], dir: out }\n');
-  const r = await cli('run', file, '--log-level', 'silent');
+  const r = await cli('run', file, '--log-level', 'silent', '--http', '127.0.0.1:0');
   assert.equal(r.code, 2);
   assert.match(r.err, /CONFIG_INVALID: files-source path .*no-such-folder does not exist/);
 });
@@ -78,7 +78,7 @@ test('run: a finite topology runs to the end, prints its summary and exits 0', a
   for (const name of ['a.jpg', 'b.jpg', 'c.jpg']) await writeFile(path.join(dir, 'in', name), name);
   const file = path.join(dir, 'copy.yaml');
   await writeFile(file, 'version: 1\nname: copy\nnodes:\n  a: { kind: files-source, path: in }\n  b: { kind: files-sink, from: [a], dir: out }\n');
-  const r = await cli('run', file, '--json', '--log-level', 'silent');
+  const r = await cli('run', file, '--json', '--log-level', 'silent', '--http', '127.0.0.1:0');
   assert.equal(r.code, 0, r.err);
   const summary = JSON.parse(r.out) as { inputs: number; completed: number; deadLetters: number };
   assert.deepEqual([summary.inputs, summary.completed, summary.deadLetters], [3, 3, 0]);

@@ -93,7 +93,7 @@ test('a restarted run with a checkpoint does not repeat finished files', async (
 test('centaur run drains on SIGINT: in-flight inputs finish, the summary prints, exit 0', async () => {
   const dir = await workspace(40);
   await writeFile(path.join(dir, 'e2e.yaml'), topologyYaml({ watch: true }));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/centaur.ts'), 'run', path.join(dir, 'e2e.yaml'), '--json'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/centaur.ts'), 'run', path.join(dir, 'e2e.yaml'), '--json', '--http', '127.0.0.1:0'], {
     cwd: path.resolve('.'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -155,7 +155,7 @@ export const probeSink = defineSink({
       probe: Type.String(),
       delayMs: Type.Number({ default: 0 }),
       hold: Type.Boolean({ default: false }),
-      failWith: Type.Union([Type.Literal('none'), Type.Literal('retriable-once'), Type.Literal('fatal')], { default: 'none' }),
+      failWith: Type.Union([Type.Literal('none'), Type.Literal('retriable-once'), Type.Literal('retriable-always'), Type.Literal('fatal')], { default: 'none' }),
     },
     { additionalProperties: false },
   ),
@@ -166,6 +166,7 @@ export const probeSink = defineSink({
       write: async (envelopes) => {
         await probe.onWrite?.(ctx.nodeId, envelopes);
         if (o.failWith === 'fatal') throw new CentaurError('IMAGE_DECODE_FAILED', 'sink rejects this input');
+        if (o.failWith === 'retriable-always') throw new CentaurError('SINK_WRITE_FAILED', 'the store is down');
         if (o.failWith === 'retriable-once') {
           const key = envelopes.map((e) => e.id).join(',');
           if (!seenFailure.has(key)) {

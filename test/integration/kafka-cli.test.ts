@@ -62,7 +62,7 @@ nodes:
   in: { kind: kafka-source, brokers: [${BROKERS}], topics: [${fresh}], groupId: ${unique('g')}, value: { format: bytes } }
   out: { kind: kafka-sink, from: [in], brokers: [${BROKERS}], topic: ${missing}, record: input }
 `);
-  const run = await cli('run', file, '--log-level', 'silent');
+  const run = await cli('run', file, '--log-level', 'silent', '--http', '127.0.0.1:0');
   assert.equal(run.code, 2);
   assert.match(run.err, new RegExp(`topic ${missing} not found`));
 });
@@ -78,7 +78,7 @@ nodes:
   in: { kind: kafka-source, brokers: [${BROKERS}], topics: [${topic}], groupId: ${unique('g')}, value: { format: bytes } }
   out: { kind: files-sink, from: [in], dir: out }
 `);
-  const r = await cli('run', file, '--log-level', 'silent');
+  const r = await cli('run', file, '--log-level', 'silent', '--http', '127.0.0.1:0');
   assert.equal(r.code, 2);
   assert.match(r.err, new RegExp(`${topic} not found`));
 });
