@@ -162,7 +162,8 @@ export function parseListenAddress(text: string): { host: string; port: number }
 }
 
 async function runCommand(file: string, opts: RunOptions, io: CliIo): Promise<number> {
-  const logger = createLogger(opts.logLevel);
+  const rootLogger = createLogger(opts.logLevel);
+  let logger = rootLogger;
   let topology;
   try {
     topology = await loadTopologyFile(file);
@@ -173,6 +174,7 @@ async function runCommand(file: string, opts: RunOptions, io: CliIo): Promise<nu
     }
     throw error;
   }
+  logger = rootLogger.child({ topology: topology.name });
   let listen: { host: string; port: number } | null = topology.http.enabled ? { host: topology.http.host, port: topology.http.port } : null;
   if (opts.http === false) listen = null;
   else if (typeof opts.http === 'string') {

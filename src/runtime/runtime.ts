@@ -91,6 +91,8 @@ export class Runtime {
   /** The run's Prometheus families; the HTTP server renders them. */
   readonly metrics: CentaurMetrics;
   private readonly recentLatency: { at: number; seconds: number }[] = [];
+  /** Aborted when the run has ended: sink retries still waiting give up (their inputs stay uncommitted). */
+  private readonly ended = new AbortController();
 
   constructor(
     readonly topology: Topology,
@@ -348,6 +350,7 @@ export class Runtime {
     await this.flushCommits().catch((error: unknown) => {
       this.fatal ??= toCentaurError(error, 'CHECKPOINT_FAILED');
     });
+    this.ended.abort();
     await this.closeAll();
     this.runState = 'stopped';
     for (const h of this.health.values()) h.state = 'stopped';
@@ -432,6 +435,7 @@ export class Runtime {
         attempts: this.options.sinkWriteAttempts ?? 5,
         baseDelayMs: 100,
         maxDelayMs: 5000,
+        signal: this.ended.signal,
         onRetry: (error, attempt) => {
           health.state = 'failing';
           health.reason = error.message;
@@ -441,6 +445,8 @@ export class Runtime {
       health.state = 'running';
       delete health.reason;
     } catch (error) {
+      // The run ended while this write was retrying: the inputs stay unfinished and are read again.
+      if (this.ended.signal.aborted) return;
       counters.failed += envelopes.length;
       const err = toCentaurError(error, 'SINK_WRITE_FAILED');
       health.state = 'failing';
@@ -481,6 +487,11 @@ export class Runtime {
       return;
     }
     this.metrics.deadLetter(letter.node, letter.error.code);
+    const e = letter.envelope;
+    this.options.logger.debug(
+      { node: letter.node, code: letter.error.code, error: letter.error.message, input: e.id, traceId: e.metadata['trace-id'] ?? e.id, source: e.position.source, partition: e.position.partition, offset: e.position.offset },
+      'Input dead-lettered.',
+    );
     letter.envelope.delivery.deadLettered(letter.node);
   }
 

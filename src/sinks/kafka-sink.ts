@@ -120,8 +120,8 @@ class KafkaSink implements Sink {
     const value = await encoder.encode(outputRecord(kind, envelope));
     const key = this.options.key === 'none' ? null : this.options.key === 'id' ? envelope.id : (envelope.key ?? envelope.id);
     const headers: Record<string, string> = {};
-    const trace = envelope.metadata[TRACE_HEADER];
-    if (trace !== undefined) headers[TRACE_HEADER] = trace;
+    // The input's trace id travels on; an input without one is traced by its own id.
+    headers[TRACE_HEADER] = envelope.metadata[TRACE_HEADER] ?? envelope.id;
     if (envelope.model !== undefined) {
       headers['model-name'] = envelope.model.name;
       headers['model-version'] = envelope.model.version;
