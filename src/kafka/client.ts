@@ -47,8 +47,8 @@ export interface ConsumerHandlers {
   onAssignment(assigned: ReadonlyMap<string, readonly number[]>): void;
   /** The client stopped for good. */
   onFatal(error: Error): void;
-  /** Messages behind the end of a partition after a fetch (high watermark − next offset), for metrics. */
-  onLag?(topic: string, partition: number, lag: number): void;
+  /** A partition's high watermark as seen in a fetch response, for lag metrics. */
+  onHighWatermark?(topic: string, partition: number, high: number): void;
 }
 
 export interface KafkaConsumerClient {
@@ -56,6 +56,8 @@ export interface KafkaConsumerClient {
   pause(): void;
   resume(): void;
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Asks the brokers for the high watermarks of these topics' partitions (lag while no fetch arrives). */
+  highWatermarks(topics: readonly string[]): Promise<{ topic: string; partition: number; high: number }[]>;
   close(): Promise<void>;
 }
 

@@ -71,6 +71,8 @@ class KafkajsConsumer implements KafkaConsumerClient {
   private readonly consumer: Consumer;
   private topics = new Set<string>();
   private paused = false;
+  /** Created on the first watermark query, for lag metrics. */
+  private admin: Admin | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -119,8 +121,7 @@ class KafkajsConsumer implements KafkaConsumerClient {
           headers: stringHeaders(m.headers),
           timestamp: Number(m.timestamp),
         }));
-        const last = messages[messages.length - 1];
-        if (last !== undefined) handlers.onLag?.(batch.topic, batch.partition, Math.max(0, Number(batch.highWatermark) - last.offset - 1));
+        handlers.onHighWatermark?.(batch.topic, batch.partition, Number(batch.highWatermark));
         await handlers.onMessages(messages);
       },
     });
@@ -141,7 +142,18 @@ class KafkajsConsumer implements KafkaConsumerClient {
     await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
   }
 
+  async highWatermarks(topics: readonly string[]): Promise<{ topic: string; partition: number; high: number }[]> {
+    if (this.admin === undefined) {
+      this.admin = this.kafka.admin();
+      await this.admin.connect();
+    }
+    const admin = this.admin;
+    const perTopic = await Promise.all(topics.map(async (topic) => (await admin.fetchTopicOffsets(topic)).map((p) => ({ topic, partition: p.partition, high: Number(p.high) }))));
+    return perTopic.flat();
+  }
+
   async close(): Promise<void> {
+    await this.admin?.disconnect().catch(() => undefined);
     await this.consumer.disconnect();
   }
 

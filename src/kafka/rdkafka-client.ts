@@ -190,19 +190,35 @@ class RdkafkaConsumer implements KafkaConsumerClient {
     }
   }
 
-  /** Lag after a fetch, from the high watermarks librdkafka caches from fetch responses. */
+  /** High watermarks after a fetch, as librdkafka caches them from fetch responses. */
   private reportLag(batch: readonly Rdkafka.Message[], handlers: ConsumerHandlers): void {
-    if (handlers.onLag === undefined) return;
-    const lastOffsets = new Map<string, Rdkafka.Message>();
-    for (const m of batch) lastOffsets.set(`${m.topic}\u0000${m.partition}`, m);
-    for (const m of lastOffsets.values()) {
+    if (handlers.onHighWatermark === undefined) return;
+    const seen = new Map<string, Rdkafka.Message>();
+    for (const m of batch) seen.set(`${m.topic}\u0000${m.partition}`, m);
+    for (const m of seen.values()) {
       try {
         const { highOffset } = this.consumer.getWatermarkOffsets(m.topic, m.partition);
-        if (highOffset >= 0) handlers.onLag(m.topic, m.partition, Math.max(0, highOffset - m.offset - 1));
+        if (highOffset >= 0) handlers.onHighWatermark(m.topic, m.partition, highOffset);
       } catch {
         // Watermarks not known yet for this partition: no figure this time.
       }
     }
+  }
+
+  async highWatermarks(topics: readonly string[]): Promise<{ topic: string; partition: number; high: number }[]> {
+    const wanted = new Set(topics);
+    const assigned = this.consumer.assignments().filter((a) => wanted.has(a.topic));
+    return Promise.all(
+      assigned.map(
+        (a) =>
+          new Promise<{ topic: string; partition: number; high: number }>((resolve, reject) => {
+            this.consumer.queryWatermarkOffsets(a.topic, a.partition, TIMEOUT_MS, (err, offsets) => {
+              if (err) reject(new Error(err.message));
+              else resolve({ topic: a.topic, partition: a.partition, high: offsets.highOffset });
+            });
+          }),
+      ),
+    );
   }
 
   /** For partitions without a committed offset in the group, find where the timestamp starts. */

@@ -111,6 +111,10 @@ export const kafkaSource = defineSource({
 /** Retries of a registry lookup that fails for infrastructure reasons, before the run fails. */
 const REGISTRY_ATTEMPTS = 8;
 
+/** Lag is reported every tick; the brokers are asked for high watermarks every few ticks. */
+const LAG_TICK_MS = 1000;
+const LAG_QUERY_EVERY_TICKS = 5;
+
 /** How long an exactly-once barrier waits for in-flight inputs before it tries again later. */
 const BARRIER_WAIT_MS = 30000;
 
@@ -132,6 +136,11 @@ class KafkaSource implements Source {
   private sourceCtx: SourceContext | undefined;
   /** Joined the group and fetching (for readiness). */
   private consuming = false;
+  /** Per partition: the high watermark last seen, and the next offset to emit; lag is their difference. */
+  private readonly highs = new Map<string, number>();
+  private readonly nextOffsets = new Map<string, number>();
+  private lagTimer: NodeJS.Timeout | undefined;
+  private lagTicks = 0;
 
   constructor(
     private readonly consumer: KafkaConsumerClient,
@@ -150,7 +159,7 @@ class KafkaSource implements Source {
     try {
       await this.consumer.start({
         onMessages: (messages) => this.receive(messages, ctx),
-        onLag: (topic, partition, lag) => this.ctx.metrics?.consumerLag(topic, partition, lag),
+        onHighWatermark: (topic, partition, high) => this.highs.set(partitionName(topic, partition), high),
         onAssignment: (assigned) => {
           const previous = this.assigned;
           this.assigned = new Set([...assigned].flatMap(([topic, partitions]) => partitions.map((p) => partitionName(topic, p))));
@@ -158,6 +167,8 @@ class KafkaSource implements Source {
             if (this.assigned.has(name)) continue;
             const { topic, partition } = partitionOf(name);
             this.ctx.metrics?.forgetPartition(topic, partition);
+            this.highs.delete(name);
+            this.nextOffsets.delete(name);
           }
           this.consuming = true;
           // Inputs of partitions that moved away are left to their new owner.
@@ -173,6 +184,7 @@ class KafkaSource implements Source {
       throw new CentaurError('KAFKA_UNAVAILABLE', `cannot start consuming ${this.describe()}: ${(error as Error).message}`, { cause: error });
     }
     this.consuming = true;
+    this.scheduleLag();
     if (this.stopped) this.finish?.();
     if (this.coordinator !== undefined) this.scheduleTransaction();
     await done;
@@ -220,6 +232,7 @@ class KafkaSource implements Source {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.transactionTimer);
+    clearTimeout(this.lagTimer);
     this.consumer.pause();
     this.finish?.();
   }
@@ -242,6 +255,39 @@ class KafkaSource implements Source {
       await coordinator.close().catch(() => undefined);
     }
     await this.consumer.close().catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'Closing the Kafka consumer failed.'));
+  }
+
+  /**
+   * Reports each assigned partition's lag once a second; every few seconds it asks the brokers
+   * for the high watermarks, so a consumer that fetches nothing (paused, stuck) still shows its
+   * lag growing.
+   */
+  private scheduleLag(): void {
+    const metrics = this.ctx.metrics;
+    if (metrics === undefined || this.stopped) return;
+    this.lagTimer = setTimeout(() => {
+      this.lagTicks += 1;
+      const refresh =
+        this.lagTicks % LAG_QUERY_EVERY_TICKS === 0
+          ? this.consumer
+              .highWatermarks([...new Set([...this.assigned].map((n) => partitionOf(n).topic))])
+              .then((highs) => {
+                for (const h of highs) if (h.high >= 0) this.highs.set(partitionName(h.topic, h.partition), h.high);
+              })
+              .catch((error: unknown) => this.logger.debug({ error: (error as Error).message }, 'High watermark query failed; lag is reported from fetches only.'))
+          : Promise.resolve();
+      void refresh.then(() => {
+        for (const name of this.assigned) {
+          const high = this.highs.get(name);
+          const next = this.nextOffsets.get(name);
+          if (high === undefined || next === undefined) continue;
+          const { topic, partition } = partitionOf(name);
+          metrics.consumerLag(topic, partition, Math.max(0, high - next));
+        }
+        this.scheduleLag();
+      });
+    }, LAG_TICK_MS);
+    this.lagTimer.unref();
   }
 
   private scheduleTransaction(): void {
@@ -312,6 +358,7 @@ class KafkaSource implements Source {
         this.progress.set(name, progress);
       }
       const epoch = progress.emitted(message.offset);
+      this.nextOffsets.set(name, message.offset + 1);
       const place = { sourceId: this.ctx.nodeId, partition: name, epoch };
       if (result instanceof CentaurError) ctx.fail(rawInput(message, place), result);
       else ctx.emit(withPlace(result, place));
