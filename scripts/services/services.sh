@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # The services that Centaur's integration tests and benchmarks talk to: an Apache Kafka broker
-# (KRaft, single node), a schema registry with the Confluent REST API, and Redis.
+# (KRaft, single node), a schema registry with the Confluent REST API, Redis, and a KServe v2
+# (Open Inference Protocol) inference server: MLServer serving the demo model (scripts/services/kserve).
 #
-#   scripts/services/services.sh install            fetch what is missing (Maven Central, apt)
+#   scripts/services/services.sh install            fetch what is missing (Maven Central, apt, PyPI)
 #   scripts/services/services.sh up [SERVICE...]    start (idempotent) and wait until healthy
 #   scripts/services/services.sh down [SERVICE...]  stop cleanly
 #   scripts/services/services.sh status             one line per service; exit 1 if any is down
 #   scripts/services/services.sh env                the addresses, as shell exports for tests
 #
-# SERVICE is kafka, registry or redis (default: all). Where a Docker engine answers and
-# CENTAUR_SERVICES_MODE is not `native`, `up`/`down` use docker-compose.yml instead.
+# SERVICE is kafka, registry, redis or kserve (default: all). Where a Docker engine answers and
+# CENTAUR_SERVICES_MODE is not `native`, `up`/`down` use docker-compose.yml for kafka, registry and
+# redis; kserve always runs natively.
 #
 # Settings (environment):
 #   CENTAUR_SERVICES_HOME   cache of jars, data, logs and pids (default ~/.cache/centaur-services)
 #   CENTAUR_KAFKA_PORT      broker port (9092); CENTAUR_KAFKA_CONTROLLER_PORT (9093)
 #   CENTAUR_REGISTRY_PORT   schema registry port (8081)
 #   CENTAUR_REDIS_PORT      Redis port (6379)
+#   CENTAUR_KSERVE_HTTP_PORT, CENTAUR_KSERVE_GRPC_PORT  the inference server's ports (8000, 8001)
+#   CENTAUR_PYTHON          the Python (3.10 to 3.12) whose virtualenv runs MLServer (python3.11, else python3)
 #   CENTAUR_SERVICES_TIMEOUT_S  seconds to wait for each service to become healthy (120)
 set -euo pipefail
 
@@ -26,10 +30,16 @@ KAFKA_PORT="${CENTAUR_KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${CENTAUR_KAFKA_CONTROLLER_PORT:-9093}"
 REGISTRY_PORT="${CENTAUR_REGISTRY_PORT:-8081}"
 REDIS_PORT="${CENTAUR_REDIS_PORT:-6379}"
+KSERVE_HTTP_PORT="${CENTAUR_KSERVE_HTTP_PORT:-8000}"
+KSERVE_GRPC_PORT="${CENTAUR_KSERVE_GRPC_PORT:-8001}"
+# The model the kserve service serves (test/fixtures/kserve/<name>/model-settings.json).
+KSERVE_MODEL=horse-or-human
 TIMEOUT_S="${CENTAUR_SERVICES_TIMEOUT_S:-120}"
 LOGS="$HOME_DIR/logs"
 RUN="$HOME_DIR/run"
-ALL=(kafka registry redis)
+ALL=(kafka registry redis kserve)
+# The services docker-compose.yml knows; the others run natively in every mode.
+COMPOSED=(kafka registry redis)
 
 log() { printf '%s\n' "services: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -74,6 +84,24 @@ install_redis() {
     || die "cannot install redis-server with apt-get"
 }
 
+install_kserve() {
+  local venv="$HOME_DIR/kserve/venv" python stamp
+  python="${CENTAUR_PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
+  [[ -n "$python" ]] || die "python3 is not installed (the kserve service runs MLServer in a virtualenv)"
+  "$python" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' \
+    || die "$python is Python $("$python" -c 'import platform; print(platform.python_version())'); MLServer needs 3.10 to 3.12 (set CENTAUR_PYTHON)"
+  stamp="$(cat "$HERE/kserve/requirements.txt" <("$python" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-16)"
+  if [[ -f "$venv/.stamp" && "$(cat "$venv/.stamp")" == "$stamp" ]]; then return; fi
+  log "installing MLServer and onnxruntime from PyPI into $venv"
+  local started=$SECONDS
+  rm -rf "$venv"
+  "$python" -m venv "$venv" || die "cannot create a virtualenv with $python (on Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$HERE/kserve/requirements.txt" \
+    > "$LOGS/kserve-install.log" 2>&1 || { tail -n 30 "$LOGS/kserve-install.log" >&2; die "pip could not install MLServer; log: $LOGS/kserve-install.log"; }
+  echo "$stamp" > "$venv/.stamp"
+  log "MLServer installed in $((SECONDS - started)) s"
+}
+
 # --- start --------------------------------------------------------------------------------------
 
 wait_healthy() {
@@ -94,6 +122,9 @@ wait_healthy() {
 healthy_kafka() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log" 2>/dev/null; }
 healthy_registry() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/health/ready" >/dev/null 2>&1; }
 healthy_redis() { [[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+healthy_kserve() {
+  curl -fsS "http://127.0.0.1:$KSERVE_HTTP_PORT/v2/models/$KSERVE_MODEL/ready" >/dev/null 2>&1 && port_open "$KSERVE_GRPC_PORT"
+}
 
 spawn() {
   local name="$1"
@@ -131,21 +162,32 @@ start_redis() {
     --save "" --appendonly no --daemonize no --protected-mode yes
 }
 
+start_kserve() {
+  mkdir -p "$HOME_DIR/kserve/work"
+  : > "$LOGS/kserve.log"
+  # The working folder is MLServer's scratch space (it adds it to sys.path), not the repository.
+  spawn kserve env -C "$HOME_DIR/kserve/work" MLSERVER_HTTP_PORT="$KSERVE_HTTP_PORT" MLSERVER_GRPC_PORT="$KSERVE_GRPC_PORT" \
+    PYTHONUNBUFFERED=1 "$HOME_DIR/kserve/venv/bin/python" "$HERE/kserve/serve.py" "$ROOT/test/fixtures/kserve"
+}
+
 up_one() {
   local name="$1"
   if pid_alive "$name" && "healthy_$name"; then
     log "$name is already up"
     return
   fi
-  local port
+  local port ports
   case "$name" in
-    kafka) port="$KAFKA_PORT" ;;
-    registry) port="$REGISTRY_PORT" ;;
-    redis) port="$REDIS_PORT" ;;
+    kafka) ports=("$KAFKA_PORT:KAFKA_PORT") ;;
+    registry) ports=("$REGISTRY_PORT:REGISTRY_PORT") ;;
+    redis) ports=("$REDIS_PORT:REDIS_PORT") ;;
+    kserve) ports=("$KSERVE_HTTP_PORT:KSERVE_HTTP_PORT" "$KSERVE_GRPC_PORT:KSERVE_GRPC_PORT") ;;
   esac
-  if ! pid_alive "$name" && port_open "$port"; then
-    die "port $port is taken by another process; set CENTAUR_${name^^}_PORT or stop it"
-  fi
+  for port in "${ports[@]}"; do
+    if ! pid_alive "$name" && port_open "${port%%:*}"; then
+      die "port ${port%%:*} is taken by another process; set CENTAUR_${port#*:} or stop it"
+    fi
+  done
   pid_alive "$name" || "start_$name"
   wait_healthy "$name"
   log "$name is up (pid $(cat "$RUN/$name.pid"), log $LOGS/$name.log)"
@@ -198,19 +240,26 @@ case "$cmd" in
     for s in "${services[@]}"; do "install_$s"; done
     ;;
   up)
+    native=("${services[@]}")
     if use_docker; then
-      docker compose -f "$ROOT/docker-compose.yml" up -d --wait "${services[@]}"
-      exit 0
+      composed=()
+      native=()
+      for s in "${services[@]}"; do
+        if [[ " ${COMPOSED[*]} " == *" $s "* ]]; then composed+=("$s"); else native+=("$s"); fi
+      done
+      [[ ${#composed[@]} -eq 0 ]] || docker compose -f "$ROOT/docker-compose.yml" up -d --wait "${composed[@]}"
     fi
-    for s in "${services[@]}"; do "install_$s"; done
-    for s in "${services[@]}"; do up_one "$s"; done
+    for s in "${native[@]}"; do "install_$s"; done
+    for s in "${native[@]}"; do up_one "$s"; done
     ;;
   down)
+    native=("${services[@]}")
     if use_docker; then
       docker compose -f "$ROOT/docker-compose.yml" down
-      exit 0
+      native=()
+      for s in "${services[@]}"; do [[ " ${COMPOSED[*]} " == *" $s "* ]] || native+=("$s"); done
     fi
-    for s in "${services[@]}"; do down_one "$s"; done
+    for s in "${native[@]}"; do down_one "$s"; done
     ;;
   status)
     rc=0
@@ -221,6 +270,8 @@ case "$cmd" in
     echo "export CENTAUR_KAFKA_BROKERS=\${CENTAUR_KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
     echo "export CENTAUR_SCHEMA_REGISTRY_URL=\${CENTAUR_SCHEMA_REGISTRY_URL:-http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7}"
     echo "export CENTAUR_REDIS_URL=\${CENTAUR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
+    echo "export CENTAUR_KSERVE_URL=\${CENTAUR_KSERVE_URL:-http://127.0.0.1:$KSERVE_HTTP_PORT}"
+    echo "export CENTAUR_KSERVE_GRPC=\${CENTAUR_KSERVE_GRPC:-127.0.0.1:$KSERVE_GRPC_PORT}"
     ;;
   *)
     die "unknown command '$cmd'; use install, up, down, status or env"

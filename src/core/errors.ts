@@ -129,6 +129,24 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'A bug: an invariant of the runtime was broken. Please report it with the log.',
   },
+  INFERENCE_SERVER_UNAVAILABLE: {
+    category: 'infrastructure',
+    retriable: true,
+    description:
+      'The KServe v2 inference server could not be reached, timed out, was overloaded or failed (connection refused, HTTP 5xx, gRPC UNAVAILABLE), or its circuit breaker is open after repeated failures; the request is retried with backoff.',
+  },
+  INFERENCE_REQUEST_INVALID: {
+    category: 'data',
+    retriable: false,
+    description:
+      'The KServe v2 inference server refused a batch as invalid (HTTP 400, gRPC INVALID_ARGUMENT: a wrong shape, datatype or size); its inputs go to the dead letter.',
+  },
+  MODEL_METADATA_MISMATCH: {
+    category: 'config',
+    retriable: false,
+    description:
+      'The model the KServe v2 inference server serves does not match the model manifest (input or output names, datatypes or shapes); the message lists every difference, with both sides.',
+  },
 } as const satisfies Record<string, ErrorDefinition>;
 
 /** A code from the catalogue. */

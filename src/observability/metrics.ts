@@ -61,6 +61,15 @@ export class CentaurMetrics {
   private readonly lagValues = new Map<string, number>();
   private readonly models = new Map<string, { model: string; version: string }>();
   private window: WindowStats = { batches: 0, fillSum: 0 };
+  /** Children of the per-input families, bound once. */
+  private readonly hot: {
+    readonly ok: Counter.Internal;
+    readonly deadLettered: Counter.Internal;
+    readonly correct: Counter.Internal;
+    readonly wrong: Counter.Internal;
+    readonly endToEnd: Histogram.Internal<string>;
+    readonly processing: Histogram.Internal<string>;
+  };
   private renderChain: Promise<unknown> = Promise.resolve();
 
   constructor(topology: string, version: string, nodes: readonly NodeCountSource[], gauges: RuntimeGaugeSource) {
@@ -198,9 +207,16 @@ export class CentaurMetrics {
       labelNames: ['topology', 'node', 'topic', 'partition'],
       registers,
     });
-    // Series that exist from the start, so rates and alerts see zero rather than nothing.
-    for (const outcome of ['ok', 'dead_letter']) this.completed.inc({ topology, outcome }, 0);
-    for (const outcome of ['correct', 'wrong']) this.labelled.inc({ topology, outcome }, 0);
+    // Bound once (they also exist from the start, so rates and alerts see zero rather than nothing).
+    this.hot = {
+      ok: this.completed.labels({ topology, outcome: 'ok' }),
+      deadLettered: this.completed.labels({ topology, outcome: 'dead_letter' }),
+      correct: this.labelled.labels({ topology, outcome: 'correct' }),
+      wrong: this.labelled.labels({ topology, outcome: 'wrong' }),
+      endToEnd: this.endToEnd.labels(t),
+      processing: this.processing.labels(t),
+    };
+    for (const c of [this.hot.ok, this.hot.deadLettered, this.hot.correct, this.hot.wrong]) c.inc(0);
     this.pauses.inc(t, 0);
   }
 
@@ -254,16 +270,17 @@ export class CentaurMetrics {
     return () => child.inc();
   }
 
-  /** An input finished: its outcome and latencies (seconds). */
+  /** An input finished: its outcome and latencies (seconds). Called per input: children are pre-bound. */
   inputCompleted(deadLettered: boolean, endToEndSeconds: number, processingSeconds: number): void {
-    this.completed.inc({ topology: this.topology, outcome: deadLettered ? 'dead_letter' : 'ok' });
-    if (endToEndSeconds >= 0) this.endToEnd.observe({ topology: this.topology }, endToEndSeconds);
-    this.processing.observe({ topology: this.topology }, processingSeconds);
+    const h = this.hot;
+    (deadLettered ? h.deadLettered : h.ok).inc();
+    if (endToEndSeconds >= 0) h.endToEnd.observe(endToEndSeconds);
+    h.processing.observe(processingSeconds);
   }
 
   /** A prediction met its ground-truth label. */
   labelledPrediction(correct: boolean): void {
-    this.labelled.inc({ topology: this.topology, outcome: correct ? 'correct' : 'wrong' });
+    (correct ? this.hot.correct : this.hot.wrong).inc();
   }
 
   /** A dead letter was written for a failure at `node` with error `code`. */

@@ -20,6 +20,7 @@ import { DeliveryState } from './delivery-state.js';
 import { InFlightGate } from './in-flight-gate.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { OffsetTracker } from './offset-tracker.js';
+import { RecentLatency } from './recent-latency.js';
 import { microBatchBuffer } from '../operators/rx/micro-batch-buffer.js';
 import type { RunSummary } from './run-summary.js';
 import { CentaurMetrics } from '../observability/metrics.js';
@@ -90,7 +91,7 @@ export class Runtime {
   private readonly health = new Map<string, NodeHealth>();
   /** The run's Prometheus families; the HTTP server renders them. */
   readonly metrics: CentaurMetrics;
-  private readonly recentLatency: { at: number; seconds: number }[] = [];
+  private readonly recentLatency = new RecentLatency();
   /** Aborted when the run has ended: sink retries still waiting give up (their inputs stay uncommitted). */
   private readonly ended = new AbortController();
 
@@ -156,12 +157,7 @@ export class Runtime {
 
   /** End-to-end latency quantiles (seconds) of inputs finished in the last `windowMs`, or null when none. */
   recentLatencySeconds(windowMs: number): { p50: number; p95: number; p99: number } | null {
-    const cutoff = performance.now() - windowMs;
-    while (this.recentLatency.length > 0 && (this.recentLatency[0] as { at: number }).at < cutoff) this.recentLatency.shift();
-    if (this.recentLatency.length === 0) return null;
-    const sorted = this.recentLatency.map((r) => r.seconds).sort((a, b) => a - b);
-    const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
-    return { p50: q(0.5), p95: q(0.95), p99: q(0.99) };
+    return this.recentLatency.quantiles(performance.now() - windowMs);
   }
 
   /** Per-node counters (received, sent, failed), for metrics. */
@@ -402,11 +398,12 @@ export class Runtime {
     const key = trackerKey(state.source, state.partition, state.epoch);
     const advanced = this.trackers.get(key)?.complete(state.offset);
     this.gate.remove(state.bytes);
-    const processingMs = performance.now() - state.receivedAt;
+    const now = performance.now();
+    const processingMs = now - state.receivedAt;
     this.latency.record(processingMs);
     const endToEndSeconds = (Date.now() - state.eventTime) / 1000;
     this.metrics.inputCompleted(state.deadLettered_, endToEndSeconds, processingMs / 1000);
-    if (!state.deadLettered_) this.recordRecent(endToEndSeconds);
+    if (!state.deadLettered_) this.recentLatency.record(now, endToEndSeconds);
     if (state.deadLettered_) this.totals.deadLetters += 1;
     else {
       this.totals.completed += 1;
@@ -558,13 +555,6 @@ export class Runtime {
     if (this.deadLetterSink !== undefined && ![...this.instances.values()].some((i) => i.role === 'sink' && i.sink === this.deadLetterSink)) {
       await this.deadLetterSink.close();
     }
-  }
-
-  private recordRecent(seconds: number): void {
-    const now = performance.now();
-    this.recentLatency.push({ at: now, seconds });
-    // Bounded: at high rates the window keeps the latest 10,000 inputs.
-    if (this.recentLatency.length > 10000) this.recentLatency.splice(0, this.recentLatency.length - 10000);
   }
 
   private forEachSource(fn: (source: Source) => void): void {

@@ -1,0 +1,180 @@
+/**
+ * The KServe v2 client over gRPC (`inference.GRPCInferenceService`, @grpc/grpc-js with the .proto
+ * loaded at run time). Tensors travel as raw bytes: `raw_input_contents` out, and
+ * `raw_output_contents` back (typed `contents` are read too, for servers that answer that way).
+ * One channel carries every call: HTTP/2 multiplexes the requests in flight.
+ */
+import type { CallOptions, Client, MethodDefinition, ServiceError } from '@grpc/grpc-js';
+import { CentaurError } from '../../core/errors.js';
+import { callPolicy, callWithPolicy } from './call-policy.js';
+import type { CallPolicy, KserveClientOptions } from './call-policy.js';
+import { grpcError, transportError } from './classify.js';
+import { parseModelMetadata, parseServerMetadata } from './parse-metadata.js';
+import { loadKserveMethods } from './proto.js';
+import type { InferParameterMessage, KserveMethods, ModelInferResponseMessage, TensorContentsMessage } from './proto.js';
+import { inputBytes, outputFromBytes, outputFromValues } from './tensor-bytes.js';
+import type { InferOutput, InferRequest, InferResponse, KserveClient, ModelMetadata, ParameterValue, ServerMetadata } from './types.js';
+
+/** Settings of the gRPC client. */
+export interface GrpcKserveClientOptions extends KserveClientOptions {
+  /** `host:port` of the server's gRPC endpoint, e.g. `127.0.0.1:8001`. */
+  readonly address: string;
+  /** Use TLS (default false: plaintext, as on a loopback or a private network). */
+  readonly tls?: boolean;
+  /** Largest message sent or received, in bytes (default 256 MiB; a batch of 64 224×224×3 float32 images is 38.5 MB). */
+  readonly maxMessageBytes?: number;
+}
+
+/** Creates a gRPC client for one server; loads grpc-js and the .proto, and opens the channel lazily. */
+export async function createGrpcKserveClient(options: GrpcKserveClientOptions): Promise<KserveClient> {
+  const [grpc, methods] = await Promise.all([import('@grpc/grpc-js'), loadKserveMethods()]);
+  const maxMessageBytes = options.maxMessageBytes ?? 256 * 1024 * 1024;
+  const credentials = options.tls === true ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+  const client = new grpc.Client(options.address, credentials, {
+    'grpc.max_send_message_length': maxMessageBytes,
+    'grpc.max_receive_message_length': maxMessageBytes,
+  });
+  return new GrpcKserveClient(options.address, client, methods, callPolicy(options));
+}
+
+class GrpcKserveClient implements KserveClient {
+  readonly protocol = 'grpc';
+
+  constructor(
+    readonly address: string,
+    private readonly client: Client,
+    private readonly methods: KserveMethods,
+    private readonly policy: CallPolicy,
+  ) {}
+
+  async live(): Promise<boolean> {
+    return this.probe(async () => (await this.call(this.methods.ServerLive, {}, this.policy.healthTimeoutMs)).live);
+  }
+
+  async ready(): Promise<boolean> {
+    return this.probe(async () => (await this.call(this.methods.ServerReady, {}, this.policy.healthTimeoutMs)).ready);
+  }
+
+  async modelReady(name: string, version?: string): Promise<boolean> {
+    const request = { name, version: version ?? '' };
+    return this.probe(async () => (await this.call(this.methods.ModelReady, request, this.policy.healthTimeoutMs)).ready);
+  }
+
+  async serverMetadata(): Promise<ServerMetadata> {
+    const where = `KServe server ${this.address} (gRPC): server metadata`;
+    const answer = await callWithPolicy(this.policy, where, () => this.checked(where, this.methods.ServerMetadata, {}));
+    return parseServerMetadata(where, answer);
+  }
+
+  async modelMetadata(name: string, version?: string): Promise<ModelMetadata> {
+    const where = `KServe server ${this.address} (gRPC): metadata of model ${describeModel(name, version)}`;
+    const request = { name, version: version ?? '' };
+    const answer = await callWithPolicy(this.policy, where, () => this.checked(where, this.methods.ModelMetadata, request));
+    return parseModelMetadata(where, answer);
+  }
+
+  async infer(request: InferRequest): Promise<InferResponse> {
+    const where = `KServe server ${this.address} (gRPC): infer ${describeModel(request.model, request.version)}`;
+    // Encoded once, before any attempt: a caller's mistake is not the server's failure.
+    const message = {
+      model_name: request.model,
+      model_version: request.version ?? '',
+      id: request.id ?? '',
+      inputs: request.inputs.map((input) => ({ name: input.name, datatype: input.datatype, shape: input.shape })),
+      outputs: (request.outputs ?? []).map((name) => ({ name })),
+      raw_input_contents: request.inputs.map(inputBytes),
+    };
+    const timeoutMs = request.timeoutMs ?? this.policy.timeoutMs;
+    const answer = await callWithPolicy(this.policy, where, () => this.checked(where, this.methods.ModelInfer, message, timeoutMs));
+    return readInferResponse(answer);
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+
+  /** A health call: its answer, or false when the call fails. */
+  private async probe(call: () => Promise<boolean>): Promise<boolean> {
+    try {
+      return await call();
+    } catch {
+      return false;
+    }
+  }
+
+  /** One call, with its failure classified as a CentaurError. */
+  private async checked<Req, Res>(where: string, method: MethodDefinition<Req, Res>, request: Req, timeoutMs?: number): Promise<Res> {
+    try {
+      return await this.call(method, request, timeoutMs ?? this.policy.timeoutMs);
+    } catch (error) {
+      const status = error as Partial<ServiceError>;
+      if (typeof status.code === 'number') throw grpcError(where, status.code, status.details ?? '', error);
+      throw transportError(where, error);
+    }
+  }
+
+  /** One unary call on the shared channel, with a deadline. */
+  private call<Req, Res>(method: MethodDefinition<Req, Res>, request: Req, timeoutMs: number): Promise<Res> {
+    const options: CallOptions = { deadline: Date.now() + timeoutMs };
+    return new Promise<Res>((resolve, reject) => {
+      this.client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, options, (error, value) => {
+        if (error !== null) reject(error);
+        else if (value === undefined) reject(new Error(`${method.path} answered nothing`));
+        else resolve(value);
+      });
+    });
+  }
+}
+
+function describeModel(name: string, version?: string): string {
+  return version === undefined || version === '' ? name : `${name} version ${version}`;
+}
+
+/** The response's outputs as typed arrays, from raw bytes (in output order) or typed contents. */
+function readInferResponse(message: ModelInferResponseMessage): InferResponse {
+  const raw = message.raw_output_contents;
+  const outputs: InferOutput[] = message.outputs.map((output, i) => {
+    const shape = output.shape.map(Number);
+    const bytes = raw[i];
+    const data =
+      raw.length > 0 && bytes !== undefined
+        ? outputFromBytes(output.name, output.datatype, shape, bytes)
+        : outputFromValues(output.name, output.datatype, shape, contentsValues(output.name, output.datatype, output.contents));
+    return { name: output.name, datatype: output.datatype, shape, data };
+  });
+  const parameters: Record<string, ParameterValue> = {};
+  for (const [key, parameter] of Object.entries(message.parameters)) {
+    const value = parameterValue(parameter);
+    if (value !== undefined) parameters[key] = value;
+  }
+  return { model: message.model_name, version: message.model_version, id: message.id, outputs, parameters };
+}
+
+/** The typed contents field that holds a datatype's elements. */
+function contentsValues(name: string, datatype: string, contents: TensorContentsMessage | null): readonly unknown[] {
+  const field: Readonly<Record<string, keyof TensorContentsMessage>> = {
+    BOOL: 'bool_contents',
+    INT8: 'int_contents',
+    INT16: 'int_contents',
+    INT32: 'int_contents',
+    INT64: 'int64_contents',
+    UINT8: 'uint_contents',
+    UINT16: 'uint_contents',
+    UINT32: 'uint_contents',
+    UINT64: 'uint64_contents',
+    FP32: 'fp32_contents',
+    FP64: 'fp64_contents',
+  };
+  const key = field[datatype];
+  if (key === undefined || contents === null) {
+    throw new CentaurError('INFERENCE_FAILED', `output \`${name}\` (${datatype}) came without raw bytes or readable contents`, {
+      retriable: false,
+    });
+  }
+  return contents[key] ?? [];
+}
+
+function parameterValue(parameter: InferParameterMessage): ParameterValue | undefined {
+  const choice = parameter.parameter_choice;
+  return choice === undefined ? undefined : parameter[choice];
+}

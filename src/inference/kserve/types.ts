@@ -1,0 +1,142 @@
+/**
+ * The KServe v2 (Open Inference Protocol) client contract: one interface, implemented over
+ * HTTP/REST with the binary tensor data extension (`http-client.ts`) and over gRPC
+ * (`grpc-client.ts`), and the request, response and metadata shapes both share.
+ */
+
+/** Tensor element types of the protocol. */
+export type KserveDatatype =
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP16'
+  | 'FP32'
+  | 'FP64'
+  | 'BYTES';
+
+/** The input datatypes Centaur sends: float32 pixels, half-precision pixels, raw bytes. */
+export type InputDatatype = 'FP32' | 'FP16' | 'UINT8';
+
+/** One input or output as the server describes it; -1 is a dimension of any size. */
+export interface TensorMetadata {
+  readonly name: string;
+  /** A protocol datatype, as the server spells it (e.g. `FP32`). */
+  readonly datatype: string;
+  readonly shape: readonly number[];
+}
+
+/** What `modelMetadata` returns. */
+export interface ModelMetadata {
+  readonly name: string;
+  readonly versions: readonly string[];
+  readonly platform: string;
+  readonly inputs: readonly TensorMetadata[];
+  readonly outputs: readonly TensorMetadata[];
+  /**
+   * The largest batch one request may carry, where the server says (a `max_batch_size` model
+   * parameter over HTTP); undefined when it does not (the protocol has no such field).
+   */
+  readonly maxBatchSize?: number;
+}
+
+/** What `serverMetadata` returns. */
+export interface ServerMetadata {
+  readonly name: string;
+  readonly version: string;
+  /** Protocol extensions, e.g. `binary_tensor_data`. */
+  readonly extensions: readonly string[];
+}
+
+/**
+ * One input tensor, row-major. `FP32` takes a Float32Array; `FP16` a Float32Array (converted to
+ * half precision, round to nearest even) or a Uint16Array of half-precision bits; `UINT8` a
+ * Uint8Array. `data` must hold exactly the product of `shape` elements.
+ */
+export interface InferInput {
+  readonly name: string;
+  readonly datatype: InputDatatype;
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Uint16Array | Uint8Array;
+}
+
+/** One inference request. */
+export interface InferRequest {
+  readonly model: string;
+  /** Empty or undefined: the version the server chooses. */
+  readonly version?: string;
+  /** Echoed by the server; useful in its logs. */
+  readonly id?: string;
+  readonly inputs: readonly InferInput[];
+  /** Outputs to return (all of the model's when undefined). */
+  readonly outputs?: readonly string[];
+  /** Per-attempt deadline in milliseconds; the client's default when undefined. */
+  readonly timeoutMs?: number;
+}
+
+/** Output elements as a typed array; `FP16` outputs are widened to Float32Array. */
+export type OutputData =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array;
+
+/** One output tensor of a response. */
+export interface InferOutput {
+  readonly name: string;
+  /** The datatype on the wire (an `FP16` output arrives here as a Float32Array). */
+  readonly datatype: string;
+  readonly shape: readonly number[];
+  readonly data: OutputData;
+}
+
+/** A parameter value of the protocol. */
+export type ParameterValue = string | number | boolean;
+
+/** One inference response. */
+export interface InferResponse {
+  readonly model: string;
+  readonly version: string;
+  readonly id: string;
+  readonly outputs: readonly InferOutput[];
+  /** Response parameters, e.g. a server-measured `compute_ms` where the server reports one. */
+  readonly parameters: Readonly<Record<string, ParameterValue>>;
+}
+
+/**
+ * A client of one KServe v2 server. Health calls answer false when the server says no or cannot be
+ * reached. `modelMetadata`, `serverMetadata` and `infer` retry retriable failures with backoff
+ * behind a circuit breaker and reject with a CentaurError: INFERENCE_SERVER_UNAVAILABLE
+ * (retriable) or INFERENCE_REQUEST_INVALID (the request's data; dead letter).
+ */
+export interface KserveClient {
+  /** `http` or `grpc`. */
+  readonly protocol: 'http' | 'grpc';
+  /** The server address, for messages and logs. */
+  readonly address: string;
+  /** Whether the server is running. */
+  live(): Promise<boolean>;
+  /** Whether the server is ready for inference. */
+  ready(): Promise<boolean>;
+  /** Whether one model (version) is ready for inference. */
+  modelReady(name: string, version?: string): Promise<boolean>;
+  /** The server's name, version and extensions. */
+  serverMetadata(): Promise<ServerMetadata>;
+  /** A model's inputs and outputs, to check against the manifest at start. */
+  modelMetadata(name: string, version?: string): Promise<ModelMetadata>;
+  /** Runs one request; several may be in flight at once. */
+  infer(request: InferRequest): Promise<InferResponse>;
+  /** Closes connections; calls in flight fail. */
+  close(): Promise<void>;
+}
