@@ -6,6 +6,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RegistryContentType } from 'prom-client';
 import type { NodeMetrics } from '../core/node-metrics.js';
+import { FastHistogram } from './fast-histogram.js';
+import type { HistogramChild } from './fast-histogram.js';
 
 /** Latency buckets in seconds: sub-millisecond stages up to slow end-to-end paths. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -21,14 +23,17 @@ export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1
 export interface NodeCountSource {
   readonly id: string;
   readonly kind: string;
+  readonly role: 'source' | 'operator' | 'sink';
   counts(): { readonly received: number; readonly sent: number; readonly failed: number };
 }
 
-/** Live figures the runtime exposes to gauges, read at scrape time. */
+/** Live figures the runtime exposes, read at scrape time. */
 export interface RuntimeGaugeSource {
   inFlight(): { count: number; bytes: number; paused: boolean };
   ready(): boolean;
   running(): boolean;
+  /** Inputs finished (ok, dead-lettered) and labelled predictions (correct of labelled). */
+  totals(): { readonly completed: number; readonly deadLetters: number; readonly correct: number; readonly labelled: number };
 }
 
 /** Short-window figures for the status API, kept beside the Prometheus families. */
@@ -40,11 +45,9 @@ interface WindowStats {
 export class CentaurMetrics {
   readonly registry = new Registry<RegistryContentType>();
   private readonly topology: string;
-  private readonly inputs: Counter;
-  private readonly completed: Counter;
-  private readonly endToEnd: Histogram;
-  private readonly processing: Histogram;
-  private readonly nodeProcessing: Histogram;
+  private readonly endToEnd: HistogramChild;
+  private readonly processing: HistogramChild;
+  private readonly nodeProcessing: FastHistogram;
   private readonly batchSize: Histogram;
   private readonly batchFill: Histogram;
   private readonly batchWait: Histogram;
@@ -54,22 +57,12 @@ export class CentaurMetrics {
   private readonly modelInfo: Gauge;
   private readonly pauses: Counter;
   private readonly deadLetters: Counter;
-  private readonly labelled: Counter;
   private readonly commits: Counter;
   private readonly commitSeconds: Histogram;
   private readonly lag: Gauge;
   private readonly lagValues = new Map<string, number>();
   private readonly models = new Map<string, { model: string; version: string }>();
   private window: WindowStats = { batches: 0, fillSum: 0 };
-  /** Children of the per-input families, bound once. */
-  private readonly hot: {
-    readonly ok: Counter.Internal;
-    readonly deadLettered: Counter.Internal;
-    readonly correct: Counter.Internal;
-    readonly wrong: Counter.Internal;
-    readonly endToEnd: Histogram.Internal<string>;
-    readonly processing: Histogram.Internal<string>;
-  };
   private renderChain: Promise<unknown> = Promise.resolve();
 
   constructor(topology: string, version: string, nodes: readonly NodeCountSource[], gauges: RuntimeGaugeSource) {
@@ -111,34 +104,48 @@ export class CentaurMetrics {
     nodeCounter('received', 'Envelopes into a node.');
     nodeCounter('sent', 'Envelopes out of a node (for sinks: written).');
     nodeCounter('failed', 'Envelopes a node failed; they become dead letters.');
-    this.nodeProcessing = new Histogram({
-      name: 'centaur_node_processing_seconds',
-      help: 'Time an envelope spent in a node (for micro-batch: waiting for its batch).',
-      labelNames: ['topology', 'node', 'kind'],
-      buckets: LATENCY_BUCKETS,
+    // Per-input families: plain counters the runtime keeps, and histograms bound once (FastHistogram).
+    this.nodeProcessing = new FastHistogram('centaur_node_processing_seconds', 'Time an envelope spent in a node (for micro-batch: waiting for its batch).', ['topology', 'node', 'kind'], LATENCY_BUCKETS, this.registry);
+    new Counter({
+      name: 'centaur_inputs_total',
+      help: 'Inputs admitted from each source.',
+      labelNames: ['topology', 'node'],
       registers,
+      collect() {
+        this.reset();
+        for (const n of nodes) {
+          if (n.role !== 'source') continue;
+          const c = n.counts();
+          this.inc({ topology, node: n.id }, c.sent + c.failed);
+        }
+      },
     });
-    this.inputs = new Counter({ name: 'centaur_inputs_total', help: 'Inputs admitted from each source.', labelNames: ['topology', 'node'], registers });
-    this.completed = new Counter({
+    new Counter({
       name: 'centaur_inputs_completed_total',
       help: 'Inputs finished end to end, by outcome (ok, dead_letter).',
       labelNames: ['topology', 'outcome'],
       registers,
+      collect() {
+        const totals = gauges.totals();
+        this.reset();
+        this.inc({ topology, outcome: 'ok' }, totals.completed);
+        this.inc({ topology, outcome: 'dead_letter' }, totals.deadLetters);
+      },
     });
-    this.endToEnd = new Histogram({
-      name: 'centaur_end_to_end_latency_seconds',
-      help: "From an input's event time to its last sink acknowledgement.",
-      labelNames: ['topology'],
-      buckets: LATENCY_BUCKETS,
+    new Counter({
+      name: 'centaur_labelled_predictions_total',
+      help: 'Predictions of inputs with a known label, by outcome (correct, wrong).',
+      labelNames: ['topology', 'outcome'],
       registers,
+      collect() {
+        const totals = gauges.totals();
+        this.reset();
+        this.inc({ topology, outcome: 'correct' }, totals.correct);
+        this.inc({ topology, outcome: 'wrong' }, totals.labelled - totals.correct);
+      },
     });
-    this.processing = new Histogram({
-      name: 'centaur_processing_latency_seconds',
-      help: 'From admission by the source to the last sink acknowledgement.',
-      labelNames: ['topology'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.endToEnd = new FastHistogram('centaur_end_to_end_latency_seconds', "From an input's event time to its last sink acknowledgement.", ['topology'], LATENCY_BUCKETS, this.registry).labels(t);
+    this.processing = new FastHistogram('centaur_processing_latency_seconds', 'From admission by the source to the last sink acknowledgement.', ['topology'], LATENCY_BUCKETS, this.registry).labels(t);
     this.batchSize = new Histogram({ name: 'centaur_batch_size', help: 'Envelopes per batch.', labelNames: ['topology', 'node'], buckets: BATCH_SIZE_BUCKETS, registers });
     this.batchFill = new Histogram({ name: 'centaur_batch_fill_ratio', help: 'Batch size divided by the maximum batch size.', labelNames: ['topology', 'node'], buckets: FILL_BUCKETS, registers });
     this.batchWait = new Histogram({
@@ -193,12 +200,6 @@ export class CentaurMetrics {
       labelNames: ['topology', 'node', 'reason'],
       registers,
     });
-    this.labelled = new Counter({
-      name: 'centaur_labelled_predictions_total',
-      help: 'Predictions of inputs with a known label, by outcome (correct, wrong).',
-      labelNames: ['topology', 'outcome'],
-      registers,
-    });
     this.commits = new Counter({ name: 'centaur_source_commits_total', help: 'Position commits, by outcome (ok, error).', labelNames: ['topology', 'node', 'outcome'], registers });
     this.commitSeconds = new Histogram({ name: 'centaur_source_commit_seconds', help: 'Time one position commit took.', labelNames: ['topology', 'node'], buckets: LATENCY_BUCKETS, registers });
     this.lag = new Gauge({
@@ -207,16 +208,6 @@ export class CentaurMetrics {
       labelNames: ['topology', 'node', 'topic', 'partition'],
       registers,
     });
-    // Bound once (they also exist from the start, so rates and alerts see zero rather than nothing).
-    this.hot = {
-      ok: this.completed.labels({ topology, outcome: 'ok' }),
-      deadLettered: this.completed.labels({ topology, outcome: 'dead_letter' }),
-      correct: this.labelled.labels({ topology, outcome: 'correct' }),
-      wrong: this.labelled.labels({ topology, outcome: 'wrong' }),
-      endToEnd: this.endToEnd.labels(t),
-      processing: this.processing.labels(t),
-    };
-    for (const c of [this.hot.ok, this.hot.deadLettered, this.hot.correct, this.hot.wrong]) c.inc(0);
     this.pauses.inc(t, 0);
   }
 
@@ -259,28 +250,14 @@ export class CentaurMetrics {
   }
 
   /** A per-node processing-time recorder for the runtime's hot path. */
-  nodeTimer(node: string, kind: string): (seconds: number) => void {
-    const child = this.nodeProcessing.labels({ topology: this.topology, node, kind });
-    return (seconds) => child.observe(seconds);
+  nodeTimer(node: string, kind: string): HistogramChild {
+    return this.nodeProcessing.labels({ topology: this.topology, node, kind });
   }
 
-  /** A per-source admission counter for the runtime's hot path. */
-  inputCounter(node: string): () => void {
-    const child = this.inputs.labels({ topology: this.topology, node });
-    return () => child.inc();
-  }
-
-  /** An input finished: its outcome and latencies (seconds). Called per input: children are pre-bound. */
-  inputCompleted(deadLettered: boolean, endToEndSeconds: number, processingSeconds: number): void {
-    const h = this.hot;
-    (deadLettered ? h.deadLettered : h.ok).inc();
-    if (endToEndSeconds >= 0) h.endToEnd.observe(endToEndSeconds);
-    h.processing.observe(processingSeconds);
-  }
-
-  /** A prediction met its ground-truth label. */
-  labelledPrediction(correct: boolean): void {
-    (correct ? this.hot.correct : this.hot.wrong).inc();
+  /** An input finished: its latencies in seconds (its outcome is counted by the runtime). */
+  inputCompleted(endToEndSeconds: number, processingSeconds: number): void {
+    if (endToEndSeconds >= 0) this.endToEnd.observe(endToEndSeconds);
+    this.processing.observe(processingSeconds);
   }
 
   /** A dead letter was written for a failure at `node` with error `code`. */

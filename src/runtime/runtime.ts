@@ -24,6 +24,7 @@ import { RecentLatency } from './recent-latency.js';
 import { microBatchBuffer } from '../operators/rx/micro-batch-buffer.js';
 import type { RunSummary } from './run-summary.js';
 import { CentaurMetrics } from '../observability/metrics.js';
+import type { HistogramChild } from '../observability/fast-histogram.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 
 export interface RuntimeOptions {
@@ -114,11 +115,12 @@ export class Runtime {
       this.counters.set(id, { received: 0, sent: 0, failed: 0 });
       this.health.set(id, { state: 'running' });
     }
-    const nodes = [...topology.nodes.values()].map((n) => ({ id: n.id, kind: n.spec.kind, counts: () => this.counters.get(n.id) as NodeCounters }));
+    const nodes = [...topology.nodes.values()].map((n) => ({ id: n.id, kind: n.spec.kind, role: n.spec.role, counts: () => this.counters.get(n.id) as NodeCounters }));
     this.metrics = new CentaurMetrics(topology.name, PACKAGE_VERSION, nodes, {
       inFlight: () => this.gate.stats,
       ready: () => this.readiness().length === 0,
       running: () => this.runState === 'running',
+      totals: () => this.totals,
     });
   }
 
@@ -261,13 +263,13 @@ export class Runtime {
             this.deadLetters.next({ envelope, node: id, error: toCentaurError(error), time: Date.now() });
           },
         };
-        const observe = this.metrics.nodeTimer(id, instance.node.spec.kind);
+        const timer = this.metrics.nodeTimer(id, instance.node.spec.kind);
         const sent = (item: Item): void => {
           const envelopes = envelopesOf(item);
           counters.sent += envelopes.length;
           for (const envelope of envelopes) {
             const ms = envelope.timings[id];
-            if (ms !== undefined) observe(ms / 1000);
+            if (ms !== undefined) timer.observe(ms / 1000);
           }
         };
         streams.set(id, instance.operator.apply(input, ctx).pipe(tap(sent), share()));
@@ -283,8 +285,8 @@ export class Runtime {
             map((envelopes): Item => ({ kind: 'batch', envelopes, tensor: null })),
           );
         }
-        const observe = this.metrics.nodeTimer(id, instance.node.spec.kind);
-        const write = items.pipe(mergeMap((item) => from(this.writeToSink(id, instance.sink, item, counters, observe)), concurrency));
+        const timer = this.metrics.nodeTimer(id, instance.node.spec.kind);
+        const write = items.pipe(mergeMap((item) => from(this.writeToSink(id, instance.sink, item, counters, timer)), concurrency));
         sinkDone.push(lastValueFrom(write, { defaultValue: undefined }));
       }
     }
@@ -292,14 +294,9 @@ export class Runtime {
 
     const sourcesDone = [...this.instances.values()].map(async (instance) => {
       if (instance.role !== 'source') return;
-      const counted = this.metrics.inputCounter(instance.node.id);
       const ctx: SourceContext = {
-        emit: (init) => {
-          counted();
-          instance.subject.next(this.admit(init, instance.node.id));
-        },
+        emit: (init) => instance.subject.next(this.admit(init, instance.node.id)),
         fail: (init, error) => {
-          counted();
           const envelope = this.admit(init, instance.node.id);
           (this.counters.get(instance.node.id) as NodeCounters).failed += 1;
           this.deadLetters.next({ envelope, node: instance.node.id, error: toCentaurError(error, 'INPUT_READ_FAILED'), time: Date.now() });
@@ -402,7 +399,7 @@ export class Runtime {
     const processingMs = now - state.receivedAt;
     this.latency.record(processingMs);
     const endToEndSeconds = (Date.now() - state.eventTime) / 1000;
-    this.metrics.inputCompleted(state.deadLettered_, endToEndSeconds, processingMs / 1000);
+    this.metrics.inputCompleted(endToEndSeconds, processingMs / 1000);
     if (!state.deadLettered_) this.recentLatency.record(now, endToEndSeconds);
     if (state.deadLettered_) this.totals.deadLetters += 1;
     else {
@@ -411,7 +408,6 @@ export class Runtime {
       if (state.labelled) {
         this.totals.labelled += 1;
         if (state.correct) this.totals.correct += 1;
-        this.metrics.labelledPrediction(state.correct);
       }
     }
     if (advanced !== undefined) {
@@ -420,7 +416,7 @@ export class Runtime {
     }
   }
 
-  private async writeToSink(id: string, sink: Sink, item: Item, counters: NodeCounters, observe: (seconds: number) => void): Promise<void> {
+  private async writeToSink(id: string, sink: Sink, item: Item, counters: NodeCounters, timer: HistogramChild): Promise<void> {
     const envelopes = envelopesOf(item);
     if (isBatch(item)) item.tensor?.release();
     counters.received += envelopes.length;
@@ -458,8 +454,7 @@ export class Runtime {
       this.deadLetters.next({ envelope: r.envelope, node: id, error: r.error, time: Date.now() });
     }
     counters.sent += envelopes.length - refused.size;
-    const seconds = (performance.now() - started) / 1000;
-    for (let i = 0; i < envelopes.length; i += 1) observe(seconds);
+    timer.observeMany((performance.now() - started) / 1000, envelopes.length - refused.size);
     for (const envelope of envelopes) {
       if (refused.has(envelope)) continue;
       const state = envelope.delivery;
