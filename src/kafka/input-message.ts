@@ -40,18 +40,26 @@ export interface MessagePlace {
   readonly epoch: number;
 }
 
+/** An input under construction: decoding fills in what the value says (built once per message, no copies). */
+type DraftInit = { -readonly [K in keyof EnvelopeInit]: EnvelopeInit[K] };
+
 /** The input as known before decoding: enough to dead-letter the message with its original bytes. */
 export function rawInput(message: KafkaInputMessage, place: MessagePlace): EnvelopeInit {
-  return {
+  return draft(message, place, { ...message.headers });
+}
+
+function draft(message: KafkaInputMessage, place: MessagePlace, metadata: Record<string, string>): DraftInit {
+  const init: DraftInit = {
     id: `${message.topic}-${message.partition}-${message.offset}`,
-    ...(message.key === null ? {} : { key: message.key.toString('utf8') }),
     eventTime: message.timestamp,
     position: { source: place.sourceId, partition: place.partition, offset: message.offset, topic: message.topic, epoch: place.epoch },
     payload: { kind: 'bytes', bytes: message.value ?? Buffer.alloc(0) },
     sizeBytes: (message.value?.length ?? 0) + (message.key?.length ?? 0),
-    metadata: { ...message.headers },
+    metadata,
     original: { key: message.key, value: message.value, headers: message.headers },
   };
+  if (message.key !== null) init.key = message.key.toString('utf8');
+  return init;
 }
 
 /** Decodes a message into an input; throws a data error (dead letter) or an infrastructure error (retry). */
@@ -60,26 +68,25 @@ export async function decodeInput(message: KafkaInputMessage, place: MessagePlac
   if (codec === undefined) throw new CentaurError('INTERNAL', 'format avro without a schema registry');
   const value = message.value;
   if (value === null || value.length === 0) throw new CentaurError('KAFKA_VALUE_INVALID', 'the message has no value');
-  return fromValue(await codec.decode(value), rawInput(message, place), message, options);
+  return fromValue(await codec.decode(value), draft(message, place, {}), message, options);
 }
 
 /** Decodes a `json` or `bytes` message at once (no registry involved); throws a data error. */
 export function decodePlain(message: KafkaInputMessage, place: MessagePlace, options: ValueOptions): EnvelopeInit {
-  const raw = rawInput(message, place);
   const value = message.value;
   if (value === null || value.length === 0) throw new CentaurError('KAFKA_VALUE_INVALID', 'the message has no value');
   if (options.format === 'bytes') {
+    const raw = draft(message, place, { ...message.headers });
     const headers = message.headers;
     const id = headers[options.idField ?? BYTES_ID_HEADER];
     const time = headers[options.timeField ?? BYTES_TIME_HEADER];
     const label = headers[options.labelField];
-    return {
-      ...raw,
-      ...(id === undefined ? {} : { id }),
-      eventTime: time === undefined ? message.timestamp : parseTime(time, options.timeField ?? BYTES_TIME_HEADER),
-      ...(label === undefined ? {} : { label }),
-    };
+    if (id !== undefined) raw.id = id;
+    if (time !== undefined) raw.eventTime = parseTime(time, options.timeField ?? BYTES_TIME_HEADER);
+    if (label !== undefined) raw.label = label;
+    return raw;
   }
+  const raw = draft(message, place, {});
   let record: unknown;
   try {
     record = JSON.parse(value.toString('utf8'));
@@ -89,14 +96,14 @@ export function decodePlain(message: KafkaInputMessage, place: MessagePlace, opt
   return fromValue(record, raw, message, options);
 }
 
-function fromValue(record: unknown, raw: EnvelopeInit, message: KafkaInputMessage, options: ValueOptions): EnvelopeInit {
+function fromValue(record: unknown, raw: DraftInit, message: KafkaInputMessage, options: ValueOptions): EnvelopeInit {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     throw new CentaurError('KAFKA_VALUE_INVALID', `the value is a ${Array.isArray(record) ? 'list' : typeof record}, not a record`);
   }
   return fromRecord(record as Record<string, unknown>, raw, message, options);
 }
 
-function fromRecord(record: Record<string, unknown>, raw: EnvelopeInit, message: KafkaInputMessage, options: ValueOptions): EnvelopeInit {
+function fromRecord(record: Record<string, unknown>, raw: DraftInit, message: KafkaInputMessage, options: ValueOptions): EnvelopeInit {
   const payload = payloadOf(record, options);
   const idField = options.idField ?? ID_FIELDS.find((f) => typeof record[f] === 'string');
   const timeField = options.timeField ?? TIME_FIELDS.find((f) => record[f] !== undefined && record[f] !== null);
@@ -107,7 +114,7 @@ function fromRecord(record: Record<string, unknown>, raw: EnvelopeInit, message:
   const timeValue = timeField === undefined ? undefined : record[timeField];
   const eventTime = timeValue === undefined || timeValue === null ? message.timestamp : parseTime(timeValue, timeField as string);
   const label = record[options.labelField] ?? message.headers[options.labelField];
-  const metadata: Record<string, string> = {};
+  const metadata = raw.metadata as Record<string, string>;
   for (const [name, v] of Object.entries(record)) {
     if (name === options.imageField || name === 'metadata') continue;
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') metadata[name] = String(v);
@@ -117,16 +124,12 @@ function fromRecord(record: Record<string, unknown>, raw: EnvelopeInit, message:
     for (const [name, v] of Object.entries(nested as Record<string, unknown>)) if (typeof v === 'string') metadata[name] = v;
   }
   Object.assign(metadata, message.headers);
-  const bytes = payload.kind === 'bytes' ? payload.bytes.length : 0;
-  return {
-    ...raw,
-    ...(typeof id === 'string' || typeof id === 'number' ? { id: String(id) } : {}),
-    eventTime,
-    payload,
-    sizeBytes: raw.sizeBytes + bytes,
-    metadata,
-    ...(typeof label === 'string' ? { label } : {}),
-  };
+  if (payload.kind === 'bytes') raw.sizeBytes += payload.bytes.length;
+  if (typeof id === 'string' || typeof id === 'number') raw.id = String(id);
+  raw.eventTime = eventTime;
+  raw.payload = payload;
+  if (typeof label === 'string') raw.label = label;
+  return raw;
 }
 
 function payloadOf(record: Record<string, unknown>, options: ValueOptions): Payload {

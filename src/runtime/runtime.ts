@@ -375,20 +375,21 @@ export class Runtime {
     );
     this.totals.inputs += 1;
     this.gate.add(init.sizeBytes);
-    return {
+    const envelope: { -readonly [K in keyof Envelope]: Envelope[K] } = {
       id: init.id,
-      ...(init.key === undefined ? {} : { key: init.key }),
       eventTime: init.eventTime,
       position: init.position,
       payload: init.payload,
       sizeBytes: init.sizeBytes,
       metadata: init.metadata ?? {},
-      ...(init.label === undefined ? {} : { label: init.label }),
-      ...(init.original === undefined ? {} : { original: init.original }),
       receivedAt,
       timings: {},
       delivery,
     };
+    if (init.key !== undefined) envelope.key = init.key;
+    if (init.label !== undefined) envelope.label = init.label;
+    if (init.original !== undefined) envelope.original = init.original;
+    return envelope;
   }
 
   private complete(state: DeliveryState): void {
