@@ -1,4 +1,4 @@
-/** The `centaur` command line: run, validate, schema, components, generate-images, publish-images, create-topics. */
+/** The `centaur` command line: run, validate, schema, components, generate-images, publish-images, create-topics, models. */
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, CentaurError, formatIssue } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
@@ -6,6 +6,7 @@ import { allComponents } from '../topology/registry.js';
 import { topologyJsonSchema } from '../topology/schema.js';
 import { loadTopologyFile } from '../topology/load.js';
 import { componentsMarkdown, componentsText, optionRows } from './describe-options.js';
+import type { ModelRegistry } from '../registry/model-registry.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid input or config. */
 export const EXIT = { ok: 0, runtime: 1, invalid: 2 } as const;
@@ -115,6 +116,59 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.out(created.length === 0 ? 'every topic exists already' : `created ${created.join(', ')}`);
     });
 
+  const models = program.command('models').description('Manage the model registry: versions, aliases, exports.');
+  const registryOption = (): Option =>
+    new Option('--registry <dir>', 'registry folder (default: $CENTAUR_MODEL_REGISTRY)').default(process.env.CENTAUR_MODEL_REGISTRY);
+  models
+    .command('list')
+    .description('List models, their versions and aliases.')
+    .addOption(registryOption())
+    .option('--json', 'print JSON')
+    .action(async (opts: { registry?: string; json?: boolean }) => {
+      code = await modelsCommand(opts.registry, io, async (registry) => {
+        const all = await Promise.all((await registry.models()).map(async (m) => ({ model: m, versions: await registry.versions(m) })));
+        if (opts.json === true) return JSON.stringify(all, null, 2);
+        if (all.length === 0) return `no models in ${registry.root}`;
+        return all.flatMap(({ model, versions }) => [model, ...versions.map((v) => `  ${v.version.padEnd(12)} ${(v.createdAt ?? '').padEnd(25)} ${v.aliases.join(', ')}`)]).join('\n');
+      });
+    });
+  models
+    .command('show')
+    .description('Print the manifest of a version (by version or alias; default `production`).')
+    .argument('<model>')
+    .argument('[ref]', 'version or alias', 'production')
+    .addOption(registryOption())
+    .action(async (model: string, ref: string, opts: { registry?: string }) => {
+      code = await modelsCommand(opts.registry, io, async (registry) => JSON.stringify((await registry.load(model, ref)).manifest, null, 2));
+    });
+  models
+    .command('register')
+    .description('Copy a model folder (manifest.json + files) into the registry as a new, immutable, checksummed version.')
+    .argument('<model-dir>')
+    .addOption(registryOption())
+    .option('--version <v>', "version name (default: the manifest's)")
+    .option('--alias <names>', 'comma-separated aliases to point at it, e.g. candidate')
+    .action(async (dir: string, opts: { registry?: string; version?: string; alias?: string }) => {
+      code = await modelsCommand(opts.registry, io, async (registry) => {
+        const aliases = opts.alias === undefined ? [] : opts.alias.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+        const info = await registry.register(dir, { ...(opts.version === undefined ? {} : { version: opts.version }), aliases });
+        return `registered ${info.model} version ${info.version} (sha256 ${info.sha256 ?? '?'})${info.aliases.length > 0 ? `, aliases ${info.aliases.join(', ')}` : ''}`;
+      });
+    });
+  models
+    .command('alias')
+    .description('Point an alias (production, candidate, …) at a version; infer nodes following it swap without a restart.')
+    .argument('<model>')
+    .argument('<alias>')
+    .argument('<version>')
+    .addOption(registryOption())
+    .action(async (model: string, alias: string, version: string, opts: { registry?: string }) => {
+      code = await modelsCommand(opts.registry, io, async (registry) => {
+        await registry.setAlias(model, alias, version);
+        return `${model}: ${alias} → ${version}`;
+      });
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
@@ -222,6 +276,25 @@ async function runCommand(file: string, opts: RunOptions, io: CliIo): Promise<nu
     process.off('SIGTERM', onSignal);
     await server?.close();
     logger.flush();
+  }
+}
+
+/** Runs a registry command: config errors (missing registry, unknown model) exit 2 with the message. */
+async function modelsCommand(root: string | undefined, io: CliIo, action: (registry: ModelRegistry) => Promise<string>): Promise<number> {
+  if (root === undefined || root === '') {
+    io.err('centaur models: give --registry <dir> or set CENTAUR_MODEL_REGISTRY');
+    return EXIT.invalid;
+  }
+  const { ModelRegistry } = await import('../registry/model-registry.js');
+  try {
+    io.out(await action(new ModelRegistry(root)));
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CentaurError && error.category === 'config') {
+      io.err(`centaur models: ${error.code}: ${error.message}`);
+      return EXIT.invalid;
+    }
+    throw error;
   }
 }
 

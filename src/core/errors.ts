@@ -54,6 +54,11 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'The model manifest or model file could not be read, or does not match its declared input/output spec.',
   },
+  MODEL_NOT_FOUND: {
+    category: 'config',
+    retriable: false,
+    description: 'The model registry has no such model, version or alias.',
+  },
   OBJECT_FETCH_FAILED: {
     category: 'data',
     retriable: false,

@@ -1,0 +1,156 @@
+/**
+ * The model registry: models → immutable versions (a manifest and its files, checksummed) →
+ * aliases (`production`, `candidate`, any name) that point at a version and move. Kept in a
+ * folder: `<root>/<model>/versions/<version>/manifest.json` (+ files) and
+ * `<root>/<model>/aliases.json`. Every write is a rename of a finished temporary, so a reader
+ * never sees half a version or half an alias file.
+ */
+import { randomUUID } from 'node:crypto';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CentaurError } from '../core/errors.js';
+import { loadManifest, sha256File } from '../inference/manifest.js';
+import type { LoadedManifest, Manifest } from '../inference/manifest.js';
+
+/** A version as listed: its manifest summary and the aliases pointing at it. */
+export interface VersionInfo {
+  readonly model: string;
+  readonly version: string;
+  readonly createdAt: string | undefined;
+  readonly sha256: string | undefined;
+  readonly aliases: readonly string[];
+  readonly classes: readonly string[];
+  readonly metrics: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** Names usable as model names, versions and aliases (they become folder and file names). */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export class ModelRegistry {
+  constructor(readonly root: string) {}
+
+  /** Model names, sorted. */
+  async models(): Promise<string[]> {
+    const entries = await readdir(this.root, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    return entries.filter((e) => e.isDirectory() && NAME.test(e.name)).map((e) => e.name).sort();
+  }
+
+  /** Every version of `model` with its aliases, oldest first by creation time then name. */
+  async versions(model: string): Promise<VersionInfo[]> {
+    const dir = path.join(this.modelDir(model), 'versions');
+    const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') throw new CentaurError('MODEL_NOT_FOUND', `no model \`${model}\` in the registry ${this.root}`);
+      throw error;
+    });
+    const aliases = await this.aliases(model);
+    const infos: VersionInfo[] = [];
+    for (const e of entries) {
+      if (!e.isDirectory() || !NAME.test(e.name)) continue;
+      const manifest = JSON.parse(await readFile(path.join(dir, e.name, 'manifest.json'), 'utf8')) as Manifest;
+      infos.push({
+        model,
+        version: e.name,
+        createdAt: manifest.createdAt,
+        sha256: manifest.sha256,
+        aliases: Object.entries(aliases).filter(([, v]) => v === e.name).map(([a]) => a).sort(),
+        classes: manifest.classes,
+        metrics: manifest.metrics,
+      });
+    }
+    return infos.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.version.localeCompare(b.version, undefined, { numeric: true }));
+  }
+
+  /** The alias → version map of `model` (empty when none is set). */
+  async aliases(model: string): Promise<Record<string, string>> {
+    try {
+      return JSON.parse(await readFile(path.join(this.modelDir(model), 'aliases.json'), 'utf8')) as Record<string, string>;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw new CentaurError('MODEL_LOAD_FAILED', `cannot read the aliases of \`${model}\`: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** The version an alias (or a version name) stands for; MODEL_NOT_FOUND when neither exists. */
+  async resolveVersion(model: string, ref: string): Promise<string> {
+    const aliases = await this.aliases(model);
+    const version = aliases[ref] ?? ref;
+    if (!NAME.test(version) || !(await isDir(path.join(this.modelDir(model), 'versions', version)))) {
+      throw new CentaurError('MODEL_NOT_FOUND', `\`${model}\` has no version or alias \`${ref}\` in the registry ${this.root}`);
+    }
+    return version;
+  }
+
+  /** Loads the version `ref` (alias or version) with its checksum verified. */
+  async load(model: string, ref: string): Promise<LoadedManifest> {
+    const version = await this.resolveVersion(model, ref);
+    const loaded = await loadManifest(path.join(this.modelDir(model), 'versions', version));
+    if (loaded.manifest.sha256 === undefined) {
+      throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} has no checksum; register it again`);
+    }
+    if (loaded.manifest.name !== model || loaded.manifest.version !== version) {
+      throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} holds a manifest for ${loaded.manifest.name} version ${loaded.manifest.version}`);
+    }
+    return loaded;
+  }
+
+  /**
+   * Copies a model folder (manifest + files) in as a new immutable version, recording the model
+   * file's sha256 and the registration time; optionally points aliases at it.
+   */
+  async register(sourceDir: string, options: { version?: string; aliases?: readonly string[] } = {}): Promise<VersionInfo> {
+    const source = await loadManifest(sourceDir);
+    const model = source.manifest.name;
+    const version = options.version ?? source.manifest.version;
+    for (const [what, name] of [['model name', model], ['version', version], ...(options.aliases ?? []).map((a) => ['alias', a])] as const) {
+      if (!NAME.test(name)) throw new CentaurError('CONFIG_INVALID', `${what} \`${name}\` must be letters, digits, \`.\`, \`_\` or \`-\` (at most 128)`);
+    }
+    const versionsDir = path.join(this.modelDir(model), 'versions');
+    const target = path.join(versionsDir, version);
+    if (await isDir(target)) throw new CentaurError('CONFIG_INVALID', `\`${model}\` version ${version} is already registered; versions are immutable, register a new one`);
+    await mkdir(versionsDir, { recursive: true });
+    const staging = path.join(versionsDir, `.staging-${randomUUID()}`);
+    try {
+      await cp(source.dir, staging, { recursive: true });
+      const sha256 = await sha256File(path.join(staging, source.manifest.file));
+      const manifest: Manifest = { ...source.manifest, version, sha256, createdAt: source.manifest.createdAt ?? new Date().toISOString() };
+      await writeFile(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      await rename(staging, target);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      if (error instanceof CentaurError) throw error;
+      throw new CentaurError('MODEL_LOAD_FAILED', `cannot register ${source.dir} as \`${model}\` version ${version}: ${(error as Error).message}`, { cause: error });
+    }
+    for (const alias of options.aliases ?? []) await this.setAlias(model, alias, version);
+    const info = (await this.versions(model)).find((v) => v.version === version);
+    return info as VersionInfo;
+  }
+
+  /** Points `alias` at `version` (which must exist); an infer node following the alias swaps to it. */
+  async setAlias(model: string, alias: string, version: string): Promise<void> {
+    if (!NAME.test(alias)) throw new CentaurError('CONFIG_INVALID', `alias \`${alias}\` must be letters, digits, \`.\`, \`_\` or \`-\``);
+    if (!NAME.test(version) || !(await isDir(path.join(this.modelDir(model), 'versions', version)))) {
+      throw new CentaurError('MODEL_NOT_FOUND', `\`${model}\` has no version ${version} in the registry ${this.root}`);
+    }
+    const aliases = { ...(await this.aliases(model)), [alias]: version };
+    const file = path.join(this.modelDir(model), 'aliases.json');
+    const temporary = `${file}.${randomUUID()}.tmp`;
+    await writeFile(temporary, `${JSON.stringify(aliases, null, 2)}\n`);
+    await rename(temporary, file);
+  }
+
+  private modelDir(model: string): string {
+    if (!NAME.test(model)) throw new CentaurError('CONFIG_INVALID', `model name \`${model}\` must be letters, digits, \`.\`, \`_\` or \`-\``);
+    return path.join(this.root, model);
+  }
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
