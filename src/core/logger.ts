@@ -13,7 +13,7 @@ export type { Logger };
 export function createLogger(level: string = process.env.CENTAUR_LOG_LEVEL ?? 'info'): Logger {
   const format = process.env.CENTAUR_LOG_FORMAT ?? (process.stderr.isTTY ? 'pretty' : 'json');
   if (format === 'pretty') {
-    return pino({ level, base: undefined }, pretty({ destination: 2, sync: true, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return pino({ level, base: undefined }, pretty({ destination: 2, sync: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   return pino({ level, base: undefined }, pino.destination(2));
 }
