@@ -60,6 +60,14 @@ export interface StatusDocument {
   readonly config: unknown;
 }
 
+/** A node in a summary: per-second rates, its state and its counts so far. */
+export interface NodeSummary extends NodeRates {
+  readonly id: string;
+  readonly state: string;
+  readonly reason?: string;
+  readonly totals: { readonly received: number; readonly sent: number; readonly failed: number };
+}
+
 /** One `summary` event of `/api/events`. */
 export interface SummaryEvent {
   readonly time: number;
@@ -71,7 +79,8 @@ export interface SummaryEvent {
   readonly batchFill: number | null;
   readonly inFlight: { readonly envelopes: number; readonly bytes: number; readonly paused: boolean };
   readonly lag: number | null;
-  readonly nodes: readonly ({ readonly id: string } & NodeRates)[];
+  readonly failing: readonly { part: string; reason: string }[];
+  readonly nodes: readonly NodeSummary[];
   readonly totals: { readonly inputs: number; readonly completed: number; readonly deadLetters: number; readonly predictions: number };
   readonly models: readonly ModelVersion[];
   readonly accuracy: Accuracy | null;
@@ -134,17 +143,28 @@ export class LiveStatus {
     return () => this.listeners.delete(listener);
   }
 
-  /** The most recent summary, with state, readiness, totals and in-flight figures as of now. */
+  /** The most recent summary (rates from the last sample), with states, counts and in-flight figures as of now. */
   summary(): SummaryEvent {
     const r = this.runtime;
     const totals = r.totalsSoFar();
     const gate = r.inFlight();
+    const failing = r.readiness();
+    const counters = r.nodeCounters();
+    const health = r.nodeHealth();
+    const nodes = this.latest.nodes.map((n): NodeSummary => {
+      const c = counters.get(n.id) ?? n.totals;
+      const h = health.get(n.id);
+      const { reason: _stale, ...rest } = n;
+      return { ...rest, state: h?.state ?? n.state, ...(h?.reason === undefined ? {} : { reason: h.reason }), totals: { received: c.received, sent: c.sent, failed: c.failed } };
+    });
     return {
       ...this.latest,
+      nodes,
       time: Date.now(),
       uptimeSeconds: r.uptimeSeconds(),
       state: r.state,
-      ready: r.readiness().length === 0,
+      ready: failing.length === 0,
+      failing,
       inFlight: { envelopes: gate.count, bytes: gate.bytes, paused: gate.paused },
       totals: { inputs: totals.inputs, completed: totals.completed, deadLetters: totals.deadLetters, predictions: totals.predictions },
     };
@@ -196,13 +216,15 @@ export class LiveStatus {
     const seconds = this.lastAt === 0 ? 0 : (now - this.lastAt) / 1000;
     this.lastAt = now;
     const perSecond = (delta: number): number => (seconds > 0 ? delta / seconds : 0);
-    const nodes: ({ id: string } & NodeRates)[] = [];
+    const nodes: NodeSummary[] = [];
     const current = new Map<string, { received: number; sent: number; failed: number }>();
+    const health = r.nodeHealth();
     for (const [id, c] of r.nodeCounters()) {
       const before = this.lastNodes.get(id) ?? { received: 0, sent: 0, failed: 0 };
       const rates = { received: perSecond(c.received - before.received), sent: perSecond(c.sent - before.sent), failed: perSecond(c.failed - before.failed) };
       this.rates.set(id, rates);
-      nodes.push({ id, ...rates });
+      const h = health.get(id);
+      nodes.push({ id, ...rates, state: h?.state ?? 'running', ...(h?.reason === undefined ? {} : { reason: h.reason }), totals: { received: c.received, sent: c.sent, failed: c.failed } });
       current.set(id, { ...c });
     }
     this.lastNodes = current;
@@ -214,11 +236,13 @@ export class LiveStatus {
     };
     this.lastTotals = { inputs: totals.inputs, completed: totals.completed, deadLetters: totals.deadLetters };
     const gate = r.inFlight();
+    const failing = r.readiness();
     return {
       time: Date.now(),
       uptimeSeconds: r.uptimeSeconds(),
       state: r.state,
-      ready: r.readiness().length === 0,
+      ready: failing.length === 0,
+      failing,
       throughput,
       latencySeconds: r.recentLatencySeconds(LATENCY_WINDOW_MS),
       batchFill: r.metrics.takeBatchFill(),

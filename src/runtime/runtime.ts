@@ -473,9 +473,13 @@ export class Runtime {
   private async writeDeadLetter(letter: DeadLetter): Promise<void> {
     const sink = this.deadLetterSink as Sink & { writeDeadLetters: NonNullable<Sink['writeDeadLetters']> };
     if (letter.envelope.delivery instanceof DeliveryState && letter.envelope.delivery.done) return;
+    const counters = this.topology.deadLetter === null ? undefined : this.counters.get(this.topology.deadLetter);
+    if (counters !== undefined) counters.received += 1;
     try {
       await retry(() => sink.writeDeadLetters([letter]), { attempts: 10, baseDelayMs: 100, maxDelayMs: 5000 });
+      if (counters !== undefined) counters.sent += 1;
     } catch (error) {
+      if (counters !== undefined) counters.failed += 1;
       this.fail(new CentaurError('SINK_WRITE_FAILED', `the dead-letter sink failed; stopping so no input is lost: ${(error as Error).message}`, { cause: error }));
       return;
     }

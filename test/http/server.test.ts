@@ -76,7 +76,9 @@ test('metrics, status and events describe a run; counts add up; OpenMetrics on r
 
     const summary = await firstSummary(`${server.url}/api/events`);
     assert.equal(summary.state, 'running');
-    assert.deepEqual(summary.nodes.map((n) => n.id), ['src', 'op', 'out', 'dlq']);
+    assert.deepEqual(summary.nodes.map((n) => [n.id, n.state]), [['src', 'running'], ['op', 'running'], ['out', 'running'], ['dlq', 'running']]);
+    assert.deepEqual(summary.failing, []);
+    assert.ok((summary.nodes[0]?.totals.sent ?? 0) > 0);
     assert.ok(summary.totals.inputs > 0);
 
     const result = await run;
@@ -89,6 +91,7 @@ test('metrics, status and events describe a run; counts add up; OpenMetrics on r
     assert.equal(sample(text, 'centaur_dead_letters_total{topology="t",node="op",reason="IMAGE_DECODE_FAILED"}'), failedAtOp);
     assert.equal(sample(text, 'centaur_node_sent_total{topology="t",node="out",kind="probe-sink"}'), 120 - failedAtOp);
     assert.equal(sample(text, 'centaur_node_failed_total{topology="t",node="op",kind="fail-some"}'), failedAtOp);
+    assert.equal(sample(text, 'centaur_node_sent_total{topology="t",node="dlq",kind="probe-sink"}'), failedAtOp, 'the dead-letter node counts what it wrote');
     assert.equal(sample(text, 'centaur_end_to_end_latency_seconds_count{topology="t"}'), 120);
     assert.equal(sample(text, 'centaur_node_processing_seconds_count{topology="t",node="out",kind="probe-sink"}'), 120 - failedAtOp);
     assert.equal(sample(text, 'centaur_in_flight_envelopes{topology="t"}'), 0);
