@@ -25,22 +25,37 @@ export function typeOf(schema: TSchema): string {
   return s.type ?? 'any';
 }
 
-/** The options of a component as rows, nested objects flattened with dotted names. */
+/** The variants of a union of objects told apart by a `kind` constant (e.g. `infer`'s `backend`), or undefined. */
+function taggedVariants(schema: TSchema): { kind: string; schema: TSchema }[] | undefined {
+  const variants = (schema as { anyOf?: TSchema[] }).anyOf;
+  if (variants === undefined || variants.length === 0) return undefined;
+  const kinds = variants.map((v) => (v as { properties?: { kind?: { const?: unknown } } }).properties?.kind?.const);
+  if (!kinds.every((k): k is string => typeof k === 'string')) return undefined;
+  return variants.map((v, i) => ({ kind: kinds[i] as string, schema: v }));
+}
+
+/**
+ * The options of a component as rows, nested objects flattened with dotted names. A union tagged
+ * by `kind` lists each variant's fields in turn, after its `kind` row, each marked with its kind.
+ */
 export function optionRows(spec: ComponentSpec): OptionRow[] {
   const rows: OptionRow[] = [];
-  const walk = (schema: TSchema, prefix: string, parentRequired: readonly string[]): void => {
+  const walk = (schema: TSchema, prefix: string, parentRequired: readonly string[], variant?: string): void => {
     const props = (schema as { properties?: Record<string, TSchema> }).properties ?? {};
     for (const [name, prop] of Object.entries(props)) {
       const p = prop as { default?: unknown; description?: string; type?: string; properties?: unknown };
       const full = `${prefix}${name}`;
+      const tagged = taggedVariants(prop);
+      const note = variant === undefined || name === 'kind' ? '' : `(\`${variant}\`) `;
       rows.push({
         name: full,
-        type: typeOf(prop),
+        type: tagged === undefined ? typeOf(prop) : 'object',
         required: parentRequired.includes(name) && p.default === undefined,
         ...(p.default === undefined ? {} : { default: JSON.stringify(p.default) }),
-        description: p.description ?? '',
+        description: `${note}${p.description ?? ''}`,
       });
-      if (p.type === 'object' && p.properties !== undefined) walk(prop, `${full}.`, (prop as { required?: string[] }).required ?? []);
+      if (p.type === 'object' && p.properties !== undefined) walk(prop, `${full}.`, (prop as { required?: string[] }).required ?? [], variant);
+      for (const v of tagged ?? []) walk(v.schema, `${full}.`, (v.schema as { required?: string[] }).required ?? [], v.kind);
     }
   };
   walk(spec.options, '', (spec.options as { required?: string[] }).required ?? []);

@@ -7,6 +7,7 @@ import { topologyJsonSchema } from '../topology/schema.js';
 import { loadTopologyFile } from '../topology/load.js';
 import { componentsMarkdown, componentsText, optionRows } from './describe-options.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
+import type { ExportTritonFlags } from './export-triton.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid input or config. */
 export const EXIT = { ok: 0, runtime: 1, invalid: 2 } as const;
@@ -167,6 +168,23 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         await registry.setAlias(model, alias, version);
         return `${model}: ${alias} → ${version}`;
       });
+    });
+
+  models
+    .command('export-triton')
+    .description('Write a Triton model repository entry (config.pbtxt, labels.txt, <version>/model.onnx) for a model folder.')
+    .argument('<manifest-dir>', 'folder holding manifest.json and the ONNX file')
+    .requiredOption('--out <dir>', 'model repository folder to write into')
+    .option('--max-batch <n>', 'max_batch_size (default 64)')
+    .option('--preferred <sizes>', 'dynamic_batching preferred batch sizes, comma-separated (default 8,16,32)')
+    .option('--max-queue-delay-us <n>', 'dynamic_batching max_queue_delay_microseconds (default 500)')
+    .option('--instances <n>', 'instance_group count (default 1)')
+    .option('--kind <kind>', 'instance_group kind: KIND_GPU, KIND_CPU or KIND_AUTO (default KIND_AUTO)')
+    .option('--name <name>', "model name in the repository (default: the manifest's)")
+    .option('--version <n>', "version folder, a positive integer (default: the manifest's version)")
+    .action(async (dir: string, opts: ExportTritonFlags) => {
+      const { exportTritonCommand } = await import('./export-triton.js');
+      code = await exportTritonCommand(dir, opts, io);
     });
 
   try {

@@ -1,12 +1,14 @@
 /**
- * The inference backend contract: one interface every backend implements (onnx now; tfjs and
- * triton later), and the `backend` option of `infer` as a union tagged by `kind`. A new backend
- * adds one variant to `BackendOptions`, one module implementing `InferenceBackend`, and one case in
- * `createBackend` (which imports the module lazily, so unused backends never load).
+ * The inference backend contract: one interface every backend implements (onnx in process, and
+ * kserve: a KServe v2 / Triton server; tfjs later), and the `backend` option of `infer` as a union
+ * tagged by `kind`. A new backend adds one variant to `BackendOptions`, one module implementing
+ * `InferenceBackend`, and one case in `createBackend` (which imports the module lazily, so unused
+ * backends never load).
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { BatchTensor } from '../core/envelope.js';
+import type { Logger } from '../core/logger.js';
 import type { LoadedManifest } from './manifest.js';
 
 /** What a backend returns for a batch of n inputs; arrays are the backend's own copies. */
@@ -74,22 +76,80 @@ export const OnnxBackendOptions = Type.Object(
 );
 export type OnnxBackendOptions = Static<typeof OnnxBackendOptions>;
 
+/** `backend: { kind: kserve, … }`: a KServe v2 (Open Inference Protocol) server such as NVIDIA Triton. */
+export const KserveBackendOptions = Type.Object(
+  {
+    kind: Type.Literal('kserve', {
+      description: 'A KServe v2 / Open Inference Protocol server (NVIDIA Triton, KServe, MLServer), over gRPC or HTTP.',
+    }),
+    protocol: Type.Optional(
+      Type.Union([Type.Literal('grpc'), Type.Literal('http')], {
+        description: 'Transport: `grpc` (default) or `http` (REST with the binary tensor data extension).',
+      }),
+    ),
+    endpoint: Type.String({
+      minLength: 1,
+      description: 'Where the server listens: `host:port` for gRPC (e.g. `127.0.0.1:8001`), the base URL for HTTP (e.g. `http://127.0.0.1:8000`).',
+    }),
+    model: Type.Optional(Type.String({ minLength: 1, description: "Model name on the server (default: the manifest's `name`)." })),
+    version: Type.Optional(
+      Type.String({ minLength: 1, description: 'Model version on the server (default: the version the server chooses).' }),
+    ),
+    timeoutMs: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Deadline of one request attempt, in milliseconds (default 30000).' }),
+    ),
+    retries: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "Retries of a request the server could not answer (unreachable, timed out, overloaded, 5xx), with backoff (default 3); then `infer` retries the batch as for any backend, and dead-letters it at the end.",
+      }),
+    ),
+    maxInFlight: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'Requests in flight at once: open connections over HTTP, concurrent calls on the one channel over gRPC (default 8).',
+      }),
+    ),
+    inputDatatype: Type.Optional(
+      Type.Union([Type.Literal('FP32'), Type.Literal('FP16'), Type.Literal('UINT8')], {
+        description:
+          "Datatype the pixels travel as (default: the server's, from its model metadata). `FP16` halves the bytes; `UINT8` sends raw pixels (a quarter), which a float model's server must scale itself as the manifest's `scale` says.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type KserveBackendOptions = Static<typeof KserveBackendOptions>;
+
 /**
  * The `backend` option: a union tagged by `kind`. Defaults inside the variants are applied by the
  * backend itself (Ajv does not fill defaults inside `anyOf`).
  */
-export const BackendOptions = Type.Union([OnnxBackendOptions], {
+export const BackendOptions = Type.Union([OnnxBackendOptions, KserveBackendOptions], {
   description: 'Inference engine that runs the model, chosen by `kind`.',
   default: { kind: 'onnx' },
 });
 export type BackendOptions = Static<typeof BackendOptions>;
 
-/** Creates the backend named by `options.kind` for a loaded manifest; throws MODEL_LOAD_FAILED. */
-export async function createBackend(options: BackendOptions, model: LoadedManifest): Promise<InferenceBackend> {
+/** What a backend may use from the node that creates it; every field is optional (tests pass none). */
+export interface BackendContext {
+  /** The `infer` node's id, for messages. */
+  readonly nodeId?: string;
+  /** The node's logger, for start-up and retry lines. */
+  readonly logger?: Logger;
+}
+
+/** Creates the backend named by `options.kind` for a loaded manifest; throws MODEL_LOAD_FAILED (or the backend's own coded error). */
+export async function createBackend(options: BackendOptions, model: LoadedManifest, context: BackendContext = {}): Promise<InferenceBackend> {
   switch (options.kind) {
     case 'onnx': {
       const { createOnnxBackend } = await import('./onnx-backend.js');
       return createOnnxBackend(model, options);
+    }
+    case 'kserve': {
+      const { createKserveBackend } = await import('./kserve-backend.js');
+      return createKserveBackend(model, options, context);
     }
   }
 }

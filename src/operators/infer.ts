@@ -236,9 +236,12 @@ export function createInferWithBackend(
 }
 
 /** Loads the model from `options.model.path` (against the topology's folder) and builds the operator. */
-export async function createInfer(options: InferOptions, ctx: Pick<CreateContext, 'baseDir' | 'metrics'>): Promise<InferOperator> {
+export async function createInfer(
+  options: InferOptions,
+  ctx: Pick<CreateContext, 'baseDir' | 'metrics'> & Partial<Pick<CreateContext, 'nodeId' | 'logger'>>,
+): Promise<InferOperator> {
   const model = await loadManifest(path.resolve(ctx.baseDir, options.model.path));
-  const backend = await createBackend(options.backend, model);
+  const backend = await createBackend(options.backend, model, { nodeId: ctx.nodeId, logger: ctx.logger });
   return createInferWithBackend(model, backend, options, ctx.metrics);
 }
 
@@ -246,7 +249,8 @@ export async function createInfer(options: InferOptions, ctx: Pick<CreateContext
 export const infer = defineOperator({
   kind: 'infer',
   role: 'operator',
-  description: 'Runs an image classifier (onnxruntime) on batches and sets prediction, embedding and model on each envelope.',
+  description:
+    'Runs an image classifier (onnxruntime in process, or a KServe v2 / Triton server) on batches and sets prediction, embedding and model on each envelope.',
   stability: 'beta',
   options: InferOptions,
   create: (options, ctx) => createInfer(options, ctx),

@@ -123,6 +123,16 @@ const cases: Case[] = [
     line: 5, column: 1, message: /syntax error/,
   },
   {
+    name: 'an unknown field in the chosen `backend` variant, named by its kind alone',
+    yaml: `${header}  images: { kind: files-source, path: x }\n  infer:\n    kind: infer\n    from: [images]\n    model: { path: m }\n    backend: { kind: kserve, endpont: 127.0.0.1:8001 }\n  out: { kind: files-sink, from: [infer], dir: o }\n`,
+    line: 9, column: 30, node: 'infer', message: /^unknown field `endpont` in `backend`$/, suggestion: /did you mean `endpoint`/,
+  },
+  {
+    name: 'an unknown backend kind, with the closest kind',
+    yaml: `${header}  images: { kind: files-source, path: x }\n  infer:\n    kind: infer\n    from: [images]\n    model: { path: m }\n    backend: { kind: kserv, endpoint: x }\n  out: { kind: files-sink, from: [infer], dir: o }\n`,
+    line: 9, column: 22, node: 'infer', message: /field `backend.kind` must be one of `onnx`, `kserve`, got string "kserv"/, suggestion: /did you mean `kserve`/,
+  },
+  {
     name: 'a missing environment variable',
     yaml: `${header}  images: { kind: files-source, path: "\${IMAGE_DIR}" }\n  out: { kind: files-sink, from: [images], dir: o }\n`,
     line: 4, column: 39, message: /environment variable `IMAGE_DIR` is not set/,
@@ -140,6 +150,16 @@ for (const c of cases) {
     if (c.suggestion !== undefined) assert.match(issue.suggestion ?? '', c.suggestion);
   });
 }
+
+test('a tagged backend union reports only the variant its kind names', () => {
+  const yaml = `${header}  images: { kind: files-source, path: x }\n  infer: { kind: infer, from: [images], model: { path: m }, backend: { kind: kserve, protocol: grcp } }\n  out: { kind: files-sink, from: [infer], dir: o }\n`;
+  assert.deepEqual(
+    issuesOf(yaml).map((i) => `${i.message}${i.suggestion === undefined ? '' : `; ${i.suggestion}`}`),
+    ['missing required field `backend.endpoint`; add `endpoint`', 'field `backend.protocol` must be one of `grpc`, `http`, got string "grcp"; did you mean `grpc`?'],
+  );
+  const valid = parseTopology(yaml.replace('protocol: grcp', 'protocol: http, endpoint: "http://h:8000"'), 'topo.yaml', { env: {} });
+  assert.deepEqual(valid.nodes.get('infer')?.options.backend, { kind: 'kserve', protocol: 'http', endpoint: 'http://h:8000' });
+});
 
 test('reports every problem of a file in one pass, in file order', () => {
   const yaml = `${header}  images: { kind: files-sorce, path: x }\n  decode: { kind: decode-image, from: [imagez], sise: 1 }\n  out: { kind: files-sink, from: [decode] }\n`;

@@ -1,0 +1,234 @@
+/**
+ * The `kserve` backend: runs the model on a KServe v2 (Open Inference Protocol) server such as
+ * NVIDIA Triton, over gRPC or HTTP with binary tensors (`src/inference/kserve/`).
+ *
+ * At creation it waits (with the client's retries) for the model to be ready, reads its metadata
+ * and checks it against the manifest: a server that cannot be reached stops the start with
+ * INFERENCE_SERVER_UNAVAILABLE, a model that differs with MODEL_METADATA_MISMATCH (a config error,
+ * exit 2) naming both sides. `run` sends the batch (split where the server takes fewer images per
+ * request), at most `maxInFlight` requests at once, and joins the answers into the onnx backend's
+ * output. Server trouble stays retriable (INFERENCE_SERVER_UNAVAILABLE), so `infer` retries the
+ * batch and dead-letters it only when that fails too; a refused request (INFERENCE_REQUEST_INVALID)
+ * goes to the dead letter at once.
+ */
+import path from 'node:path';
+import { CentaurError } from '../core/errors.js';
+import type { ErrorCode } from '../core/errors.js';
+import { retry } from '../core/retry.js';
+import type { BackendContext, InferenceBackend, InferenceOutput, KserveBackendOptions } from './backend.js';
+import { assertModelMetadata, createKserveClient } from './kserve/index.js';
+import type { InputDatatype, KserveClient, KserveClientOptions, KserveConnection, ModelMetadata } from './kserve/index.js';
+import { Limiter } from './kserve/limiter.js';
+import { batchInputs } from './kserve-input.js';
+import type { InputPlan } from './kserve-input.js';
+import { batchOutput } from './kserve-output.js';
+import type { ChunkAnswer, OutputPlan } from './kserve-output.js';
+import type { LoadedManifest } from './manifest.js';
+
+/** The defaults of the optional `kserve` options (Ajv does not fill defaults inside the `backend` union). */
+export const KSERVE_DEFAULTS = { protocol: 'grpc', timeoutMs: 30_000, retries: 3, maxInFlight: 8 } as const;
+
+/** Backoff between attempts at start and between retries of a request. */
+const BACKOFF = { baseDelayMs: 100, maxDelayMs: 2_000 } as const;
+
+/** Connects to the server named by `options`, checks its model against the manifest and returns the backend. */
+export async function createKserveBackend(
+  model: LoadedManifest,
+  options: KserveBackendOptions,
+  context: BackendContext = {},
+): Promise<InferenceBackend> {
+  const client = await createKserveClient(connectionFor(options, context));
+  try {
+    return await startKserveBackend(model, options, client, context);
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The client's settings from the options: endpoint, deadline, retries, connections, retry logging. */
+export function connectionFor(options: KserveBackendOptions, context: BackendContext = {}): KserveConnection {
+  const protocol = options.protocol ?? KSERVE_DEFAULTS.protocol;
+  const timeoutMs = options.timeoutMs ?? KSERVE_DEFAULTS.timeoutMs;
+  const maxInFlight = options.maxInFlight ?? KSERVE_DEFAULTS.maxInFlight;
+  const endpoint = options.endpoint.trim();
+  const common: KserveClientOptions = {
+    timeoutMs,
+    healthTimeoutMs: Math.min(5_000, timeoutMs),
+    retry: { attempts: (options.retries ?? KSERVE_DEFAULTS.retries) + 1, ...BACKOFF },
+    ...(context.logger === undefined
+      ? {}
+      : {
+          onRetry: (error: CentaurError, attempt: number, delayMs: number) =>
+            context.logger?.warn({ code: error.code, error: error.message, attempt, delayMs: Math.round(delayMs) }, 'Inference request failed; retrying.'),
+        }),
+  };
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint);
+  if (protocol === 'http') {
+    if (!/^https?:\/\//i.test(endpoint)) {
+      throw configError(context, `backend.endpoint \`${endpoint}\` is not an http:// or https:// URL; with \`protocol: http\` write e.g. \`http://127.0.0.1:8000\``);
+    }
+    return { protocol, url: endpoint, maxConnections: maxInFlight, ...common };
+  }
+  if (isUrl || !/:\d+$/.test(endpoint)) {
+    throw configError(
+      context,
+      `backend.endpoint \`${endpoint}\` is not a gRPC \`host:port\`; write e.g. \`127.0.0.1:8001\`${isUrl ? ', or set `protocol: http` for a URL' : ''}`,
+    );
+  }
+  return { protocol, address: endpoint, ...common };
+}
+
+/**
+ * Checks the server's model against the manifest through `client` (which the backend then owns)
+ * and returns the backend; tests pass a fake client here.
+ */
+export async function startKserveBackend(
+  model: LoadedManifest,
+  options: KserveBackendOptions,
+  client: KserveClient,
+  context: BackendContext = {},
+): Promise<InferenceBackend> {
+  const { manifest } = model;
+  const name = options.model ?? manifest.name;
+  const version = options.version;
+  const server = `${client.address} (${client.protocol})`;
+  const described = version === undefined ? `\`${name}\`` : `\`${name}\` version ${version}`;
+  const attempts = (options.retries ?? KSERVE_DEFAULTS.retries) + 1;
+
+  await waitUntilReady(client, name, version, attempts, (problem) =>
+    withNode(context, 'INFERENCE_SERVER_UNAVAILABLE', `KServe server ${server}: ${problem}`),
+  );
+  let metadata: ModelMetadata;
+  try {
+    metadata = await client.modelMetadata(name, version);
+  } catch (error) {
+    const coded = error instanceof CentaurError ? error : new CentaurError('MODEL_LOAD_FAILED', String(error), { cause: error });
+    // The server's trouble stays retriable; an answer it cannot give (or that is malformed) is a setup problem.
+    const code: ErrorCode = coded.code === 'INFERENCE_SERVER_UNAVAILABLE' ? coded.code : 'MODEL_LOAD_FAILED';
+    throw withNode(context, code, `cannot read the metadata of model ${described}: ${coded.message}`, coded);
+  }
+  let checked: ReturnType<typeof assertModelMetadata>;
+  try {
+    checked = assertModelMetadata(manifest, metadata, { server, manifestFile: path.join(model.dir, 'manifest.json') });
+  } catch (error) {
+    const coded = error as CentaurError;
+    throw withNode(context, coded.code, coded.message, coded);
+  }
+  const datatype = chooseDatatype(options.inputDatatype, checked.inputDatatype, model, context);
+
+  const inputPlan: InputPlan = { name: manifest.input.name, datatype, scale: manifest.input.scale, maxRows: checked.maxBatchSize };
+  const outputPlan: OutputPlan = {
+    probabilities: manifest.outputs.probabilities,
+    embedding: manifest.outputs.embedding,
+    classes: manifest.classes.length,
+  };
+  const outputs = outputPlan.embedding === undefined ? [outputPlan.probabilities] : [outputPlan.probabilities, outputPlan.embedding];
+  const limiter = new Limiter(options.maxInFlight ?? KSERVE_DEFAULTS.maxInFlight);
+  const timeoutMs = options.timeoutMs ?? KSERVE_DEFAULTS.timeoutMs;
+  const description = `kserve ${client.protocol} ${client.address} model ${name}${version === undefined ? '' : ` version ${version}`} (${datatype})`;
+  context.logger?.info(
+    {
+      server,
+      model: name,
+      ...(version === undefined ? {} : { version }),
+      versions: metadata.versions,
+      platform: metadata.platform,
+      inputDatatype: datatype,
+      ...(checked.maxBatchSize === undefined ? {} : { maxBatchSize: checked.maxBatchSize }),
+    },
+    'Inference server ready; its model matches the manifest.',
+  );
+  let closed = false;
+
+  return {
+    name: 'kserve',
+    description,
+    async run(batch): Promise<InferenceOutput> {
+      if (closed) throw new CentaurError('INFERENCE_FAILED', 'the kserve backend is closed', { retriable: false });
+      const chunks = batchInputs(batch, inputPlan);
+      // allSettled: no request may still be reading the caller's buffer once this call settles.
+      const settled = await Promise.allSettled(
+        chunks.map(async (chunk): Promise<ChunkAnswer> => {
+          const response = await limiter.run(() =>
+            client.infer({ model: name, ...(version === undefined ? {} : { version }), inputs: [chunk.input], outputs, timeoutMs }),
+          );
+          return { rows: chunk.rows, response };
+        }),
+      );
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      const answers = settled.map((s) => (s as PromiseFulfilledResult<ChunkAnswer>).value);
+      try {
+        return batchOutput(answers, outputPlan);
+      } catch (error) {
+        const coded = error as CentaurError;
+        throw new CentaurError(coded.code, `KServe server ${server}: model ${described}: ${coded.message}`, { cause: coded, retriable: false });
+      }
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await client.close();
+    },
+  };
+}
+
+/**
+ * Waits for the model to be ready, with the client's attempts and backoff; then throws (through
+ * `fail`) saying whether the server could not be reached or answered that the model is not ready.
+ */
+async function waitUntilReady(
+  client: KserveClient,
+  name: string,
+  version: string | undefined,
+  attempts: number,
+  fail: (problem: string) => CentaurError,
+): Promise<void> {
+  const described = version === undefined ? `\`${name}\`` : `\`${name}\` version ${version}`;
+  const started = Date.now();
+  await retry(
+    async () => {
+      if (await client.modelReady(name, version)) return;
+      const tried = (n: number): string => `after ${n} attempt${n === 1 ? '' : 's'} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+      if (!(await client.live())) {
+        throw fail(`cannot be reached (${tried(attempts)}); is it running, and is \`backend.endpoint\` right?`);
+      }
+      throw fail(
+        `model ${described} is not ready (${tried(attempts)}); check \`backend.model\`${version === undefined ? '' : ' and `backend.version`'} (default: the manifest's name), or wait until the server has loaded it`,
+      );
+    },
+    { attempts, ...BACKOFF },
+  );
+}
+
+/** The datatype the pixels travel as: the option when it can carry the manifest's input, else the server's. */
+function chooseDatatype(
+  forced: InputDatatype | undefined,
+  served: InputDatatype,
+  model: LoadedManifest,
+  context: BackendContext,
+): InputDatatype {
+  if (forced === undefined || forced === served) return served;
+  const { input } = model.manifest;
+  if (input.dtype === 'uint8' && forced !== 'UINT8') {
+    throw configError(context, `backend.inputDatatype ${forced} cannot carry the uint8 input of ${model.manifest.name}; use UINT8 or leave it out`);
+  }
+  context.logger?.info(
+    { inputDatatype: forced, serverDatatype: served },
+    forced === 'UINT8'
+      ? `Sending raw pixels as UINT8 though the server's input is ${served}: the server must scale them itself (\`${input.scale}\`).`
+      : `Sending ${forced} though the server's input is ${served}.`,
+  );
+  return forced;
+}
+
+function configError(context: BackendContext, message: string): CentaurError {
+  return withNode(context, 'CONFIG_INVALID', message);
+}
+
+/** A coded error whose message starts with the node, as the other components' start-up errors do. */
+function withNode(context: BackendContext, code: ErrorCode, message: string, cause?: CentaurError): CentaurError {
+  const text = context.nodeId === undefined ? message : `node \`${context.nodeId}\`: ${message}`;
+  return new CentaurError(code, text, cause === undefined ? undefined : { cause });
+}
