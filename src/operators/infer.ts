@@ -3,7 +3,9 @@
  * prediction, embedding and model version. Batches packed by `micro-batch` run as they are (split
  * into `maxBatchSize` chunks); anything else is packed here from the decoded images. A bounded
  * number of batches run at once, in order. A failing backend is retried with exponential backoff;
- * after the last try the batch's envelopes are dead-lettered and the stream goes on.
+ * after the last try the batch's envelopes are dead-lettered and the stream goes on. With a model
+ * registry, the node follows an alias and swaps versions while running (see model-follower.ts):
+ * batches in flight finish on the version they started with.
  */
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
@@ -21,6 +23,10 @@ import { BackendOptions, createBackend } from '../inference/backend.js';
 import type { InferenceBackend, InferenceOutput } from '../inference/backend.js';
 import { loadManifest } from '../inference/manifest.js';
 import type { LoadedManifest, Manifest } from '../inference/manifest.js';
+import { ModelFollower } from '../inference/model-follower.js';
+import { ModelSlot } from '../inference/model-slot.js';
+import type { ModelInstance } from '../inference/model-slot.js';
+import { ModelRegistry } from '../registry/model-registry.js';
 import { describeImageShape, packBatch } from './pack-batch.js';
 import type { BatchShape } from './pack-batch.js';
 import { concurrentMap } from './rx/concurrent-map.js';
@@ -32,12 +38,18 @@ export const InferOptions = Type.Object(
   {
     model: Type.Object(
       {
-        path: Type.String({
-          minLength: 1,
-          description: 'Folder holding `manifest.json` and the model file, relative to the topology file.',
-        }),
+        path: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'Folder holding `manifest.json` and the model file, relative to the topology file (or use `registry`).',
+          }),
+        ),
+        registry: Type.Optional(Type.String({ minLength: 1, description: 'Model registry folder, relative to the topology file (with `name`; instead of `path`).' })),
+        name: Type.Optional(Type.String({ minLength: 1, description: 'Model name in the registry.' })),
+        alias: Type.Optional(Type.String({ minLength: 1, description: 'Registry alias (or version) to serve, default `production`; when the alias moves, the node swaps to the new version without a restart.' })),
+        pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, description: 'How often the registry alias is checked, in milliseconds (default 5000).' })),
       },
-      { additionalProperties: false, description: 'Which model to serve.' },
+      { additionalProperties: false, description: 'Which model to serve: a model folder (`path`) or a registry alias (`registry`, `name`, `alias`).' },
     ),
     backend: BackendOptions,
     maxBatchesInFlight: Type.Integer({
@@ -65,6 +77,7 @@ export const INFER_BACKOFF_BASE_MS = 50;
 
 /** The created operator: which model and backend it runs, and its packing-pool counters. */
 export interface InferOperator extends Operator {
+  /** The manifest of the version new batches run on. */
   readonly manifest: Manifest;
   /** e.g. "onnxruntime-node 1.30.0 (cpu, default threads)", for the runtime's start-up line. */
   readonly backendDescription: string;
@@ -92,18 +105,31 @@ export function createInferWithBackend(
   options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'>,
   metrics: NodeMetrics = NO_METRICS,
 ): InferOperator {
-  const { manifest } = model;
-  const { input, classes } = manifest;
+  return createInferWithSlot(new ModelSlot({ model, backend }), options, metrics);
+}
+
+/** Builds the operator around a model slot, optionally kept current by a registry follower. */
+export function createInferWithSlot(
+  slot: ModelSlot,
+  options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'>,
+  metrics: NodeMetrics = NO_METRICS,
+  follower?: ModelFollower,
+): InferOperator {
+  // Every version a slot holds takes the same input (the follower refuses others).
+  const { manifest } = slot.current.model;
+  const { input } = manifest;
   const { maxBatchesInFlight, maxBatchSize, includeEmbedding } = options;
   const perImage = input.width * input.height * input.channels;
   const expectedShape: BatchShape =
     input.layout === 'NHWC' ? [0, input.height, input.width, input.channels] : [0, input.channels, input.height, input.width];
   // Created on first use: a topology that batches upstream never needs it.
   let pool: TensorPool | null = null;
-  const modelRef = { name: manifest.name, version: manifest.version, classes: manifest.classes };
   metrics.modelVersion(manifest.name, manifest.version);
 
-  const annotate = (envelopes: readonly Envelope[], out: InferenceOutput): void => {
+  const annotate = (envelopes: readonly Envelope[], out: InferenceOutput, instance: ModelInstance): void => {
+    const m = instance.model.manifest;
+    const classes = m.classes;
+    const modelRef = { name: m.name, version: m.version, classes };
     const k = classes.length;
     for (let i = 0; i < envelopes.length; i += 1) {
       const envelope = envelopes[i] as Envelope;
@@ -135,15 +161,19 @@ export function createInferWithBackend(
     scheduler: SchedulerLike,
     outcome: Outcome,
   ): Promise<void> => {
+    const lease = slot.lease();
     try {
       const started = performance.now();
+      const { backend, model } = lease.instance;
       const out = await runWithRetry(backend, tensor, scheduler);
-      metrics.inference(manifest.name, manifest.version, envelopes.length, (performance.now() - started) / 1000);
-      annotate(envelopes, out);
+      metrics.inference(model.manifest.name, model.manifest.version, envelopes.length, (performance.now() - started) / 1000);
+      annotate(envelopes, out, lease.instance);
       outcome.done.push(...envelopes);
     } catch (error) {
       const coded = toCentaurError(error, 'INFERENCE_FAILED');
       for (const envelope of envelopes) outcome.failed.push({ envelope, error: coded });
+    } finally {
+      lease.release();
     }
   };
 
@@ -215,10 +245,15 @@ export function createInferWithBackend(
     return outcome;
   };
 
+  follower?.start();
   return {
     accepts: 'any',
-    manifest,
-    backendDescription: backend.description,
+    get manifest() {
+      return slot.current.model.manifest;
+    },
+    get backendDescription() {
+      return slot.current.backend.description;
+    },
     apply: (source: Observable<Item>, ctx: OperatorContext): Observable<Item> =>
       source.pipe(
         concurrentMap((item: Item) => processItem(item, ctx), maxBatchesInFlight),
@@ -231,18 +266,49 @@ export function createInferWithBackend(
         }),
       ),
     poolStats: () => pool?.stats() ?? { size: 0, outstanding: 0, allocatedBeyondPool: 0 },
-    close: () => backend.close(),
+    close: async () => {
+      await follower?.stop();
+      await slot.close();
+    },
   };
 }
 
-/** Loads the model from `options.model.path` (against the topology's folder) and builds the operator. */
+/** Loads the model (a folder, or a registry alias it then follows) and builds the operator. */
 export async function createInfer(
   options: InferOptions,
   ctx: Pick<CreateContext, 'baseDir' | 'metrics'> & Partial<Pick<CreateContext, 'nodeId' | 'logger'>>,
 ): Promise<InferOperator> {
-  const model = await loadManifest(path.resolve(ctx.baseDir, options.model.path));
-  const backend = await createBackend(options.backend, model, { nodeId: ctx.nodeId, logger: ctx.logger });
-  return createInferWithBackend(model, backend, options, ctx.metrics);
+  const m = options.model;
+  const node = ctx.nodeId ?? 'infer';
+  if ((m.path === undefined) === (m.registry === undefined) || (m.registry !== undefined && m.name === undefined)) {
+    throw new CentaurError('CONFIG_INVALID', `node \`${node}\`: give \`model.path\`, or \`model.registry\` with \`model.name\` (and \`alias\`)`);
+  }
+  const start = (model: LoadedManifest): Promise<InferenceBackend> => createBackend(options.backend, model, { nodeId: ctx.nodeId, logger: ctx.logger });
+  if (m.path !== undefined) {
+    const model = await loadManifest(path.resolve(ctx.baseDir, m.path));
+    return createInferWithBackend(model, await start(model), options, ctx.metrics);
+  }
+  const registry = new ModelRegistry(path.resolve(ctx.baseDir, m.registry as string));
+  const name = m.name as string;
+  const alias = m.alias ?? 'production';
+  const model = await registry.load(name, alias);
+  const slot = new ModelSlot({ model, backend: await start(model) }, (error, instance) =>
+    ctx.logger?.warn({ node, version: instance.model.manifest.version, error: (error as Error).message }, 'Closing a retired model version failed.'),
+  );
+  const metrics = ctx.metrics ?? NO_METRICS;
+  const follower = ctx.logger === undefined
+    ? undefined
+    : new ModelFollower({
+        registry,
+        model: name,
+        alias,
+        pollIntervalMs: m.pollIntervalMs ?? 5000,
+        slot,
+        createBackend: start,
+        onSwap: (_from, to) => metrics.modelVersion(to.name, to.version),
+        logger: ctx.logger,
+      });
+  return createInferWithSlot(slot, options, metrics, follower);
 }
 
 /** The `infer` operator spec. */

@@ -1,0 +1,107 @@
+/**
+ * `infer` following a registry alias, under load: moving the alias swaps the version mid-run
+ * without dropping or repeating an input, every prediction names its version, and a version that
+ * does not fit (different input) or is corrupt is refused while the running one stays.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { generateImages } from '../../src/demo/generate-images.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { parseTopology } from '../../src/topology/load.js';
+import { allComponents } from '../../src/topology/registry.js';
+import { ModelRegistry } from '../../src/registry/model-registry.js';
+import { fakeComponents, sleep, useProbe } from '../helpers/fake-components.js';
+
+const TINY = path.resolve('test/fixtures/tiny-model');
+
+async function version(v: string, change: (m: Record<string, unknown>) => void = () => undefined): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-swap-model-'));
+  await cp(TINY, dir, { recursive: true });
+  const file = path.join(dir, 'manifest.json');
+  const manifest = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  manifest.version = v;
+  delete manifest.sha256;
+  change(manifest);
+  await writeFile(file, JSON.stringify(manifest));
+  return dir;
+}
+
+test('moving the alias swaps versions under load: nothing dropped or repeated; misfits and corrupt versions are refused', async () => {
+  const work = await mkdtemp(path.join(tmpdir(), 'centaur-swap-'));
+  const images = path.join(work, 'images');
+  await generateImages({ outDir: images, count: 600, seed: 5, width: 48, height: 32 });
+  const registry = new ModelRegistry(path.join(work, 'registry'));
+  await registry.register(await version('1'), { aliases: ['production'] });
+  await registry.register(await version('2'));
+  await registry.register(await version('3', (m) => ((m.input as Record<string, unknown>).width = 8)));
+  const v4 = await registry.register(await version('4'));
+  const v4Manifest = JSON.parse(await readFile(path.join(registry.root, v4.model, 'versions', '4', 'manifest.json'), 'utf8')) as { file: string };
+  await writeFile(path.join(registry.root, v4.model, 'versions', '4', v4Manifest.file), 'corrupted');
+
+  const probe = useProbe('hot-swap');
+  let written = 0;
+  const steps: [number, string][] = [
+    [150, '2'],
+    [300, '3'],
+    [450, '4'],
+  ];
+  probe.onWrite = async (_sink, envelopes) => {
+    written += envelopes.length;
+    const step = steps[0];
+    if (step !== undefined && written >= step[0]) {
+      steps.shift();
+      await registry.setAlias(v4.model, 'production', step[1]);
+      // Hold the sink (and, through the in-flight limit, the sources) while the follower polls.
+      await sleep(400);
+    }
+  };
+  const logs: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line.length > 0) logs.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  const yaml = `version: 1
+name: swap
+deadLetter: dlq
+limits: { maxInFlight: 48 }
+nodes:
+  images: { kind: files-source, path: ${images} }
+  decode: { kind: decode-image, from: [images], size: [4, 4], fit: fill, kernel: linear, scale: unit }
+  batch: { kind: micro-batch, from: [decode], maxSize: 8, maxDelayMs: 5 }
+  infer:
+    kind: infer
+    from: [batch]
+    model: { registry: ${registry.root}, name: ${v4.model}, alias: production, pollIntervalMs: 100 }
+    backend: { kind: onnx }
+  out: { kind: probe-sink, from: [infer], probe: hot-swap }
+  dlq: { kind: probe-sink, probe: hot-swap }
+`;
+  const topology = parseTopology(yaml, path.join(work, 'swap.yaml'), { components: [...allComponents, ...fakeComponents] });
+  const summary = await new Runtime(topology, { logger: pino({ level: 'info' }, stream) }).run();
+
+  const out = probe.written.get('out') ?? [];
+  assert.equal(summary.inputs, 600);
+  assert.equal(summary.deadLetters, 0);
+  assert.equal(out.length, 600, 'every input predicted once');
+  assert.equal(new Set(out.map((e) => e.id)).size, 600, 'no input repeated');
+  const versions = new Map<string, number>();
+  for (const e of out) versions.set(e.model?.version ?? 'none', (versions.get(e.model?.version ?? 'none') ?? 0) + 1);
+  assert.deepEqual([...versions.keys()].sort(), ['1', '2'], `versions seen: ${JSON.stringify([...versions])}`);
+  assert.ok((versions.get('1') ?? 0) >= 150 && (versions.get('2') ?? 0) >= 150, JSON.stringify([...versions]));
+  // Once version 2 appears, version 1 only finishes what was already in flight.
+  const firstV2 = out.findIndex((e) => e.model?.version === '2');
+  const lateV1 = out.slice(firstV2).filter((e) => e.model?.version === '1').length;
+  assert.ok(lateV1 <= 48, `${lateV1} version-1 predictions after the swap, more than the in-flight limit`);
+  const refused = logs.filter((l) => l.msg === 'New model version refused; the running version stays.');
+  assert.deepEqual(refused.map((l) => l.version), ['3', '4']);
+  assert.match(String(refused[0]?.error), /input differs .*width 8 ≠ 4/);
+  assert.match(String(refused[1]?.error), /sha256/);
+  assert.ok(logs.some((l) => l.msg === 'Model version swapped; batches in flight finish on the previous version.' && l.to === '2'));
+});
