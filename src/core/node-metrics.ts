@@ -16,6 +16,10 @@ export interface NodeMetrics {
   consumerLag(topic: string, partition: number, lag: number): void;
   /** The partition is no longer assigned to this node: forget its lag. */
   forgetPartition(topic: string, partition: number): void;
+  /** A shadow (candidate) version answered a sampled batch: top-class agreement with the serving version. */
+  shadowCompared(model: string, version: string, agreed: number, disagreed: number, seconds: number): void;
+  /** A sampled batch was not shadowed (candidate busy or failing). */
+  shadowSkipped(reason: 'busy' | 'failed'): void;
 }
 
 /** Records nothing: for components created outside a runtime. */
@@ -25,4 +29,6 @@ export const NO_METRICS: NodeMetrics = {
   modelVersion: () => undefined,
   consumerLag: () => undefined,
   forgetPartition: () => undefined,
+  shadowCompared: () => undefined,
+  shadowSkipped: () => undefined,
 };

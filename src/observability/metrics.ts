@@ -60,6 +60,9 @@ export class CentaurMetrics {
   private readonly commits: Counter;
   private readonly commitSeconds: Histogram;
   private readonly lag: Gauge;
+  private readonly shadowPredictions: Counter;
+  private readonly shadowSeconds: Histogram;
+  private readonly shadowSkips: Counter;
   private readonly lagValues = new Map<string, number>();
   private readonly models = new Map<string, { model: string; version: string }>();
   private window: WindowStats = { batches: 0, fillSum: 0 };
@@ -202,6 +205,20 @@ export class CentaurMetrics {
     });
     this.commits = new Counter({ name: 'centaur_source_commits_total', help: 'Position commits, by outcome (ok, error).', labelNames: ['topology', 'node', 'outcome'], registers });
     this.commitSeconds = new Histogram({ name: 'centaur_source_commit_seconds', help: 'Time one position commit took.', labelNames: ['topology', 'node'], buckets: LATENCY_BUCKETS, registers });
+    this.shadowPredictions = new Counter({
+      name: 'centaur_shadow_predictions_total',
+      help: "Predictions of a shadow (candidate) version on sampled batches, by agreement with the serving version's top class.",
+      labelNames: ['topology', 'node', 'model', 'version', 'outcome'],
+      registers,
+    });
+    this.shadowSeconds = new Histogram({
+      name: 'centaur_shadow_inference_batch_seconds',
+      help: 'One shadow (candidate) backend call for one sampled batch.',
+      labelNames: modelLabels,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.shadowSkips = new Counter({ name: 'centaur_shadow_skipped_total', help: 'Sampled batches not shadowed, by reason (busy, failed).', labelNames: ['topology', 'node', 'reason'], registers });
     this.lag = new Gauge({
       name: 'centaur_kafka_consumer_lag',
       help: 'High watermark minus the next offset to read, per assigned partition.',
@@ -242,6 +259,12 @@ export class CentaurMetrics {
         this.lag.set({ topology, node, topic, partition: String(partition) }, lag);
         this.lagValues.set(`${node}\u0000${topic}\u0000${partition}`, lag);
       },
+      shadowCompared: (model, version, agreed, disagreed, seconds) => {
+        this.shadowPredictions.inc({ topology, node, model, version, outcome: 'agree' }, agreed);
+        this.shadowPredictions.inc({ topology, node, model, version, outcome: 'disagree' }, disagreed);
+        this.shadowSeconds.observe({ topology, node, model, version }, seconds);
+      },
+      shadowSkipped: (reason) => this.shadowSkips.inc({ topology, node, reason }),
       forgetPartition: (topic, partition) => {
         this.lag.remove({ topology, node, topic, partition: String(partition) });
         this.lagValues.delete(`${node}\u0000${topic}\u0000${partition}`);

@@ -23,8 +23,9 @@ import { BackendOptions, createBackend } from '../inference/backend.js';
 import type { InferenceBackend, InferenceOutput } from '../inference/backend.js';
 import { loadManifest } from '../inference/manifest.js';
 import type { LoadedManifest, Manifest } from '../inference/manifest.js';
-import { ModelFollower } from '../inference/model-follower.js';
+import { ModelFollower, swapProblem } from '../inference/model-follower.js';
 import { ModelSlot } from '../inference/model-slot.js';
+import { ShadowRunner } from '../inference/shadow-runner.js';
 import type { ModelInstance } from '../inference/model-slot.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { describeImageShape, packBatch } from './pack-batch.js';
@@ -52,6 +53,19 @@ export const InferOptions = Type.Object(
       { additionalProperties: false, description: 'Which model to serve: a model folder (`path`) or a registry alias (`registry`, `name`, `alias`).' },
     ),
     backend: BackendOptions,
+    shadow: Type.Optional(
+      Type.Object(
+        {
+          alias: Type.String({ minLength: 1, description: 'Registry alias of the candidate version, e.g. `candidate`.' }),
+          sampleRatio: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.1, description: 'Share of batches the candidate also runs.' }),
+          maxInFlight: Type.Integer({ minimum: 1, default: 1, description: 'Candidate batches running at once; a sampled batch is skipped (and counted) when the candidate is busy.' }),
+        },
+        {
+          additionalProperties: false,
+          description: 'Shadow mode (with `model.registry`): run a candidate version beside the serving one on sampled batches and record agreement and latency as metrics, without affecting outputs.',
+        },
+      ),
+    ),
     maxBatchesInFlight: Type.Integer({
       minimum: 1,
       default: 2,
@@ -114,6 +128,7 @@ export function createInferWithSlot(
   options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'>,
   metrics: NodeMetrics = NO_METRICS,
   follower?: ModelFollower,
+  shadow?: { runner: ShadowRunner; follower?: ModelFollower },
 ): InferOperator {
   // Every version a slot holds takes the same input (the follower refuses others).
   const { manifest } = slot.current.model;
@@ -167,6 +182,7 @@ export function createInferWithSlot(
       const { backend, model } = lease.instance;
       const out = await runWithRetry(backend, tensor, scheduler);
       metrics.inference(model.manifest.name, model.manifest.version, envelopes.length, (performance.now() - started) / 1000);
+      shadow?.runner.offer(tensor, out, model.manifest.classes);
       annotate(envelopes, out, lease.instance);
       outcome.done.push(...envelopes);
     } catch (error) {
@@ -246,6 +262,7 @@ export function createInferWithSlot(
   };
 
   follower?.start();
+  shadow?.follower?.start();
   return {
     accepts: 'any',
     get manifest() {
@@ -268,6 +285,8 @@ export function createInferWithSlot(
     poolStats: () => pool?.stats() ?? { size: 0, outstanding: 0, allocatedBeyondPool: 0 },
     close: async () => {
       await follower?.stop();
+      await shadow?.follower?.stop();
+      await shadow?.runner.close();
       await slot.close();
     },
   };
@@ -284,6 +303,9 @@ export async function createInfer(
     throw new CentaurError('CONFIG_INVALID', `node \`${node}\`: give \`model.path\`, or \`model.registry\` with \`model.name\` (and \`alias\`)`);
   }
   const start = (model: LoadedManifest): Promise<InferenceBackend> => createBackend(options.backend, model, { nodeId: ctx.nodeId, logger: ctx.logger });
+  if (options.shadow !== undefined && m.registry === undefined) {
+    throw new CentaurError('CONFIG_INVALID', `node \`${node}\`: \`shadow\` needs \`model.registry\` (the candidate is a registry alias)`);
+  }
   if (m.path !== undefined) {
     const model = await loadManifest(path.resolve(ctx.baseDir, m.path));
     return createInferWithBackend(model, await start(model), options, ctx.metrics);
@@ -308,7 +330,28 @@ export async function createInfer(
         onSwap: (_from, to) => metrics.modelVersion(to.name, to.version),
         logger: ctx.logger,
       });
-  return createInferWithSlot(slot, options, metrics, follower);
+  let shadow: { runner: ShadowRunner; follower?: ModelFollower } | undefined;
+  if (options.shadow !== undefined) {
+    const s = options.shadow;
+    const candidate = await registry.load(name, s.alias);
+    const problem = swapProblem(model.manifest, candidate.manifest);
+    if (problem !== null) throw new CentaurError('MODEL_LOAD_FAILED', `node \`${node}\`: shadow ${name} version ${candidate.manifest.version} cannot run beside version ${model.manifest.version}: ${problem}`);
+    const candidateSlot = new ModelSlot({ model: candidate, backend: await start(candidate) });
+    const runner = new ShadowRunner(
+      candidateSlot,
+      s.sampleRatio ?? 0.1,
+      s.maxInFlight ?? 1,
+      { compared: (...args) => metrics.shadowCompared(...args), skipped: (reason) => metrics.shadowSkipped(reason) },
+      ctx.logger,
+    );
+    shadow = {
+      runner,
+      ...(ctx.logger === undefined
+        ? {}
+        : { follower: new ModelFollower({ registry, model: name, alias: s.alias, pollIntervalMs: m.pollIntervalMs ?? 5000, slot: candidateSlot, createBackend: start, onSwap: () => undefined, logger: ctx.logger }) }),
+    };
+  }
+  return createInferWithSlot(slot, options, metrics, follower, shadow);
 }
 
 /** The `infer` operator spec. */

@@ -105,3 +105,41 @@ nodes:
   assert.match(String(refused[1]?.error), /sha256/);
   assert.ok(logs.some((l) => l.msg === 'Model version swapped; batches in flight finish on the previous version.' && l.to === '2'));
 });
+
+test('shadow mode: a candidate answers a sampled share beside production; outputs stay production', async () => {
+  const work = await mkdtemp(path.join(tmpdir(), 'centaur-shadow-'));
+  const images = path.join(work, 'images');
+  await generateImages({ outDir: images, count: 160, seed: 9, width: 48, height: 32 });
+  const registry = new ModelRegistry(path.join(work, 'registry'));
+  const v1 = await registry.register(await version('1'), { aliases: ['production'] });
+  await registry.register(await version('2'), { aliases: ['candidate'] });
+  const probe = useProbe('shadow');
+  const yaml = `version: 1
+name: shadow
+deadLetter: dlq
+nodes:
+  images: { kind: files-source, path: ${images} }
+  decode: { kind: decode-image, from: [images], size: [4, 4], fit: fill, kernel: linear, scale: unit }
+  batch: { kind: micro-batch, from: [decode], maxSize: 8, maxDelayMs: 5 }
+  infer:
+    kind: infer
+    from: [batch]
+    model: { registry: ${registry.root}, name: ${v1.model} }
+    shadow: { alias: candidate, sampleRatio: 0.5, maxInFlight: 4 }
+    backend: { kind: onnx }
+  out: { kind: probe-sink, from: [infer], probe: shadow }
+  dlq: { kind: probe-sink, probe: shadow }
+`;
+  const runtime = new Runtime(parseTopology(yaml, path.join(work, 'shadow.yaml'), { components: [...allComponents, ...fakeComponents] }), { logger: pino({ level: 'silent' }) });
+  const summary = await runtime.run();
+  assert.equal(summary.predictions, 160);
+  assert.ok((probe.written.get('out') ?? []).every((e) => e.model?.version === '1'), 'outputs come from production only');
+  const { body } = await runtime.metrics.render(false);
+  const count = (outcome: string): number => {
+    const line = body.split('\n').find((l) => l.startsWith(`centaur_shadow_predictions_total{topology="shadow",node="infer",model="${v1.model}",version="2",outcome="${outcome}"}`));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  assert.equal(count('disagree'), 0, 'the same weights agree on every image');
+  assert.ok(count('agree') >= 40, `shadowed ${count('agree')} images`);
+  assert.match(body, /centaur_shadow_inference_batch_seconds_count\{[^}]*version="2"\} [1-9]/);
+});
