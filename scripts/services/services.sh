@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # The services that Centaur's integration tests and benchmarks talk to: an Apache Kafka broker
-# (KRaft, single node), a schema registry with the Confluent REST API, Redis, and a KServe v2
-# (Open Inference Protocol) inference server: MLServer serving the demo model (scripts/services/kserve).
+# (KRaft, single node), a schema registry with the Confluent REST API, Redis, a KServe v2
+# (Open Inference Protocol) inference server: MLServer serving the demo model (scripts/services/kserve),
+# an S3-compatible object store: S3Proxy on the file system (scripts/services/s3), and Azurite's
+# blob service for Azure Blob Storage (scripts/services/azurite).
 #
-#   scripts/services/services.sh install            fetch what is missing (Maven Central, apt, PyPI)
+#   scripts/services/services.sh install            fetch what is missing (Maven Central, apt, PyPI, npm)
 #   scripts/services/services.sh up [SERVICE...]    start (idempotent) and wait until healthy
 #   scripts/services/services.sh down [SERVICE...]  stop cleanly
 #   scripts/services/services.sh status             one line per service; exit 1 if any is down
 #   scripts/services/services.sh env                the addresses, as shell exports for tests
 #
-# SERVICE is kafka, registry, redis or kserve (default: all). Where a Docker engine answers and
-# CENTAUR_SERVICES_MODE is not `native`, `up`/`down` use docker-compose.yml for kafka, registry and
-# redis; kserve always runs natively.
+# SERVICE is kafka, registry, redis, kserve, s3 or azurite (default: all). Where a Docker engine
+# answers and CENTAUR_SERVICES_MODE is not `native`, `up`/`down` use docker-compose.yml for kafka,
+# registry and redis; kserve, s3 and azurite always run natively.
 #
 # Settings (environment):
 #   CENTAUR_SERVICES_HOME   cache of jars, data, logs and pids (default ~/.cache/centaur-services)
@@ -20,6 +22,9 @@
 #   CENTAUR_REDIS_PORT      Redis port (6379)
 #   CENTAUR_KSERVE_HTTP_PORT, CENTAUR_KSERVE_GRPC_PORT  the inference server's ports (8000, 8001)
 #   CENTAUR_PYTHON          the Python (3.10 to 3.12) whose virtualenv runs MLServer (python3.11, else python3)
+#   CENTAUR_S3_PORT         the S3-compatible server's port (9000)
+#   CENTAUR_S3_ACCESS_KEY_ID, CENTAUR_S3_SECRET_ACCESS_KEY  the credentials it accepts (centaur, centaur-secret)
+#   CENTAUR_AZURITE_PORT    Azurite's blob service port (10000)
 #   CENTAUR_SERVICES_TIMEOUT_S  seconds to wait for each service to become healthy (120)
 set -euo pipefail
 
@@ -32,12 +37,19 @@ REGISTRY_PORT="${CENTAUR_REGISTRY_PORT:-8081}"
 REDIS_PORT="${CENTAUR_REDIS_PORT:-6379}"
 KSERVE_HTTP_PORT="${CENTAUR_KSERVE_HTTP_PORT:-8000}"
 KSERVE_GRPC_PORT="${CENTAUR_KSERVE_GRPC_PORT:-8001}"
+S3_PORT="${CENTAUR_S3_PORT:-9000}"
+S3_ACCESS_KEY_ID="${CENTAUR_S3_ACCESS_KEY_ID:-centaur}"
+S3_SECRET_ACCESS_KEY="${CENTAUR_S3_SECRET_ACCESS_KEY:-centaur-secret}"
+AZURITE_PORT="${CENTAUR_AZURITE_PORT:-10000}"
+# Azurite's one account: the emulator's fixed, publicly documented development account and key.
+AZURITE_ACCOUNT=devstoreaccount1
+AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 # The model the kserve service serves (test/fixtures/kserve/<name>/model-settings.json).
 KSERVE_MODEL=horse-or-human
 TIMEOUT_S="${CENTAUR_SERVICES_TIMEOUT_S:-120}"
 LOGS="$HOME_DIR/logs"
 RUN="$HOME_DIR/run"
-ALL=(kafka registry redis kserve)
+ALL=(kafka registry redis kserve s3 azurite)
 # The services docker-compose.yml knows; the others run natively in every mode.
 COMPOSED=(kafka registry redis)
 
@@ -102,6 +114,38 @@ install_kserve() {
   log "MLServer installed in $((SECONDS - started)) s"
 }
 
+install_s3() {
+  local lib="$HOME_DIR/s3/lib" stamp
+  stamp="$(sha256sum "$HERE/s3/pom.xml" | cut -c1-16)"
+  if [[ -f "$lib/.stamp" && "$(cat "$lib/.stamp")" == "$stamp" && -f "$lib/s3proxy.jar" ]]; then return; fi
+  command -v java >/dev/null || die "java is not installed (S3Proxy needs Java 17)"
+  command -v mvn >/dev/null || die "mvn is not installed (S3Proxy's jar comes from Maven Central)"
+  log "fetching S3Proxy from Maven Central into $lib"
+  local started=$SECONDS
+  rm -rf "$lib"
+  mkdir -p "$lib"
+  mvn -q -B -f "$HERE/s3/pom.xml" initialize -Ds3.lib="$lib" > "$LOGS/s3-install.log" 2>&1 \
+    || { tail -n 30 "$LOGS/s3-install.log" >&2; die "maven could not fetch S3Proxy; log: $LOGS/s3-install.log"; }
+  echo "$stamp" > "$lib/.stamp"
+  log "S3Proxy installed in $((SECONDS - started)) s"
+}
+
+install_azurite() {
+  local dir="$HOME_DIR/azurite/app" stamp
+  command -v npm >/dev/null || die "npm is not installed (Azurite comes from npm)"
+  stamp="$(cat "$HERE/azurite/package.json" "$HERE/azurite/package-lock.json" <(node --version) | sha256sum | cut -c1-16)"
+  if [[ -f "$dir/.stamp" && "$(cat "$dir/.stamp")" == "$stamp" ]]; then return; fi
+  log "installing Azurite from npm into $dir"
+  local started=$SECONDS
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cp "$HERE/azurite/package.json" "$HERE/azurite/package-lock.json" "$dir/"
+  (cd "$dir" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund) > "$LOGS/azurite-install.log" 2>&1 \
+    || { tail -n 30 "$LOGS/azurite-install.log" >&2; die "npm could not install Azurite; log: $LOGS/azurite-install.log"; }
+  echo "$stamp" > "$dir/.stamp"
+  log "Azurite installed in $((SECONDS - started)) s"
+}
+
 # --- start --------------------------------------------------------------------------------------
 
 wait_healthy() {
@@ -125,6 +169,9 @@ healthy_redis() { [[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]
 healthy_kserve() {
   curl -fsS "http://127.0.0.1:$KSERVE_HTTP_PORT/v2/models/$KSERVE_MODEL/ready" >/dev/null 2>&1 && port_open "$KSERVE_GRPC_PORT"
 }
+healthy_s3() { curl -fsS "http://127.0.0.1:$S3_PORT/healthz" >/dev/null 2>&1; }
+# Azurite answers an unsigned request with 403 and its own Server header.
+healthy_azurite() { curl -sS -o /dev/null -D - "http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT?comp=list" 2>/dev/null | grep -qi '^server: Azurite-Blob'; }
 
 spawn() {
   local name="$1"
@@ -170,6 +217,32 @@ start_kserve() {
     PYTHONUNBUFFERED=1 "$HOME_DIR/kserve/venv/bin/python" "$HERE/kserve/serve.py" "$ROOT/test/fixtures/kserve"
 }
 
+start_s3() {
+  local conf="$HOME_DIR/s3/s3proxy.properties" data="$HOME_DIR/s3/data"
+  mkdir -p "$data"
+  # The file-system backend: objects are plain files under data/<bucket>/, kept across restarts.
+  cat > "$conf" <<EOF
+s3proxy.endpoint=http://127.0.0.1:$S3_PORT
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=$S3_ACCESS_KEY_ID
+s3proxy.credential=$S3_SECRET_ACCESS_KEY
+jclouds.provider=filesystem
+jclouds.filesystem.basedir=$data
+EOF
+  : > "$LOGS/s3.log"
+  spawn s3 java -Xms64m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true -jar "$HOME_DIR/s3/lib/s3proxy.jar" --properties "$conf"
+}
+
+start_azurite() {
+  local data="$HOME_DIR/azurite/data"
+  mkdir -p "$data"
+  : > "$LOGS/azurite.log"
+  # No telemetry (Azurite collects it by default); any API version the SDK sends is accepted.
+  spawn azurite node "$HOME_DIR/azurite/app/node_modules/azurite/dist/src/blob/main.js" \
+    --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" --location "$data" \
+    --disableTelemetry --skipApiVersionCheck --loose --silent
+}
+
 up_one() {
   local name="$1"
   if pid_alive "$name" && "healthy_$name"; then
@@ -182,6 +255,8 @@ up_one() {
     registry) ports=("$REGISTRY_PORT:REGISTRY_PORT") ;;
     redis) ports=("$REDIS_PORT:REDIS_PORT") ;;
     kserve) ports=("$KSERVE_HTTP_PORT:KSERVE_HTTP_PORT" "$KSERVE_GRPC_PORT:KSERVE_GRPC_PORT") ;;
+    s3) ports=("$S3_PORT:S3_PORT") ;;
+    azurite) ports=("$AZURITE_PORT:AZURITE_PORT") ;;
   esac
   for port in "${ports[@]}"; do
     if ! pid_alive "$name" && port_open "${port%%:*}"; then
@@ -272,6 +347,10 @@ case "$cmd" in
     echo "export CENTAUR_REDIS_URL=\${CENTAUR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
     echo "export CENTAUR_KSERVE_URL=\${CENTAUR_KSERVE_URL:-http://127.0.0.1:$KSERVE_HTTP_PORT}"
     echo "export CENTAUR_KSERVE_GRPC=\${CENTAUR_KSERVE_GRPC:-127.0.0.1:$KSERVE_GRPC_PORT}"
+    echo "export CENTAUR_S3_ENDPOINT=\${CENTAUR_S3_ENDPOINT:-http://127.0.0.1:$S3_PORT}"
+    # The test server's credentials and region, for the AWS SDK's standard chain.
+    echo "export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY AWS_REGION=us-east-1"
+    echo "export CENTAUR_AZURE_BLOB_CONNECTION_STRING=\"\${CENTAUR_AZURE_BLOB_CONNECTION_STRING:-DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT;}\""
     ;;
   *)
     die "unknown command '$cmd'; use install, up, down, status or env"

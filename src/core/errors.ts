@@ -152,6 +152,24 @@ export const ERROR_CODES = {
     description:
       'The model the KServe v2 inference server serves does not match the model manifest (input or output names, datatypes or shapes); the message lists every difference, with both sides.',
   },
+  OBJECT_STORE_UNAVAILABLE: {
+    category: 'infrastructure',
+    retriable: true,
+    description:
+      'The object store (S3, Azure Blob, the local disk) could not be reached, timed out, throttled the request or failed (connection refused, HTTP 5xx or 429, disk full); the request is retried with backoff.',
+  },
+  OBJECT_ACCESS_DENIED: {
+    category: 'data',
+    retriable: false,
+    description:
+      'The object store refused access to an object (HTTP 401/403, file permissions): the credentials may not read or write it. The input goes to the dead letter with the URI.',
+  },
+  OBJECT_WRITE_FAILED: {
+    category: 'infrastructure',
+    retriable: false,
+    description:
+      'The object store refused a write for good (the bucket or container does not exist, an invalid key or request); the inputs of that write go to the dead letter.',
+  },
 } as const satisfies Record<string, ErrorDefinition>;
 
 /** A code from the catalogue. */

@@ -5,5 +5,6 @@ import { stdoutSink } from './stdout-sink.js';
 import { deadLetter } from './dead-letter.js';
 import { kafkaSink } from './kafka-sink.js';
 import { kafkaDeadLetter } from './kafka-dead-letter.js';
+import { objectSink } from './object-sink.js';
 
-export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter];
+export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter, objectSink];

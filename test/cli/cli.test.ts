@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/main.js';
+import { allComponents } from '../../src/topology/registry.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -97,12 +98,12 @@ test('schema prints the topology JSON Schema', async () => {
 test('components lists every kind with its description and options', async () => {
   const r = await cli('components');
   assert.equal(r.code, 0);
-  for (const kind of ['files-source', 'kafka-source', 'fetch-object', 'decode-image', 'micro-batch', 'infer', 'files-sink', 'stdout-sink', 'dead-letter', 'kafka-sink', 'kafka-dead-letter']) {
+  for (const kind of ['files-source', 'kafka-source', 'fetch-object', 'decode-image', 'micro-batch', 'infer', 'files-sink', 'stdout-sink', 'dead-letter', 'kafka-sink', 'kafka-dead-letter', 'object-sink']) {
     assert.match(r.out, new RegExp(`^${kind} \\(`, 'm'));
   }
   assert.match(r.out, /maxDelayMs: number \(default 15\)/);
   const json = JSON.parse((await cli('components', '--format', 'json')).out) as { kind: string }[];
-  assert.equal(json.length, 11);
+  assert.equal(json.length, allComponents.length);
 });
 
 test('help for every command, exit 0; an unknown command or option exits 2', async () => {

@@ -59,6 +59,7 @@ const fixtures: Record<string, { options: (dir: string) => Record<string, unknow
   'files-sink': { options: () => ({ dir: 'out' }) },
   'stdout-sink': { options: () => ({ every: 1000000 }) },
   'dead-letter': { options: () => ({ dir: 'dlq' }) },
+  'object-sink': { options: () => ({ uri: 'lake', maxIdleMs: 10 }) },
   'fetch-object': { options: () => ({}), input: () => envelope({ payload: { kind: 'reference', uri: pathToFileURL(path.resolve('data/quickstart/horses/horse-000000.jpg')).href } }) },
   'kafka-source': {
     services: true,

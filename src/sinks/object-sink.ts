@@ -1,0 +1,240 @@
+/**
+ * `object-sink`: the data lake. Archives each input's raw image once, content-addressed
+ * (`<uri>/images/<sha256[0:2]>/<sha256>.<ext>`), and writes prediction records as JSON lines
+ * partitioned by date (`<uri>/predictions/dt=YYYY-MM-DD/part-<run>-<seq>.jsonl`), in files that
+ * roll by size, record count, age and idleness. A write resolves, and its inputs are acknowledged,
+ * only once its image and the file holding its record are in the store; many writes wait at once
+ * for the same file. Parquet records are planned.
+ */
+import { randomBytes } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { defineSink } from '../core/component.js';
+import type { Sink } from '../core/component.js';
+import type { Envelope } from '../core/envelope.js';
+import { CentaurError, toCentaurError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { retry } from '../core/retry.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { locationToUri, parseObjectUri } from '../storage/object-uri.js';
+import { storeFor } from '../storage/store-for.js';
+import { StoreConnectionFields } from '../storage/store-options.js';
+import { ImageArchive } from './image-archive.js';
+import type { ArchivedImage } from './image-archive.js';
+import { toPredictionRecord } from './prediction-record.js';
+import { RollingObjectFiles } from './rolling-object-files.js';
+
+/** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
+const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
+
+const options = Type.Object(
+  {
+    uri: Type.String({
+      minLength: 1,
+      description:
+        'Where the lake is: `s3://bucket/prefix`, `azure://container/prefix`, `file:///path`, or a folder relative to the topology file. The bucket or container must exist, and the credentials may list, read and write under it (checked at start).',
+    }),
+    images: Type.Boolean({ default: true, description: 'Archive each input’s image bytes once, content-addressed: `<uri>/<imagesPrefix>/<sha256[0:2]>/<sha256>.<ext>`.' }),
+    records: Type.Union([Type.Literal('jsonl'), Type.Literal('none')], {
+      default: 'jsonl',
+      description: 'Prediction records as JSON lines under `<uri>/<recordsPrefix>/dt=YYYY-MM-DD/`, or `none`. (Parquet is planned.)',
+    }),
+    imagesPrefix: Type.String({ pattern: FOLDER, default: 'images', description: 'Folder of the archived images under `uri`.' }),
+    recordsPrefix: Type.String({ pattern: FOLDER, default: 'predictions', description: 'Folder of the record files under `uri`.' }),
+    partitionBy: Type.Union([Type.Literal('event-time'), Type.Literal('write-time')], {
+      default: 'event-time',
+      description: 'The date of a record’s `dt=` partition (UTC): the input’s event time, or the time it is written.',
+    }),
+    maxFileBytes: Type.Integer({ minimum: 1024, default: 67108864, description: 'Upload a record file once it reaches this size.' }),
+    maxFileRecords: Type.Integer({
+      minimum: 1,
+      default: 256,
+      description: 'Upload a record file once it holds this many records. Inputs are acknowledged only when their file is uploaded, so keep it below the topology’s `limits.maxInFlight`.',
+    }),
+    maxFileAgeMs: Type.Integer({ minimum: 0, default: 60000, description: 'Upload a record file this long after its first record (0 = no age limit).' }),
+    maxIdleMs: Type.Integer({ minimum: 0, default: 1000, description: 'Upload a record file once no record arrived for this long, e.g. at the end of the input (0 = never for idleness).' }),
+    includeEmbedding: Type.Boolean({ default: false, description: 'Write each embedding vector into its record.' }),
+    concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 16, description: 'Image uploads (or existence checks) at once.' }),
+    retries: Type.Integer({
+      minimum: 0,
+      maximum: 30,
+      default: 8,
+      description: 'Retries of an upload the store could not take (unreachable, 5xx, throttled), with backoff from 250 ms up to 5 s; then the write fails and the runtime retries it, then dead-letters its inputs.',
+    }),
+    timeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Deadline of one request to S3 or Azure, in milliseconds.' }),
+    ...StoreConnectionFields,
+  },
+  { additionalProperties: false },
+);
+type Options = Static<typeof options>;
+
+/** Writes that may wait at once for their record file to be uploaded. */
+const WAITING_WRITES = 64;
+
+/** Archives images and writes prediction records to an object store. */
+export const objectSink = defineSink({
+  kind: 'object-sink',
+  role: 'sink',
+  description: 'Archives raw images content-addressed and writes predictions as date-partitioned JSON lines to S3, Azure Blob or a folder.',
+  stability: 'experimental',
+  options,
+  claims: (o, baseDir) => (o.records === 'none' ? [] : [`output ${baseUri(o.uri, baseDir)}/${o.recordsPrefix}/`]),
+  create: async (o, ctx): Promise<Sink> => {
+    const base = baseUri(o.uri, ctx.baseDir);
+    try {
+      parseObjectUri(base);
+    } catch (error) {
+      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`uri\`: ${(error as Error).message}`);
+    }
+    const store = await storeFor(base, { ...(o.s3 === undefined ? {} : { s3: o.s3 }), ...(o.azure === undefined ? {} : { azure: o.azure }), timeoutMs: o.timeoutMs });
+    await probe(store, base, o.retries, ctx.nodeId);
+    return new ObjectSink(o, base, store, ctx.logger);
+  },
+});
+
+/**
+ * Lists one object under the base before any input is read, so a missing bucket or container, or
+ * credentials that may not list it, stop the start as a config error (exit 2) rather than turning
+ * every input into a dead letter; a store still unreachable after the retries stops it too.
+ */
+async function probe(store: ObjectStore, base: string, retries: number, nodeId: string): Promise<void> {
+  try {
+    await retry(() => store.list(`${base}/`, { limit: 1 }), { attempts: retries + 1, baseDelayMs: 250, maxDelayMs: 5000 });
+  } catch (error) {
+    await store.close();
+    const e = toCentaurError(error, 'OBJECT_FETCH_FAILED');
+    if (e.retriable) throw e;
+    throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: \`uri\` ${base} cannot be used: ${e.message}`, { cause: e });
+  }
+}
+
+/** The lake's base URI without a trailing slash. */
+function baseUri(location: string, baseDir: string): string {
+  return locationToUri(location, baseDir).replace(/\/+$/, '');
+}
+
+class ObjectSink implements Sink {
+  readonly concurrency = WAITING_WRITES;
+  readonly batching = { maxSize: 128, maxDelayMs: 10 };
+  private readonly archive: ImageArchive | undefined;
+  private readonly files: RollingObjectFiles | undefined;
+  private waiting = 0;
+  private failure: string | null = null;
+  private imagesWritten = 0;
+  private imagesSeen = 0;
+
+  constructor(
+    private readonly o: Options,
+    base: string,
+    private readonly store: ObjectStore,
+    private readonly logger: Logger,
+  ) {
+    this.archive = o.images ? new ImageArchive(store, `${base}/${o.imagesPrefix}`) : undefined;
+    const run = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
+    this.files =
+      o.records === 'none'
+        ? undefined
+        : new RollingObjectFiles({
+            base: `${base}/${o.recordsPrefix}`,
+            fileName: (seq) => `part-${run}-${String(seq).padStart(6, '0')}.jsonl`,
+            maxFileBytes: o.maxFileBytes,
+            maxFileRecords: o.maxFileRecords,
+            maxFileAgeMs: o.maxFileAgeMs,
+            maxIdleMs: o.maxIdleMs,
+            upload: (uri, body) => this.withRetries(() => store.put(uri, body, { contentType: 'application/x-ndjson' })),
+          });
+  }
+
+  /** Archives the images, then adds the records to their files; resolves when both are in the store. */
+  async write(envelopes: readonly Envelope[]): Promise<void> {
+    try {
+      const archived = await this.archiveAll(envelopes);
+      if (this.files === undefined) return;
+      const byPartition = new Map<string, string[]>();
+      envelopes.forEach((envelope, i) => {
+        const image = archived[i];
+        const record = {
+          ...toPredictionRecord(envelope, { includeEmbedding: this.o.includeEmbedding }),
+          ...(image === undefined ? {} : { archive: { uri: image.uri, sha256: image.sha256 } }),
+        };
+        const partition = `dt=${this.dateOf(envelope)}`;
+        let lines = byPartition.get(partition);
+        if (lines === undefined) byPartition.set(partition, (lines = []));
+        lines.push(JSON.stringify(record));
+      });
+      const files = this.files;
+      this.waiting += 1;
+      try {
+        const uploads = [...byPartition].map(([partition, lines]) => files.append(partition, lines));
+        // Every write the runtime may start is waiting on a file: upload now rather than wait for a timer.
+        if (this.waiting >= WAITING_WRITES) void files.flush();
+        await Promise.all(uploads);
+      } finally {
+        this.waiting -= 1;
+      }
+      this.failure = null;
+    } catch (error) {
+      this.failure = (error as Error).message;
+      throw error;
+    }
+  }
+
+  /** Uploads every open record file and waits for it. */
+  async flush(): Promise<void> {
+    await this.files?.flush();
+  }
+
+  /** Flushes, then releases the store's connections. */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.store.close();
+    const s = this.files?.stats;
+    this.logger.info(
+      { imagesArchived: this.imagesWritten, imagesAlreadyStored: this.imagesSeen - this.imagesWritten, recordFiles: s?.files ?? 0, records: s?.records ?? 0 },
+      'Object sink closed.',
+    );
+  }
+
+  /** The last write's failure, until a write succeeds. */
+  health(): string | null {
+    return this.failure;
+  }
+
+  /** Archives the images of the envelopes that carry bytes, `concurrency` at a time; undefined for the others. */
+  private async archiveAll(envelopes: readonly Envelope[]): Promise<(ArchivedImage | undefined)[]> {
+    const archive = this.archive;
+    const results: (ArchivedImage | undefined)[] = new Array<ArchivedImage | undefined>(envelopes.length);
+    if (archive === undefined) return results;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < envelopes.length) {
+        const i = next;
+        next += 1;
+        const envelope = envelopes[i] as Envelope;
+        if (envelope.payload.kind !== 'bytes') continue;
+        const bytes = envelope.payload.bytes;
+        const image = await this.withRetries(() => archive.archive(bytes, envelope.image?.format));
+        this.imagesSeen += 1;
+        if (image.written) this.imagesWritten += 1;
+        results[i] = image;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, envelopes.length) }, worker));
+    return results;
+  }
+
+  private dateOf(envelope: Envelope): string {
+    const time = this.o.partitionBy === 'event-time' && Number.isFinite(envelope.eventTime) ? envelope.eventTime : Date.now();
+    const date = new Date(time);
+    return Number.isNaN(date.getTime()) ? new Date().toISOString().slice(0, 10) : date.toISOString().slice(0, 10);
+  }
+
+  private withRetries<T>(fn: () => Promise<T>): Promise<T> {
+    return retry(fn, {
+      attempts: this.o.retries + 1,
+      baseDelayMs: 250,
+      maxDelayMs: 5000,
+      onRetry: (error, attempt, delayMs) => this.logger.warn({ code: error.code, error: error.message, attempt, delayMs: Math.round(delayMs) }, 'Object store write failed; retrying.'),
+    });
+  }
+}
