@@ -1,4 +1,4 @@
-/** The `centaur` command line: run, validate, schema, components, generate-images, publish-images, create-topics, models. */
+/** The `centaur` command line: run, validate, schema, components, generate-images, publish-images, create-topics, models, drift. */
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, CentaurError, formatIssue } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
@@ -8,6 +8,7 @@ import { loadTopologyFile } from '../topology/load.js';
 import { componentsMarkdown, componentsText, optionRows } from './describe-options.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { ExportTritonFlags } from './export-triton.js';
+import type { DriftProfileFlags } from './drift-profile.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid input or config. */
 export const EXIT = { ok: 0, runtime: 1, invalid: 2 } as const;
@@ -185,6 +186,20 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .action(async (dir: string, opts: ExportTritonFlags) => {
       const { exportTritonCommand } = await import('./export-triton.js');
       code = await exportTritonCommand(dir, opts, io);
+    });
+
+  const driftCmd = program.command('drift').description('Drift monitoring tools.');
+  driftCmd
+    .command('profile')
+    .description('Build the reference profile of a folder of images (image features, and model outputs and embeddings with --model).')
+    .argument('<images-dir>', 'folder of images, read recursively')
+    .requiredOption('--out <file>', 'profile file to write (name it in the manifest as `referenceProfile`)')
+    .option('--model <model-dir>', 'model folder: decode with its input settings and add its outputs and embeddings')
+    .option('--sample <n>', 'values kept per numerical feature (default 5000)')
+    .option('--seed <n>', 'seed of the sample (default 1)')
+    .action(async (dir: string, opts: DriftProfileFlags) => {
+      const { driftProfileCommand } = await import('./drift-profile.js');
+      code = await driftProfileCommand(dir, opts, io);
     });
 
   try {

@@ -20,6 +20,28 @@ export interface NodeMetrics {
   shadowCompared(model: string, version: string, agreed: number, disagreed: number, seconds: number): void;
   /** A sampled batch was not shadowed (candidate busy or failing). */
   shadowSkipped(reason: 'busy' | 'failed'): void;
+  /** A drift window closed: per-feature scores and verdicts, embedding and dataset drift (gauges and the live summary). */
+  driftWindow(figures: DriftWindowFigures): void;
+  /** Inputs that reached a drift node after every window they belong to had closed. */
+  driftLate(count: number): void;
+  /** The retrain trigger fired for a model version: `sent`, or `suppressed` by its cooldown. */
+  retrainRequest(model: string, version: string, outcome: 'sent' | 'suppressed'): void;
+}
+
+/** One closed drift window as metrics and the live summary see it. */
+export interface DriftWindowFigures {
+  readonly model: string;
+  readonly version: string;
+  readonly mode: string;
+  readonly window: { readonly kind: 'time' | 'count'; readonly start: number; readonly end: number };
+  readonly inputs: number;
+  readonly late: number;
+  readonly instances: number;
+  readonly columns: readonly { readonly feature: string; readonly method: string; readonly score: number; readonly threshold: number; readonly drifted: boolean }[];
+  readonly embedding: { readonly method: string; readonly score: number; readonly threshold: number; readonly drifted: boolean; readonly cosineDistance: number } | null;
+  /** Share of drifted columns, the share that makes dataset drift, and the verdict (null without columns). */
+  readonly dataset: { readonly share: number; readonly driftShare: number; readonly drifted: boolean } | null;
+  readonly closedAt: number;
 }
 
 /** Records nothing: for components created outside a runtime. */
@@ -31,4 +53,7 @@ export const NO_METRICS: NodeMetrics = {
   forgetPartition: () => undefined,
   shadowCompared: () => undefined,
   shadowSkipped: () => undefined,
+  driftWindow: () => undefined,
+  driftLate: () => undefined,
+  retrainRequest: () => undefined,
 };

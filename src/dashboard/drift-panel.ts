@@ -1,16 +1,41 @@
 /**
- * The drift panel. Drift monitoring is not defined yet: when a summary carries a `drift` object its
- * fields are listed as they come; otherwise the panel says what makes it appear.
+ * The drift panel: for each drift node, its last closed window — the dataset verdict and share,
+ * each feature's method, score and threshold (drifted ones marked), embedding drift, and the counts
+ * of windows, drifted windows and retrain requests. Without a drift node it says what makes it appear.
  */
 import { h } from './dom.js';
+import type { DriftNodeStatus, DriftSummary } from './lib/api-types.js';
 
-export const DRIFT_NOTE = 'Drift appears when the topology has a drift node.';
+/** How drifted rows and verdicts are marked (the stylesheet has no class for it). */
+const DRIFTED = 'color: #c0392b; font-weight: 600';
 
-function show(value: unknown): string {
-  if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toPrecision(3);
-  if (typeof value === 'string') return value;
-  if (typeof value === 'boolean' || value === null) return String(value);
-  return JSON.stringify(value);
+export const DRIFT_NOTE = 'Drift appears when the topology has a drift node and its first window closes.';
+
+function num(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return '–';
+  return Math.abs(value) >= 0.001 || value === 0 ? value.toPrecision(3) : value.toExponential(2);
+}
+
+function windowText(n: DriftNodeStatus): string {
+  if (n.window.kind === 'count') return `inputs ${n.window.start}–${n.window.end}`;
+  return `${new Date(n.window.start).toISOString().slice(11, 19)}–${new Date(n.window.end).toISOString().slice(11, 19)} UTC`;
+}
+
+function nodeView(n: DriftNodeStatus): HTMLElement {
+  const verdict = n.datasetDrift === null ? 'no data' : n.datasetDrift ? 'DRIFT' : 'no drift';
+  const head = h('p', {}, [
+    `${n.node} · ${n.model} ${n.version} · ${windowText(n)} · ${n.inputs} inputs${n.late > 0 ? `, ${n.late} late` : ''} · `,
+    h('strong', n.datasetDrift === true ? { style: DRIFTED } : {}, [`${verdict} (share ${num(n.share)} of ${num(n.driftShare)})`]),
+    ` · windows ${n.windows}, drifted ${n.driftedWindows}, retrain requests ${n.retrainRequests}`,
+  ]);
+  const rows = n.columns.map((c) =>
+    h('tr', c.drifted ? { style: DRIFTED } : {}, [h('th', {}, [c.feature]), h('td', {}, [c.method]), h('td', {}, [num(c.score)]), h('td', {}, [num(c.threshold)]), h('td', {}, [c.drifted ? 'drift' : ''])]),
+  );
+  if (n.embedding !== null) {
+    const e = n.embedding;
+    rows.push(h('tr', e.drifted ? { style: DRIFTED } : {}, [h('th', {}, ['embedding']), h('td', {}, [e.method]), h('td', {}, [num(e.score)]), h('td', {}, [num(e.threshold)]), h('td', {}, [`${e.drifted ? 'drift' : ''} cos ${num(e.cosineDistance)}`])]));
+  }
+  return h('div', {}, [head, h('table', { class: 'fields' }, [h('tbody', {}, rows)])]);
 }
 
 export class DriftPanel {
@@ -22,16 +47,15 @@ export class DriftPanel {
     this.update(null);
   }
 
-  /** Lists the drift fields, or shows the note when there is no drift data. */
-  update(drift: Readonly<Record<string, unknown>> | null): void {
+  /** Draws each drift node's last window, or the note when there is none. */
+  update(drift: DriftSummary | null): void {
     const signature = JSON.stringify(drift);
     if (signature === this.signature) return;
     this.signature = signature;
-    if (drift === null || typeof drift !== 'object' || Object.keys(drift).length === 0) {
+    if (drift === null || drift.nodes.length === 0) {
       this.body.replaceChildren(h('p', { class: 'note' }, [DRIFT_NOTE]));
       return;
     }
-    const rows = Object.entries(drift).map(([key, value]) => h('tr', {}, [h('th', {}, [key]), h('td', {}, [show(value)])]));
-    this.body.replaceChildren(h('table', { class: 'fields' }, [h('tbody', {}, rows)]));
+    this.body.replaceChildren(...drift.nodes.map(nodeView));
   }
 }

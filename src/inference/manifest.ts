@@ -54,6 +54,7 @@ export const Manifest = Type.Object(
     architecture: Type.Optional(Type.String({ description: 'Free-text description of the network.' })),
     metrics: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Evaluation metrics (free-form).' })),
     training: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Training details (free-form).' })),
+    referenceProfile: Type.Optional(Type.String({ minLength: 1, description: 'Drift reference profile of this version (`centaur drift profile`), relative to the manifest folder.' })),
   },
   { additionalProperties: false },
 );

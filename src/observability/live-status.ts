@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { Runtime, RunState } from '../runtime/runtime.js';
+import type { DriftSummary } from './metrics.js';
 import { redactSecrets } from './redact.js';
 
 /** Per-second rates of one node. */
@@ -84,7 +85,8 @@ export interface SummaryEvent {
   readonly totals: { readonly inputs: number; readonly completed: number; readonly deadLetters: number; readonly predictions: number };
   readonly models: readonly ModelVersion[];
   readonly accuracy: Accuracy | null;
-  readonly drift: null;
+  /** The last closed window of each drift node; null without drift nodes or before the first window closes. */
+  readonly drift: DriftSummary | null;
 }
 
 /** How far back `latencySeconds` looks. */
@@ -167,6 +169,7 @@ export class LiveStatus {
       failing,
       inFlight: { envelopes: gate.count, bytes: gate.bytes, paused: gate.paused },
       totals: { inputs: totals.inputs, completed: totals.completed, deadLetters: totals.deadLetters, predictions: totals.predictions },
+      drift: r.metrics.driftSummary(),
     };
   }
 
@@ -252,7 +255,7 @@ export class LiveStatus {
       totals: { inputs: totals.inputs, completed: totals.completed, deadLetters: totals.deadLetters, predictions: totals.predictions },
       models: r.metrics.modelVersions(),
       accuracy: accuracyOf(totals),
-      drift: null,
+      drift: r.metrics.driftSummary(),
     };
   }
 }

@@ -5,7 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RegistryContentType } from 'prom-client';
-import type { NodeMetrics } from '../core/node-metrics.js';
+import type { DriftWindowFigures, NodeMetrics } from '../core/node-metrics.js';
 import { FastHistogram } from './fast-histogram.js';
 import type { HistogramChild } from './fast-histogram.js';
 
@@ -36,6 +36,33 @@ export interface RuntimeGaugeSource {
   totals(): { readonly completed: number; readonly deadLetters: number; readonly correct: number; readonly labelled: number };
 }
 
+/** The last closed window of one drift node, as the live summary's `drift.nodes[]` carries it (docs/METRICS.md). */
+export interface DriftNodeStatus {
+  readonly node: string;
+  readonly model: string;
+  readonly version: string;
+  readonly mode: string;
+  readonly window: { readonly kind: 'time' | 'count'; readonly start: number; readonly end: number };
+  readonly inputs: number;
+  readonly late: number;
+  readonly instances: number;
+  readonly datasetDrift: boolean | null;
+  readonly share: number | null;
+  readonly driftShare: number | null;
+  readonly columns: readonly { readonly feature: string; readonly method: string; readonly score: number | null; readonly threshold: number; readonly drifted: boolean }[];
+  readonly embedding: { readonly method: string; readonly score: number; readonly threshold: number; readonly drifted: boolean; readonly cosineDistance: number } | null;
+  readonly closedAt: number;
+  /** Windows closed so far, those with dataset drift, and retrain requests sent. */
+  readonly windows: number;
+  readonly driftedWindows: number;
+  readonly retrainRequests: number;
+}
+
+/** The live summary's `drift` field. */
+export interface DriftSummary {
+  readonly nodes: readonly DriftNodeStatus[];
+}
+
 /** Short-window figures for the status API, kept beside the Prometheus families. */
 interface WindowStats {
   batches: number;
@@ -63,6 +90,15 @@ export class CentaurMetrics {
   private readonly shadowPredictions: Counter;
   private readonly shadowSeconds: Histogram;
   private readonly shadowSkips: Counter;
+  private readonly driftScore: Gauge;
+  private readonly driftFeatureDetected: Gauge;
+  private readonly driftDetected: Gauge;
+  private readonly driftShare: Gauge;
+  private readonly driftEmbedding: Gauge;
+  private readonly driftWindows: Counter;
+  private readonly driftLateInputs: Counter;
+  private readonly retrainRequests: Counter;
+  private readonly driftByNode = new Map<string, DriftNodeStatus>();
   private readonly lagValues = new Map<string, number>();
   private readonly models = new Map<string, { model: string; version: string }>();
   private window: WindowStats = { batches: 0, fillSum: 0 };
@@ -225,7 +261,85 @@ export class CentaurMetrics {
       labelNames: ['topology', 'node', 'topic', 'partition'],
       registers,
     });
+    this.driftScore = new Gauge({
+      name: 'centaur_drift_score',
+      help: "A feature's drift score in the last closed window (a p-value or a distance, per method).",
+      labelNames: ['topology', 'node', 'feature', 'method'],
+      registers,
+    });
+    this.driftFeatureDetected = new Gauge({ name: 'centaur_drift_feature_detected', help: '1 when the feature drifted in the last closed window, else 0.', labelNames: ['topology', 'node', 'feature'], registers });
+    this.driftDetected = new Gauge({
+      name: 'centaur_drift_detected',
+      help: "1 while the last closed window's dataset drift is detected, else 0.",
+      labelNames: ['topology', 'node', 'model', 'version'],
+      registers,
+    });
+    this.driftShare = new Gauge({ name: 'centaur_drift_share', help: 'Share of drifted feature columns in the last closed window.', labelNames: ['topology', 'node', 'model', 'version'], registers });
+    this.driftEmbedding = new Gauge({
+      name: 'centaur_drift_embedding_distance',
+      help: 'Embedding drift of the last closed window: Euclidean (method distance) and cosine distance between the reference and window centroids.',
+      labelNames: ['topology', 'node', 'distance'],
+      registers,
+    });
+    this.driftWindows = new Counter({ name: 'centaur_drift_windows_total', help: 'Drift windows closed, by outcome (drift, no_drift).', labelNames: ['topology', 'node', 'outcome'], registers });
+    this.driftLateInputs = new Counter({ name: 'centaur_drift_late_inputs_total', help: 'Inputs that reached a drift node after all their windows had closed (left out of the statistics).', labelNames: ['topology', 'node'], registers });
+    this.retrainRequests = new Counter({
+      name: 'centaur_retrain_requests_total',
+      help: 'Retrain requests from the drift trigger, by outcome (sent, suppressed by the cooldown).',
+      labelNames: ['topology', 'node', 'model', 'version', 'outcome'],
+      registers,
+    });
     this.pauses.inc(t, 0);
+  }
+
+  /** Records a closed drift window of `node`: gauges, counters and the live summary. */
+  private recordDriftWindow(node: string, f: DriftWindowFigures): void {
+    const topology = this.topology;
+    const previous = this.driftByNode.get(node);
+    if (previous !== undefined && (previous.model !== f.model || previous.version !== f.version)) {
+      this.driftDetected.remove({ topology, node, model: previous.model, version: previous.version });
+      this.driftShare.remove({ topology, node, model: previous.model, version: previous.version });
+    }
+    for (const c of f.columns) {
+      this.driftScore.set({ topology, node, feature: c.feature, method: c.method }, Number.isFinite(c.score) ? c.score : Number.NaN);
+      this.driftFeatureDetected.set({ topology, node, feature: c.feature }, c.drifted ? 1 : 0);
+    }
+    const modelLabels = { topology, node, model: f.model, version: f.version };
+    if (f.dataset !== null) {
+      this.driftDetected.set(modelLabels, f.dataset.drifted ? 1 : 0);
+      this.driftShare.set(modelLabels, f.dataset.share);
+    }
+    if (f.embedding !== null) {
+      this.driftEmbedding.set({ topology, node, distance: 'euclidean' }, f.embedding.score);
+      this.driftEmbedding.set({ topology, node, distance: 'cosine' }, f.embedding.cosineDistance);
+    }
+    const drifted = f.dataset?.drifted === true;
+    this.driftWindows.inc({ topology, node, outcome: drifted ? 'drift' : 'no_drift' });
+    this.driftByNode.set(node, {
+      node,
+      model: f.model,
+      version: f.version,
+      mode: f.mode,
+      window: f.window,
+      inputs: f.inputs,
+      late: f.late,
+      instances: f.instances,
+      datasetDrift: f.dataset?.drifted ?? null,
+      share: f.dataset?.share ?? null,
+      driftShare: f.dataset?.driftShare ?? null,
+      columns: f.columns.map((c) => ({ ...c, score: Number.isFinite(c.score) ? c.score : null })),
+      embedding: f.embedding,
+      closedAt: f.closedAt,
+      windows: (previous?.windows ?? 0) + 1,
+      driftedWindows: (previous?.driftedWindows ?? 0) + (drifted ? 1 : 0),
+      retrainRequests: previous?.retrainRequests ?? 0,
+    });
+  }
+
+  /** The last drift window of every drift node, for the live summary (null without drift nodes). */
+  driftSummary(): DriftSummary | null {
+    if (this.driftByNode.size === 0) return null;
+    return { nodes: [...this.driftByNode.values()] };
   }
 
   /** The bound recorder a node's component reports into. */
@@ -265,6 +379,13 @@ export class CentaurMetrics {
         this.shadowSeconds.observe({ topology, node, model, version }, seconds);
       },
       shadowSkipped: (reason) => this.shadowSkips.inc({ topology, node, reason }),
+      driftWindow: (figures) => this.recordDriftWindow(node, figures),
+      driftLate: (count) => this.driftLateInputs.inc({ topology, node }, count),
+      retrainRequest: (model, version, outcome) => {
+        this.retrainRequests.inc({ topology, node, model, version, outcome });
+        const status = this.driftByNode.get(node);
+        if (status !== undefined && outcome === 'sent') this.driftByNode.set(node, { ...status, retrainRequests: status.retrainRequests + 1 });
+      },
       forgetPartition: (topic, partition) => {
         this.lag.remove({ topology, node, topic, partition: String(partition) });
         this.lagValues.delete(`${node}\u0000${topic}\u0000${partition}`);

@@ -4,5 +4,6 @@ import { fetchObject } from './fetch-object.js';
 import { decodeImage } from './decode-image.js';
 import { microBatch } from './micro-batch.js';
 import { infer } from './infer.js';
+import { drift } from './drift.js';
 
-export const operators: readonly OperatorSpec[] = [fetchObject, decodeImage, microBatch, infer];
+export const operators: readonly OperatorSpec[] = [fetchObject, decodeImage, microBatch, infer, drift];

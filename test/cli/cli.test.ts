@@ -107,7 +107,7 @@ test('components lists every kind with its description and options', async () =>
 });
 
 test('help for every command, exit 0; an unknown command or option exits 2', async () => {
-  for (const command of ['run', 'validate', 'schema', 'components', 'generate-images', 'publish-images', 'create-topics', 'models']) {
+  for (const command of ['run', 'validate', 'schema', 'components', 'generate-images', 'publish-images', 'create-topics', 'models', 'drift']) {
     const r = await cli(command, '--help');
     assert.equal(r.code, 0, command);
     assert.match(r.out, new RegExp(`Usage: centaur ${command}`));

@@ -56,6 +56,15 @@ const fixtures: Record<string, { options: (dir: string) => Record<string, unknow
   'decode-image': { options: () => ({}), input: () => envelope() },
   'micro-batch': { options: () => ({ maxDelayMs: 1 }), input: () => envelope({ tensor: tinyTensor }) },
   infer: { options: () => ({ model: { path: path.resolve('test/fixtures/tiny-model') } }), input: () => envelope({ tensor: tinyTensor }) },
+  drift: {
+    options: async (dir) => {
+      const { buildReferenceProfile, writeReferenceProfile } = await import('../../src/drift/stream/profile.js');
+      const rows = [0.2, 0.4, 0.6].map((brightness) => ({ values: { brightness, contrast: 0.1, sharpness: 0.01, width: 64, height: 48, format: 'jpeg' } }));
+      await writeReferenceProfile(path.join(dir, 'profile.json'), buildReferenceProfile(rows));
+      return { profile: 'profile.json', window: { by: 'count', size: 1 } };
+    },
+    input: () => envelope({ image: { width: 64, height: 48, format: 'jpeg', brightness: 0.5, contrast: 0.1, sharpness: 0.01 } }),
+  },
   'files-sink': { options: () => ({ dir: 'out' }) },
   'stdout-sink': { options: () => ({ every: 1000000 }) },
   'dead-letter': { options: () => ({ dir: 'dlq' }) },

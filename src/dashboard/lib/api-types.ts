@@ -91,6 +91,32 @@ export interface Summary {
   readonly totals: { readonly inputs: number; readonly completed: number; readonly deadLetters: number; readonly predictions: number };
   readonly models: readonly ModelInfo[];
   readonly accuracy: Accuracy | null;
-  /** Not defined yet: `null` until drift monitoring exists; shown as its fields when present. */
-  readonly drift: Readonly<Record<string, unknown>> | null;
+  /** The last closed window of each drift node; `null` until one closes (docs/METRICS.md). */
+  readonly drift: DriftSummary | null;
+}
+
+/** One drift node's last closed window. */
+export interface DriftNodeStatus {
+  readonly node: string;
+  readonly model: string;
+  readonly version: string;
+  readonly mode: string;
+  readonly window: { readonly kind: 'time' | 'count'; readonly start: number; readonly end: number };
+  readonly inputs: number;
+  readonly late: number;
+  readonly instances: number;
+  readonly datasetDrift: boolean | null;
+  readonly share: number | null;
+  readonly driftShare: number | null;
+  readonly columns: readonly { readonly feature: string; readonly method: string; readonly score: number | null; readonly threshold: number; readonly drifted: boolean }[];
+  readonly embedding: { readonly method: string; readonly score: number; readonly threshold: number; readonly drifted: boolean; readonly cosineDistance: number } | null;
+  readonly closedAt: number;
+  readonly windows: number;
+  readonly driftedWindows: number;
+  readonly retrainRequests: number;
+}
+
+/** The summary's `drift` field. */
+export interface DriftSummary {
+  readonly nodes: readonly DriftNodeStatus[];
 }

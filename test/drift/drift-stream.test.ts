@@ -1,0 +1,88 @@
+/**
+ * The drift operator in a running topology on generated images: a reference profile built by
+ * `centaur drift profile`'s command body from one generated set, then a stream of another set whose
+ * last windows are darkened — no dataset drift before the shift, drift within two windows after it,
+ * one retrain request, and the report records, metrics and live summary carry the windows.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { driftProfileCommand } from '../../src/cli/drift-profile.js';
+import { createLogger } from '../../src/core/logger.js';
+import { generateImages } from '../../src/demo/generate-images.js';
+import { Runtime } from '../../src/runtime/runtime.js';
+import { loadTopologyFile } from '../../src/topology/load.js';
+
+const MODEL = path.resolve('models/demo');
+const WINDOW = 100;
+
+/** Generated images interleaved by class into one folder, in file-name order; the last `darkened` halved in brightness. */
+async function stream(dir: string, count: number, seed: number, darkened: number): Promise<void> {
+  const raw = await mkdtemp(path.join(tmpdir(), 'centaur-drift-raw-'));
+  await generateImages({ outDir: raw, count, seed, width: 96, height: 72 });
+  const horses = (await readdir(path.join(raw, 'horses'))).sort().map((f) => path.join(raw, 'horses', f));
+  const humans = (await readdir(path.join(raw, 'humans'))).sort().map((f) => path.join(raw, 'humans', f));
+  const files = horses.flatMap((h, i) => [h, humans[i]!]);
+  await mkdir(dir, { recursive: true });
+  await Promise.all(
+    files.map(async (file, i) => {
+      const target = path.join(dir, `${String(i).padStart(5, '0')}.jpg`);
+      if (i < files.length - darkened) return copyFile(file, target);
+      return sharp(file).linear(0.5, 0).jpeg({ quality: 85 }).toFile(target);
+    }),
+  );
+}
+
+test('drift in a topology: quiet before a brightness shift, detected within two windows after it, one retrain request', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-drift-'));
+  const referenceDir = path.join(dir, 'reference');
+  await generateImages({ outDir: referenceDir, count: 300, seed: 31_000, width: 96, height: 72 });
+  const profile = path.join(dir, 'profile.json');
+  const out: string[] = [];
+  const code = await driftProfileCommand(referenceDir, { out: profile, model: MODEL }, { out: (t) => out.push(t), err: (t) => out.push(t) });
+  assert.equal(code, 0, out.join('\n'));
+  await stream(path.join(dir, 'images'), 8 * WINDOW, 32_000, 2 * WINDOW);
+  const file = path.join(dir, 'topology.yaml');
+  await writeFile(
+    file,
+    `version: 1
+name: drift-stream
+nodes:
+  images: { kind: files-source, path: images }
+  decode: { kind: decode-image, from: [images], size: [224, 224] }
+  batch: { kind: micro-batch, from: [decode], maxSize: 16, maxDelayMs: 5 }
+  infer: { kind: infer, from: [batch], model: { path: ${JSON.stringify(MODEL)} }, includeEmbedding: true }
+  drift:
+    kind: drift
+    from: [infer]
+    profile: profile.json
+    window: { by: count, size: ${WINDOW} }
+    reports: { files: { dir: out } }
+    retrain: { consecutive: 2, files: { dir: out } }
+  out: { kind: files-sink, from: [drift], dir: out }
+`,
+  );
+  const topology = await loadTopologyFile(file);
+  const runtime = new Runtime(topology, { logger: createLogger('silent') });
+  const summary = await runtime.run();
+  assert.equal(summary.deadLetters, 0);
+  const reports = (await readFile(path.join(dir, 'out', 'drift-reports.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { window: { start: number }; inputs: number; dataset: { datasetDrift: boolean; shareOfDriftedColumns: number }; columns: { name: string; drifted: boolean; score: number }[] });
+  assert.equal(reports.length, 8);
+  assert.ok(reports.every((r) => r.inputs === WINDOW));
+  const verdicts = reports.map((r) => r.dataset.datasetDrift);
+  assert.deepEqual(verdicts.slice(0, 6), [false, false, false, false, false, false], `before the shift: ${JSON.stringify(reports.map((r) => r.dataset.shareOfDriftedColumns))}`);
+  assert.ok(verdicts[6] === true || verdicts[7] === true, 'drift within two windows of the shift');
+  const brightness = reports.map((r) => r.columns.find((c) => c.name === 'brightness')!);
+  assert.ok(brightness[6]!.drifted && brightness[7]!.drifted);
+  const requests = (await readFile(path.join(dir, 'out', 'drift-retrain-requests.jsonl'), 'utf8')).trim().split('\n');
+  assert.equal(requests.length, 1);
+  const metrics = (await runtime.metrics.render(false)).body;
+  assert.match(metrics, /centaur_drift_detected\{topology="drift-stream",node="drift",model="horse-or-human",version="[^"]+"\} 1/);
+  assert.match(metrics, /centaur_retrain_requests_total\{[^}]*outcome="sent"\} 1/);
+  const drift = runtime.metrics.driftSummary();
+  assert.equal(drift?.nodes[0]?.windows, 8);
+  assert.equal(drift?.nodes[0]?.retrainRequests, 1);
+});
