@@ -1,6 +1,6 @@
 /**
- * The inference backend contract: one interface every backend implements (onnx in process, and
- * kserve: a KServe v2 / Triton server; tfjs later), and the `backend` option of `infer` as a union
+ * The inference backend contract: one interface every backend implements (onnx in process,
+ * kserve: a KServe v2 / Triton server, and tfjs: TensorFlow.js in process), and the `backend` option of `infer` as a union
  * tagged by `kind`. A new backend adds one variant to `BackendOptions`, one module implementing
  * `InferenceBackend`, and one case in `createBackend` (which imports the module lazily, so unused
  * backends never load).
@@ -122,11 +122,38 @@ export const KserveBackendOptions = Type.Object(
 );
 export type KserveBackendOptions = Static<typeof KserveBackendOptions>;
 
+/** `backend: { kind: tfjs, … }`: TensorFlow.js in process (graph and layers models, `format: tfjs`). */
+export const TfjsBackendOptions = Type.Object(
+  {
+    kind: Type.Literal('tfjs', {
+      description: 'TensorFlow.js in process: tfjs-node(-gpu) where installed, else WebAssembly, else plain JavaScript.',
+    }),
+    engine: Type.Optional(
+      Type.Union(
+        [Type.Literal('auto'), Type.Literal('node-gpu'), Type.Literal('node'), Type.Literal('wasm'), Type.Literal('cpu')],
+        {
+          description:
+            'TF.js engine: `auto` (default) tries `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node` (both optional, installed by the user), then `wasm`, then `cpu`. One engine serves the whole process.',
+        },
+      ),
+    ),
+    threads: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "XNNPACK threads for the `wasm` engine, where its build can run them (default: one per core); tfjs-backend-wasm 4.x runs one thread under Node.js, and the backend's description says how many it uses.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TfjsBackendOptions = Static<typeof TfjsBackendOptions>;
+
 /**
  * The `backend` option: a union tagged by `kind`. Defaults inside the variants are applied by the
  * backend itself (Ajv does not fill defaults inside `anyOf`).
  */
-export const BackendOptions = Type.Union([OnnxBackendOptions, KserveBackendOptions], {
+export const BackendOptions = Type.Union([OnnxBackendOptions, KserveBackendOptions, TfjsBackendOptions], {
   description: 'Inference engine that runs the model, chosen by `kind`.',
   default: { kind: 'onnx' },
 });
@@ -150,6 +177,10 @@ export async function createBackend(options: BackendOptions, model: LoadedManife
     case 'kserve': {
       const { createKserveBackend } = await import('./kserve-backend.js');
       return createKserveBackend(model, options, context);
+    }
+    case 'tfjs': {
+      const { createTfjsBackend } = await import('./tfjs-backend.js');
+      return createTfjsBackend(model, options, context);
     }
   }
 }

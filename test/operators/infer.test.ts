@@ -150,7 +150,9 @@ void test('schema: defaults fill in, including backend { kind: onnx }', () => {
     maxBatchSize: 64,
     includeEmbedding: true,
   });
-  assert.equal(validate({ model: { path: 'x' }, backend: { kind: 'tfjs' } }), false);
+  assert.equal(validate({ model: { path: 'x' }, backend: { kind: 'tflite' } }), false);
+  assert.equal(validate({ model: { path: 'x' }, backend: { kind: 'tfjs', engine: 'wasm', threads: 2 } }), true);
+  assert.equal(validate({ model: { path: 'x' }, backend: { kind: 'tfjs', engine: 'gpu' } }), false);
   assert.equal(validate({ model: { path: 'x' }, backend: { kind: 'onnx', threads: 2 } }), false);
   assert.equal(infer.kind, 'infer');
 });

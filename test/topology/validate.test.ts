@@ -130,7 +130,7 @@ const cases: Case[] = [
   {
     name: 'an unknown backend kind, with the closest kind',
     yaml: `${header}  images: { kind: files-source, path: x }\n  infer:\n    kind: infer\n    from: [images]\n    model: { path: m }\n    backend: { kind: kserv, endpoint: x }\n  out: { kind: files-sink, from: [infer], dir: o }\n`,
-    line: 9, column: 22, node: 'infer', message: /field `backend.kind` must be one of `onnx`, `kserve`, got string "kserv"/, suggestion: /did you mean `kserve`/,
+    line: 9, column: 22, node: 'infer', message: /field `backend.kind` must be one of `onnx`, `kserve`, `tfjs`, got string "kserv"/, suggestion: /did you mean `kserve`/,
   },
   {
     name: 'a missing environment variable',
