@@ -6,7 +6,7 @@ import { allComponents } from '../topology/registry.js';
 import { topologyJsonSchema } from '../topology/schema.js';
 import { loadTopologyFile } from '../topology/load.js';
 import { componentsMarkdown, componentsText, optionRows } from './describe-options.js';
-import type { ModelRegistry } from '../registry/model-registry.js';
+import type { ModelRegistryApi } from '../registry/model-registry.js';
 import type { ExportTritonFlags } from './export-triton.js';
 import type { DriftProfileFlags } from './drift-profile.js';
 
@@ -313,14 +313,17 @@ async function runCommand(file: string, opts: RunOptions, io: CliIo): Promise<nu
 }
 
 /** Runs a registry command: config errors (missing registry, unknown model) exit 2 with the message. */
-async function modelsCommand(root: string | undefined, io: CliIo, action: (registry: ModelRegistry) => Promise<string>): Promise<number> {
+async function modelsCommand(root: string | undefined, io: CliIo, action: (registry: ModelRegistryApi) => Promise<string>): Promise<number> {
   if (root === undefined || root === '') {
     io.err('centaur models: give --registry <dir> or set CENTAUR_MODEL_REGISTRY');
     return EXIT.invalid;
   }
-  const { ModelRegistry } = await import('../registry/model-registry.js');
+  const { openRegistry } = await import('../registry/open-registry.js');
+  // Object-store registries reach S3-compatible servers through $CENTAUR_S3_ENDPOINT (path-style).
+  const endpoint = process.env.CENTAUR_S3_ENDPOINT;
   try {
-    io.out(await action(new ModelRegistry(root)));
+    const registry = await openRegistry(root, process.cwd(), endpoint === undefined || endpoint === '' ? {} : { s3: { endpoint, forcePathStyle: true } });
+    io.out(await action(registry));
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CentaurError && error.category === 'config') {

@@ -6,7 +6,7 @@
  */
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { ModelRegistry } from '../registry/model-registry.js';
+import type { ModelRegistryApi } from '../registry/model-registry.js';
 import type { InferenceBackend } from './backend.js';
 import type { LoadedManifest, Manifest } from './manifest.js';
 import type { ModelSlot } from './model-slot.js';
@@ -26,7 +26,7 @@ export function swapProblem(running: Manifest, next: Manifest): string | null {
 
 /** What the follower needs from its node. */
 export interface FollowerOptions {
-  readonly registry: ModelRegistry;
+  readonly registry: ModelRegistryApi;
   readonly model: string;
   readonly alias: string;
   readonly pollIntervalMs: number;

@@ -27,7 +27,8 @@ import { ModelFollower, swapProblem } from '../inference/model-follower.js';
 import { ModelSlot } from '../inference/model-slot.js';
 import { ShadowRunner } from '../inference/shadow-runner.js';
 import type { ModelInstance } from '../inference/model-slot.js';
-import { ModelRegistry } from '../registry/model-registry.js';
+import { openRegistry } from '../registry/open-registry.js';
+import { StoreConnectionFields } from '../storage/store-options.js';
 import { describeImageShape, packBatch } from './pack-batch.js';
 import type { BatchShape } from './pack-batch.js';
 import { concurrentMap } from './rx/concurrent-map.js';
@@ -45,7 +46,10 @@ export const InferOptions = Type.Object(
             description: 'Folder holding `manifest.json` and the model file, relative to the topology file (or use `registry`).',
           }),
         ),
-        registry: Type.Optional(Type.String({ minLength: 1, description: 'Model registry folder, relative to the topology file (with `name`; instead of `path`).' })),
+        registry: Type.Optional(
+          Type.String({ minLength: 1, description: 'Model registry: a folder relative to the topology file, or an `s3://` / `azure://` prefix (with `name`; instead of `path`).' }),
+        ),
+        ...StoreConnectionFields,
         name: Type.Optional(Type.String({ minLength: 1, description: 'Model name in the registry.' })),
         alias: Type.Optional(Type.String({ minLength: 1, description: 'Registry alias (or version) to serve, default `production`; when the alias moves, the node swaps to the new version without a restart.' })),
         pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, description: 'How often the registry alias is checked, in milliseconds (default 5000).' })),
@@ -310,7 +314,7 @@ export async function createInfer(
     const model = await loadManifest(path.resolve(ctx.baseDir, m.path));
     return createInferWithBackend(model, await start(model), options, ctx.metrics);
   }
-  const registry = new ModelRegistry(path.resolve(ctx.baseDir, m.registry as string));
+  const registry = await openRegistry(m.registry as string, ctx.baseDir, { ...(m.s3 === undefined ? {} : { s3: m.s3 }), ...(m.azure === undefined ? {} : { azure: m.azure }) });
   const name = m.name as string;
   const alias = m.alias ?? 'production';
   const model = await registry.load(name, alias);

@@ -24,9 +24,29 @@ export interface VersionInfo {
 }
 
 /** Names usable as model names, versions and aliases (they become folder and file names). */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const REGISTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const NAME = REGISTRY_NAME;
 
-export class ModelRegistry {
+/** What every registry offers, whether in a folder or an object store. */
+export interface ModelRegistryApi {
+  readonly root: string;
+  /** Model names, sorted. */
+  models(): Promise<string[]>;
+  /** Every version of `model` with its aliases. */
+  versions(model: string): Promise<VersionInfo[]>;
+  /** The alias → version map of `model`. */
+  aliases(model: string): Promise<Record<string, string>>;
+  /** The version an alias (or a version name) stands for. */
+  resolveVersion(model: string, ref: string): Promise<string>;
+  /** A version on local disk, checksum verified. */
+  load(model: string, ref: string): Promise<LoadedManifest>;
+  /** Adds a model folder as a new immutable version. */
+  register(sourceDir: string, options?: { version?: string; aliases?: readonly string[] }): Promise<VersionInfo>;
+  /** Points an alias at a version. */
+  setAlias(model: string, alias: string, version: string): Promise<void>;
+}
+
+export class ModelRegistry implements ModelRegistryApi {
   constructor(readonly root: string) {}
 
   /** Model names, sorted. */
