@@ -3,7 +3,7 @@
  * window, and passes every envelope on unchanged. Windows are tumbling or sliding, by input count
  * or by event time (with allowed lateness); each closed window gives a report — Prometheus gauges,
  * the live summary's `drift` field, and optionally records on Kafka or in files — and may fire the
- * retrain trigger. Window partials can be published for a `drift-merge` node to combine across
+ * retrain trigger. Window partials can be published for a `drift-merge-source` to combine across
  * instances. Details: docs/DRIFT.md.
  */
 import os from 'node:os';
@@ -33,7 +33,7 @@ const ColumnChoiceOptions = Type.Object(
   { additionalProperties: false },
 );
 
-/** Options shared by `drift` and `drift-merge`: the profile, what is compared, and where reports go. */
+/** Options shared by `drift` and `drift-merge-source`: the profile, what is compared, and where reports go. */
 export const DriftAnalysisOptions = {
   profile: Type.Optional(Type.String({ minLength: 1, description: 'Reference profile file (`centaur drift profile`), relative to the topology file.' })),
   model: Type.Optional(
@@ -91,7 +91,7 @@ export const DriftOptions = Type.Object(
           kafka: KafkaOutputOptions,
           instance: Type.Optional(Type.String({ minLength: 1, description: 'This instance\'s name in partials (default `<hostname>-<pid>`).' })),
         },
-        { additionalProperties: false, description: 'Publish each window\'s state (JSON) for a `drift-merge` node; use event-time windows so instances agree on windows.' },
+        { additionalProperties: false, description: 'Publish each window\'s state (JSON) for a `drift-merge-source`; use event-time windows so instances agree on windows.' },
       ),
     ),
   },

@@ -2,5 +2,6 @@
 import type { SourceSpec } from '../core/component.js';
 import { filesSource } from './files-source.js';
 import { kafkaSource } from './kafka-source.js';
+import { driftMerge } from './drift-merge.js';
 
-export const sources: readonly SourceSpec[] = [filesSource, kafkaSource];
+export const sources: readonly SourceSpec[] = [filesSource, kafkaSource, driftMerge];

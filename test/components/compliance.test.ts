@@ -65,6 +65,23 @@ const fixtures: Record<string, { options: (dir: string) => Record<string, unknow
     },
     input: () => envelope({ image: { width: 64, height: 48, format: 'jpeg', brightness: 0.5, contrast: 0.1, sharpness: 0.01 } }),
   },
+  'drift-merge-source': {
+    services: true,
+    options: async (dir) => {
+      const { buildReferenceProfile, writeReferenceProfile, profileFeatureSpecs } = await import('../../src/drift/stream/profile.js');
+      const { WindowState } = await import('../../src/drift/stream/window-state.js');
+      const rows = [0.2, 0.4, 0.6].map((brightness) => ({ values: { brightness, contrast: 0.1, sharpness: 0.01, width: 64, height: 48, format: 'jpeg' } }));
+      const profile = buildReferenceProfile(rows);
+      await writeReferenceProfile(path.join(dir, 'profile.json'), profile);
+      const state = new WindowState({ profile, mode: 'evidently', features: profileFeatureSpecs([]).filter((f) => profile.features[f.name] !== undefined), sampleCap: 1000, embedding: false }, 1);
+      state.add(envelope({ image: { width: 64, height: 48, format: 'jpeg', brightness: 0.5, contrast: 0.1, sharpness: 0.01 } }));
+      const partial = { type: 'drift-partial', version: 1, topology: 't', node: 'drift', instance: 'a', window: { kind: 'time', start: 0, end: 60000 }, late: 0, state: state.toJSON() };
+      const topic = unique('compliance-partials');
+      await createTopics([topic], 1);
+      await produce(topic, [{ key: 't/drift/0', value: JSON.stringify(partial) }]);
+      return { brokers: [BROKERS], topic, groupId: unique('compliance'), instances: 1, profile: 'profile.json' };
+    },
+  },
   'files-sink': { options: () => ({ dir: 'out' }) },
   'stdout-sink': { options: () => ({ every: 1000000 }) },
   'dead-letter': { options: () => ({ dir: 'dlq' }) },
