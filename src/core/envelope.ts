@@ -68,6 +68,8 @@ export interface Prediction {
   readonly classIndex: number;
   readonly confidence: number;
   readonly probabilities: readonly number[];
+  /** Set when a `cache` node answered the input from an earlier prediction (decode and inference skipped). */
+  readonly cached?: true;
 }
 
 /** The model that produced a prediction. */

@@ -26,6 +26,10 @@ export interface NodeMetrics {
   driftLate(count: number): void;
   /** The retrain trigger fired for a model version: `sent`, or `suppressed` by its cooldown. */
   retrainRequest(model: string, version: string, outcome: 'sent' | 'suppressed'): void;
+  /** A cache node looked up `count` inputs: answered (`hit`), not stored (`miss`), or Redis unavailable (`bypass`). */
+  cacheLookups(outcome: 'hit' | 'miss' | 'bypass', count: number): void;
+  /** A cache node wrote `count` predictions to Redis (`ok`), or could not (`error`: Redis failed or unavailable). */
+  cacheStores(outcome: 'ok' | 'error', count: number): void;
 }
 
 /** One closed drift window as metrics and the live summary see it. */
@@ -56,4 +60,6 @@ export const NO_METRICS: NodeMetrics = {
   driftWindow: () => undefined,
   driftLate: () => undefined,
   retrainRequest: () => undefined,
+  cacheLookups: () => undefined,
+  cacheStores: () => undefined,
 };

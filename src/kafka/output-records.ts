@@ -37,6 +37,7 @@ export function predictionRecord(envelope: Envelope): Record<string, unknown> {
     groundTruth: envelope.label ?? null,
     traceId: envelope.metadata[TRACE_HEADER] ?? null,
     metadata: { ...envelope.metadata },
+    cached: p.cached === true,
   };
 }
 

@@ -98,6 +98,8 @@ export class CentaurMetrics {
   private readonly driftWindows: Counter;
   private readonly driftLateInputs: Counter;
   private readonly retrainRequests: Counter;
+  private readonly cacheLookupCounter: Counter;
+  private readonly cacheStoreCounter: Counter;
   private readonly driftByNode = new Map<string, DriftNodeStatus>();
   private readonly lagValues = new Map<string, number>();
   private readonly models = new Map<string, { model: string; version: string }>();
@@ -289,6 +291,18 @@ export class CentaurMetrics {
       labelNames: ['topology', 'node', 'model', 'version', 'outcome'],
       registers,
     });
+    this.cacheLookupCounter = new Counter({
+      name: 'centaur_cache_lookups_total',
+      help: 'Cache lookups, by outcome (hit, miss, bypass: Redis unavailable).',
+      labelNames: ['topology', 'node', 'outcome'],
+      registers,
+    });
+    this.cacheStoreCounter = new Counter({
+      name: 'centaur_cache_stores_total',
+      help: 'Predictions written to the cache, by outcome (ok, error: Redis failed or unavailable).',
+      labelNames: ['topology', 'node', 'outcome'],
+      registers,
+    });
     this.pauses.inc(t, 0);
   }
 
@@ -386,6 +400,8 @@ export class CentaurMetrics {
         const status = this.driftByNode.get(node);
         if (status !== undefined && outcome === 'sent') this.driftByNode.set(node, { ...status, retrainRequests: status.retrainRequests + 1 });
       },
+      cacheLookups: (outcome, count) => this.cacheLookupCounter.inc({ topology, node, outcome }, count),
+      cacheStores: (outcome, count) => this.cacheStoreCounter.inc({ topology, node, outcome }, count),
       forgetPartition: (topic, partition) => {
         this.lag.remove({ topology, node, topic, partition: String(partition) });
         this.lagValues.delete(`${node}\u0000${topic}\u0000${partition}`);

@@ -5,5 +5,6 @@ import { decodeImage } from './decode-image.js';
 import { microBatch } from './micro-batch.js';
 import { infer } from './infer.js';
 import { drift } from './drift.js';
+import { cache } from './cache.js';
 
-export const operators: readonly OperatorSpec[] = [fetchObject, decodeImage, microBatch, infer, drift];
+export const operators: readonly OperatorSpec[] = [fetchObject, decodeImage, microBatch, infer, drift, cache];

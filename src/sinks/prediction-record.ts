@@ -12,7 +12,7 @@ export interface PredictionRecord {
   eventTime: string;
   source: SourceRecord;
   label?: string;
-  prediction?: { label: string; classIndex: number; confidence: number; probabilities: Record<string, number> };
+  prediction?: { label: string; classIndex: number; confidence: number; probabilities: Record<string, number>; cached?: true };
   model?: { name: string; version: string };
   image?: Envelope['image'];
   embedding?: number[];
@@ -38,6 +38,7 @@ export function toPredictionRecord(envelope: Envelope, options: { includeEmbeddi
             classIndex: p.classIndex,
             confidence: round(p.confidence),
             probabilities: Object.fromEntries(p.probabilities.map((v, i) => [classes?.[i] ?? (i === p.classIndex ? p.label : String(i)), round(v)])),
+            ...(p.cached === true ? { cached: true as const } : {}),
           },
         }),
     ...(envelope.model === undefined ? {} : { model: { name: envelope.model.name, version: envelope.model.version } }),

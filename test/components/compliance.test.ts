@@ -65,6 +65,10 @@ const fixtures: Record<string, { options: (dir: string) => Record<string, unknow
     },
     input: () => envelope({ image: { width: 64, height: 48, format: 'jpeg', brightness: 0.5, contrast: 0.1, sharpness: 0.01 } }),
   },
+  cache: {
+    options: () => ({ mode: 'store', namespace: 'compliance', ttlSeconds: 60, url: process.env.CENTAUR_REDIS_URL ?? 'redis://127.0.0.1:6379' }),
+    input: () => envelope({ prediction: { label: 'a', classIndex: 0, confidence: 1, probabilities: [1] }, model: { name: 'm', version: '1' } }),
+  },
   'drift-merge-source': {
     services: true,
     options: async (dir) => {
