@@ -46,6 +46,6 @@ test('join appends segments to the key; format writes the URI back', () => {
 
 test('a topology location is a URI, or a folder relative to the topology file', () => {
   assert.equal(locationToUri('s3://lake/x', '/topologies'), 's3://lake/x');
-  assert.equal(locationToUri('../out/lake', '/work/topologies'), pathToFileURL(path.resolve('/work/out/lake')).href);
-  assert.equal(locationToUri('/abs/lake', '/work'), 'file:///abs/lake');
+  assert.equal(locationToUri('../out/lake', '/srv/centaur/topologies'), pathToFileURL(path.resolve('/srv/centaur/out/lake')).href);
+  assert.equal(locationToUri('/abs/lake', '/srv/centaur'), 'file:///abs/lake');
 });
