@@ -5,89 +5,9 @@
  */
 import os from 'node:os';
 import { PACKAGE_VERSION } from '../core/package-info.js';
-import type { Runtime, RunState } from '../runtime/runtime.js';
-import type { DriftSummary } from './metrics.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Accuracy, NodeRates, NodeSummary, StatusDocument, SummaryEvent } from './api-types.js';
 import { redactSecrets } from './redact.js';
-
-/** Per-second rates of one node. */
-export interface NodeRates {
-  readonly received: number;
-  readonly sent: number;
-  readonly failed: number;
-}
-
-export interface ModelVersion {
-  readonly node: string;
-  readonly model: string;
-  readonly version: string;
-}
-
-export interface Accuracy {
-  readonly correct: number;
-  readonly labelled: number;
-  readonly ratio: number;
-}
-
-export interface LatencyQuantiles {
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
-}
-
-/** The `/api/status` document. */
-export interface StatusDocument {
-  readonly topology: string;
-  readonly state: RunState;
-  readonly startedAt: string;
-  readonly uptimeSeconds: number;
-  readonly instance: { readonly pid: number; readonly hostname: string; readonly version: string };
-  readonly ready: { readonly ready: boolean; readonly failing: readonly { part: string; reason: string }[] };
-  readonly nodes: readonly {
-    readonly id: string;
-    readonly kind: string;
-    readonly role: string;
-    readonly from: readonly string[];
-    readonly state: string;
-    readonly reason?: string;
-    readonly received: number;
-    readonly sent: number;
-    readonly failed: number;
-    readonly rates: NodeRates;
-  }[];
-  readonly models: readonly ModelVersion[];
-  readonly totals: { readonly inputs: number; readonly completed: number; readonly deadLetters: number; readonly predictions: number; readonly inFlight: number; readonly inFlightBytes: number };
-  readonly latencySeconds: LatencyQuantiles | null;
-  readonly accuracy: Accuracy | null;
-  readonly config: unknown;
-}
-
-/** A node in a summary: per-second rates, its state and its counts so far. */
-export interface NodeSummary extends NodeRates {
-  readonly id: string;
-  readonly state: string;
-  readonly reason?: string;
-  readonly totals: { readonly received: number; readonly sent: number; readonly failed: number };
-}
-
-/** One `summary` event of `/api/events`. */
-export interface SummaryEvent {
-  readonly time: number;
-  readonly uptimeSeconds: number;
-  readonly state: RunState;
-  readonly ready: boolean;
-  readonly throughput: { readonly inputs: number; readonly completed: number; readonly deadLetters: number };
-  readonly latencySeconds: LatencyQuantiles | null;
-  readonly batchFill: number | null;
-  readonly inFlight: { readonly envelopes: number; readonly bytes: number; readonly paused: boolean };
-  readonly lag: number | null;
-  readonly failing: readonly { part: string; reason: string }[];
-  readonly nodes: readonly NodeSummary[];
-  readonly totals: { readonly inputs: number; readonly completed: number; readonly deadLetters: number; readonly predictions: number };
-  readonly models: readonly ModelVersion[];
-  readonly accuracy: Accuracy | null;
-  /** The last closed window of each drift node; null without drift nodes or before the first window closes. */
-  readonly drift: DriftSummary | null;
-}
 
 /** How far back `latencySeconds` looks. */
 const LATENCY_WINDOW_MS = 10000;

@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RegistryContentType } from 'prom-client';
 import type { DriftWindowFigures, NodeMetrics } from '../core/node-metrics.js';
+import type { DriftNodeStatus, DriftSummary } from './api-types.js';
 import { FastHistogram } from './fast-histogram.js';
 import type { HistogramChild } from './fast-histogram.js';
 
@@ -34,33 +35,6 @@ export interface RuntimeGaugeSource {
   running(): boolean;
   /** Inputs finished (ok, dead-lettered) and labelled predictions (correct of labelled). */
   totals(): { readonly completed: number; readonly deadLetters: number; readonly correct: number; readonly labelled: number };
-}
-
-/** The last closed window of one drift node, as the live summary's `drift.nodes[]` carries it (docs/METRICS.md). */
-export interface DriftNodeStatus {
-  readonly node: string;
-  readonly model: string;
-  readonly version: string;
-  readonly mode: string;
-  readonly window: { readonly kind: 'time' | 'count'; readonly start: number; readonly end: number };
-  readonly inputs: number;
-  readonly late: number;
-  readonly instances: number;
-  readonly datasetDrift: boolean | null;
-  readonly share: number | null;
-  readonly driftShare: number | null;
-  readonly columns: readonly { readonly feature: string; readonly method: string; readonly score: number | null; readonly threshold: number; readonly drifted: boolean }[];
-  readonly embedding: { readonly method: string; readonly score: number; readonly threshold: number; readonly drifted: boolean; readonly cosineDistance: number } | null;
-  readonly closedAt: number;
-  /** Windows closed so far, those with dataset drift, and retrain requests sent. */
-  readonly windows: number;
-  readonly driftedWindows: number;
-  readonly retrainRequests: number;
-}
-
-/** The live summary's `drift` field. */
-export interface DriftSummary {
-  readonly nodes: readonly DriftNodeStatus[];
 }
 
 /** Short-window figures for the status API, kept beside the Prometheus families. */

@@ -24,6 +24,7 @@ import { RecentLatency } from './recent-latency.js';
 import { microBatchBuffer } from '../operators/rx/micro-batch-buffer.js';
 import type { RunSummary } from './run-summary.js';
 import { CentaurMetrics } from '../observability/metrics.js';
+import type { RunState } from '../observability/api-types.js';
 import type { HistogramChild } from '../observability/fast-histogram.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 
@@ -42,8 +43,7 @@ export interface NodeCounters {
   failed: number;
 }
 
-/** Where a run is in its lifecycle. */
-export type RunState = 'starting' | 'running' | 'stopping' | 'stopped';
+export type { RunState };
 
 /** A node's health: `failing` after its last write or commit failed, until one succeeds. */
 export interface NodeHealth {

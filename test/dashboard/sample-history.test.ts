@@ -10,12 +10,13 @@ function summary(time: number, overrides: Partial<Summary> = {}): Summary {
     uptimeSeconds: 12.5,
     state: 'running',
     ready: true,
+    failing: [],
     throughput: { inputs: 139, completed: 138, deadLetters: 1 },
     latencySeconds: { p50: 0.21, p95: 0.38, p99: 0.41 },
     batchFill: 0.93,
     inFlight: { envelopes: 42, bytes: 1_200_000, paused: false },
     lag: null,
-    nodes: [{ id: 'images', received: 0, sent: 139, failed: 0 }],
+    nodes: [{ id: 'images', received: 0, sent: 139, failed: 0, state: 'running', totals: { received: 0, sent: 200, failed: 0 } }],
     totals: { inputs: 200, completed: 199, deadLetters: 1, predictions: 199 },
     models: [{ node: 'classify', model: 'horse-or-human', version: '1' }],
     accuracy: null,
@@ -40,7 +41,7 @@ test('samples: a summary becomes a sample in seconds, with nulls kept as gaps', 
     batchFill: 0.93,
     lag: null,
   });
-  const idle = sampleOf(summary(1000, { latencySeconds: { p50: null, p95: null, p99: null }, batchFill: null, lag: 17 }));
+  const idle = sampleOf(summary(1000, { latencySeconds: null, batchFill: null, lag: 17 }));
   assert.equal(idle.p95, null);
   assert.equal(sampleOf(summary(1000, { latencySeconds: null })).p50, null);
   assert.equal(idle.batchFill, null);

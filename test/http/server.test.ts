@@ -4,7 +4,7 @@ import { parseTopology } from '../../src/topology/load.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startHttpServer } from '../../src/http/server.js';
-import type { StatusDocument, SummaryEvent } from '../../src/observability/live-status.js';
+import type { StatusDocument, SummaryEvent } from '../../src/observability/api-types.js';
 import { fakeComponents, sleep, useProbe } from '../helpers/fake-components.js';
 
 const logger = createLogger('silent');
