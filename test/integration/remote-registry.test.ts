@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -16,19 +16,8 @@ import { storeFor } from '../../src/storage/store-for.js';
 import { createInfer } from '../../src/operators/infer.js';
 import { AZURE_CONNECTION, createBuckets, deleteBuckets, putS3, requireObjectStores, S3_ENDPOINT, uniqueBucket } from '../helpers/object-stores.js';
 import { sleep } from '../helpers/fake-components.js';
+import { TINY_MODEL, tinyModelVersion } from '../helpers/model-copy.js';
 
-const TINY = path.resolve('test/fixtures/tiny-model');
-
-async function modelCopy(version: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-remote-model-'));
-  await cp(TINY, dir, { recursive: true });
-  const file = path.join(dir, 'manifest.json');
-  const manifest = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  manifest.version = version;
-  delete manifest.sha256;
-  await writeFile(file, JSON.stringify(manifest));
-  return dir;
-}
 
 const settings = { s3: { endpoint: S3_ENDPOINT, forcePathStyle: true }, azure: { connectionString: AZURE_CONNECTION } };
 
@@ -41,11 +30,11 @@ for (const scheme of ['s3', 'azure'] as const) {
       const root = `${scheme}://${bucket}/models`;
       const registry = await openRegistry(root, process.cwd(), settings);
       assert.ok(registry instanceof RemoteModelRegistry);
-      const v1 = await registry.register(await modelCopy('1'), { aliases: ['production'] });
-      await registry.register(await modelCopy('2'), { aliases: ['candidate'] });
+      const v1 = await registry.register(await tinyModelVersion('1'), { aliases: ['production'] });
+      await registry.register(await tinyModelVersion('2'), { aliases: ['candidate'] });
       assert.deepEqual(await registry.models(), [v1.model]);
       assert.deepEqual((await registry.versions(v1.model)).map((v) => [v.version, v.aliases]), [['1', ['production']], ['2', ['candidate']]]);
-      await assert.rejects(registry.register(await modelCopy('2')), /already registered/);
+      await assert.rejects(registry.register(await tinyModelVersion('2')), /already registered/);
       const cache = await mkdtemp(path.join(tmpdir(), 'centaur-registry-cache-'));
       const fresh = new RemoteModelRegistry(root, await storeFor(root, settings), cache);
       const loaded = await fresh.load(v1.model, 'candidate');
@@ -53,7 +42,7 @@ for (const scheme of ['s3', 'azure'] as const) {
       assert.ok(loaded.dir.startsWith(cache));
       if (scheme === 's3') {
         // A model file replaced in the store behind the registry's back is refused at load.
-        const manifest = JSON.parse(await readFile(path.join(TINY, 'manifest.json'), 'utf8')) as { file: string };
+        const manifest = JSON.parse(await readFile(path.join(TINY_MODEL, 'manifest.json'), 'utf8')) as { file: string };
         await putS3(bucket, `models/${v1.model}/versions/1/${manifest.file}`, Buffer.from('not a model'));
         const other = new RemoteModelRegistry(root, await storeFor(root, settings), await mkdtemp(path.join(tmpdir(), 'centaur-registry-cache-')));
         await assert.rejects(other.load(v1.model, 'production'), /sha256/);
@@ -71,8 +60,8 @@ test('s3: the models CLI and an infer node following an alias in S3', async (t) 
   try {
     const root = `s3://${bucket}/models`;
     const io = { out: (): void => undefined, err: (): void => undefined };
-    assert.equal(await main(['models', 'register', await modelCopy('1'), '--registry', root, '--alias', 'production'], io), 0);
-    assert.equal(await main(['models', 'register', await modelCopy('2'), '--registry', root], io), 0);
+    assert.equal(await main(['models', 'register', await tinyModelVersion('1'), '--registry', root, '--alias', 'production'], io), 0);
+    assert.equal(await main(['models', 'register', await tinyModelVersion('2'), '--registry', root], io), 0);
     const registry = await openRegistry(root, process.cwd(), settings);
     const model = (await registry.models())[0] as string;
     const op = await createInfer(

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -16,30 +16,18 @@ import { parseTopology } from '../../src/topology/load.js';
 import { allComponents } from '../../src/topology/registry.js';
 import { ModelRegistry } from '../../src/registry/model-registry.js';
 import { fakeComponents, sleep, useProbe } from '../helpers/fake-components.js';
+import { tinyModelVersion } from '../helpers/model-copy.js';
 
-const TINY = path.resolve('test/fixtures/tiny-model');
-
-async function version(v: string, change: (m: Record<string, unknown>) => void = () => undefined): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-swap-model-'));
-  await cp(TINY, dir, { recursive: true });
-  const file = path.join(dir, 'manifest.json');
-  const manifest = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  manifest.version = v;
-  delete manifest.sha256;
-  change(manifest);
-  await writeFile(file, JSON.stringify(manifest));
-  return dir;
-}
 
 test('moving the alias swaps versions under load: nothing dropped or repeated; misfits and corrupt versions are refused', async () => {
   const work = await mkdtemp(path.join(tmpdir(), 'centaur-swap-'));
   const images = path.join(work, 'images');
   await generateImages({ outDir: images, count: 600, seed: 5, width: 48, height: 32 });
   const registry = new ModelRegistry(path.join(work, 'registry'));
-  await registry.register(await version('1'), { aliases: ['production'] });
-  await registry.register(await version('2'));
-  await registry.register(await version('3', (m) => ((m.input as Record<string, unknown>).width = 8)));
-  const v4 = await registry.register(await version('4'));
+  await registry.register(await tinyModelVersion('1'), { aliases: ['production'] });
+  await registry.register(await tinyModelVersion('2'));
+  await registry.register(await tinyModelVersion('3', (m) => ((m.input as Record<string, unknown>).width = 8)));
+  const v4 = await registry.register(await tinyModelVersion('4'));
   const v4Manifest = JSON.parse(await readFile(path.join(registry.root, v4.model, 'versions', '4', 'manifest.json'), 'utf8')) as { file: string };
   await writeFile(path.join(registry.root, v4.model, 'versions', '4', v4Manifest.file), 'corrupted');
 
@@ -111,8 +99,8 @@ test('shadow mode: a candidate answers a sampled share beside production; output
   const images = path.join(work, 'images');
   await generateImages({ outDir: images, count: 160, seed: 9, width: 48, height: 32 });
   const registry = new ModelRegistry(path.join(work, 'registry'));
-  const v1 = await registry.register(await version('1'), { aliases: ['production'] });
-  await registry.register(await version('2'), { aliases: ['candidate'] });
+  const v1 = await registry.register(await tinyModelVersion('1'), { aliases: ['production'] });
+  await registry.register(await tinyModelVersion('2'), { aliases: ['candidate'] });
   const probe = useProbe('shadow');
   const yaml = `version: 1
 name: shadow
