@@ -14,17 +14,13 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
-import type { BatchTensor, ImageTensor } from '../src/core/envelope.js';
-import { renderImage } from '../src/demo/generate-images.js';
-import type { DemoClass } from '../src/demo/generate-images.js';
 import { createBackend } from '../src/inference/backend.js';
 import type { InferenceBackend, KserveBackendOptions } from '../src/inference/backend.js';
 import { connectionFor, startKserveBackend } from '../src/inference/kserve-backend.js';
 import { createKserveClient } from '../src/inference/kserve/index.js';
 import type { InferRequest, InferResponse, KserveClient } from '../src/inference/kserve/index.js';
 import { loadManifest } from '../src/inference/manifest.js';
-import { packBatch } from '../src/operators/pack-batch.js';
+import { demoBatches, quantile, timeBackend, WARM_UP } from './backend-timing.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,8 +36,6 @@ const { values } = parseArgs({
 const batches = values.batches.split(',').map(Number);
 const seconds = Number(values.seconds);
 const threads = Number(values.threads);
-const MIN_CALLS = 5;
-const WARM_UP = 2;
 
 /** One configuration's figures. */
 interface Figures {
@@ -105,21 +99,10 @@ class ComputeRecorder implements KserveClient {
 
 const model = await loadManifest(path.resolve(values.model));
 const { input } = model.manifest;
-const perImage = input.width * input.height * input.channels;
 const largest = Math.max(...batches);
 
 // Real demo images, decoded and scaled as decode-image and micro-batch do, packed once.
-const images: ImageTensor[] = await Promise.all(
-  Array.from({ length: largest }, async (_, i) => {
-    const label: DemoClass = i % 2 === 0 ? 'horse' : 'human';
-    const jpeg = await renderImage(label, 7_000_000 + i, { width: 320, height: 240 });
-    const data = await sharp(jpeg).removeAlpha().resize(input.width, input.height, { fit: input.fit, kernel: input.kernel }).raw().toBuffer();
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: input.width, height: input.height, channels: 3, scale: input.scale };
-  }),
-);
-const pooled = new Float32Array(largest * perImage);
-packBatch(images, pooled, input.layout, input.dtype);
-const tensorOf = (n: number): BatchTensor => ({ data: pooled, shape: [n, input.height, input.width, input.channels], layout: 'NHWC', release: () => {} });
+const tensorOf = await demoBatches(input, largest);
 
 const onnx = await createBackend({ kind: 'onnx', ...(threads > 0 ? { intraOpNumThreads: threads } : {}), allowSpinning: true }, model);
 const kserve = async (options: KserveBackendOptions): Promise<{ backend: InferenceBackend; recorder: ComputeRecorder }> => {
@@ -132,32 +115,18 @@ const grpc = await kserve({ kind: 'kserve', protocol: 'grpc', endpoint: values.g
 
 /** Calls `backend.run` back to back for `seconds` (at least MIN_CALLS times) after a warm-up. */
 async function measure(name: string, backend: InferenceBackend, batch: number, recorder?: ComputeRecorder): Promise<Figures> {
-  const tensor = tensorOf(batch);
-  for (let i = 0; i < WARM_UP; i += 1) await backend.run(tensor);
-  if (recorder !== undefined) {
+  const timed = await timeBackend(backend, tensorOf(batch), seconds, () => {
+    if (recorder === undefined) return;
     recorder.computeMs.length = 0;
     recorder.wallMs.length = 0;
     recorder.cpuMs.length = 0;
-  }
-  const times: number[] = [];
-  const started = performance.now();
-  while (times.length < MIN_CALLS || performance.now() - started < seconds * 1000) {
-    const t0 = performance.now();
-    await backend.run(tensor);
-    times.push(performance.now() - t0);
-  }
-  const elapsed = (performance.now() - started) / 1000;
-  const figures: Figures = { backend: name, batch, calls: times.length, imagesPerSecond: (times.length * batch) / elapsed, p50: quantile(times, 0.5), p95: quantile(times, 0.95) };
+  });
+  const figures: Figures = { backend: name, batch, ...timed };
   if (recorder === undefined) return figures;
   const withCpu = { ...figures, clientCpuP50: quantile(recorder.cpuMs, 0.5) };
   if (recorder.computeMs.length !== recorder.wallMs.length || recorder.computeMs.length === 0) return withCpu;
   const overhead = recorder.wallMs.map((w, i) => w - (recorder.computeMs[i] as number));
   return { ...withCpu, computeP50: quantile(recorder.computeMs, 0.5), overheadP50: quantile(overhead, 0.5) };
-}
-
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
 const rows: Figures[] = [];
