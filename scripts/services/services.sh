@@ -7,6 +7,8 @@
 #
 #   scripts/services/services.sh install            fetch what is missing (Maven Central, apt, PyPI, npm)
 #   scripts/services/services.sh up [SERVICE...]    start (idempotent) and wait until healthy
+#                                                   (without SERVICE it also installs the Python readers
+#                                                   the tests check files with: scripts/services/pytools)
 #   scripts/services/services.sh down [SERVICE...]  stop cleanly
 #   scripts/services/services.sh status             one line per service; exit 1 if any is down
 #   scripts/services/services.sh env                the addresses, as shell exports for tests
@@ -21,7 +23,8 @@
 #   CENTAUR_REGISTRY_PORT   schema registry port (8081)
 #   CENTAUR_REDIS_PORT      Redis port (6379)
 #   CENTAUR_KSERVE_HTTP_PORT, CENTAUR_KSERVE_GRPC_PORT  the inference server's ports (8000, 8001)
-#   CENTAUR_PYTHON          the Python (3.10 to 3.12) whose virtualenv runs MLServer (python3.11, else python3)
+#   CENTAUR_PYTHON          the Python (3.10 to 3.12) of the virtualenvs that run MLServer and the
+#                           test readers (python3.11, else python3)
 #   CENTAUR_S3_PORT         the S3-compatible server's port (9000)
 #   CENTAUR_S3_ACCESS_KEY_ID, CENTAUR_S3_SECRET_ACCESS_KEY  the credentials it accepts (centaur, centaur-secret)
 #   CENTAUR_AZURITE_PORT    Azurite's blob service port (10000)
@@ -97,21 +100,30 @@ install_redis() {
 }
 
 install_kserve() {
-  local venv="$HOME_DIR/kserve/venv" python stamp
+  install_venv kserve "MLServer and onnxruntime"
+}
+
+# A virtualenv from a pinned requirements file, rebuilt only when the file or the Python changes.
+install_venv() {
+  local name="$1" what="$2" venv="$HOME_DIR/$1/venv" python stamp
   python="${CENTAUR_PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
-  [[ -n "$python" ]] || die "python3 is not installed (the kserve service runs MLServer in a virtualenv)"
+  [[ -n "$python" ]] || die "python3 is not installed (needed for $what)"
   "$python" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' \
-    || die "$python is Python $("$python" -c 'import platform; print(platform.python_version())'); MLServer needs 3.10 to 3.12 (set CENTAUR_PYTHON)"
-  stamp="$(cat "$HERE/kserve/requirements.txt" <("$python" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-16)"
+    || die "$python is Python $("$python" -c 'import platform; print(platform.python_version())'); $what needs 3.10 to 3.12 (set CENTAUR_PYTHON)"
+  stamp="$(cat "$HERE/$name/requirements.txt" <("$python" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-16)"
   if [[ -f "$venv/.stamp" && "$(cat "$venv/.stamp")" == "$stamp" ]]; then return; fi
-  log "installing MLServer and onnxruntime from PyPI into $venv"
+  log "installing $what from PyPI into $venv"
   local started=$SECONDS
   rm -rf "$venv"
   "$python" -m venv "$venv" || die "cannot create a virtualenv with $python (on Debian: apt-get install python3-venv)"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$HERE/kserve/requirements.txt" \
-    > "$LOGS/kserve-install.log" 2>&1 || { tail -n 30 "$LOGS/kserve-install.log" >&2; die "pip could not install MLServer; log: $LOGS/kserve-install.log"; }
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$HERE/$name/requirements.txt" \
+    > "$LOGS/$name-install.log" 2>&1 || { tail -n 30 "$LOGS/$name-install.log" >&2; die "pip could not install $what; log: $LOGS/$name-install.log"; }
   echo "$stamp" > "$venv/.stamp"
-  log "MLServer installed in $((SECONDS - started)) s"
+  log "$what installed in $((SECONDS - started)) s"
+}
+
+install_pytools() {
+  install_venv pytools "the test readers (pyarrow, Feast, tfrecord)"
 }
 
 install_s3() {
@@ -313,6 +325,7 @@ mkdir -p "$LOGS" "$RUN"
 case "$cmd" in
   install)
     for s in "${services[@]}"; do "install_$s"; done
+    [[ $# -gt 0 ]] || install_pytools
     ;;
   up)
     native=("${services[@]}")
@@ -325,6 +338,7 @@ case "$cmd" in
       [[ ${#composed[@]} -eq 0 ]] || docker compose -f "$ROOT/docker-compose.yml" up -d --wait "${composed[@]}"
     fi
     for s in "${native[@]}"; do "install_$s"; done
+    [[ $# -gt 0 ]] || install_pytools
     for s in "${native[@]}"; do up_one "$s"; done
     ;;
   down)
@@ -346,6 +360,7 @@ case "$cmd" in
     echo "export CENTAUR_SCHEMA_REGISTRY_URL=\${CENTAUR_SCHEMA_REGISTRY_URL:-http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7}"
     echo "export CENTAUR_REDIS_URL=\${CENTAUR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
     echo "export CENTAUR_KSERVE_URL=\${CENTAUR_KSERVE_URL:-http://127.0.0.1:$KSERVE_HTTP_PORT}"
+    echo "export CENTAUR_PYTOOLS_PYTHON=\${CENTAUR_PYTOOLS_PYTHON:-$HOME_DIR/pytools/venv/bin/python}"
     echo "export CENTAUR_KSERVE_GRPC=\${CENTAUR_KSERVE_GRPC:-127.0.0.1:$KSERVE_GRPC_PORT}"
     echo "export CENTAUR_S3_ENDPOINT=\${CENTAUR_S3_ENDPOINT:-http://127.0.0.1:$S3_PORT}"
     # The test server's credentials and region, for the AWS SDK's standard chain.
