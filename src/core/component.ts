@@ -125,6 +125,13 @@ interface SpecBase<S extends TObject> {
   readonly options: S;
   /** Resources this node uses exclusively (an output path, a consumer group), to catch clashes. */
   claims?(options: Static<S>, baseDir: string): string[];
+  /**
+   * For nodes that hand some inputs straight to a node further down, skipping the nodes between
+   * (a `cache` lookup hands its hits to its store node): which end of which shortcut this node is.
+   * Validation then checks the pair: one `from` and one `to` node per shortcut, one path between
+   * them, and no path from the `from` node to a sink that avoids the `to` node.
+   */
+  shortcut?(options: Static<S>): { readonly name: string; readonly end: 'from' | 'to' };
 }
 
 export interface SourceSpec<S extends TObject = TObject> extends SpecBase<S> {

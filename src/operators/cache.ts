@@ -214,5 +214,6 @@ export const cache = defineOperator({
   stability: 'experimental',
   options: CacheOptions,
   claims: (o) => [`cache ${o.mode} node of namespace ${o.namespace}`],
+  shortcut: (o) => ({ name: `cache namespace \`${o.namespace}\``, end: o.mode === 'lookup' ? 'from' : 'to' }),
   create: (options, ctx) => createCache(options, ctx),
 });

@@ -77,3 +77,38 @@ export function pathsToSinks(upstreams: Upstreams, isSink: (id: string) => boole
   for (const id of upstreams.keys()) count(id);
   return memo;
 }
+
+/** The number of distinct paths from `from` to `to` following `downstream` edges (0 when unreachable). */
+export function pathCount(downstream: ReadonlyMap<string, readonly string[]>, from: string, to: string): number {
+  const memo = new Map<string, number>();
+  const count = (id: string): number => {
+    if (id === to) return 1;
+    const known = memo.get(id);
+    if (known !== undefined) return known;
+    let total = 0;
+    for (const next of downstream.get(id) ?? []) total += count(next);
+    memo.set(id, total);
+    return total;
+  };
+  return count(from);
+}
+
+/**
+ * A path from `from` to a sink that does not pass `avoid`, as node ids, or null when every path
+ * to a sink passes it: how a shortcut check finds inputs that would skip a node they must reach.
+ */
+export function pathAvoiding(downstream: ReadonlyMap<string, readonly string[]>, from: string, avoid: string, isSink: (id: string) => boolean): string[] | null {
+  const seen = new Set<string>();
+  const walk = (id: string, trail: string[]): string[] | null => {
+    if (id === avoid || seen.has(id)) return null;
+    seen.add(id);
+    const here = [...trail, id];
+    if (isSink(id)) return here;
+    for (const next of downstream.get(id) ?? []) {
+      const found = walk(next, here);
+      if (found !== null) return found;
+    }
+    return null;
+  };
+  return walk(from, []);
+}

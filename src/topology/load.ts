@@ -14,7 +14,7 @@ import type { ComponentSpec } from '../core/component.js';
 import { allComponents } from './registry.js';
 import { TopologyShapeSchema } from './schema.js';
 import type { HttpSettings, Limits } from './schema.js';
-import { findCycles, pathsToSinks, topologicalOrder } from './graph.js';
+import { findCycles, invert, pathAvoiding, pathCount, pathsToSinks, topologicalOrder } from './graph.js';
 import { locate } from './locate.js';
 import { closest, suggestName } from './suggest.js';
 import type { Topology, TopologyNode } from './topology.js';
@@ -157,6 +157,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
       }
     }
   }
+  if (cycles.length === 0) checkShortcuts(nodes, graph, invalidOptions, at);
   if (unresolved.size === 0 && nodes.size > 0 && ![...nodes.values()].some((n) => n.spec.role === 'source')) {
     at(['nodes'], 'the topology has no source', { key: true, suggestion: `add a node of a source kind (${components.filter((c) => c.role === 'source').map((c) => `\`${c.kind}\``).join(', ')})` });
   }
@@ -190,6 +191,59 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
     order: topologicalOrder(graph),
     deadLetter,
   };
+}
+
+/**
+ * Checks every shortcut (a node handing inputs straight to a node further down, e.g. a `cache`
+ * lookup and its store): each needs exactly one `from` and one `to` node, the `to` node must be
+ * reached from the `from` node by exactly one path (else inputs would be counted twice there), and
+ * no path may lead from the `from` node to a sink around the `to` node (inputs that took the
+ * shortcut would never reach that sink, so their acknowledgements could not add up).
+ */
+function checkShortcuts(
+  nodes: ReadonlyMap<string, TopologyNode>,
+  graph: ReadonlyMap<string, string[]>,
+  invalid: ReadonlySet<string>,
+  at: (p: Path, message: string, extra?: { node?: string; suggestion?: string; key?: boolean }) => void,
+): void {
+  const ends = new Map<string, { from: string[]; to: string[] }>();
+  for (const node of nodes.values()) {
+    if (invalid.has(node.id) || node.spec.shortcut === undefined) continue;
+    const { name, end } = node.spec.shortcut(node.options);
+    let pair = ends.get(name);
+    if (pair === undefined) ends.set(name, (pair = { from: [], to: [] }));
+    pair[end].push(node.id);
+  }
+  const downstream = invert(graph);
+  const isSink = (id: string): boolean => nodes.get(id)?.spec.role === 'sink';
+  for (const [name, { from, to }] of ends) {
+    const opener = from[0];
+    const closer = to[0];
+    if (opener === undefined || closer === undefined) {
+      const lone = (opener ?? closer) as string;
+      const missing = opener === undefined ? 'the node that starts it (e.g. a `cache` with `mode: lookup`)' : 'the node that ends it (e.g. a `cache` with `mode: store` after `infer`)';
+      at(['nodes', lone], `${name}: ${missing} is missing`, { node: lone, key: true, suggestion: 'add it with the same namespace, or remove this node' });
+      continue;
+    }
+    if (from.length > 1 || to.length > 1) continue; // reported by the nodes' claims
+    const paths = pathCount(downstream, opener, closer);
+    if (paths === 0) {
+      at(['nodes', closer], `${name}: \`${closer}\` is not downstream of \`${opener}\``, { node: closer, key: true, suggestion: `place \`${closer}\` after the nodes that follow \`${opener}\`` });
+      continue;
+    }
+    if (paths > 1) {
+      at(['nodes', closer], `${name}: ${paths} paths lead from \`${opener}\` to \`${closer}\`; exactly one may`, { node: closer, key: true, suggestion: 'join the branches before this node, or give each branch its own namespace' });
+      continue;
+    }
+    const around = pathAvoiding(downstream, opener, closer, isSink);
+    if (around !== null) {
+      at(['nodes', opener], `${name}: inputs that \`${opener}\` hands to \`${closer}\` would never reach sink \`${around[around.length - 1] ?? ''}\` (path ${around.map((id) => `\`${id}\``).join(' → ')} does not pass \`${closer}\`)`, {
+        node: opener,
+        key: true,
+        suggestion: `take that sink's input from \`${closer}\` or a node after it`,
+      });
+    }
+  }
 }
 
 function validatorFor(spec: ComponentSpec): ValidateFunction {
