@@ -26,8 +26,8 @@ const options = Type.Object(
     retries: Type.Integer({
       minimum: 0,
       maximum: 30,
-      default: 8,
-      description: 'Retries of a fetch the store could not answer (unreachable, 5xx, throttled), with jittered backoff from 250 ms up to 5 s (by default about 11 s of waiting in all, at most 23 s); then the input is a dead letter (OBJECT_STORE_UNAVAILABLE).',
+      default: 16,
+      description: 'Retries of a fetch the store could not answer (unreachable, 5xx, throttled), with jittered backoff from 250 ms up to 5 s (by default about 31 s of waiting in all, at most 63 s, so a store that is gone for 10 to 20 s loses nothing); then the input is a dead letter (OBJECT_STORE_UNAVAILABLE).',
     }),
     timeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Deadline of one request to S3 or Azure, in milliseconds.' }),
     ...StoreConnectionFields,

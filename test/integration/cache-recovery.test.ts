@@ -6,52 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
 import { RedisCache } from '../../src/cache/redis-cache.js';
 import type { Logger } from '../../src/core/logger.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts redis-server on `port` without persistence and waits until it answers. */
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i += 1) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG') return child;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`redis-server on port ${port} did not start`);
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
-
-/** Whether the redis-server binary is installed (skip elsewhere; fail under CI=true). */
-function requireRedisServer(t: TestContext): boolean {
-  if (spawnSync('redis-server', ['--version']).status === 0) return true;
-  if (process.env.CI === 'true') throw new Error('redis-server not installed; CI must run scripts/services/services.sh up redis');
-  t.skip('redis-server not installed; run scripts/services/services.sh up redis');
-  return false;
-}
+import { freePort, requireRedisServer, startRedis, stopRedis } from '../helpers/redis-server.js';
 
 /** A logger that records warnings and infos. */
 function recordingLogger(): { logger: Logger; warnings: string[]; infos: string[] } {
