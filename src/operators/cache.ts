@@ -25,6 +25,8 @@ import type { CacheModel } from '../cache/cache-entry.js';
 import { dropCacheChannel, openCacheChannel, takeCacheChannel } from '../cache/cache-channel.js';
 import type { CacheChannel } from '../cache/cache-channel.js';
 import { RedisCache } from '../cache/redis-cache.js';
+import { openRegistry } from '../registry/open-registry.js';
+import { StoreConnectionFields } from '../storage/store-options.js';
 import { concurrentMap } from './rx/concurrent-map.js';
 import { microBatchBuffer } from './rx/micro-batch-buffer.js';
 
@@ -41,10 +43,20 @@ export const CacheOptions = Type.Object(
       Type.Object(
         {
           path: Type.Optional(Type.String({ minLength: 1, description: 'Model folder whose `manifest.json` names the model and version, relative to the topology file.' })),
-          name: Type.Optional(Type.String({ minLength: 1, description: 'Model name (with `version`, instead of `path`).' })),
+          registry: Type.Optional(
+            Type.String({ minLength: 1, description: 'Model registry (a folder, `s3://` or `azure://` prefix) whose alias `infer` follows: look up the version the alias names now (with `name` and `alias`).' }),
+          ),
+          ...StoreConnectionFields,
+          name: Type.Optional(Type.String({ minLength: 1, description: 'Model name (with `version`, or in the `registry`).' })),
           version: Type.Optional(Type.String({ minLength: 1, description: 'Model version (with `name`).' })),
+          alias: Type.Optional(Type.String({ minLength: 1, description: 'With `registry`: the alias `infer` follows (default `production`).' })),
+          pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, description: 'With `registry`: how often the alias is read, in milliseconds (default 5000, as `infer`).' })),
         },
-        { additionalProperties: false, description: 'Lookup only: the model version whose predictions are looked up (the one `infer` serves). Store nodes key by the model on each prediction.' },
+        {
+          additionalProperties: false,
+          description:
+            'Lookup only: the model version whose predictions are looked up (the one `infer` serves): a folder, a name and version, or a registry alias followed as `infer` follows it. Store nodes key by the model on each prediction.',
+        },
       ),
     ),
     ttlSeconds: Type.Integer({ minimum: 0, default: 86400, description: 'Store only: time to live of an entry in seconds (0: no expiry).' }),
@@ -72,22 +84,62 @@ function hashOf(envelope: Envelope): string | null {
   return hash;
 }
 
-/** The model a lookup node keys by: from `model.path`'s manifest, or `model.name` and `model.version`. */
-async function lookupModel(options: CacheOptions, baseDir: string, node: string): Promise<CacheModel> {
+/** Which model version a lookup node keys by, now; a registry alias may move while it runs. */
+export interface LookupModel {
+  current(): CacheModel;
+  /** Stops following a registry alias. */
+  stop(): void;
+}
+
+/**
+ * The model a lookup node keys by: from `model.path`'s manifest, from `model.name` and
+ * `model.version`, or the version a registry alias names, read again every `pollIntervalMs` so
+ * the lookup keys by the version `infer` swapped to (until both saw the move, a few inputs miss, or
+ * hit on the previous version's answers, which say so).
+ */
+export async function lookupModel(options: CacheOptions, ctx: Pick<CreateContext, 'baseDir' | 'nodeId' | 'logger'>): Promise<LookupModel> {
   const m = options.model;
-  if (m?.path !== undefined && m.name === undefined && m.version === undefined) {
-    const { manifest } = await loadManifest(path.resolve(baseDir, m.path));
-    return { name: manifest.name, version: manifest.version };
+  const fixed = (model: CacheModel): LookupModel => ({ current: () => model, stop: () => undefined });
+  if (m?.registry !== undefined && m.name !== undefined && m.path === undefined && m.version === undefined) {
+    const registry = await openRegistry(m.registry, ctx.baseDir, { ...(m.s3 === undefined ? {} : { s3: m.s3 }), ...(m.azure === undefined ? {} : { azure: m.azure }) });
+    const name = m.name;
+    const alias = m.alias ?? 'production';
+    let model: CacheModel = { name, version: await registry.resolveVersion(name, alias) };
+    let reading = false;
+    const timer = setInterval(() => {
+      if (reading) return;
+      reading = true;
+      registry
+        .resolveVersion(name, alias)
+        .then((version) => {
+          if (version === model.version) return;
+          ctx.logger.info({ node: ctx.nodeId, model: name, alias, from: model.version, to: version }, 'Cache lookups follow the alias to a new model version.');
+          model = { name, version };
+        })
+        .catch((error: unknown) => ctx.logger.warn({ node: ctx.nodeId, model: name, alias, error: (error as Error).message }, 'Cannot read the model alias; lookups keep the current version.'))
+        .finally(() => (reading = false));
+    }, m.pollIntervalMs ?? 5000);
+    timer.unref();
+    return { current: () => model, stop: () => clearInterval(timer) };
   }
-  if (m?.path === undefined && m?.name !== undefined && m.version !== undefined) return { name: m.name, version: m.version };
-  throw new CentaurError('CONFIG_INVALID', `node \`${node}\`: a lookup cache needs \`model.path\`, or \`model.name\` with \`model.version\` (the model \`infer\` serves)`);
+  if (m?.path !== undefined && m.name === undefined && m.version === undefined && m.registry === undefined) {
+    const { manifest } = await loadManifest(path.resolve(ctx.baseDir, m.path));
+    return fixed({ name: manifest.name, version: manifest.version });
+  }
+  if (m?.path === undefined && m?.registry === undefined && m?.name !== undefined && m.version !== undefined) return fixed({ name: m.name, version: m.version });
+  throw new CentaurError(
+    'CONFIG_INVALID',
+    `node \`${ctx.nodeId}\`: a lookup cache needs \`model.path\`, \`model.name\` with \`model.version\`, or \`model.registry\` with \`model.name\` (and \`alias\`): the model \`infer\` serves`,
+  );
 }
 
 /** Builds a lookup node: misses go downstream, hits to the store node through the channel. */
-export function createCacheLookup(options: CacheOptions, model: CacheModel, cache: RedisCache, channel: CacheChannel, ctx: Pick<CreateContext, 'nodeId' | 'metrics'>, release: () => void = () => undefined): Operator {
+export function createCacheLookup(options: CacheOptions, model: CacheModel | LookupModel, cache: RedisCache, channel: CacheChannel, ctx: Pick<CreateContext, 'nodeId' | 'metrics'>, release: () => void = () => undefined): Operator {
   const metrics = ctx.metrics ?? NO_METRICS;
+  const following = 'current' in model ? model : { current: () => model, stop: () => undefined };
   const lookupBatch = async (envelopes: Envelope[], nodeId: string): Promise<{ hits: Envelope[]; misses: Envelope[] }> => {
     const started = performance.now();
+    const model = following.current();
     const keyed: { envelope: Envelope; key: string }[] = [];
     const misses: Envelope[] = [];
     for (const envelope of envelopes) {
@@ -126,6 +178,7 @@ export function createCacheLookup(options: CacheOptions, model: CacheModel, cach
     accepts: 'any',
     apply: (input: Observable<Item>, opCtx: OperatorContext): Observable<Item> => {
       if (channel.storeNode === undefined) {
+        following.stop();
         release();
         void cache.close();
         throw new CentaurError('CONFIG_INVALID', `node \`${opCtx.nodeId}\`: no \`cache\` node with \`mode: store\` and namespace \`${options.namespace}\` follows this lookup node`);
@@ -146,6 +199,7 @@ export function createCacheLookup(options: CacheOptions, model: CacheModel, cach
       );
     },
     close: () => {
+      following.stop();
       release();
       return cache.close();
     },
@@ -197,8 +251,14 @@ async function createCache(options: CacheOptions, ctx: CreateContext): Promise<O
     return redis;
   };
   if (options.mode === 'lookup') {
-    const model = await lookupModel(options, ctx.baseDir, ctx.nodeId);
-    const redis = await cache();
+    const model = await lookupModel(options, ctx);
+    let redis: RedisCache;
+    try {
+      redis = await cache();
+    } catch (error) {
+      model.stop();
+      throw error;
+    }
     const channel = openCacheChannel(ctx.topologyName, ctx.baseDir, options.namespace);
     // A run that stops before its store node is created must not leave the channel for the next run.
     return createCacheLookup(options, model, redis, channel, ctx, () => dropCacheChannel(ctx.topologyName, ctx.baseDir, options.namespace, channel));
