@@ -2,8 +2,9 @@
 # The services that Centaur's integration tests and benchmarks talk to: an Apache Kafka broker
 # (KRaft, single node), a schema registry with the Confluent REST API, Redis, a KServe v2
 # (Open Inference Protocol) inference server: MLServer serving the demo model (scripts/services/kserve),
-# an S3-compatible object store: S3Proxy on the file system (scripts/services/s3), and Azurite's
-# blob service for Azure Blob Storage (scripts/services/azurite).
+# an S3-compatible object store: S3Proxy on the file system (scripts/services/s3), Azurite's
+# blob service for Azure Blob Storage (scripts/services/azurite), and kinesalite for Amazon Kinesis
+# Data Streams (scripts/services/kinesis).
 #
 #   scripts/services/services.sh install            fetch what is missing (Maven Central, apt, PyPI, npm)
 #   scripts/services/services.sh up [SERVICE...]    start (idempotent) and wait until healthy
@@ -13,9 +14,9 @@
 #   scripts/services/services.sh status             one line per service; exit 1 if any is down
 #   scripts/services/services.sh env                the addresses, as shell exports for tests
 #
-# SERVICE is kafka, registry, redis, kserve, s3 or azurite (default: all). Where a Docker engine
-# answers and CENTAUR_SERVICES_MODE is not `native`, `up`/`down` use docker-compose.yml for kafka,
-# registry and redis; kserve, s3 and azurite always run natively.
+# SERVICE is kafka, registry, redis, kserve, s3, azurite or kinesis (default: all). Where a Docker
+# engine answers and CENTAUR_SERVICES_MODE is not `native`, `up`/`down` use docker-compose.yml for
+# kafka, registry and redis; kserve, s3, azurite and kinesis always run natively.
 #
 # Settings (environment):
 #   CENTAUR_SERVICES_HOME   cache of jars, data, logs and pids (default ~/.cache/centaur-services)
@@ -28,6 +29,7 @@
 #   CENTAUR_S3_PORT         the S3-compatible server's port (9000)
 #   CENTAUR_S3_ACCESS_KEY_ID, CENTAUR_S3_SECRET_ACCESS_KEY  the credentials it accepts (centaur, centaur-secret)
 #   CENTAUR_AZURITE_PORT    Azurite's blob service port (10000)
+#   CENTAUR_KINESIS_PORT    kinesalite's port, the Kinesis Data Streams API (4567)
 #   CENTAUR_SERVICES_TIMEOUT_S  seconds to wait for each service to become healthy (120)
 set -euo pipefail
 
@@ -44,6 +46,7 @@ S3_PORT="${CENTAUR_S3_PORT:-9000}"
 S3_ACCESS_KEY_ID="${CENTAUR_S3_ACCESS_KEY_ID:-centaur}"
 S3_SECRET_ACCESS_KEY="${CENTAUR_S3_SECRET_ACCESS_KEY:-centaur-secret}"
 AZURITE_PORT="${CENTAUR_AZURITE_PORT:-10000}"
+KINESIS_PORT="${CENTAUR_KINESIS_PORT:-4567}"
 # Azurite's one account: the emulator's fixed, publicly documented development account and key.
 AZURITE_ACCOUNT=devstoreaccount1
 AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
@@ -52,7 +55,7 @@ KSERVE_MODEL=horse-or-human
 TIMEOUT_S="${CENTAUR_SERVICES_TIMEOUT_S:-120}"
 LOGS="$HOME_DIR/logs"
 RUN="$HOME_DIR/run"
-ALL=(kafka registry redis kserve s3 azurite)
+ALL=(kafka registry redis kserve s3 azurite kinesis)
 # The services docker-compose.yml knows; the others run natively in every mode.
 COMPOSED=(kafka registry redis)
 
@@ -158,6 +161,23 @@ install_azurite() {
   log "Azurite installed in $((SECONDS - started)) s"
 }
 
+install_kinesis() {
+  local dir="$HOME_DIR/kinesis/app" stamp
+  command -v npm >/dev/null || die "npm is not installed (kinesalite comes from npm)"
+  stamp="$(cat "$HERE/kinesis/package.json" "$HERE/kinesis/package-lock.json" <(node --version) | sha256sum | cut -c1-16)"
+  if [[ -f "$dir/.stamp" && "$(cat "$dir/.stamp")" == "$stamp" ]]; then return; fi
+  log "installing kinesalite from npm into $dir"
+  local started=$SECONDS
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cp "$HERE/kinesis/package.json" "$HERE/kinesis/package-lock.json" "$dir/"
+  # No install scripts: the optional native LevelDB binding is not built; the service keeps its streams in memory.
+  (cd "$dir" && npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund) > "$LOGS/kinesis-install.log" 2>&1 \
+    || { tail -n 30 "$LOGS/kinesis-install.log" >&2; die "npm could not install kinesalite; log: $LOGS/kinesis-install.log"; }
+  echo "$stamp" > "$dir/.stamp"
+  log "kinesalite installed in $((SECONDS - started)) s"
+}
+
 # --- start --------------------------------------------------------------------------------------
 
 wait_healthy() {
@@ -184,6 +204,12 @@ healthy_kserve() {
 healthy_s3() { curl -fsS "http://127.0.0.1:$S3_PORT/healthz" >/dev/null 2>&1; }
 # Azurite answers an unsigned request with 403 and its own Server header.
 healthy_azurite() { curl -sS -o /dev/null -D - "http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT?comp=list" 2>/dev/null | grep -qi '^server: Azurite-Blob'; }
+# kinesalite checks that a request carries a signature but not the signature itself: ListStreams answers.
+healthy_kinesis() {
+  curl -fsS -X POST -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: Kinesis_20131202.ListStreams' \
+    -H 'X-Amz-Date: 20000101T000000Z' -H 'Authorization: AWS4-HMAC-SHA256 Credential=centaur/20000101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0' \
+    -d '{}' "http://127.0.0.1:$KINESIS_PORT/" 2>/dev/null | grep -q '"StreamNames"'
+}
 
 spawn() {
   local name="$1"
@@ -255,6 +281,19 @@ start_azurite() {
     --disableTelemetry --skipApiVersionCheck --loose --silent
 }
 
+start_kinesis() {
+  : > "$LOGS/kinesis.log"
+  # On 127.0.0.1 only (kinesalite's own command line listens on every interface), streams in memory;
+  # streams leave CREATING/UPDATING/DELETING after 50 ms (not 500); tests share the shard limit.
+  # shellcheck disable=SC2016
+  spawn kinesis node -e '
+    const [, dir, port] = process.argv;
+    const server = require(dir)({ createStreamMs: 50, updateStreamMs: 50, deleteStreamMs: 50, shardLimit: 1000 });
+    server.listen(Number(port), "127.0.0.1", () => console.log(`kinesalite listening at http://127.0.0.1:${port}`));
+    process.on("SIGTERM", () => server.close(() => process.exit(0)));
+  ' "$HOME_DIR/kinesis/app/node_modules/kinesalite" "$KINESIS_PORT"
+}
+
 up_one() {
   local name="$1"
   if pid_alive "$name" && "healthy_$name"; then
@@ -269,6 +308,7 @@ up_one() {
     kserve) ports=("$KSERVE_HTTP_PORT:KSERVE_HTTP_PORT" "$KSERVE_GRPC_PORT:KSERVE_GRPC_PORT") ;;
     s3) ports=("$S3_PORT:S3_PORT") ;;
     azurite) ports=("$AZURITE_PORT:AZURITE_PORT") ;;
+    kinesis) ports=("$KINESIS_PORT:KINESIS_PORT") ;;
   esac
   for port in "${ports[@]}"; do
     if ! pid_alive "$name" && port_open "${port%%:*}"; then
@@ -365,6 +405,7 @@ case "$cmd" in
     echo "export CENTAUR_S3_ENDPOINT=\${CENTAUR_S3_ENDPOINT:-http://127.0.0.1:$S3_PORT}"
     # The test server's credentials and region, for the AWS SDK's standard chain.
     echo "export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY AWS_REGION=us-east-1"
+    echo "export CENTAUR_KINESIS_ENDPOINT=\${CENTAUR_KINESIS_ENDPOINT:-http://127.0.0.1:$KINESIS_PORT}"
     echo "export CENTAUR_AZURE_BLOB_CONNECTION_STRING=\"\${CENTAUR_AZURE_BLOB_CONNECTION_STRING:-DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT;}\""
     ;;
   *)

@@ -1,11 +1,15 @@
 /**
- * `centaur drift profile <images-dir> [--model <model-dir>] --out <file>`: decodes every image of a
- * folder (recursively) with the model's input settings, runs the model when one is given, and writes
- * the reference profile of the image features, model outputs and embeddings (src/drift/stream/profile.ts).
- * Put the file beside the model and name it in the manifest's `referenceProfile`.
+ * `centaur drift profile <input> [--model <model-dir>] --out <file>`: reads a data set — a folder of
+ * images (decoded recursively with the model's input settings, run through the model when one is
+ * given) or a JSONL file of feature records (flat, or the prediction records the files and object
+ * sinks write) — and writes the reference profile of its image features, model outputs and
+ * embeddings (src/drift/stream/profile.ts). Put the file beside the model and name it in the
+ * manifest's `referenceProfile`. The readers are shared with `centaur drift compare`.
  */
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { Value } from '@sinclair/typebox/value';
 import { asyncScheduler, bufferCount, from, lastValueFrom, map, mergeMap, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
@@ -13,9 +17,11 @@ import type { OperatorContext } from '../core/component.js';
 import { envelopesOf } from '../core/envelope.js';
 import type { Envelope, Item } from '../core/envelope.js';
 import { NO_METRICS } from '../core/node-metrics.js';
+import { DriftInputError } from '../drift/errors.js';
 import { DEFAULT_PROFILE_SAMPLE, buildReferenceProfile, profileFeatureSpecs, writeReferenceProfile } from '../drift/stream/profile.js';
 import type { ProfileRow } from '../drift/stream/profile.js';
-import { featureValue } from '../drift/stream/features.js';
+import { PROBABILITY_PREFIX, featureValue, featuresFromRecord, IMAGE_FEATURES } from '../drift/stream/features.js';
+import type { FeatureSpec } from '../drift/stream/features.js';
 import { loadManifest } from '../inference/manifest.js';
 import { decodeImage, DecodeImageOptions } from '../operators/decode-image.js';
 import { createInfer, InferOptions } from '../operators/infer.js';
@@ -26,6 +32,9 @@ export interface DriftProfileFlags {
   readonly model?: string;
   readonly sample?: string;
   readonly seed?: string;
+  readonly strict?: boolean;
+  readonly columns?: string;
+  readonly categorical?: string;
 }
 
 /** Where the command writes. */
@@ -34,7 +43,37 @@ export interface DriftProfileIo {
   err(text: string): void;
 }
 
+/** How to read a data set for drift (shared by `drift profile` and `drift compare`). */
+export interface DriftInputOptions {
+  /** Model folder: image folders are decoded with its input settings and run through it. */
+  readonly model?: string;
+  /** JSONL: fail at the first bad line instead of skipping bad lines. */
+  readonly strict?: boolean;
+  /** Columns to read (default: every Centaur feature that has values); other names are fields of JSONL records. */
+  readonly columns?: readonly string[];
+  /** Columns (other than Centaur's features) to treat as categorical even when their values are numbers. */
+  readonly categorical?: readonly string[];
+  /** Fields of JSONL records to read as columns besides those `columns` selects (the other columns of a reference profile). */
+  readonly extraColumns?: readonly string[];
+}
+
+/** A data set read for drift: one row per image or record, and the columns that have values. */
+export interface DriftData {
+  readonly source: string;
+  readonly kind: 'images' | 'jsonl';
+  readonly rows: readonly ProfileRow[];
+  /** Columns with at least one value, in profile order (Centaur's features, then other columns). */
+  readonly features: readonly FeatureSpec[];
+  readonly classes: readonly string[];
+  /** The model version the rows come from: the `--model` folder's, or the one every JSONL record names. */
+  readonly model?: { readonly name: string; readonly version: string; readonly classes: readonly string[] };
+  /** Images that could not be decoded, or JSONL lines skipped as bad. */
+  readonly unreadable: number;
+}
+
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
+/** Bad JSONL lines reported one by one before only the count is given. */
+const BAD_LINES_SHOWN = 10;
 
 async function listImages(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -46,29 +85,35 @@ async function listImages(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Builds and writes the profile; resolves with the exit code (0, 1 when nothing could be read, 2 for bad options). */
-export async function driftProfileCommand(imagesDir: string, flags: DriftProfileFlags, io: DriftProfileIo): Promise<number> {
-  const sampleSize = flags.sample === undefined ? DEFAULT_PROFILE_SAMPLE : Number(flags.sample);
-  const seed = flags.seed === undefined ? 1 : Number(flags.seed);
-  if (!Number.isSafeInteger(sampleSize) || sampleSize < 1) {
-    io.err(`centaur drift profile: --sample must be a positive integer, got ${JSON.stringify(flags.sample)}`);
-    return 2;
-  }
-  if (!Number.isSafeInteger(seed)) {
-    io.err(`centaur drift profile: --seed must be an integer, got ${JSON.stringify(flags.seed)}`);
-    return 2;
-  }
-  if (!(await stat(imagesDir).catch(() => undefined))?.isDirectory()) {
-    io.err(`centaur drift profile: ${imagesDir} is not a folder`);
-    return 2;
-  }
-  const manifest = flags.model === undefined ? undefined : (await loadManifest(flags.model)).manifest;
+/** Whether a name is one of Centaur's features (for any class names). */
+export function isCentaurFeature(name: string): boolean {
+  return name === 'class' || name === 'confidence' || name.startsWith(PROBABILITY_PREFIX) || IMAGE_FEATURES.some((f) => f.name === name);
+}
+
+function hasValue(rows: readonly ProfileRow[], name: string): boolean {
+  return rows.some((r) => {
+    const v = r.values[name];
+    return v !== undefined && v !== null && !(typeof v === 'number' && !Number.isFinite(v));
+  });
+}
+
+/** Splits a comma-separated option into names; why: --columns, --categorical. */
+export function splitList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  return text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Reads a folder of images (recursively) into feature rows; why: the reference or current data of images. */
+export async function readImageFolder(dir: string, options: DriftInputOptions, io: DriftProfileIo): Promise<DriftData> {
+  const unknown = (options.columns ?? []).filter((c) => !isCentaurFeature(c));
+  if (unknown.length > 0) throw new DriftInputError(`${dir}: images have no column ${unknown.map((c) => `\`${c}\``).join(', ')} (only Centaur's features)`);
+  const manifest = options.model === undefined ? undefined : (await loadManifest(options.model)).manifest;
   const decodeOptions = Value.Default(DecodeImageOptions, manifest === undefined ? {} : { size: [manifest.input.width, manifest.input.height], fit: manifest.input.fit, kernel: manifest.input.kernel, scale: manifest.input.scale }) as DecodeImageOptions;
   const decode = await decodeImage.create(decodeOptions, { nodeId: 'decode', topologyName: 'drift-profile', baseDir: '.', logger: undefined as never });
-  const infer = flags.model === undefined
+  const infer = options.model === undefined
     ? undefined
-    : await createInfer(Value.Default(InferOptions, { model: { path: path.resolve(flags.model) }, includeEmbedding: true }) as InferOptions, { baseDir: '.', metrics: NO_METRICS });
-  const files = await listImages(imagesDir);
+    : await createInfer(Value.Default(InferOptions, { model: { path: path.resolve(options.model) }, includeEmbedding: true }) as InferOptions, { baseDir: '.', metrics: NO_METRICS });
+  const files = await listImages(dir);
   let failed = 0;
   const ctx = (nodeId: string): OperatorContext => ({ nodeId, scheduler: asyncScheduler, fail: (e, error) => {
     failed += 1;
@@ -80,32 +125,152 @@ export async function driftProfileCommand(imagesDir: string, flags: DriftProfile
   const envelopes: Observable<Item> = from(files).pipe(
     mergeMap(async (file, i): Promise<Envelope> => {
       const bytes = await readFile(file);
-      return { id: path.relative(imagesDir, file), eventTime: 0, position: { source: 'files', partition: '0', offset: i }, payload: { kind: 'bytes', bytes }, sizeBytes: bytes.length, metadata: {}, receivedAt: 0, timings: {}, delivery: { acknowledge: () => undefined, deadLettered: () => undefined } };
+      return { id: path.relative(dir, file), eventTime: 0, position: { source: 'files', partition: '0', offset: i }, payload: { kind: 'bytes', bytes }, sizeBytes: bytes.length, metadata: {}, receivedAt: 0, timings: {}, delivery: { acknowledge: () => undefined, deadLettered: () => undefined } };
     }, 8),
   );
   let decoded = decode.apply(envelopes, ctx('decode'));
   if (infer !== undefined) {
     decoded = infer.apply(decoded.pipe(bufferCount(32), map((batch): Item => ({ kind: 'batch', envelopes: batch as Envelope[], tensor: null }))), ctx('infer'));
   }
-  await lastValueFrom(
-    decoded.pipe(
-      tap((item) => {
-        for (const e of envelopesOf(item)) {
-          rows.push({ values: Object.fromEntries(specs.map((s) => [s.name, featureValue(e, s, classes)])), ...(e.embedding === undefined ? {} : { embedding: e.embedding }) });
-          delete e.tensor;
+  try {
+    await lastValueFrom(
+      decoded.pipe(
+        tap((item) => {
+          for (const e of envelopesOf(item)) {
+            rows.push({ values: Object.fromEntries(specs.map((s) => [s.name, featureValue(e, s, classes)])), ...(e.embedding === undefined ? {} : { embedding: e.embedding }) });
+            delete e.tensor;
+          }
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+  } finally {
+    await infer?.close?.();
+  }
+  const wanted = options.columns;
+  return {
+    source: dir,
+    kind: 'images',
+    rows,
+    features: specs.filter((s) => (wanted === undefined || wanted.includes(s.name)) && hasValue(rows, s.name)),
+    classes,
+    ...(manifest === undefined ? {} : { model: { name: manifest.name, version: manifest.version, classes } }),
+    unreadable: failed,
+  };
+}
+
+/**
+ * Reads a JSONL file of feature records into rows. Blank lines are ignored; a bad line (not JSON,
+ * not an object, a feature of the wrong type) is skipped and reported on stderr with its line
+ * number, or, with `strict`, fails the read; why: profile or compare yesterday's output.
+ */
+export async function readJsonlFile(file: string, options: DriftInputOptions, io: DriftProfileIo): Promise<DriftData> {
+  const extra = [...new Set([...(options.columns ?? []), ...(options.extraColumns ?? [])])].filter((c) => !isCentaurFeature(c));
+  const categorical = new Set(options.categorical ?? []);
+  for (const c of categorical) if (isCentaurFeature(c)) throw new DriftInputError(`--categorical: \`${c}\` is a Centaur feature, whose kind is fixed`);
+  const rows: ProfileRow[] = [];
+  const classes: string[] = [];
+  const models = new Map<string, { name: string; version: string }>();
+  let bad = 0;
+  let line = 0;
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  try {
+    for await (const text of lines) {
+      line += 1;
+      if (text.trim() === '') continue;
+      try {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch (error) {
+          throw new DriftInputError(`not JSON (${(error as Error).message})`);
         }
-      }),
-    ),
-    { defaultValue: undefined },
-  );
-  await infer?.close?.();
-  if (rows.length === 0) {
-    io.err(`centaur drift profile: no image could be read under ${imagesDir}`);
+        const record = featuresFromRecord(parsed, extra);
+        for (const c of record.classes) if (!classes.includes(c)) classes.push(c);
+        if (record.model !== undefined) models.set(`${record.model.name}\u0000${record.model.version}`, record.model);
+        rows.push({ values: record.values, ...(record.embedding === undefined ? {} : { embedding: record.embedding }) });
+      } catch (error) {
+        if (!(error instanceof DriftInputError)) throw error;
+        if (options.strict === true) throw new DriftInputError(`${file}:${line}: ${error.message}`);
+        bad += 1;
+        if (bad <= BAD_LINES_SHOWN) io.err(`${file}:${line}: skipped: ${error.message}`);
+      }
+    }
+  } finally {
+    lines.close();
+  }
+  if (bad > 0) io.err(`${file}: skipped ${bad} bad line${bad === 1 ? '' : 's'} of ${line} (--strict to fail instead)`);
+  const wanted = options.columns;
+  const known = profileFeatureSpecs(classes).filter((s) => (wanted === undefined || wanted.includes(s.name)) && hasValue(rows, s.name));
+  const others = extra.filter((c) => hasValue(rows, c)).map((name): FeatureSpec => ({
+    name,
+    kind: categorical.has(name) || rows.some((r) => typeof r.values[name] === 'string') ? 'categorical' : 'numerical',
+    integer: false,
+  }));
+  const model = models.size === 1 ? [...models.values()][0]! : undefined;
+  return { source: file, kind: 'jsonl', rows, features: [...known, ...others], classes, ...(model === undefined ? {} : { model: { ...model, classes } }), unreadable: bad };
+}
+
+/** Reads a folder of images or a JSONL file; why: one entry point for both drift commands. */
+export async function readDriftInput(input: string, options: DriftInputOptions, io: DriftProfileIo): Promise<DriftData> {
+  const info = await stat(input).catch(() => undefined);
+  if (info === undefined) throw new DriftInputError(`${input} does not exist`);
+  if (info.isDirectory()) return readImageFolder(input, options, io);
+  if (options.model !== undefined) throw new DriftInputError(`${input}: --model applies to folders of images (JSONL records hold the model outputs already)`);
+  return readJsonlFile(input, options, io);
+}
+
+/** Builds and writes the profile; resolves with the exit code (0, 1 when nothing could be read, 2 for bad options or input). */
+export async function driftProfileCommand(input: string, flags: DriftProfileFlags, io: DriftProfileIo): Promise<number> {
+  const sampleSize = flags.sample === undefined ? DEFAULT_PROFILE_SAMPLE : Number(flags.sample);
+  const seed = flags.seed === undefined ? 1 : Number(flags.seed);
+  if (!Number.isSafeInteger(sampleSize) || sampleSize < 1) {
+    io.err(`centaur drift profile: --sample must be a positive integer, got ${JSON.stringify(flags.sample)}`);
+    return 2;
+  }
+  if (!Number.isSafeInteger(seed)) {
+    io.err(`centaur drift profile: --seed must be an integer, got ${JSON.stringify(flags.seed)}`);
+    return 2;
+  }
+  let data: DriftData;
+  try {
+    data = await readDriftInput(input, { ...(flags.model === undefined ? {} : { model: flags.model }), strict: flags.strict === true, ...optionalList('columns', flags.columns), ...optionalList('categorical', flags.categorical) }, io);
+  } catch (error) {
+    if (!(error instanceof DriftInputError)) throw error;
+    io.err(`centaur drift profile: ${error.message}`);
+    return 2;
+  }
+  const what = data.kind === 'images' ? 'images' : 'records';
+  if (data.rows.length === 0) {
+    io.err(`centaur drift profile: no ${data.kind === 'images' ? 'image could be read' : 'record could be read'} in ${input}`);
     return 1;
   }
-  const profile = buildReferenceProfile(rows, { ...(manifest === undefined ? {} : { model: { name: manifest.name, version: manifest.version, classes } }), sampleSize, seed });
-  await writeReferenceProfile(flags.out, profile);
-  io.out(`wrote ${flags.out}: ${rows.length} images (${failed} unreadable), ${Object.keys(profile.features).length} features${profile.embedding === null ? '' : `, embedding of ${profile.embedding.dimension}`}`);
-  if (manifest !== undefined) io.out(`add "referenceProfile": "${path.relative(path.resolve(flags.model!), path.resolve(flags.out))}" to ${path.join(flags.model!, 'manifest.json')} when the file lives beside the model`);
+  const missing = (splitList(flags.columns) ?? []).filter((c) => !data.features.some((f) => f.name === c));
+  if (missing.length > 0) {
+    io.err(`centaur drift profile: ${input} has no values for ${missing.map((c) => `\`${c}\``).join(', ')}`);
+    return 2;
+  }
+  const known = new Set(profileFeatureSpecs(data.classes).map((s) => s.name));
+  const profile = buildReferenceProfile(data.rows, {
+    ...(data.model === undefined ? { classes: data.classes } : { model: data.model }),
+    extraFeatures: data.features.filter((f) => !known.has(f.name)),
+    sampleSize,
+    seed,
+  });
+  // Centaur's features come from profileFeatureSpecs; drop those that --columns left out.
+  const features = Object.fromEntries(Object.entries(profile.features).filter(([name]) => data.features.some((f) => f.name === name)));
+  const written = { ...profile, features };
+  if (Object.keys(features).length === 0) {
+    io.err(`centaur drift profile: ${input} has no feature with values`);
+    return 1;
+  }
+  await writeReferenceProfile(flags.out, written);
+  io.out(`wrote ${flags.out}: ${data.rows.length} ${what} (${data.unreadable} ${data.kind === 'images' ? 'unreadable' : 'bad lines skipped'}), ${Object.keys(features).length} features${written.embedding === null ? '' : `, embedding of ${written.embedding.dimension}`}`);
+  if (flags.model !== undefined) io.out(`add "referenceProfile": "${path.relative(path.resolve(flags.model), path.resolve(flags.out))}" to ${path.join(flags.model, 'manifest.json')} when the file lives beside the model`);
   return 0;
+}
+
+function optionalList<K extends string>(key: K, text: string | undefined): Partial<Record<K, string[]>> {
+  const list = splitList(text);
+  return list === undefined ? {} : ({ [key]: list } as Partial<Record<K, string[]>>);
 }

@@ -9,6 +9,7 @@ import { componentsMarkdown, componentsText, optionRows } from './describe-optio
 import type { ModelRegistryApi } from '../registry/model-registry.js';
 import type { ExportTritonFlags } from './export-triton.js';
 import type { DriftProfileFlags } from './drift-profile.js';
+import type { DriftCompareFlags } from './drift-compare.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid input or config. */
 export const EXIT = { ok: 0, runtime: 1, invalid: 2 } as const;
@@ -191,15 +192,38 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const driftCmd = program.command('drift').description('Drift monitoring tools.');
   driftCmd
     .command('profile')
-    .description('Build the reference profile of a folder of images (image features, and model outputs and embeddings with --model).')
-    .argument('<images-dir>', 'folder of images, read recursively')
+    .description('Build the reference profile of a data set: a folder of images (image features, and model outputs and embeddings with --model) or a JSONL file of feature records (e.g. the prediction records of a files sink).')
+    .argument('<input>', 'folder of images (read recursively) or JSONL file (one record per line)')
     .requiredOption('--out <file>', 'profile file to write (name it in the manifest as `referenceProfile`)')
-    .option('--model <model-dir>', 'model folder: decode with its input settings and add its outputs and embeddings')
+    .option('--model <model-dir>', 'model folder: decode images with its input settings and add its outputs and embeddings')
     .option('--sample <n>', 'values kept per numerical feature (default 5000)')
     .option('--seed <n>', 'seed of the sample (default 1)')
-    .action(async (dir: string, opts: DriftProfileFlags) => {
+    .option('--columns <names>', "comma-separated columns to profile (default: every Centaur feature with values); other names are read as fields of the JSONL records")
+    .option('--categorical <names>', 'comma-separated JSONL fields (not Centaur features) to treat as categorical even when their values are numbers')
+    .option('--strict', 'JSONL: fail at the first bad line (default: skip bad lines, report each on stderr with its line number, and count them)')
+    .addHelpText('after', '\nExit status: 0 written, 1 nothing could be read, 2 usage or input error.')
+    .action(async (input: string, opts: DriftProfileFlags) => {
       const { driftProfileCommand } = await import('./drift-profile.js');
-      code = await driftProfileCommand(dir, opts, io);
+      code = await driftProfileCommand(input, opts, io);
+    });
+  const collect = (value: string, previous: string[]): string[] => [...previous, value];
+  driftCmd
+    .command('compare')
+    .description("Compare two data sets column by column with Evidently's data drift methods, thresholds and automatic choice (its DataDriftPreset), and report dataset drift.")
+    .requiredOption('--reference <path>', 'reference data: a folder of images, a JSONL file of feature records, or a reference profile')
+    .requiredOption('--current <path>', 'current data: a folder of images or a JSONL file of feature records')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--columns <names>', "comma-separated columns to compare (default: every column both sides have); other names than Centaur's features are read as fields of the JSONL records")
+    .option('--categorical <names>', 'comma-separated JSONL fields (not Centaur features) to treat as categorical even when their values are numbers')
+    .option('--method <method>', 'drift method for every column it applies to, or <column>=<method> (repeatable, or comma-separated): ks, chisquare, z, psi, kl_div, jensenshannon, wasserstein (default: Evidently\'s choice)', collect, [])
+    .option('--threshold <value>', "threshold for every column, or <column>=<value> (repeatable, or comma-separated; default: the method's)", collect, [])
+    .option('--drift-share <share>', 'share of drifted columns at which the dataset drifts (default 0.5)')
+    .option('--model <model-dir>', 'model folder for image folders: decode with its input settings and add its outputs and embeddings')
+    .option('--strict', 'JSONL: fail at the first bad line (default: skip bad lines and count them)')
+    .addHelpText('after', '\nExit status: 0 no dataset drift, 1 dataset drift, 2 usage or input error — so a CI step fails when the data drifted.')
+    .action(async (opts: DriftCompareFlags) => {
+      const { driftCompareCommand } = await import('./drift-compare.js');
+      code = await driftCompareCommand(opts, io);
     });
 
   try {

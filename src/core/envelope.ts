@@ -60,6 +60,8 @@ export interface ImageFeatures {
   readonly contrast: number;
   /** Variance of the Laplacian of luma (on the resized image, luma in [0, 1]). */
   readonly sharpness: number;
+  /** Mean HSV saturation in [0, 1] (on the resized image); absent in cache entries written before it existed. */
+  readonly saturation?: number;
 }
 
 /** A classifier's answer for one input. */

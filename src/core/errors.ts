@@ -62,12 +62,12 @@ export const ERROR_CODES = {
   OBJECT_FETCH_FAILED: {
     category: 'data',
     retriable: false,
-    description: 'The object an input refers to does not exist, cannot be read, or has a URI scheme `fetch-object` does not support.',
+    description: 'The object an input refers to does not exist, cannot be read, or has a URI scheme `fetch-object` does not support; or an object `object-source` listed vanished before it was read.',
   },
   OBJECT_TOO_LARGE: {
     category: 'data',
     retriable: false,
-    description: 'The object an input refers to is larger than the `maxBytes` limit of `fetch-object`.',
+    description: 'The object an input refers to is larger than the `maxBytes` limit of `fetch-object` or `object-source`.',
   },
   KAFKA_VALUE_INVALID: {
     category: 'data',
@@ -89,6 +89,11 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'An output record does not fit the schema of its sink (a field missing or of the wrong type).',
   },
+  DRIFT_REPORT_INVALID: {
+    category: 'data',
+    retriable: false,
+    description: 'A `retrain-trigger-sink` input is not a drift report: neither JSON nor Confluent-framed Avro, or a field the trigger reads is missing or of the wrong type.',
+  },
   SCHEMA_INCOMPATIBLE: {
     category: 'config',
     retriable: false,
@@ -103,6 +108,17 @@ export const ERROR_CODES = {
     category: 'infrastructure',
     retriable: true,
     description: 'The Kafka cluster could not be reached or refused a request; it is retried with backoff.',
+  },
+  KINESIS_RECORD_INVALID: {
+    category: 'data',
+    retriable: false,
+    description: 'A Kinesis record cannot be read in the configured format (invalid JSON, no image or URI field, empty data, not Confluent-framed Avro).',
+  },
+  KINESIS_UNAVAILABLE: {
+    category: 'infrastructure',
+    retriable: true,
+    description:
+      'Kinesis Data Streams could not be reached, throttled the reads or failed; reads are retried with backoff. Refusals that retrying cannot cure (no such stream, access denied) are raised as not retriable and stop the run.',
   },
   KAFKA_TRANSACTION_FAILED: {
     category: 'infrastructure',
@@ -169,6 +185,24 @@ export const ERROR_CODES = {
     retriable: false,
     description:
       'The object store refused a write for good (the bucket or container does not exist, an invalid key or request); the inputs of that write go to the dead letter.',
+  },
+  PAYLOAD_MISSING: {
+    category: 'data',
+    retriable: false,
+    description:
+      'An envelope reached a sink without the part it writes: `tfrecord-sink` with `payload: tensor` needs the decoded tensor (`infer` drops it, so take the sink `from` `decode-image`), and with `payload: encoded` the image bytes (not a reference); the input goes to the dead letter.',
+  },
+  FEATURE_STORE_UNAVAILABLE: {
+    category: 'infrastructure',
+    retriable: true,
+    description:
+      'The Redis of `feature-store-sink`\'s online store could not be reached, timed out or refused a write; the write is retried with backoff, then its inputs go to the dead letter. Unreachable at start, it stops the start.',
+  },
+  FEATURE_ROW_INVALID: {
+    category: 'data',
+    retriable: false,
+    description:
+      'An input reached `feature-store-sink` without what its feature row needs: a prediction, a model, an embedding, or (with `keyFrom: key`) a key. It goes to the dead letter.',
   },
 } as const satisfies Record<string, ErrorDefinition>;
 

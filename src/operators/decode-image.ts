@@ -61,7 +61,7 @@ export const DecodeImageOptions = Type.Object(
       default: 4,
     }),
     features: Type.Boolean({
-      description: 'Compute drift features (size, format, brightness, contrast, sharpness) into `envelope.image`.',
+      description: 'Compute drift features (size, format, brightness, contrast, sharpness, saturation) into `envelope.image`.',
       default: true,
     }),
   },

@@ -22,6 +22,7 @@ import { EMBEDDING_DISTANCE_THRESHOLD } from '../drift/embedding-drift.js';
 import { DriftMonitor } from '../drift/stream/monitor.js';
 import { fanOut, filesPublisher, FilesOutputOptions, kafkaPublisher, KafkaOutputOptions, webhookPublisher, WebhookOptions } from '../drift/stream/outputs.js';
 import type { RecordPublisher } from '../drift/stream/outputs.js';
+import { RetrainConditionOptions, retrainTriggerOptions } from '../drift/stream/retrain-trigger.js';
 import { loadProfileFor, resolveSetup } from '../drift/stream/setup.js';
 import type { WindowSpec } from '../drift/stream/windower.js';
 
@@ -43,7 +44,7 @@ export const DriftAnalysisOptions = {
     default: 'evidently',
     description: '`evidently`: windows keep a bounded sample of each numerical feature, scores equal Evidently\'s while a window holds at most `sampleCap` values; `streaming`: histograms over the profile\'s bins, exact merges at any rate.',
   }),
-  features: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Features to monitor (default: every feature of the profile): brightness, contrast, sharpness, width, height, format, class, confidence, probability.<class>.' })),
+  features: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Features to monitor (default: every feature of the profile): brightness, contrast, sharpness, saturation, width, height, format, class, confidence, probability.<class>.' })),
   columns: Type.Optional(Type.Record(Type.String(), ColumnChoiceOptions, { description: 'Per-feature method and threshold.' })),
   driftShare: Type.Number({ minimum: 0, maximum: 1, default: DEFAULT_DRIFT_SHARE, description: 'Share of drifted features at or above which the dataset drifts.' }),
   sampleCap: Type.Integer({ minimum: 10, default: 1000, description: '`evidently` mode: values kept per numerical feature and window (a uniform sample beyond).' }),
@@ -59,10 +60,7 @@ export const DriftAnalysisOptions = {
   retrain: Type.Optional(
     Type.Object(
       {
-        on: Type.String({ minLength: 1, default: 'dataset', description: '`dataset`, `embedding`, or a feature name: the drift that counts.' }),
-        consecutive: Type.Integer({ minimum: 1, default: 3, description: 'Windows in a row with drift that start an episode (and its one request).' }),
-        recovery: Type.Integer({ minimum: 1, default: 2, description: 'Windows in a row without drift that end an episode.' }),
-        cooldownMs: Type.Integer({ minimum: 0, default: 3_600_000, description: 'Least time between two requests; an episode starting sooner sends none.' }),
+        ...RetrainConditionOptions,
         files: Type.Optional(FilesOutputOptions),
         kafka: Type.Optional(KafkaOutputOptions),
         webhook: Type.Optional(WebhookOptions),
@@ -150,7 +148,7 @@ export async function createDriftMonitor(o: DriftOptions, ctx: CreateContext): P
     driftShare: o.driftShare,
     columns,
     embeddingThreshold: o.embeddingThreshold,
-    ...(o.retrain === undefined ? {} : { retrain: { on: o.retrain.on, consecutive: o.retrain.consecutive, recovery: o.retrain.recovery, cooldownMs: o.retrain.cooldownMs } }),
+    ...(o.retrain === undefined ? {} : { retrain: retrainTriggerOptions(o.retrain) }),
     ...(publishers.reports === undefined ? {} : { reports: publishers.reports }),
     ...(publishers.requests === undefined ? {} : { requests: publishers.requests }),
     ...(partials === undefined ? {} : { partials }),
@@ -171,11 +169,16 @@ export const drift = defineOperator({
     const { monitor, close } = await createDriftMonitor(options, ctx);
     return {
       accepts: 'any',
-      apply: (input) =>
+      apply: (input, opCtx) =>
         concat(
           input.pipe(
             tap((item: Item) => {
-              for (const envelope of envelopesOf(item)) monitor.add(envelope);
+              // Each envelope's time in the node (a window's report is paid by the envelope that closes it).
+              for (const envelope of envelopesOf(item)) {
+                const started = performance.now();
+                monitor.add(envelope);
+                envelope.timings[opCtx.nodeId] = performance.now() - started;
+              }
             }),
           ),
           defer(() => monitor.finish()).pipe(ignoreElements()),

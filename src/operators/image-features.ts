@@ -1,14 +1,15 @@
 /**
  * Drift features of a decoded image: brightness (mean luma), contrast (population standard
- * deviation of luma) and sharpness (variance of the 4-neighbour Laplacian of luma over interior
- * pixels), computed in one pass over the resized 8-bit HWC buffer. It runs on every image, so it
- * works on exact integer lumas (× 255000: a uniform image gives exactly 0) over a three-row ring
- * buffer that is reused between calls, so nothing is allocated per image.
+ * deviation of luma), sharpness (variance of the 4-neighbour Laplacian of luma over interior
+ * pixels) and saturation (mean HSV saturation: per pixel (max − min)/max of R, G, B, 0 for black),
+ * computed in one pass over the resized 8-bit HWC buffer. It runs on every image, so it works on
+ * exact integer lumas (× 255000: a uniform image gives exactly 0) over a three-row ring buffer that
+ * is reused between calls, so nothing is allocated per image.
  */
 import type { ImageFeatures } from '../core/envelope.js';
 
 /** The pixel statistics part of {@link ImageFeatures}. */
-export type LumaFeatures = Pick<ImageFeatures, 'brightness' | 'contrast' | 'sharpness'>;
+export type LumaFeatures = Pick<ImageFeatures, 'brightness' | 'contrast' | 'sharpness'> & { readonly saturation: number };
 
 /** Luma of a full-scale white pixel in the integer units used here (0.299+0.587+0.114 = 1). */
 const LUMA_SCALE = 255_000;
@@ -16,7 +17,7 @@ const LUMA_SCALE = 255_000;
 /** Ring buffer of three luma rows, grown on demand and reused between calls. */
 let rows = new Float64Array(0);
 
-/** Computes brightness, contrast and sharpness of an 8-bit HWC image, for drift monitoring. */
+/** Computes brightness, contrast, sharpness and saturation of an 8-bit HWC image, for drift monitoring. */
 export function computeImageFeatures(data: Uint8Array, width: number, height: number, channels: number): LumaFeatures {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
     throw new RangeError(`image size must be non-negative integers, got ${width}×${height}`);
@@ -28,7 +29,7 @@ export function computeImageFeatures(data: Uint8Array, width: number, height: nu
   if (data.length < n * channels) {
     throw new RangeError(`buffer holds ${data.length} bytes, ${width}×${height}×${channels} needs ${n * channels}`);
   }
-  if (n === 0) return { brightness: 0, contrast: 0, sharpness: 0 };
+  if (n === 0) return { brightness: 0, contrast: 0, sharpness: 0, saturation: 0 };
   if (rows.length < 3 * width) rows = new Float64Array(3 * width);
   const ring = rows;
   const colour = channels >= 3;
@@ -37,6 +38,7 @@ export function computeImageFeatures(data: Uint8Array, width: number, height: nu
   let sumSq = 0;
   let lapSum = 0;
   let lapSumSq = 0;
+  let satSum = 0;
   let i = 0;
   for (let y = 0; y < height; y += 1) {
     const row = (y % 3) * width;
@@ -47,7 +49,20 @@ export function computeImageFeatures(data: Uint8Array, width: number, height: nu
     const mid = ((y + 2) % 3) * width;
     for (let x = 0; x < width; x += 1, i += channels) {
       // Indices are in range (checked above); `!` only quiets noUncheckedIndexedAccess.
-      const luma = colour ? 299 * data[i]! + 587 * data[i + 1]! + 114 * data[i + 2]! : 1000 * data[i]!;
+      let luma: number;
+      if (colour) {
+        const r = data[i]!;
+        const g = data[i + 1]!;
+        const b = data[i + 2]!;
+        luma = 299 * r + 587 * g + 114 * b;
+        const max = r > g ? (r > b ? r : b) : g > b ? g : b;
+        if (max > 0) {
+          const min = r < g ? (r < b ? r : b) : g < b ? g : b;
+          satSum += (max - min) / max;
+        }
+      } else {
+        luma = 1000 * data[i]!;
+      }
       ring[row + x] = luma;
       sum += luma;
       sumSq += luma * luma;
@@ -72,5 +87,6 @@ export function computeImageFeatures(data: Uint8Array, width: number, height: nu
     brightness: mean / LUMA_SCALE,
     contrast: Math.sqrt(variance) / LUMA_SCALE,
     sharpness: lapVariance / (LUMA_SCALE * LUMA_SCALE),
+    saturation: satSum / n,
   };
 }

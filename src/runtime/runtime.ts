@@ -286,7 +286,31 @@ export class Runtime {
           );
         }
         const timer = this.metrics.nodeTimer(id, instance.node.spec.kind);
-        const write = items.pipe(mergeMap((item) => from(this.writeToSink(id, instance.sink, item, counters, timer)), concurrency));
+        // Once the sink's input ended and every write has started, nothing more will fill a file
+        // the sink holds open: `flush(true)` now, rather than waiting for its idle timer (or for
+        // ever, when it rolls files by size only).
+        const sink = instance.sink;
+        const end = { inputDone: false, received: 0, started: 0, flushed: false };
+        const flushAtEnd = (): void => {
+          if (!end.inputDone || end.started < end.received || end.flushed) return;
+          end.flushed = true;
+          sink.flush(true).catch((error: unknown) => this.options.logger.warn({ node: id, error: (error as Error).message }, 'Flushing the sink at the end of its input failed; it flushes again at close.'));
+        };
+        const write = items.pipe(
+          tap({
+            next: () => (end.received += 1),
+            complete: () => {
+              end.inputDone = true;
+              flushAtEnd();
+            },
+          }),
+          mergeMap((item) => {
+            end.started += 1;
+            const written = from(this.writeToSink(id, sink, item, counters, timer));
+            flushAtEnd();
+            return written;
+          }, concurrency),
+        );
         sinkDone.push(lastValueFrom(write, { defaultValue: undefined }));
       }
     }

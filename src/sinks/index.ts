@@ -6,5 +6,8 @@ import { deadLetter } from './dead-letter.js';
 import { kafkaSink } from './kafka-sink.js';
 import { kafkaDeadLetter } from './kafka-dead-letter.js';
 import { objectSink } from './object-sink.js';
+import { featureStoreSink } from './feature-store-sink.js';
+import { tfrecordSink } from './tfrecord-sink.js';
+import { retrainTriggerSink } from './retrain-trigger.js';
 
-export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter, objectSink];
+export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter, objectSink, tfrecordSink, featureStoreSink, retrainTriggerSink];

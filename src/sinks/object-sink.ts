@@ -1,28 +1,32 @@
 /**
  * `object-sink`: the data lake. Archives each input's raw image once, content-addressed
- * (`<uri>/images/<sha256[0:2]>/<sha256>.<ext>`), and writes prediction records as JSON lines
- * partitioned by date (`<uri>/predictions/dt=YYYY-MM-DD/part-<run>-<seq>.jsonl`), in files that
- * roll by size, record count, age and idleness. A write resolves, and its inputs are acknowledged,
- * only once its image and the file holding its record are in the store; many writes wait at once
- * for the same file. Parquet records are planned.
+ * (`<uri>/images/<sha256[0:2]>/<sha256>.<ext>`), and writes prediction records as JSON lines or
+ * Parquet rows partitioned by date (`<uri>/predictions/dt=YYYY-MM-DD/part-<run>-<seq>.jsonl` or
+ * `.parquet`), in files that roll by size, record count, age and idleness. A write resolves, and
+ * its inputs are acknowledged, only once its image and the file holding its record are in the
+ * store; many writes wait at once for the same file. Parquet rows have the fixed columns of
+ * `predictionParquetColumns`; each is checked when written, so a bad one fails only its write.
  */
 import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { defineSink } from '../core/component.js';
-import type { Sink } from '../core/component.js';
+import type { Sink, SinkRejection } from '../core/component.js';
 import type { Envelope } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
+import { checkParquetRow } from '../formats/parquet.js';
+import type { ParquetColumn } from '../formats/parquet.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { locationToUri, parseObjectUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
 import { StoreConnectionFields } from '../storage/store-options.js';
 import { ImageArchive } from './image-archive.js';
 import type { ArchivedImage } from './image-archive.js';
-import { toPredictionRecord } from './prediction-record.js';
-import { RollingObjectFiles } from './rolling-object-files.js';
+import { predictionParquetColumns, toPredictionRecord, toPredictionRow } from './prediction-record.js';
+import { jsonLines, parquetRows, RollingObjectFiles } from './rolling-object-files.js';
+import type { ParquetRow, RecordFileFormat } from './rolling-object-files.js';
 
 /** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
 const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
@@ -35,9 +39,14 @@ const options = Type.Object(
         'Where the lake is: `s3://bucket/prefix`, `azure://container/prefix`, `file:///path`, or a folder relative to the topology file. The bucket or container must exist, and the credentials may list, read and write under it (checked at start).',
     }),
     images: Type.Boolean({ default: true, description: 'Archive each input’s image bytes once, content-addressed: `<uri>/<imagesPrefix>/<sha256[0:2]>/<sha256>.<ext>`.' }),
-    records: Type.Union([Type.Literal('jsonl'), Type.Literal('none')], {
+    records: Type.Union([Type.Literal('jsonl'), Type.Literal('parquet'), Type.Literal('none')], {
       default: 'jsonl',
-      description: 'Prediction records as JSON lines under `<uri>/<recordsPrefix>/dt=YYYY-MM-DD/`, or `none`. (Parquet is planned.)',
+      description:
+        'Prediction records under `<uri>/<recordsPrefix>/dt=YYYY-MM-DD/`: JSON lines (`.jsonl`), Parquet (`.parquet`, fixed columns listed in the README’s data-lake section), or `none`.',
+    }),
+    parquetCompression: Type.Union([Type.Literal('zstd'), Type.Literal('snappy'), Type.Literal('none')], {
+      default: 'zstd',
+      description: 'Compression of Parquet record files.',
     }),
     imagesPrefix: Type.String({ pattern: FOLDER, default: 'images', description: 'Folder of the archived images under `uri`.' }),
     recordsPrefix: Type.String({ pattern: FOLDER, default: 'predictions', description: 'Folder of the record files under `uri`.' }),
@@ -45,7 +54,11 @@ const options = Type.Object(
       default: 'event-time',
       description: 'The date of a record’s `dt=` partition (UTC): the input’s event time, or the time it is written.',
     }),
-    maxFileBytes: Type.Integer({ minimum: 1024, default: 67108864, description: 'Upload a record file once it reaches this size.' }),
+    maxFileBytes: Type.Integer({
+      minimum: 1024,
+      default: 67108864,
+      description: 'Upload a record file once it reaches this size. For Parquet it counts an estimate of the rows’ uncompressed size, so the file uploaded is usually smaller.',
+    }),
     maxFileRecords: Type.Integer({
       minimum: 1,
       default: 256,
@@ -71,11 +84,59 @@ type Options = Static<typeof options>;
 /** Writes that may wait at once for their record file to be uploaded. */
 const WAITING_WRITES = 64;
 
+/** One input on its way into a record file. */
+interface Entry {
+  readonly envelope: Envelope;
+  readonly image: ArchivedImage | undefined;
+  readonly partition: string;
+}
+
+/** The record files of one format, whatever their record type. */
+interface RecordFiles {
+  /** Adds the entries' records to their partitions' files: the uploads to wait for, and the entries refused for their content. */
+  add(entries: readonly Entry[]): { readonly uploads: Promise<void>[]; readonly rejected: SinkRejection[] };
+  flush(): Promise<void>;
+  /** The input ended: no file waits for more records (RollingObjectFiles.drain). */
+  drain(): Promise<void>;
+  readonly stats: RollingObjectFiles['stats'];
+}
+
+/**
+ * Record files whose records `toRecord` builds; a record it cannot build (it throws a data error)
+ * is refused alone, before the others are added, so no file ever holds half of a failed write.
+ */
+function recordFiles<T>(files: RollingObjectFiles<T>, toRecord: (entry: Entry) => T): RecordFiles {
+  return {
+    add(entries) {
+      const byPartition = new Map<string, T[]>();
+      const rejected: SinkRejection[] = [];
+      for (const entry of entries) {
+        let record: T;
+        try {
+          record = toRecord(entry);
+        } catch (error) {
+          const e = toCentaurError(error, 'OUTPUT_ENCODE_FAILED');
+          if (e.category !== 'data') throw e;
+          rejected.push({ envelope: entry.envelope, error: e });
+          continue;
+        }
+        let records = byPartition.get(entry.partition);
+        if (records === undefined) byPartition.set(entry.partition, (records = []));
+        records.push(record);
+      }
+      return { uploads: [...byPartition].map(([partition, records]) => files.append(partition, records)), rejected };
+    },
+    flush: () => files.flush(),
+    drain: () => files.drain(),
+    stats: files.stats,
+  };
+}
+
 /** Archives images and writes prediction records to an object store. */
 export const objectSink = defineSink({
   kind: 'object-sink',
   role: 'sink',
-  description: 'Archives raw images content-addressed and writes predictions as date-partitioned JSON lines to S3, Azure Blob or a folder.',
+  description: 'Archives raw images content-addressed and writes predictions as date-partitioned JSON lines or Parquet to S3, Azure Blob or a folder.',
   stability: 'experimental',
   options,
   claims: (o, baseDir) => (o.records === 'none' ? [] : [`output ${baseUri(o.uri, baseDir)}/${o.recordsPrefix}/`]),
@@ -117,7 +178,7 @@ class ObjectSink implements Sink {
   readonly concurrency = WAITING_WRITES;
   readonly batching = { maxSize: 128, maxDelayMs: 10 };
   private readonly archive: ImageArchive | undefined;
-  private readonly files: RollingObjectFiles | undefined;
+  private readonly files: RecordFiles | undefined;
   private waiting = 0;
   private failure: string | null = null;
   private imagesWritten = 0;
@@ -131,48 +192,52 @@ class ObjectSink implements Sink {
   ) {
     this.archive = o.images ? new ImageArchive(store, `${base}/${o.imagesPrefix}`) : undefined;
     const run = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
-    this.files =
-      o.records === 'none'
-        ? undefined
-        : new RollingObjectFiles({
-            base: `${base}/${o.recordsPrefix}`,
-            fileName: (seq) => `part-${run}-${String(seq).padStart(6, '0')}.jsonl`,
-            maxFileBytes: o.maxFileBytes,
-            maxFileRecords: o.maxFileRecords,
-            maxFileAgeMs: o.maxFileAgeMs,
-            maxIdleMs: o.maxIdleMs,
-            upload: (uri, body) => this.withRetries(() => store.put(uri, body, { contentType: 'application/x-ndjson' })),
-          });
+    const rolling = <T>(format: RecordFileFormat<T>, extension: string, contentType: string): RollingObjectFiles<T> =>
+      new RollingObjectFiles<T>({
+        base: `${base}/${o.recordsPrefix}`,
+        fileName: (seq) => `part-${run}-${String(seq).padStart(6, '0')}.${extension}`,
+        maxFileBytes: o.maxFileBytes,
+        maxFileRecords: o.maxFileRecords,
+        maxFileAgeMs: o.maxFileAgeMs,
+        maxIdleMs: o.maxIdleMs,
+        format,
+        upload: (uri, body) => this.withRetries(() => store.put(uri, body, { contentType })),
+      });
+    const record = (entry: Entry) => toPredictionRecord(entry.envelope, { includeEmbedding: o.includeEmbedding });
+    if (o.records === 'jsonl') {
+      this.files = recordFiles(rolling(jsonLines, 'jsonl', 'application/x-ndjson'), (entry) =>
+        JSON.stringify({ ...record(entry), ...(entry.image === undefined ? {} : { archive: { uri: entry.image.uri, sha256: entry.image.sha256 } }) }),
+      );
+    } else if (o.records === 'parquet') {
+      const columns: ParquetColumn[] = predictionParquetColumns({ includeEmbedding: o.includeEmbedding });
+      this.files = recordFiles(rolling<ParquetRow>(parquetRows(columns, { compression: o.parquetCompression }), 'parquet', 'application/vnd.apache.parquet'), (entry) => {
+        const row = toPredictionRow(record(entry), entry.envelope, entry.image);
+        checkParquetRow(columns, row);
+        return row;
+      });
+    }
   }
 
-  /** Archives the images, then adds the records to their files; resolves when both are in the store. */
-  async write(envelopes: readonly Envelope[]): Promise<void> {
+  /** Archives the images, then adds the records to their files; resolves when both are in the store, naming the inputs whose record could not be written. */
+  async write(envelopes: readonly Envelope[]): Promise<void | readonly SinkRejection[]> {
     try {
       const archived = await this.archiveAll(envelopes);
       if (this.files === undefined) return;
-      const byPartition = new Map<string, string[]>();
-      envelopes.forEach((envelope, i) => {
-        const image = archived[i];
-        const record = {
-          ...toPredictionRecord(envelope, { includeEmbedding: this.o.includeEmbedding }),
-          ...(image === undefined ? {} : { archive: { uri: image.uri, sha256: image.sha256 } }),
-        };
-        const partition = `dt=${this.dateOf(envelope)}`;
-        let lines = byPartition.get(partition);
-        if (lines === undefined) byPartition.set(partition, (lines = []));
-        lines.push(JSON.stringify(record));
-      });
+      const entries = envelopes.map((envelope, i) => ({ envelope, image: archived[i], partition: `dt=${this.dateOf(envelope)}` }));
       const files = this.files;
       this.waiting += 1;
+      let rejected: SinkRejection[];
       try {
-        const uploads = [...byPartition].map(([partition, lines]) => files.append(partition, lines));
+        const added = files.add(entries);
+        rejected = added.rejected;
         // Every write the runtime may start is waiting on a file: upload now rather than wait for a timer.
         if (this.waiting >= WAITING_WRITES) void files.flush();
-        await Promise.all(uploads);
+        await Promise.all(added.uploads);
       } finally {
         this.waiting -= 1;
       }
       this.failure = null;
+      return rejected.length === 0 ? undefined : rejected;
     } catch (error) {
       this.failure = (error as Error).message;
       throw error;
@@ -180,8 +245,8 @@ class ObjectSink implements Sink {
   }
 
   /** Uploads every open record file and waits for it. */
-  async flush(): Promise<void> {
-    await this.files?.flush();
+  async flush(endOfInput = false): Promise<void> {
+    await (endOfInput ? this.files?.drain() : this.files?.flush());
   }
 
   /** Flushes, then releases the store's connections. */

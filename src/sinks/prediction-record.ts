@@ -1,6 +1,7 @@
-/** The JSON record of one prediction, shared by every sink that writes predictions as JSON. */
+/** The record of one prediction, shared by every sink that writes predictions: as JSON, or as a Parquet row. */
 import type { DeadLetter } from '../core/component.js';
 import type { Envelope, SourcePosition } from '../core/envelope.js';
+import type { ParquetColumn } from '../formats/parquet.js';
 
 /** Where a record's input came from, as written in every JSON record. */
 export type SourceRecord = { node: string; partition: string; offset: number; uri?: string };
@@ -46,6 +47,76 @@ export function toPredictionRecord(envelope: Envelope, options: { includeEmbeddi
     ...(options.includeEmbedding && envelope.embedding !== undefined ? { embedding: Array.from(envelope.embedding, round) } : {}),
     timingsMs: Object.fromEntries(Object.entries(envelope.timings).map(([k, v]) => [k, round(v)])),
     metadata: { ...envelope.metadata },
+  };
+}
+
+/**
+ * The Parquet columns of a prediction record, in order: the JSON record flattened to fixed
+ * columns, so one schema holds the records of every model. `probabilities` is a JSON object
+ * (class name → probability, as in the JSON record) rather than one column per class, because
+ * classes differ between models; `metadata` is a JSON object too. `embedding` is there only with
+ * `includeEmbedding`. A column whose value an input lacks holds null.
+ */
+export function predictionParquetColumns(options: { includeEmbedding: boolean }): ParquetColumn[] {
+  const nullable = (name: string, type: ParquetColumn['type']): ParquetColumn => ({ name, type, nullable: true });
+  return [
+    { name: 'id', type: 'string' },
+    nullable('key', 'string'),
+    { name: 'event_time', type: 'timestamp-ms' },
+    { name: 'source_node', type: 'string' },
+    { name: 'source_partition', type: 'string' },
+    { name: 'source_offset', type: 'int64' },
+    nullable('source_uri', 'string'),
+    nullable('label', 'string'),
+    nullable('predicted_label', 'string'),
+    nullable('class_index', 'int32'),
+    nullable('confidence', 'float64'),
+    nullable('cached', 'boolean'),
+    nullable('probabilities', 'string'),
+    nullable('model_name', 'string'),
+    nullable('model_version', 'string'),
+    nullable('image_width', 'int32'),
+    nullable('image_height', 'int32'),
+    nullable('image_format', 'string'),
+    ...(options.includeEmbedding ? [nullable('embedding', 'float32-list')] : []),
+    nullable('archive_uri', 'string'),
+    nullable('archive_sha256', 'string'),
+    { name: 'metadata', type: 'string' },
+  ];
+}
+
+/** An archived copy of the input's image, as a lake record names it. */
+export interface ArchiveRef {
+  readonly uri: string;
+  readonly sha256: string;
+}
+
+/** The Parquet row of a prediction record (see `predictionParquetColumns`); the embedding is the envelope's own, unrounded. */
+export function toPredictionRow(record: PredictionRecord, envelope: Envelope, archive: ArchiveRef | undefined): Record<string, unknown> {
+  const p = record.prediction;
+  return {
+    id: record.id,
+    key: record.key ?? null,
+    event_time: Date.parse(record.eventTime),
+    source_node: record.source.node,
+    source_partition: record.source.partition,
+    source_offset: record.source.offset,
+    source_uri: record.source.uri ?? null,
+    label: record.label ?? null,
+    predicted_label: p?.label ?? null,
+    class_index: p?.classIndex ?? null,
+    confidence: p?.confidence ?? null,
+    cached: p === undefined ? null : p.cached === true,
+    probabilities: p === undefined ? null : JSON.stringify(p.probabilities),
+    model_name: record.model?.name ?? null,
+    model_version: record.model?.version ?? null,
+    image_width: record.image?.width ?? null,
+    image_height: record.image?.height ?? null,
+    image_format: record.image?.format ?? null,
+    embedding: record.embedding === undefined ? null : (envelope.embedding ?? null),
+    archive_uri: archive?.uri ?? null,
+    archive_sha256: archive?.sha256 ?? null,
+    metadata: JSON.stringify(record.metadata),
   };
 }
 

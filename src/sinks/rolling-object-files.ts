@@ -1,13 +1,52 @@
 /**
- * Lines gathered into files in an object store, one open file per partition (`dt=YYYY-MM-DD`).
- * An object cannot be appended to, so a file is built in memory and uploaded whole when it rolls:
- * at `maxFileBytes`, at `maxFileRecords`, `maxFileAgeMs` after it opened, once no line arrived
- * for `maxIdleMs`, or on `flush`. `append` resolves only when the file holding its lines is in
- * the store, which is when a sink may acknowledge them.
+ * Records gathered into files in an object store, one open file per partition (`dt=YYYY-MM-DD`).
+ * An object cannot be appended to, so a file's records are held in memory and the file is encoded
+ * and uploaded whole when it rolls: at `maxFileBytes`, at `maxFileRecords`, `maxFileAgeMs` after
+ * it opened, once no record arrived for `maxIdleMs`, or on `flush`. `append` resolves only when
+ * the file holding its records is in the store, which is when a sink may acknowledge them.
+ *
+ * A record may be of any kind: the file format says how many bytes one counts towards
+ * `maxFileBytes` and how a file of them is encoded. JSON lines (strings) are the default; for
+ * Parquet the records are rows, counted by an estimate of their size and encoded by
+ * `encodeParquet` when the file rolls (see `parquetRows`).
  */
+import type { ParquetColumn, ParquetWriteOptions } from '../formats/parquet.js';
+import { encodeParquet, estimateParquetRowBytes } from '../formats/parquet.js';
 
-/** How files are named, rolled and uploaded. */
-export interface RollingFilesOptions {
+/** How records of one kind become a file. */
+export interface RecordFileFormat<T> {
+  /** The bytes a record counts towards `maxFileBytes` (exact or estimated). */
+  readonly sizeOf: (record: T) => number;
+  /** The file's bytes; a rejection fails every append waiting for the file, as a failed upload does. */
+  readonly encode: (records: readonly T[]) => Buffer | Promise<Buffer>;
+}
+
+/** JSON lines: each record is one line (without its newline); a file is the lines, each ended by `\n`. Sizes are exact. */
+export const jsonLines: RecordFileFormat<string> = {
+  sizeOf: (line) => Buffer.byteLength(line) + 1,
+  encode: (lines) => Buffer.from(lines.join('\n') + '\n'),
+};
+
+/** A Parquet row: column name to value, as `encodeParquet` takes it. */
+export type ParquetRow = Readonly<Record<string, unknown>>;
+
+/**
+ * Parquet files of rows with the given columns, encoded when the file rolls. A row counts its
+ * estimated uncompressed size (`estimateParquetRowBytes`) towards `maxFileBytes`, so the file
+ * uploaded is usually smaller than the limit.
+ */
+export function parquetRows(columns: readonly ParquetColumn[], options: ParquetWriteOptions = {}): RecordFileFormat<ParquetRow> {
+  return {
+    sizeOf: (row) => estimateParquetRowBytes(columns, row),
+    encode: async (rows) => {
+      const bytes = await encodeParquet(columns, rows, options);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+  };
+}
+
+/** How files are named, rolled, encoded and uploaded. */
+interface RollingFilesBase {
   /** Base URI of the files, without a trailing slash (e.g. `s3://lake/predictions`). */
   readonly base: string;
   /** The name of the `seq`-th file of this writer, e.g. `part-<run>-000001.jsonl`. */
@@ -20,10 +59,13 @@ export interface RollingFilesOptions {
   readonly upload: (uri: string, body: Buffer) => Promise<void>;
 }
 
+/** The options of a writer of `T` records: the format may be left out for JSON lines (strings). */
+export type RollingFilesOptions<T = string> = RollingFilesBase & ([T] extends [string] ? { readonly format?: RecordFileFormat<T> } : { readonly format: RecordFileFormat<T> });
+
 /** A file being filled. */
-interface OpenFile {
+interface OpenFile<T> {
   readonly partition: string;
-  readonly lines: string[];
+  readonly records: T[];
   bytes: number;
   readonly openedAt: number;
   lastAppendAt: number;
@@ -40,28 +82,34 @@ export interface RollingFilesStats {
   bytes: number;
 }
 
-/** Gathers lines per partition into files and uploads each file whole. */
-export class RollingObjectFiles {
-  private readonly open = new Map<string, OpenFile>();
+/** Gathers records per partition into files and encodes and uploads each file whole. */
+export class RollingObjectFiles<T = string> {
+  private readonly open = new Map<string, OpenFile<T>>();
   private readonly uploading = new Set<Promise<void>>();
+  private readonly format: RecordFileFormat<T>;
   private seq = 0;
+  /** Set by `drain`: no more records are expected, so no file waits for more. */
+  private draining = false;
+  /** Files uploaded, their records, and their bytes as uploaded (encoded). */
   readonly stats: RollingFilesStats = { files: 0, records: 0, bytes: 0 };
 
-  constructor(private readonly options: RollingFilesOptions) {}
+  constructor(private readonly options: RollingFilesOptions<T>) {
+    this.format = options.format ?? (jsonLines as unknown as RecordFileFormat<T>);
+  }
 
   /**
-   * Adds lines to the partition's open file, starting new files as the limits are reached (a
-   * file never holds more than `maxFileRecords` lines, nor passes `maxFileBytes` unless one line
-   * does); resolves when every file holding them has been uploaded.
+   * Adds records to the partition's open file, starting new files as the limits are reached (a
+   * file never holds more than `maxFileRecords` records, nor passes `maxFileBytes` unless one
+   * record does); resolves when every file holding them has been uploaded.
    */
-  append(partition: string, lines: readonly string[]): Promise<void> {
+  append(partition: string, records: readonly T[]): Promise<void> {
     const o = this.options;
     const now = Date.now();
     const waits: Promise<void>[] = [];
     let file = this.open.get(partition);
-    for (const line of lines) {
-      const size = Buffer.byteLength(line) + 1;
-      if (file !== undefined && file.lines.length > 0 && file.bytes + size > o.maxFileBytes) {
+    for (const record of records) {
+      const size = this.format.sizeOf(record);
+      if (file !== undefined && file.records.length > 0 && file.bytes + size > o.maxFileBytes) {
         this.roll(file);
         file = undefined;
       }
@@ -71,14 +119,15 @@ export class RollingObjectFiles {
       } else if (waits.at(-1) !== file.done) {
         waits.push(file.done);
       }
-      file.lines.push(line);
+      file.records.push(record);
       file.bytes += size;
       file.lastAppendAt = now;
-      if (file.lines.length >= o.maxFileRecords || file.bytes >= o.maxFileBytes) {
+      if (file.records.length >= o.maxFileRecords || file.bytes >= o.maxFileBytes) {
         this.roll(file);
         file = undefined;
       }
     }
+    if (file !== undefined && this.draining) this.rollSoon(file);
     if (waits.length === 0) return Promise.resolve();
     return waits.length === 1 ? (waits[0] as Promise<void>) : Promise.all(waits).then(() => undefined);
   }
@@ -86,7 +135,7 @@ export class RollingObjectFiles {
   /** Records waiting in open files. */
   get waitingRecords(): number {
     let n = 0;
-    for (const file of this.open.values()) n += file.lines.length;
+    for (const file of this.open.values()) n += file.records.length;
     return n;
   }
 
@@ -96,7 +145,26 @@ export class RollingObjectFiles {
     await Promise.allSettled([...this.uploading]);
   }
 
-  private openFile(partition: string): OpenFile {
+  /**
+   * The input ended: flushes, and from now on uploads each file as soon as the appends of the
+   * moment are in, instead of waiting for more records or for `maxIdleMs` (records of writes
+   * still under way when the input ended arrive later and must not wait for a timer).
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    await this.flush();
+  }
+
+  /** Rolls the file once the current turn of the event loop is over, so appends made in it share the file. */
+  private rollSoon(file: OpenFile<T>): void {
+    if (file.timer !== undefined) clearTimeout(file.timer);
+    file.timer = setTimeout(() => {
+      file.timer = undefined;
+      if (this.open.get(file.partition) === file) this.roll(file);
+    }, 0);
+  }
+
+  private openFile(partition: string): OpenFile<T> {
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const done = new Promise<void>((res, rej) => {
@@ -104,14 +172,14 @@ export class RollingObjectFiles {
       reject = rej;
     });
     const now = Date.now();
-    const file: OpenFile = { partition, lines: [], bytes: 0, openedAt: now, lastAppendAt: now, timer: undefined, done, resolve, reject };
+    const file: OpenFile<T> = { partition, records: [], bytes: 0, openedAt: now, lastAppendAt: now, timer: undefined, done, resolve, reject };
     this.open.set(partition, file);
     this.schedule(file);
     return file;
   }
 
   /** One timer per file: it rolls the file when it is old enough or idle long enough, else re-arms for the nearer of the two. */
-  private schedule(file: OpenFile): void {
+  private schedule(file: OpenFile<T>): void {
     const o = this.options;
     const now = Date.now();
     const ageLeft = o.maxFileAgeMs > 0 ? file.openedAt + o.maxFileAgeMs - now : Infinity;
@@ -129,23 +197,27 @@ export class RollingObjectFiles {
     }, Math.max(1, wait));
   }
 
-  private roll(file: OpenFile): void {
+  /** Closes the file: encodes and uploads it, then settles every append waiting for it. */
+  private roll(file: OpenFile<T>): void {
     if (this.open.get(file.partition) === file) this.open.delete(file.partition);
     if (file.timer !== undefined) clearTimeout(file.timer);
     file.timer = undefined;
-    if (file.lines.length === 0) {
+    if (file.records.length === 0) {
       file.resolve();
       return;
     }
     this.seq += 1;
     const uri = `${this.options.base}/${file.partition}/${this.options.fileName(this.seq)}`;
-    const body = Buffer.from(file.lines.join('\n') + '\n');
-    const records = file.lines.length;
-    const upload = this.options.upload(uri, body).then(
-      () => {
+    const records = file.records.length;
+    const upload = (async () => {
+      const body = await this.format.encode(file.records);
+      await this.options.upload(uri, body);
+      return body.length;
+    })().then(
+      (bytes) => {
         this.stats.files += 1;
         this.stats.records += records;
-        this.stats.bytes += body.length;
+        this.stats.bytes += bytes;
         file.resolve();
       },
       (error: unknown) => file.reject(error),

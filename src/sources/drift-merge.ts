@@ -26,6 +26,7 @@ import { windowReport } from '../drift/stream/report.js';
 import type { ColumnChoice, DriftReport } from '../drift/stream/report.js';
 import { loadProfileFor, resolveSetup } from '../drift/stream/setup.js';
 import { analysisPublishers, DriftAnalysisOptions } from '../operators/drift.js';
+import { retrainTriggerOptions } from '../drift/stream/retrain-trigger.js';
 
 const options = Type.Object(
   {
@@ -60,7 +61,7 @@ export const driftMerge = defineSource({
     const factory = await createClientFactory(connectionSettings(o, ctx.topologyName, ctx.nodeId), ctx.logger);
     const consumer = factory.consumer({ groupId: o.groupId, topics: [o.topic], startFrom: { kind: o.startFrom }, sessionTimeoutMs: o.sessionTimeoutMs, maxBytesPerPartition: 2_097_152, readCommitted: true });
     const handler = new ReportHandler({
-      ...(o.retrain === undefined ? {} : { retrain: { on: o.retrain.on, consecutive: o.retrain.consecutive, recovery: o.retrain.recovery, cooldownMs: o.retrain.cooldownMs } }),
+      ...(o.retrain === undefined ? {} : { retrain: retrainTriggerOptions(o.retrain) }),
       ...(publishers.reports === undefined ? {} : { reports: publishers.reports }),
       ...(publishers.requests === undefined ? {} : { requests: publishers.requests }),
       metrics: ctx.metrics ?? NO_METRICS,

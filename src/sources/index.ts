@@ -2,6 +2,8 @@
 import type { SourceSpec } from '../core/component.js';
 import { filesSource } from './files-source.js';
 import { kafkaSource } from './kafka-source.js';
+import { kinesisSource } from './kinesis-source.js';
 import { driftMerge } from './drift-merge.js';
+import { objectSource } from './object-source.js';
 
-export const sources: readonly SourceSpec[] = [filesSource, kafkaSource, driftMerge];
+export const sources: readonly SourceSpec[] = [filesSource, kafkaSource, kinesisSource, driftMerge, objectSource];

@@ -75,7 +75,7 @@ export class AzureStore implements ObjectStore {
     return (await this.head(uri)) !== null;
   }
 
-  /** List Blobs (flat) under the name prefix. */
+  /** List Blobs (flat) under the name prefix; names up to `startAfter` are skipped here. */
   async list(prefixUri: string, options: ListOptions = {}): Promise<ListPage> {
     const { bucket, key } = this.parse(prefixUri);
     try {
@@ -85,7 +85,10 @@ export class AzureStore implements ObjectStore {
         .byPage({ maxPageSize: options.limit ?? 1000, ...(options.continuation === undefined ? {} : { continuationToken: options.continuation }) });
       const page = await pages.next();
       if (page.done === true) return { objects: [] };
-      const objects: ObjectInfo[] = page.value.segment.blobItems.map((b) => ({
+      const after = options.startAfter === undefined ? undefined : Buffer.from(options.startAfter);
+      // List Blobs has no start-after: names up to it are read and skipped (names sort by their UTF-8 bytes).
+      const items = after === undefined ? page.value.segment.blobItems : page.value.segment.blobItems.filter((b) => Buffer.from(b.name).compare(after) > 0);
+      const objects: ObjectInfo[] = items.map((b) => ({
         uri: `azure://${bucket}/${b.name}`,
         key: b.name,
         size: b.properties.contentLength ?? 0,

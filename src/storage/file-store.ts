@@ -69,7 +69,7 @@ export class FileStore implements ObjectStore {
     return (await this.head(uri)) !== null;
   }
 
-  /** Files whose path starts with the prefix, in path order; the continuation is the last path returned. */
+  /** Files whose path starts with the prefix (and sorts after `startAfter`), in path order; the continuation is the last path returned. */
   async list(prefixUri: string, options: ListOptions = {}): Promise<ListPage> {
     const prefix = this.path(prefixUri);
     const limit = options.limit ?? 1000;
@@ -78,8 +78,9 @@ export class FileStore implements ObjectStore {
     const objects: ObjectInfo[] = [];
     let more = false;
     try {
-      for await (const file of walk(root, prefix)) {
-        if (!file.startsWith(prefix) || (options.continuation !== undefined && file <= options.continuation)) continue;
+      const after = laterOf(options.continuation, options.startAfter);
+      for await (const file of walk(root, prefix, after)) {
+        if (!file.startsWith(prefix) || (after !== undefined && file <= after)) continue;
         if (objects.length === limit) {
           more = true;
           break;
@@ -105,11 +106,19 @@ export class FileStore implements ObjectStore {
   }
 }
 
+/** The later of two optional paths. */
+function laterOf(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a > b ? a : b;
+}
+
 /**
  * Every file below `dir` that may start with `prefix`, in path order (names sorted per folder, so
- * the whole walk is sorted); folders that cannot hold a match are not entered, partial writes skipped.
+ * the whole walk is sorted); folders that cannot hold a match, or hold only paths up to `after`,
+ * are not entered; partial writes are skipped.
  */
-async function* walk(dir: string, prefix: string): AsyncGenerator<string> {
+async function* walk(dir: string, prefix: string, after?: string): AsyncGenerator<string> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -125,7 +134,9 @@ async function* walk(dir: string, prefix: string): AsyncGenerator<string> {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
       const folder = full + path.sep;
-      if (folder.startsWith(prefix) || prefix.startsWith(folder)) yield* walk(full, prefix);
+      // Every path in a folder that sorts before `after` without leading to it sorts before `after` too.
+      const passed = after !== undefined && folder < after && !after.startsWith(folder);
+      if ((folder.startsWith(prefix) || prefix.startsWith(folder)) && !passed) yield* walk(full, prefix, after);
     }
     else if (entry.isFile() && !(entry.name.startsWith('.') && entry.name.endsWith('.partial'))) yield full;
   }

@@ -44,6 +44,13 @@ export interface ListOptions {
   readonly continuation?: string;
   /** Most objects in one page (the store may return fewer; default 1000). */
   readonly limit?: number;
+  /**
+   * Only keys that sort after this key (in the store's key order; like S3's `StartAfter`), so a
+   * listing resumes after the last key done; pass it with every page of the listing. Azure has no
+   * such parameter: its listing reads the earlier names and skips them, so a page may hold no
+   * objects and still have a continuation.
+   */
+  readonly startAfter?: string;
 }
 
 /** Reads, writes and lists objects of one scheme. */

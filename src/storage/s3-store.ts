@@ -79,7 +79,7 @@ export class S3Store implements ObjectStore {
     return (await this.head(uri)) !== null;
   }
 
-  /** ListObjectsV2 under the key prefix. */
+  /** ListObjectsV2 under the key prefix, from after `startAfter` (S3's StartAfter). */
   async list(prefixUri: string, options: ListOptions = {}): Promise<ListPage> {
     const { bucket, key } = this.parse(prefixUri);
     try {
@@ -89,6 +89,8 @@ export class S3Store implements ObjectStore {
           Prefix: key,
           MaxKeys: options.limit ?? 1000,
           ...(options.continuation === undefined ? {} : { ContinuationToken: options.continuation }),
+          // The continuation token already resumes after the earlier pages; StartAfter starts the first.
+          ...(options.startAfter === undefined || options.continuation !== undefined ? {} : { StartAfter: options.startAfter }),
         }),
       );
       const objects: ObjectInfo[] = (out.Contents ?? []).flatMap((o) =>

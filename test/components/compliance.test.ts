@@ -20,6 +20,7 @@ import { CentaurError } from '../../src/core/errors.js';
 import { allComponents } from '../../src/topology/registry.js';
 import { optionRows } from '../../src/cli/describe-options.js';
 import { BROKERS, createTopics, produce, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
+import { KINESIS_ENDPOINT, streamWithOneRecord } from '../helpers/kinesis.js';
 
 const ajv = new Ajv({ useDefaults: true, strict: false });
 const logger = createLogger('silent');
@@ -87,13 +88,28 @@ const fixtures: Record<string, { options: (dir: string) => Record<string, unknow
     },
   },
   'files-sink': { options: () => ({ dir: 'out' }) },
+  'object-source': { options: () => ({ uri: 'images' }) },
+  'retrain-trigger-sink': {
+    options: () => ({ files: { dir: 'out' } }),
+    input: () => {
+      const report = { topology: 't', node: 'drift', model: null, mode: 'streaming', window: { kind: 'time', start: 0, end: 60000 }, inputs: 1, columns: [], dataset: null, createdAt: 1 };
+      const bytes = Buffer.from(JSON.stringify(report));
+      return envelope({ payload: { kind: 'bytes', bytes }, sizeBytes: bytes.length });
+    },
+  },
   'stdout-sink': { options: () => ({ every: 1000000 }) },
   'dead-letter': { options: () => ({ dir: 'dlq' }) },
   'object-sink': { options: () => ({ uri: 'lake', maxIdleMs: 10 }) },
+  'tfrecord-sink': { options: () => ({ uri: 'training', maxIdleMs: 10 }) },
+  'feature-store-sink': { options: () => ({ offline: { uri: 'lake', maxIdleMs: 10 } }), input: () => envelope({ prediction: { label: 'a', classIndex: 0, confidence: 1, probabilities: [1] }, model: { name: 'm', version: '1' }, embedding: new Float32Array([0.5]) }) },
   'fetch-object': { options: () => ({}), input: () => envelope({ payload: { kind: 'reference', uri: pathToFileURL(path.resolve('data/quickstart/horses/horse-000000.jpg')).href } }) },
   'kafka-source': {
     services: true,
     options: async () => ({ brokers: [BROKERS], topics: [await topicWithOneImage()], groupId: unique('compliance'), value: { format: 'bytes' } }),
+  },
+  'kinesis-source': {
+    services: true,
+    options: async () => ({ streamName: await streamWithOneRecord('compliance', jpeg), endpoint: KINESIS_ENDPOINT, value: { format: 'bytes' }, pollIntervalMs: 50 }),
   },
   'kafka-sink': {
     services: true,
@@ -180,7 +196,8 @@ async function exercise(spec: ComponentSpec, options: Record<string, unknown>, c
     if (sink.writeDeadLetters !== undefined && spec.role === 'sink' && spec.takesDeadLetters === true) {
       await sink.writeDeadLetters([{ envelope: envelope(), node: 'n', error: new CentaurError('IMAGE_DECODE_FAILED', 'x'), time: Date.now() }]);
     } else {
-      const rejected = await sink.write([envelope({ prediction: { label: 'a', classIndex: 0, confidence: 1, probabilities: [1] }, model: { name: 'm', version: '1', classes: ['a'] } })]);
+      const written = input === undefined ? [envelope({ prediction: { label: 'a', classIndex: 0, confidence: 1, probabilities: [1] }, model: { name: 'm', version: '1', classes: ['a'] } })] : envelopesOf(input());
+      const rejected = await sink.write(written);
       assert.deepEqual(rejected ?? [], [], 'the sink refused its only input');
     }
     await sink.flush(true);

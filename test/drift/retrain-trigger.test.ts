@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DriftReport } from '../../src/drift/stream/report.js';
-import { RetrainTrigger } from '../../src/drift/stream/retrain-trigger.js';
+import { conditionVerdict, RetrainTrigger, RetrainTriggers } from '../../src/drift/stream/retrain-trigger.js';
+import type { RetrainTriggerOptions } from '../../src/drift/stream/retrain-trigger.js';
 
-function report(i: number, drifted: boolean): DriftReport {
+function report(i: number, drifted: boolean, accuracy: DriftReport['accuracy'] = null): DriftReport {
   return {
     topology: 't',
     node: 'drift',
@@ -18,6 +19,7 @@ function report(i: number, drifted: boolean): DriftReport {
     skipped: [],
     embedding: null,
     dataset: { numberOfColumns: 1, numberOfDriftedColumns: drifted ? 1 : 0, shareOfDriftedColumns: drifted ? 1 : 0, driftShare: 0.5, datasetDrift: drifted },
+    accuracy,
     instances: 1,
     createdAt: 0,
   };
@@ -65,4 +67,117 @@ test('the request names the model, the streak windows and the drifted features w
   assert.deepEqual(outcome.request.windows.map((w) => w.start), [0, 10]);
   assert.deepEqual(outcome.request.driftedFeatures, [{ name: 'brightness', method: 'ks', score: 0.001, threshold: 0.05 }]);
   assert.equal(outcome.request.reason, 'brightness');
+});
+
+/** A window with `labelled` labelled inputs of which `correct` were right, the reference accuracy `reference`. */
+function labelledReport(i: number, labelled: number, correct: number, reference: number | null = 0.9): DriftReport {
+  return report(i, false, labelled === 0 ? null : { labelled, correct, ratio: correct / labelled, reference });
+}
+
+/** Feeds accuracies (null: a window without labels) and returns the windows that sent requests. */
+function feedAccuracy(windows: readonly (readonly [number, number])[], options: Partial<RetrainTriggerOptions> = {}): number[] {
+  const trigger = new RetrainTrigger({ on: 'accuracy', consecutive: 2, recovery: 2, cooldownMs: 0, accuracyDrop: 0.1, minLabelled: 20, ...options });
+  const sent: number[] = [];
+  windows.forEach(([labelled, correct], i) => {
+    if (trigger.observe(labelledReport(i, labelled, correct), i * 60_000).kind === 'request') sent.push(i);
+  });
+  return sent;
+}
+
+test('accuracy: a drop of at least accuracyDrop below the reference for K windows asks once; a smaller drop does not', () => {
+  // Reference 0.9; windows at 0.9, 0.85 (drop 0.05), then 0.8 (drop exactly 0.1) and 0.7.
+  assert.deepEqual(feedAccuracy([[100, 90], [100, 85], [100, 80], [100, 70], [100, 70], [100, 72]]), [3]);
+  assert.deepEqual(feedAccuracy([[100, 90], [100, 85], [100, 81], [100, 84], [100, 85]]), [], 'drops of 0.05 to 0.09 never count');
+});
+
+test('accuracy: windows with fewer than minLabelled labelled inputs count neither way', () => {
+  // Too few labels between two low windows: the streak goes on; too few labels inside an episode do not end it.
+  assert.deepEqual(feedAccuracy([[100, 70], [5, 5], [100, 70]]), [2]);
+  assert.deepEqual(feedAccuracy([[100, 70], [100, 70], [10, 10], [0, 0], [10, 10], [100, 70], [100, 95], [100, 95], [100, 70], [100, 70]]), [1, 9]);
+  // A clean window with enough labels breaks the streak.
+  assert.deepEqual(feedAccuracy([[100, 70], [100, 92], [100, 70]]), []);
+});
+
+test('accuracy: a configured baseline replaces the reference profile\'s; without either the condition cannot hold', () => {
+  assert.deepEqual(feedAccuracy([[100, 85], [100, 85]], { baselineAccuracy: 0.99 }), [1], '0.99 − 0.85 ≥ 0.1');
+  assert.deepEqual(feedAccuracy([[100, 85], [100, 85]]), [], '0.9 − 0.85 < 0.1');
+  const options = { on: 'accuracy', consecutive: 1, recovery: 1, cooldownMs: 0, accuracyDrop: 0.1, minLabelled: 20 };
+  assert.equal(conditionVerdict(labelledReport(0, 100, 10, null), options), 'unknown');
+  assert.equal(conditionVerdict(labelledReport(0, 100, 10, null), { ...options, baselineAccuracy: 0.9 }), 'holds');
+  assert.equal(conditionVerdict(labelledReport(0, 19, 0), options), 'unknown');
+  assert.equal(conditionVerdict(labelledReport(0, 20, 0), options), 'holds');
+  assert.equal(conditionVerdict(labelledReport(0, 0, 0), options), 'unknown');
+});
+
+test('accuracy: the request carries each window\'s labelled count and accuracy, and the baseline', () => {
+  const trigger = new RetrainTrigger({ on: 'accuracy', consecutive: 2, recovery: 1, cooldownMs: 0, accuracyDrop: 0.1, minLabelled: 10 });
+  trigger.observe(labelledReport(0, 40, 30), 0);
+  const outcome = trigger.observe(labelledReport(1, 50, 35), 1);
+  assert.equal(outcome.kind, 'request');
+  if (outcome.kind !== 'request') return;
+  assert.deepEqual(outcome.request.windows.map((w) => [w.labelled, w.accuracy]), [[40, 0.75], [50, 0.7]]);
+  assert.equal(outcome.request.baselineAccuracy, 0.9);
+  assert.equal(outcome.request.reason, 'accuracy');
+});
+
+test('a redelivered or older window is ignored: it neither extends a streak nor counts as a clean window', () => {
+  const trigger = new RetrainTrigger({ on: 'dataset', consecutive: 3, recovery: 1, cooldownMs: 0 });
+  assert.equal(trigger.observe(report(0, true), 0).kind, 'none');
+  assert.deepEqual(trigger.observe(report(0, true), 0), { kind: 'stale', why: 'duplicate' });
+  assert.equal(trigger.observe(report(1, true), 0).kind, 'none');
+  assert.deepEqual(trigger.observe(report(0, false), 0), { kind: 'stale', why: 'out-of-order' });
+  assert.deepEqual(trigger.observe(report(1, true), 0), { kind: 'stale', why: 'duplicate' });
+  assert.equal(trigger.observe(report(2, true), 0).kind, 'request', 'three distinct drifted windows, the duplicates not counted');
+});
+
+test('count windows: a restarted drift node (ordinals from 0 again, later reports) is not taken for a redelivery', () => {
+  const trigger = new RetrainTrigger({ on: 'dataset', consecutive: 2, recovery: 1, cooldownMs: 0 });
+  const at = (i: number, createdAt: number): DriftReport => ({ ...report(i, true), createdAt });
+  assert.equal(trigger.observe(at(5, 1000), 1000).kind, 'none');
+  assert.deepEqual(trigger.observe(at(5, 1000), 1000), { kind: 'stale', why: 'duplicate' });
+  assert.equal(trigger.observe(at(0, 2000), 2000).kind, 'request');
+});
+
+test('time windows: order is by window start, whenever the report was made', () => {
+  const trigger = new RetrainTrigger({ on: 'dataset', consecutive: 2, recovery: 1, cooldownMs: 0 });
+  const time = (i: number, createdAt: number): DriftReport => ({ ...report(i, true), window: { kind: 'time', start: i * 60_000, end: (i + 1) * 60_000 }, createdAt });
+  assert.equal(trigger.observe(time(1, 5000), 0).kind, 'none');
+  assert.deepEqual(trigger.observe(time(1, 9000), 0), { kind: 'stale', why: 'duplicate' }, 'the same window reported again (e.g. merged twice)');
+  assert.deepEqual(trigger.observe(time(0, 9000), 0), { kind: 'stale', why: 'out-of-order' });
+  assert.equal(trigger.observe(time(2, 1000), 0).kind, 'request');
+});
+
+test('the state survives JSON: a trigger rebuilt from it continues the streak, the episode and the cooldown', () => {
+  const options = { on: 'dataset', consecutive: 3, recovery: 2, cooldownMs: 10 * 60_000 };
+  const pattern = 'DDD..DD|DDDD';
+  const straight = new RetrainTrigger(options);
+  let restarted = new RetrainTrigger(options);
+  const outcomes: [string, string][] = [];
+  let i = 0;
+  for (const c of pattern) {
+    if (c === '|') {
+      restarted = new RetrainTrigger(options, JSON.parse(JSON.stringify(restarted.toJSON())) as ReturnType<RetrainTrigger['toJSON']>);
+      // The window before the restart is redelivered.
+      assert.equal(restarted.observe(report(i - 1, true), (i - 1) * 60_000).kind, 'stale');
+      continue;
+    }
+    const r = report(i, c === 'D');
+    outcomes.push([straight.observe(r, i * 60_000).kind, restarted.observe(r, i * 60_000).kind]);
+    i += 1;
+  }
+  assert.deepEqual(outcomes.map(([a]) => a), outcomes.map(([, b]) => b));
+  assert.deepEqual(outcomes.map(([a]) => a), ['none', 'none', 'request', 'none', 'none', 'none', 'none', 'suppressed', 'none', 'none', 'none']);
+});
+
+test('one trigger per node and model version: a new version starts afresh, two nodes do not mix', () => {
+  const triggers = new RetrainTriggers({ on: 'dataset', consecutive: 2, recovery: 1, cooldownMs: 60 * 60_000 });
+  const v = (i: number, version: string, node = 'drift'): DriftReport => ({ ...report(i, true), node, model: { name: 'demo', version } });
+  assert.equal(triggers.observe(v(0, '1'), 0).kind, 'none');
+  assert.equal(triggers.observe(v(0, '1', 'other'), 0).kind, 'none');
+  assert.equal(triggers.observe(v(1, '1'), 0).kind, 'request');
+  assert.equal(triggers.observe(v(2, '2'), 60_000).kind, 'none', 'version 2 has its own streak');
+  assert.equal(triggers.observe(v(3, '2'), 120_000).kind, 'request', 'and its own cooldown');
+  const copy = new RetrainTriggers({ on: 'dataset', consecutive: 2, recovery: 1, cooldownMs: 60 * 60_000 }, JSON.parse(JSON.stringify(triggers.toJSON())) as ReturnType<RetrainTriggers['toJSON']>);
+  assert.equal(copy.observe(v(1, '1', 'other'), 0).kind, 'request', 'the other node\'s streak survived');
+  assert.equal(copy.observe(v(3, '2'), 0).kind, 'stale');
 });

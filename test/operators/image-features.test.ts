@@ -51,6 +51,24 @@ void test('luma weights are 0.299 R + 0.587 G + 0.114 B', () => {
   assert.ok(Math.abs(blue.brightness - 0.114) < 1e-12);
 });
 
+void test('saturation is the mean HSV saturation: grey and black 0, pure and dark red 1', () => {
+  assert.equal(computeImageFeatures(uniform(8, 8, [128, 128, 128]), 8, 8, 3).saturation, 0);
+  assert.equal(computeImageFeatures(uniform(8, 8, [0, 0, 0]), 8, 8, 3).saturation, 0);
+  assert.equal(computeImageFeatures(uniform(8, 8, [255, 255, 255]), 8, 8, 3).saturation, 0);
+  assert.equal(computeImageFeatures(uniform(8, 8, [255, 0, 0]), 8, 8, 3).saturation, 1);
+  assert.equal(computeImageFeatures(uniform(8, 8, [0, 0, 255]), 8, 8, 3).saturation, 1);
+  assert.equal(computeImageFeatures(uniform(8, 8, [128, 0, 0]), 8, 8, 3).saturation, 1);
+  // Pink: (max − min)/max = (255 − 128)/255.
+  assert.ok(Math.abs(computeImageFeatures(uniform(4, 4, [255, 128, 128]), 4, 4, 3).saturation - 127 / 255) < 1e-15);
+  // Half red, half grey: the mean of 1 and 0.
+  const half = uniform(4, 2, [255, 0, 0]);
+  half.set(uniform(4, 1, [90, 90, 90]), 12);
+  assert.equal(computeImageFeatures(half, 4, 2, 3).saturation, 0.5);
+  // A single-channel image has no colour; a fourth channel is ignored.
+  assert.equal(computeImageFeatures(new Uint8Array([0, 255, 10, 20]), 2, 2, 1).saturation, 0);
+  assert.equal(computeImageFeatures(new Uint8Array([255, 0, 0, 7, 255, 0, 0, 200]), 2, 1, 4).saturation, 1);
+});
+
 void test('a one-pixel checkerboard is far sharper than a smooth gradient', () => {
   const size = 64;
   const board = new Uint8Array(size * size * 3);
@@ -82,7 +100,7 @@ void test('ignores a fourth channel and handles images too small for a Laplacian
   const f = computeImageFeatures(rgba, 2, 1, 4);
   assert.equal(f.contrast, 0);
   assert.equal(f.sharpness, 0);
-  assert.deepEqual(computeImageFeatures(new Uint8Array(0), 0, 0, 3), { brightness: 0, contrast: 0, sharpness: 0 });
+  assert.deepEqual(computeImageFeatures(new Uint8Array(0), 0, 0, 3), { brightness: 0, contrast: 0, sharpness: 0, saturation: 0 });
 });
 
 void test('rejects a buffer too short for the stated size', () => {
@@ -107,6 +125,7 @@ void test('property: brightness is in [0, 1], contrast in [0, 0.5], sharpness �
       assert.ok(f.brightness >= 0 && f.brightness <= 1, `brightness ${f.brightness}`);
       assert.ok(f.contrast >= 0 && f.contrast <= 0.5 + 1e-12, `contrast ${f.contrast}`);
       assert.ok(f.sharpness >= 0, `sharpness ${f.sharpness}`);
+      assert.ok(f.saturation >= 0 && f.saturation <= 1, `saturation ${f.saturation}`);
     }),
     { numRuns: 300 },
   );

@@ -1,21 +1,25 @@
 /**
  * object-sink on the local file system (the same code path as S3 and Azure, without services):
- * images archived once by content, records as JSON lines under dt= partitions, a write resolving
- * only once its file is uploaded, options validated, a bad location refused at start.
+ * images archived once by content, records as JSON lines or Parquet (read back with pyarrow) under
+ * dt= partitions, a write resolving only once its file is uploaded, a record that cannot be
+ * written refused alone, options validated, a bad location refused at start.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import sharp from 'sharp';
-import type { Sink } from '../../src/core/component.js';
+import type { Sink, SinkRejection } from '../../src/core/component.js';
 import type { Envelope } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
+import { Runtime } from '../../src/runtime/runtime.js';
 import { objectSink } from '../../src/sinks/object-sink.js';
+import { parseTopology } from '../../src/topology/load.js';
+import { requirePytools, runPython } from '../helpers/pytools.js';
 
 const ajv = new Ajv({ useDefaults: true, strict: false });
 const logger = createLogger('silent');
@@ -106,6 +110,154 @@ test('claims the record folder; a malformed location is a config error at start'
   const o = { uri: 's3://lake/archive/', recordsPrefix: 'predictions' } as unknown as Parameters<NonNullable<typeof objectSink.claims>>[0];
   assert.deepEqual(objectSink.claims?.(o, '/t'), ['output s3://lake/archive/predictions/']);
   await assert.rejects(sink({ uri: 's3://Bad_Bucket/x' }, '/'), (e: unknown) => e instanceof CentaurError && e.code === 'CONFIG_INVALID' && /not a valid bucket name/.test(e.message));
-  assert.equal(ajv.validate(objectSink.options, { uri: 'x', records: 'parquet' }), false, 'Parquet is not there yet');
+  assert.equal(ajv.validate(objectSink.options, { uri: 'x', records: 'avro' }), false);
+  assert.equal(ajv.validate(objectSink.options, { uri: 'x', records: 'parquet', parquetCompression: 'lz4' }), false);
   assert.equal(ajv.validate(objectSink.options, { uri: 'x', recordsPrefix: '../escape' }), false);
+});
+
+test('Parquet records: the documented columns under dt= partitions, read back by pyarrow', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-object-sink-'));
+  const s = await sink({ uri: 'lake', records: 'parquet', includeEmbedding: true, maxIdleMs: 50 }, dir);
+  const red = await jpeg('#c02020');
+  const day1 = Date.UTC(2026, 0, 31, 23, 59, 1, 250);
+  const day2 = Date.UTC(2026, 1, 1, 0, 1);
+  const a = { ...predicted('a', red, day1), key: 'k-ü', label: 'horse', embedding: new Float32Array([0.125, -2, 3.5]), metadata: { uri: 's3://in/a.jpg', note: '日本' } };
+  const b: Envelope = { ...predicted('b', red, day2), position: { source: 'in', partition: '3', offset: 2 ** 40, uri: 'file:///b.jpg' } };
+  delete b.prediction;
+  delete b.image;
+  await s.write([a, b]);
+  await s.close();
+
+  const files = (await filesUnder(path.join(dir, 'lake'))).filter((f) => f.startsWith('predictions/'));
+  assert.equal(files.length, 2);
+  assert.ok(files.every((f) => /^predictions\/dt=2026-0(1-31|2-01)\/part-\d{8}T\d{6}Z-[0-9a-f]{6}-\d{6}\.parquet$/.test(f)), files.join());
+  if (!(await requirePytools(t))) return;
+  const out = await runPython(
+    `
+import json, sys
+import pyarrow.dataset as ds
+table = ds.dataset(sys.argv[1], format='parquet', partitioning='hive').to_table()
+rows = sorted(table.to_pylist(), key=lambda r: r['id'])
+for r in rows:
+    r['event_time'] = r['event_time'].isoformat()
+    r['dt'] = str(r['dt'])
+print(json.dumps({'schema': {f.name: str(f.type) for f in table.schema}, 'rows': rows, 'pandas': str(table.to_pandas()['event_time'].dtype)}))
+`,
+    [path.join(dir, 'lake', 'predictions')],
+  );
+  const got = JSON.parse(out) as { schema: Record<string, string>; rows: Record<string, unknown>[]; pandas: string };
+  assert.deepEqual(got.schema, {
+    id: 'string',
+    key: 'string',
+    event_time: 'timestamp[ms, tz=UTC]',
+    source_node: 'string',
+    source_partition: 'string',
+    source_offset: 'int64',
+    source_uri: 'string',
+    label: 'string',
+    predicted_label: 'string',
+    class_index: 'int32',
+    confidence: 'double',
+    cached: 'bool',
+    probabilities: 'string',
+    model_name: 'string',
+    model_version: 'string',
+    image_width: 'int32',
+    image_height: 'int32',
+    image_format: 'string',
+    embedding: 'list<item: float>',
+    archive_uri: 'string',
+    archive_sha256: 'string',
+    metadata: 'string',
+    dt: 'string',
+  });
+  assert.equal(got.pandas, 'datetime64[ms, UTC]');
+  const sha = createHash('sha256').update(red).digest('hex');
+  const archiveUri = `${new URL(`file://${path.join(dir, 'lake')}`).href}/images/${sha.slice(0, 2)}/${sha}.jpg`;
+  assert.deepEqual(got.rows, [
+    {
+      id: 'a',
+      key: 'k-ü',
+      event_time: '2026-01-31T23:59:01.250000+00:00',
+      source_node: 'in',
+      source_partition: '0',
+      source_offset: 0,
+      source_uri: null,
+      label: 'horse',
+      predicted_label: 'horse',
+      class_index: 0,
+      confidence: 0.9,
+      cached: false,
+      probabilities: '{"horse":0.9,"human":0.1}',
+      model_name: 'demo',
+      model_version: '1',
+      image_width: 16,
+      image_height: 12,
+      image_format: 'jpeg',
+      embedding: [0.125, -2, 3.5],
+      archive_uri: archiveUri,
+      archive_sha256: sha,
+      metadata: '{"uri":"s3://in/a.jpg","note":"日本"}',
+      dt: '2026-01-31',
+    },
+    {
+      id: 'b',
+      key: null,
+      event_time: '2026-02-01T00:01:00+00:00',
+      source_node: 'in',
+      source_partition: '3',
+      source_offset: 2 ** 40,
+      source_uri: 'file:///b.jpg',
+      label: null,
+      predicted_label: null,
+      class_index: null,
+      confidence: null,
+      cached: null,
+      probabilities: null,
+      model_name: 'demo',
+      model_version: '1',
+      image_width: null,
+      image_height: null,
+      image_format: null,
+      embedding: null,
+      archive_uri: archiveUri,
+      archive_sha256: sha,
+      metadata: '{}',
+      dt: '2026-02-01',
+    },
+  ]);
+});
+
+test('a record that cannot be written is refused alone; the others of its write are stored', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-object-sink-'));
+  const s = await sink({ uri: 'lake', records: 'parquet', images: false, maxIdleMs: 20 }, dir);
+  const img = await jpeg('#808080');
+  const bad = predicted('bad', img, 0);
+  bad.prediction = { label: 'horse', classIndex: 0.5, confidence: 0.9, probabilities: [0.9, 0.1] };
+  const rejected: readonly SinkRejection[] = (await s.write([predicted('good', img, 0), bad])) ?? [];
+  await s.close();
+  assert.deepEqual(rejected.map((r) => r.envelope.id), ['bad']);
+  assert.equal(rejected[0]?.error.code, 'OUTPUT_ENCODE_FAILED');
+  assert.match(rejected[0]?.error.message ?? '', /`class_index`/);
+  assert.equal((await filesUnder(path.join(dir, 'lake'))).length, 1);
+});
+
+test('at the end of a finite input the run uploads open files at once, even with no idle or age limit', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-object-sink-end-'));
+  const images = path.join(dir, 'images');
+  await mkdir(images);
+  for (const [i, colour] of ['#c02020', '#20c020', '#2020c0'].entries()) await writeFile(path.join(images, `img-${i}.jpg`), await jpeg(colour));
+  // Files roll only at 1000 records: without the flush at the end of the input, the run would wait for ever.
+  const yaml = `version: 1
+name: end
+nodes:
+  images: { kind: files-source, path: images }
+  lake: { kind: object-sink, from: [images], uri: lake, maxFileRecords: 1000, maxIdleMs: 0, maxFileAgeMs: 0 }
+`;
+  const summary = await new Runtime(parseTopology(yaml, path.join(dir, 'topology.yaml'), { env: {} }), { logger }).run();
+  assert.equal(summary.inputs, 3);
+  assert.equal(summary.completed, 3);
+  const records = (await filesUnder(path.join(dir, 'lake'))).filter((f) => f.endsWith('.jsonl'));
+  assert.equal(records.length, 1, 'one record file');
+  assert.equal((await readFile(path.join(dir, 'lake', records[0] as string), 'utf8')).trim().split('\n').length, 3);
 });

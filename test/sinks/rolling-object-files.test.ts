@@ -1,9 +1,18 @@
-/** Record files in an object store: rolled by size, record count, age, idleness and flush; an append resolves only after its upload. */
+/**
+ * Record files in an object store: rolled by size, record count, age, idleness and flush; an
+ * append resolves only after its upload. JSON lines by default; any record kind with its format
+ * (Parquet rows counted by their estimated size and encoded when the file rolls).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CentaurError } from '../../src/core/errors.js';
-import { RollingObjectFiles } from '../../src/sinks/rolling-object-files.js';
-import type { RollingFilesOptions } from '../../src/sinks/rolling-object-files.js';
+import { estimateParquetRowBytes } from '../../src/formats/parquet.js';
+import { parquetRows, RollingObjectFiles } from '../../src/sinks/rolling-object-files.js';
+import type { ParquetRow, RollingFilesOptions } from '../../src/sinks/rolling-object-files.js';
+import { requirePytools, runPython } from '../helpers/pytools.js';
 
 interface Uploaded {
   uri: string;
@@ -116,4 +125,107 @@ test('a failed upload rejects every append of that file, and the next file start
   await files.flush();
   await c;
   assert.deepEqual(uploaded, [{ uri: 's3://lake/predictions/p/part-2.jsonl', lines: ['3'] }]);
+});
+
+test('records of any kind: the format counts their bytes and encodes the file when it rolls', async () => {
+  const encoded: number[][][] = [];
+  const bodies: string[] = [];
+  const files = new RollingObjectFiles<number[]>({
+    base: 'mem://lake',
+    fileName: (seq) => `part-${seq}.csv`,
+    maxFileBytes: 10,
+    maxFileRecords: 100,
+    maxFileAgeMs: 0,
+    maxIdleMs: 0,
+    format: {
+      sizeOf: (row) => row.length * 2,
+      encode: async (rows) => {
+        encoded.push([...rows]);
+        return Buffer.from(rows.map((r) => r.join(',')).join('\n'));
+      },
+    },
+    upload: async (_uri, body) => {
+      bodies.push(body.toString());
+    },
+  });
+  const a = files.append('p', [[1, 2], [3, 4]]);
+  assert.deepEqual(encoded, [], 'nothing is encoded before the file rolls');
+  const b = files.append('p', [[5, 6]]);
+  await a;
+  assert.deepEqual(bodies, ['1,2\n3,4'], '8 counted bytes, then 4 more would pass 10: a new file');
+  await files.flush();
+  await b;
+  assert.deepEqual(bodies, ['1,2\n3,4', '5,6']);
+  assert.deepEqual(files.stats, { files: 2, records: 3, bytes: 10 });
+});
+
+test('Parquet rows: counted by their estimated size, encoded as one Parquet file per roll', async (t) => {
+  const columns = [
+    { name: 'id', type: 'string' },
+    { name: 'n', type: 'int64', nullable: true },
+  ] as const;
+  const uploaded: { uri: string; body: Buffer }[] = [];
+  let firstUploaded: () => void = () => undefined;
+  const firstUpload = new Promise<void>((resolve) => (firstUploaded = resolve));
+  const row = { id: 'abcdef', n: 1 };
+  // 1 + 4 + 6 bytes for `id`, 1 + 8 for `n`.
+  assert.equal(estimateParquetRowBytes(columns, row), 20);
+  const files = new RollingObjectFiles<ParquetRow>({
+    base: 's3://lake/predictions',
+    fileName: (seq) => `part-${seq}.parquet`,
+    maxFileBytes: 50,
+    maxFileRecords: 1000,
+    maxFileAgeMs: 0,
+    maxIdleMs: 0,
+    format: parquetRows(columns, { compression: 'snappy' }),
+    upload: async (uri, body) => {
+      uploaded.push({ uri, body });
+      firstUploaded();
+    },
+  });
+  const appended = files.append('dt=2026-01-01', [row, { id: 'ghijkl', n: null }, { id: 'mnopqr', n: 3 }]);
+  await firstUpload;
+  assert.deepEqual(uploaded.map((u) => u.uri), ['s3://lake/predictions/dt=2026-01-01/part-1.parquet'], 'the third row would pass 50 estimated bytes');
+  await files.flush();
+  await appended;
+  assert.equal(uploaded.length, 2, '2 rows (40 estimated bytes) in the first file, 1 in the second');
+  for (const { body } of uploaded) {
+    assert.equal(body.subarray(0, 4).toString(), 'PAR1');
+    assert.equal(body.subarray(-4).toString(), 'PAR1');
+  }
+  assert.deepEqual(files.stats, { files: 2, records: 3, bytes: uploaded.reduce((n, u) => n + u.body.length, 0) });
+
+  if (!(await requirePytools(t))) return;
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-rolling-parquet-'));
+  const paths = await Promise.all(uploaded.map(async (u, i) => {
+    const p = path.join(dir, `${i}.parquet`);
+    await writeFile(p, u.body);
+    return p;
+  }));
+  const read = JSON.parse(await runPython('import json, sys, pyarrow.parquet as pq; print(json.dumps([pq.read_table(p).to_pylist() for p in sys.argv[1:]]))', paths)) as unknown;
+  assert.deepEqual(read, [[{ id: 'abcdef', n: 1 }, { id: 'ghijkl', n: null }], [{ id: 'mnopqr', n: 3 }]]);
+});
+
+test('a file that cannot be encoded rejects every append of that file, as a failed upload does', async () => {
+  const uploaded: string[] = [];
+  const files = new RollingObjectFiles<ParquetRow>({
+    base: 's3://lake/predictions',
+    fileName: (seq) => `part-${seq}.parquet`,
+    maxFileBytes: 1 << 20,
+    maxFileRecords: 1000,
+    maxFileAgeMs: 0,
+    maxIdleMs: 0,
+    format: parquetRows([{ name: 'id', type: 'string' }]),
+    upload: async (uri) => {
+      uploaded.push(uri);
+    },
+  });
+  const good = files.append('p', [{ id: 'a' }]);
+  const bad = files.append('p', [{ id: 42 }]);
+  await files.flush();
+  for (const append of [good, bad]) {
+    await assert.rejects(append, (e: unknown) => e instanceof CentaurError && e.code === 'OUTPUT_ENCODE_FAILED' && e.message.includes('`id`'));
+  }
+  assert.deepEqual(uploaded, []);
+  assert.deepEqual(files.stats, { files: 0, records: 0, bytes: 0 });
 });

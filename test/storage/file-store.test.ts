@@ -61,3 +61,21 @@ test('list: objects under a prefix in key order, a page at a time', async () => 
   assert.deepEqual(named.objects.map((o) => o.uri.slice(base.length + 1)), ['p-other/d.txt', 'p/a-b.txt', 'p/a.txt', 'p/b.txt', 'p/sub/c.txt'], 'a prefix that is not a folder matches names');
   assert.deepEqual((await store.list(`${base}/none/`)).objects, []);
 });
+
+test('list with startAfter: only paths after it, a page at a time', async () => {
+  const base = await lake();
+  const store = await storeFor(base);
+  for (const key of ['p/a/1.txt', 'p/a/2.txt', 'p/b/1.txt', 'p/b/2.txt', 'p/c.txt', 'p/d/1.txt']) await store.put(`${base}/${key}`, key);
+  const root = new URL(base).pathname;
+  const startAfter = path.join(root, 'p', 'b', '1.txt');
+  const seen: string[] = [];
+  let continuation: string | undefined;
+  do {
+    const page = await store.list(`${base}/p/`, { limit: 2, startAfter, ...(continuation === undefined ? {} : { continuation }) });
+    seen.push(...page.objects.map((o) => o.uri.slice(base.length + 1)));
+    continuation = page.continuation;
+  } while (continuation !== undefined);
+  assert.deepEqual(seen, ['p/b/2.txt', 'p/c.txt', 'p/d/1.txt']);
+  assert.deepEqual((await store.list(`${base}/p/`, { startAfter: path.join(root, 'p', 'd', '1.txt') })).objects, [], 'nothing after the last path');
+  assert.deepEqual((await store.list(`${base}/p/`, { startAfter: path.join(root, 'p', 'a') })).objects.map((o) => o.uri.slice(base.length + 1))[0], 'p/a/1.txt', 'a folder’s own path sorts before its files');
+});

@@ -10,7 +10,7 @@ import type { DriftWindowFigures, NodeMetrics } from '../../core/node-metrics.js
 import type { RecordPublisher } from './outputs.js';
 import { windowReport } from './report.js';
 import type { ColumnChoice, DriftReport, WindowRef } from './report.js';
-import { RetrainTrigger } from './retrain-trigger.js';
+import { baselineOf, RetrainTriggers } from './retrain-trigger.js';
 import type { RetrainRequest, RetrainTriggerOptions } from './retrain-trigger.js';
 import { seedOf, WindowState } from './window-state.js';
 import type { WindowSetup, WindowStateJson } from './window-state.js';
@@ -75,7 +75,8 @@ export function reportRecord(report: DriftReport): Record<string, unknown> {
 
 /** Applies a report: metrics, live summary, retrain trigger, publications; why: local and merged reports take the same path. */
 export class ReportHandler {
-  private readonly trigger: RetrainTrigger | undefined;
+  private readonly trigger: RetrainTriggers | undefined;
+  private warnedNoBaseline = false;
   private chain: Promise<void> = Promise.resolve();
   readonly reports: DriftReport[] = [];
   readonly requests: RetrainRequest[] = [];
@@ -83,7 +84,7 @@ export class ReportHandler {
   keep = 0;
 
   constructor(private readonly options: Pick<MonitorOptions, 'retrain' | 'reports' | 'requests' | 'metrics' | 'logger'>) {
-    this.trigger = options.retrain === undefined ? undefined : new RetrainTrigger(options.retrain);
+    this.trigger = options.retrain === undefined ? undefined : new RetrainTriggers(options.retrain);
   }
 
   /** Handles one report now and queues its publications. */
@@ -97,7 +98,16 @@ export class ReportHandler {
     const key = `${report.topology}/${report.node}/${report.window.start}`;
     if (o.reports !== undefined) this.enqueue(() => o.reports!.publish(key, reportRecord(report)));
     if (this.trigger === undefined) return;
+    const retrain = o.retrain!;
+    if (retrain.on === 'accuracy' && report.accuracy !== null && baselineOf(report, retrain) === null && !this.warnedNoBaseline) {
+      this.warnedNoBaseline = true;
+      o.logger.warn({ node: report.node }, 'The retrain trigger watches accuracy, but neither `baselineAccuracy` nor the reference profile gives a baseline: it will not fire.');
+    }
     const outcome = this.trigger.observe(report, now);
+    if (outcome.kind === 'stale') {
+      o.logger.info({ node: report.node, window: report.window, why: outcome.why }, 'A drift report not newer than the last one: the retrain trigger ignored it.');
+      return;
+    }
     if (outcome.kind === 'none') return;
     o.metrics.retrainRequest(report.model?.name ?? '', report.model?.version ?? '', outcome.kind === 'request' ? 'sent' : 'suppressed');
     if (outcome.kind === 'suppressed') {

@@ -71,24 +71,37 @@ export interface ProfileRow {
 /** Options of {@link buildReferenceProfile}. */
 export interface BuildProfileOptions {
   readonly model?: { readonly name: string; readonly version: string; readonly classes: readonly string[] };
+  /** Class names when no model is named (the `probability.<class>` features of JSONL records). */
+  readonly classes?: readonly string[];
+  /** Columns beyond Centaur's features (other fields of JSONL records), profiled the same way. */
+  readonly extraFeatures?: readonly FeatureSpec[];
   readonly sampleSize?: number;
   /** Seed of the reservoir when the reference exceeds the sample size. */
   readonly seed?: number;
   readonly createdAt?: Date;
 }
 
-/** The features a profile holds: image features, plus model outputs when a model is named. */
+/**
+ * The features a profile may hold: image features and model outputs (`class`, `confidence`, one
+ * probability per class name). A profile keeps those that had values, so a profile of images
+ * without a model holds image features only.
+ */
 export function profileFeatureSpecs(classes: readonly string[] | undefined): FeatureSpec[] {
-  return classes === undefined || classes.length === 0 ? [...IMAGE_FEATURES] : [...IMAGE_FEATURES, ...outputFeatures(classes)];
+  return [...IMAGE_FEATURES, ...outputFeatures(classes ?? [])];
+}
+
+/** The features a profile file holds, with their kinds as stored; why: older profiles lack newer features (e.g. `saturation`). */
+export function featuresOfProfile(profile: ReferenceProfile): FeatureSpec[] {
+  return Object.entries(profile.features).map(([name, f]) => ({ name, kind: f.kind, integer: f.kind === 'numerical' ? f.integer : false }));
 }
 
 /** Builds a profile from reference rows; why: the reference every window is compared with. */
 export function buildReferenceProfile(rows: readonly ProfileRow[], options: BuildProfileOptions = {}): ReferenceProfile {
   if (rows.length === 0) throw new DriftInputError('a reference profile needs at least one row');
   const sampleSize = options.sampleSize ?? DEFAULT_PROFILE_SAMPLE;
-  const classes = options.model?.classes ?? [];
+  const classes = options.model?.classes ?? options.classes ?? [];
   const features: Record<string, ProfileFeature> = {};
-  for (const spec of profileFeatureSpecs(classes)) {
+  for (const spec of [...profileFeatureSpecs(classes), ...(options.extraFeatures ?? [])]) {
     const values = rows.map((r) => r.values[spec.name]);
     if (spec.kind === 'categorical') {
       const counts = new CategoryCountsState();

@@ -2,18 +2,25 @@
  * A window's drift report: each monitored feature against the reference profile (Evidently's
  * methods on the window's values in `evidently` mode, binned methods over the profile's edges in
  * `streaming` mode, counts for categorical features in both), embedding drift, and dataset drift
- * over the feature columns. Features without a value in the window are listed as skipped.
+ * over the feature columns, and the accuracy of the window's labelled predictions. Features without
+ * a value in the window are listed as skipped. A report read back from Kafka or a file (JSON, or
+ * Avro decoded) is checked by `parseReportRecord` before it drives a retrain trigger.
  */
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { columnDrift } from '../column-drift.js';
 import { binnedDrift, categoricalDriftFromCounts } from '../counts-drift.js';
 import { summarizeDatasetDrift } from '../dataset-drift.js';
 import type { DatasetDriftSummary } from '../dataset-drift.js';
 import { embeddingDrift } from '../embedding-drift.js';
 import type { EmbeddingDriftResult } from '../embedding-drift.js';
+import { DriftInputError } from '../errors.js';
 import { CategoryCountsState } from '../state/category-counts-state.js';
 import { HistogramState } from '../state/histogram-state.js';
 import { ReservoirState } from '../state/reservoir-state.js';
 import type { Category, ColumnDriftResult, DriftMethodId } from '../types.js';
+import type { ReferenceProfile } from './profile.js';
 import type { WindowMode, WindowState } from './window-state.js';
 
 /** Which window a report covers: event-time milliseconds, or input ordinals for count windows. */
@@ -29,6 +36,16 @@ export type ReportColumn = ColumnDriftResult & {
   /** False when an `evidently`-mode window held more values than its cap (the score is an estimate). */
   readonly exact: boolean;
 };
+
+/** Accuracy of a window's labelled predictions (inputs with a ground-truth label and a prediction). */
+export interface WindowAccuracy {
+  readonly labelled: number;
+  readonly correct: number;
+  /** correct / labelled. */
+  readonly ratio: number;
+  /** The reference profile's accuracy, when the profile records one; null otherwise. */
+  readonly reference: number | null;
+}
 
 /** A window's drift report (docs/DRIFT.md, schemas/avro/drift-report.avsc). */
 export interface DriftReport {
@@ -48,6 +65,8 @@ export interface DriftReport {
   readonly skipped: readonly string[];
   readonly embedding: EmbeddingDriftResult | null;
   readonly dataset: DatasetDriftSummary | null;
+  /** Accuracy of the labelled inputs, or null when the window had none. */
+  readonly accuracy: WindowAccuracy | null;
   /** How many instance partials the report merges (1 for a single instance). */
   readonly instances: number;
   /** Wall-clock time the report was made, ms since the epoch. */
@@ -75,6 +94,18 @@ export interface ReportContext {
 
 function countsMap(pairs: readonly (readonly [Category, number])[]): Map<Category, number> {
   return new Map(pairs.map(([c, n]) => [c, n]));
+}
+
+/**
+ * The reference accuracy a profile records, as `accuracy: { labelled, correct }` (optional in the
+ * profile format), or null; why: the accuracy-drop condition compares windows with it.
+ */
+export function referenceAccuracy(profile: ReferenceProfile): number | null {
+  const a = (profile as { readonly accuracy?: unknown }).accuracy;
+  if (typeof a !== 'object' || a === null) return null;
+  const { labelled, correct } = a as { labelled?: unknown; correct?: unknown };
+  if (typeof labelled !== 'number' || typeof correct !== 'number' || !(labelled > 0) || !(correct >= 0) || correct > labelled) return null;
+  return correct / labelled;
 }
 
 /** Computes the report of a closed window; why: the unit of metrics, Kafka records and the retrain trigger. */
@@ -129,7 +160,54 @@ export function windowReport(state: WindowState, context: ReportContext): DriftR
     skipped,
     embedding,
     dataset: columns.length === 0 ? null : summarizeDatasetDrift(columns, context.driftShare),
+    accuracy: state.labelled === 0 ? null : { labelled: state.labelled, correct: state.correct, ratio: state.correct / state.labelled, reference: referenceAccuracy(profile) },
     instances: context.instances,
     createdAt: context.now,
+  };
+}
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([Type.Null(), t]);
+const ModelRecord = Type.Object({ name: Type.String(), version: Type.String() });
+
+/** The fields of a report record a retrain trigger reads; others are kept as they are. */
+const ReportRecordSchema = Type.Object({
+  topology: Type.String(),
+  node: Type.String(),
+  model: Nullable(ModelRecord),
+  mode: Type.Union([Type.Literal('evidently'), Type.Literal('streaming')]),
+  window: Type.Object({ kind: Type.Union([Type.Literal('time'), Type.Literal('count')]), start: Type.Number(), end: Type.Number() }),
+  inputs: Type.Number({ minimum: 0 }),
+  columns: Type.Array(Type.Object({ name: Type.String(), method: Type.String(), score: Type.Number(), threshold: Type.Number(), drifted: Type.Boolean() })),
+  embedding: Type.Optional(Nullable(Type.Object({ score: Type.Number(), drifted: Type.Boolean() }))),
+  dataset: Type.Optional(Nullable(Type.Object({ shareOfDriftedColumns: Type.Number(), datasetDrift: Type.Boolean() }))),
+  accuracy: Type.Optional(Nullable(Type.Object({ labelled: Type.Integer({ minimum: 1 }), correct: Type.Integer({ minimum: 0 }), ratio: Type.Number(), reference: Type.Optional(Nullable(Type.Number())) }))),
+  createdAt: Type.Number(),
+});
+type ReportRecordFields = Static<typeof ReportRecordSchema>;
+
+/**
+ * Checks a report record read back (the JSON of `reportRecord`, or a decoded Avro DriftReport of
+ * any released version) and returns it as a report; throws a DriftInputError naming the first
+ * problem. Why: reports from a topic drive the retrain trigger, and a foreign record must not.
+ */
+export function parseReportRecord(value: unknown): DriftReport {
+  if (!Value.Check(ReportRecordSchema, value)) {
+    const first = Value.Errors(ReportRecordSchema, value).First();
+    const where = first === undefined || first.path === '' ? 'the record' : `\`${first.path.slice(1).replaceAll('/', '.')}\``;
+    throw new DriftInputError(`not a drift report: ${where}: ${first?.message ?? 'invalid'}`);
+  }
+  const r: ReportRecordFields = value;
+  if (r.accuracy !== undefined && r.accuracy !== null && r.accuracy.correct > r.accuracy.labelled) throw new DriftInputError('not a drift report: `accuracy.correct` is above `accuracy.labelled`');
+  const record = value as unknown as Partial<DriftReport> & ReportRecordFields;
+  return {
+    ...record,
+    eventTimeMin: record.eventTimeMin ?? null,
+    eventTimeMax: record.eventTimeMax ?? null,
+    late: record.late ?? 0,
+    skipped: record.skipped ?? [],
+    embedding: record.embedding ?? null,
+    dataset: record.dataset ?? null,
+    accuracy: r.accuracy === undefined || r.accuracy === null ? null : { labelled: r.accuracy.labelled, correct: r.accuracy.correct, ratio: r.accuracy.correct / r.accuracy.labelled, reference: r.accuracy.reference ?? null },
+    instances: record.instances ?? 1,
   };
 }

@@ -1,19 +1,78 @@
 /**
- * When to ask for retraining: a condition (dataset drift, or one feature's drift, or embedding
- * drift) must hold for `consecutive` windows in a row to start an episode, which emits one request;
- * the episode ends only after `recovery` windows in a row without the condition (hysteresis), and a
- * new episode asks again only once `cooldownMs` has passed since the last request (an episode that
- * starts inside the cooldown is recorded as suppressed and never asks). One episode, one request.
+ * When to ask for retraining: a condition (dataset drift, one feature's drift, embedding drift, or
+ * a drop in labelled accuracy) must hold for `consecutive` windows in a row to start an episode,
+ * which emits one request; the episode ends only after `recovery` windows in a row without the
+ * condition (hysteresis), and a new episode asks again only once `cooldownMs` has passed since the
+ * last request (an episode that starts inside the cooldown is recorded as suppressed and never
+ * asks). One episode, one request.
+ *
+ * Reports must come in window order. A report that is not newer than the last one seen for the
+ * same node and model version — an at-least-once redelivery, or a window older than one already
+ * handled — is ignored (`stale`), so it never counts twice. The state is plain JSON, so a sink can
+ * keep it across restarts. Used by the `drift` operator's `retrain` option, `drift-merge-source`
+ * and `retrain-trigger-sink`.
  */
-import type { DriftReport } from './report.js';
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import type { DriftReport, WindowRef } from './report.js';
+
+/** Default drop of accuracy (absolute) that counts for `on: accuracy`. */
+export const DEFAULT_ACCURACY_DROP = 0.05;
+/** Default least number of labelled inputs a window needs to count for `on: accuracy`. */
+export const DEFAULT_MIN_LABELLED = 30;
+
+/** The trigger's condition options, as a topology writes them (a `retrain` block holds them with its outputs). */
+export const RetrainConditionOptions = {
+  on: Type.String({ minLength: 1, default: 'dataset', description: '`dataset`, `embedding`, `accuracy` (labelled accuracy dropped by `accuracyDrop`), or a feature name: the condition that counts.' }),
+  consecutive: Type.Integer({ minimum: 1, default: 3, description: 'Windows in a row with the condition that start an episode (and its one request).' }),
+  recovery: Type.Integer({ minimum: 1, default: 2, description: 'Windows in a row without the condition that end an episode.' }),
+  cooldownMs: Type.Integer({ minimum: 0, default: 3_600_000, description: 'Least time between two requests, in report time; an episode starting sooner sends none.' }),
+  accuracyDrop: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: DEFAULT_ACCURACY_DROP, description: '`on: accuracy`: absolute drop below the baseline (0.05 = five points) at or beyond which a window counts.' }),
+  minLabelled: Type.Integer({ minimum: 1, default: DEFAULT_MIN_LABELLED, description: '`on: accuracy`: windows with fewer labelled inputs count neither way (they neither extend nor break a streak).' }),
+  baselineAccuracy: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: '`on: accuracy`: the accuracy to compare with (default: the reference profile\'s, carried in each report).' })),
+};
+const _retrainCondition = Type.Object(RetrainConditionOptions);
+/** A filled `retrain` condition block. */
+export type RetrainConditionValues = Static<typeof _retrainCondition>;
 
 /** Trigger settings. */
 export interface RetrainTriggerOptions {
-  /** `dataset`, `embedding`, or a feature name. */
+  /** `dataset`, `embedding`, `accuracy`, or a feature name. */
   readonly on: string;
   readonly consecutive: number;
   readonly recovery: number;
   readonly cooldownMs: number;
+  /** `on: accuracy`: drop that counts (default 0.05). */
+  readonly accuracyDrop?: number;
+  /** `on: accuracy`: labelled inputs a window needs to count (default 30). */
+  readonly minLabelled?: number;
+  /** `on: accuracy`: the baseline (default: the report's reference accuracy). */
+  readonly baselineAccuracy?: number;
+}
+
+/** The trigger settings of a filled `retrain` block; why: the operator, the merge source and the sink read them alike. */
+export function retrainTriggerOptions(o: RetrainConditionValues): RetrainTriggerOptions {
+  return {
+    on: o.on,
+    consecutive: o.consecutive,
+    recovery: o.recovery,
+    cooldownMs: o.cooldownMs,
+    accuracyDrop: o.accuracyDrop,
+    minLabelled: o.minLabelled,
+    ...(o.baselineAccuracy === undefined ? {} : { baselineAccuracy: o.baselineAccuracy }),
+  };
+}
+
+/** One window of a request's streak. */
+export interface RetrainWindow {
+  readonly kind: 'time' | 'count';
+  readonly start: number;
+  readonly end: number;
+  readonly inputs: number;
+  readonly shareOfDriftedColumns: number | null;
+  /** Labelled inputs of the window and their accuracy (null without labels). */
+  readonly labelled: number | null;
+  readonly accuracy: number | null;
 }
 
 /** A retraining request (schemas/avro/retrain-request.avsc). */
@@ -25,31 +84,88 @@ export interface RetrainRequest {
   readonly reason: string;
   readonly requestedAt: number;
   /** The windows of the streak that started the episode, oldest first. */
-  readonly windows: readonly { readonly kind: 'time' | 'count'; readonly start: number; readonly end: number; readonly inputs: number; readonly shareOfDriftedColumns: number | null }[];
+  readonly windows: readonly RetrainWindow[];
   /** The features that drifted in the last window of the streak, with their scores. */
   readonly driftedFeatures: readonly { readonly name: string; readonly method: string; readonly score: number; readonly threshold: number }[];
   readonly embeddingScore: number | null;
+  /** `on: accuracy`: the accuracy the windows were compared with. */
+  readonly baselineAccuracy: number | null;
 }
 
-/** What one window did to the trigger. */
-export type TriggerOutcome = { readonly kind: 'request'; readonly request: RetrainRequest } | { readonly kind: 'suppressed' } | { readonly kind: 'none' };
+/** What one window did to the trigger; `stale`: a report not newer than the last one (a redelivery, or out of order), ignored. */
+export type TriggerOutcome =
+  | { readonly kind: 'request'; readonly request: RetrainRequest }
+  | { readonly kind: 'suppressed' }
+  | { readonly kind: 'stale'; readonly why: 'duplicate' | 'out-of-order' }
+  | { readonly kind: 'none' };
+
+/** Whether a window meets the condition, does not, or cannot tell (too few labels, no baseline). */
+export type ConditionVerdict = 'holds' | 'clear' | 'unknown';
+
+/** The accuracy a report is compared with under these options, or null when there is none. */
+export function baselineOf(report: DriftReport, options: RetrainTriggerOptions): number | null {
+  return options.baselineAccuracy ?? report.accuracy?.reference ?? null;
+}
 
 /** Whether a report meets the condition. */
-export function conditionHolds(report: DriftReport, on: string): boolean {
-  if (on === 'dataset') return report.dataset?.datasetDrift === true;
-  if (on === 'embedding') return report.embedding?.drifted === true;
-  return report.columns.some((c) => c.name === on && c.drifted);
+export function conditionVerdict(report: DriftReport, options: RetrainTriggerOptions): ConditionVerdict {
+  const on = options.on;
+  if (on === 'dataset') return report.dataset?.datasetDrift === true ? 'holds' : 'clear';
+  if (on === 'embedding') return report.embedding?.drifted === true ? 'holds' : 'clear';
+  if (on === 'accuracy') {
+    const a = report.accuracy;
+    const baseline = baselineOf(report, options);
+    if (a === null || a.labelled < (options.minLabelled ?? DEFAULT_MIN_LABELLED) || baseline === null) return 'unknown';
+    // A tolerance far below any meaningful accuracy step, so that 0.9 − 0.8 counts as a drop of 0.1.
+    return baseline - a.ratio >= (options.accuracyDrop ?? DEFAULT_ACCURACY_DROP) - 1e-9 ? 'holds' : 'clear';
+  }
+  return report.columns.some((c) => c.name === on && c.drifted) ? 'holds' : 'clear';
 }
 
-/** The hysteresis and cooldown state machine; why: one retraining request per drift episode. */
+function checkOptions(o: RetrainTriggerOptions): void {
+  if (!(o.consecutive >= 1) || !(o.recovery >= 1) || !(o.cooldownMs >= 0)) throw new RangeError('consecutive and recovery must be at least 1, cooldownMs at least 0');
+  if (o.accuracyDrop !== undefined && !(o.accuracyDrop > 0 && o.accuracyDrop <= 1)) throw new RangeError('accuracyDrop must be in (0, 1]');
+  if (o.minLabelled !== undefined && !(o.minLabelled >= 1)) throw new RangeError('minLabelled must be at least 1');
+  if (o.baselineAccuracy !== undefined && !(o.baselineAccuracy >= 0 && o.baselineAccuracy <= 1)) throw new RangeError('baselineAccuracy must be in [0, 1]');
+}
+
+/** Where a report sits in its node's sequence: window start for event-time windows; for count windows (ordinals restart with the node) creation time, then start. */
+function orderOf(report: DriftReport): readonly [number, number] {
+  return report.window.kind === 'time' ? [report.window.start, report.window.end] : [report.createdAt, report.window.start];
+}
+
+/** The last report a trigger took, to tell redeliveries and older windows. */
+export interface LastSeen {
+  readonly window: WindowRef;
+  readonly createdAt: number;
+}
+
+/** A trigger's state as plain JSON; why: a sink keeps it across restarts. */
+export interface RetrainTriggerStateJson {
+  readonly streak: readonly RetrainWindow[];
+  readonly inEpisode: boolean;
+  readonly clean: number;
+  readonly lastRequestAt: number | null;
+  readonly last: LastSeen | null;
+}
+
+/** The hysteresis and cooldown state machine of one node and model version; why: one retraining request per drift episode. */
 export class RetrainTrigger {
-  private streak: DriftReport[] = [];
+  private streak: RetrainWindow[] = [];
   private inEpisode = false;
   private clean = 0;
   private lastRequestAt: number | undefined;
+  private last: LastSeen | undefined;
 
-  constructor(private readonly options: RetrainTriggerOptions) {
-    if (!(options.consecutive >= 1) || !(options.recovery >= 1) || !(options.cooldownMs >= 0)) throw new RangeError('consecutive and recovery must be at least 1, cooldownMs at least 0');
+  constructor(private readonly options: RetrainTriggerOptions, state?: RetrainTriggerStateJson) {
+    checkOptions(options);
+    if (state !== undefined) {
+      this.streak = state.streak.slice(-options.consecutive);
+      this.inEpisode = state.inEpisode;
+      this.clean = state.clean;
+      this.lastRequestAt = state.lastRequestAt ?? undefined;
+      this.last = state.last ?? undefined;
+    }
   }
 
   /** Whether an episode is open now. */
@@ -57,9 +173,14 @@ export class RetrainTrigger {
     return this.inEpisode;
   }
 
-  /** Feeds one window's report (in window order) at wall-clock time `now`. */
+  /** Feeds one window's report (in window order) at time `now` (ms; the cooldown is measured in it). */
   observe(report: DriftReport, now: number): TriggerOutcome {
-    if (!conditionHolds(report, this.options.on)) {
+    const stale = this.staleness(report);
+    if (stale !== undefined) return { kind: 'stale', why: stale };
+    this.last = { window: { ...report.window }, createdAt: report.createdAt };
+    const verdict = conditionVerdict(report, this.options);
+    if (verdict === 'unknown') return { kind: 'none' };
+    if (verdict === 'clear') {
       this.streak = [];
       if (this.inEpisode) {
         this.clean += 1;
@@ -69,7 +190,7 @@ export class RetrainTrigger {
     }
     this.clean = 0;
     if (this.inEpisode) return { kind: 'none' };
-    this.streak.push(report);
+    this.streak.push(windowOf(report));
     if (this.streak.length > this.options.consecutive) this.streak.shift();
     if (this.streak.length < this.options.consecutive) return { kind: 'none' };
     this.inEpisode = true;
@@ -77,11 +198,26 @@ export class RetrainTrigger {
     this.streak = [];
     if (this.lastRequestAt !== undefined && now - this.lastRequestAt < this.options.cooldownMs) return { kind: 'suppressed' };
     this.lastRequestAt = now;
-    return { kind: 'request', request: this.request(windows, now) };
+    return { kind: 'request', request: this.request(windows, report, now) };
   }
 
-  private request(windows: readonly DriftReport[], now: number): RetrainRequest {
-    const last = windows[windows.length - 1]!;
+  /** The state as plain JSON. */
+  toJSON(): RetrainTriggerStateJson {
+    return { streak: [...this.streak], inEpisode: this.inEpisode, clean: this.clean, lastRequestAt: this.lastRequestAt ?? null, last: this.last ?? null };
+  }
+
+  private staleness(report: DriftReport): 'duplicate' | 'out-of-order' | undefined {
+    const last = this.last;
+    if (last === undefined) return undefined;
+    const w = report.window;
+    if (w.kind === last.window.kind && w.start === last.window.start && w.end === last.window.end && (w.kind === 'time' || report.createdAt === last.createdAt)) return 'duplicate';
+    if (w.kind !== last.window.kind) return undefined;
+    const [a, b] = orderOf(report);
+    const [la, lb] = orderOf({ ...report, window: last.window, createdAt: last.createdAt });
+    return a < la || (a === la && b <= lb) ? 'out-of-order' : undefined;
+  }
+
+  private request(windows: readonly RetrainWindow[], last: DriftReport, now: number): RetrainRequest {
     return {
       id: `${last.topology}/${last.node}/${last.window.kind}-${last.window.start}-${last.window.end}`,
       topology: last.topology,
@@ -89,9 +225,65 @@ export class RetrainTrigger {
       model: last.model,
       reason: this.options.on,
       requestedAt: now,
-      windows: windows.map((r) => ({ kind: r.window.kind, start: r.window.start, end: r.window.end, inputs: r.inputs, shareOfDriftedColumns: r.dataset?.shareOfDriftedColumns ?? null })),
+      windows,
       driftedFeatures: last.columns.filter((c) => c.drifted).map((c) => ({ name: c.name, method: c.method, score: c.score, threshold: c.threshold })),
       embeddingScore: last.embedding?.score ?? null,
+      baselineAccuracy: this.options.on === 'accuracy' ? baselineOf(last, this.options) : null,
     };
+  }
+}
+
+function windowOf(r: DriftReport): RetrainWindow {
+  return {
+    kind: r.window.kind,
+    start: r.window.start,
+    end: r.window.end,
+    inputs: r.inputs,
+    shareOfDriftedColumns: r.dataset?.shareOfDriftedColumns ?? null,
+    labelled: r.accuracy?.labelled ?? null,
+    accuracy: r.accuracy?.ratio ?? null,
+  };
+}
+
+/** The state of every trigger of a {@link RetrainTriggers}, as plain JSON. */
+export interface RetrainTriggersStateJson {
+  readonly type: 'centaur-retrain-state';
+  readonly version: 1;
+  readonly triggers: readonly { readonly key: string; readonly state: RetrainTriggerStateJson }[];
+}
+
+/** Triggers kept at most (least recently used dropped); why: model versions come and go. */
+const MAX_TRIGGERS = 1000;
+
+/**
+ * One trigger per topology, drift node and model version; why: a topic may carry several nodes'
+ * reports, and a new model version (after retraining) starts its own episodes.
+ */
+export class RetrainTriggers {
+  private readonly triggers = new Map<string, RetrainTrigger>();
+
+  constructor(private readonly options: RetrainTriggerOptions, state?: RetrainTriggersStateJson) {
+    checkOptions(options);
+    for (const t of state?.triggers ?? []) this.triggers.set(t.key, new RetrainTrigger(options, t.state));
+  }
+
+  /** The key of a report's trigger. */
+  static keyOf(report: DriftReport): string {
+    return JSON.stringify([report.topology, report.node, report.model?.name ?? null, report.model?.version ?? null]);
+  }
+
+  /** Feeds one report to its node and model version's trigger. */
+  observe(report: DriftReport, now: number): TriggerOutcome {
+    const key = RetrainTriggers.keyOf(report);
+    const trigger = this.triggers.get(key) ?? new RetrainTrigger(this.options);
+    this.triggers.delete(key);
+    this.triggers.set(key, trigger);
+    if (this.triggers.size > MAX_TRIGGERS) this.triggers.delete(this.triggers.keys().next().value as string);
+    return trigger.observe(report, now);
+  }
+
+  /** The state of every trigger. */
+  toJSON(): RetrainTriggersStateJson {
+    return { type: 'centaur-retrain-state', version: 1, triggers: [...this.triggers].map(([key, t]) => ({ key, state: t.toJSON() })) };
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The state of one window (or one pane of it) for every monitored feature: reservoirs (`evidently`
  * mode) or histograms over the profile's edges (`streaming` mode) for numerical features, category
- * counts for categorical ones, the embedding sum, and the window's input count, event-time range
- * and latest model version. It merges with another window's state of the same setup and writes
+ * counts for categorical ones, the embedding sum, the window's input count, event-time range and
+ * latest model version, and the labelled inputs with the correct predictions among them (accuracy
+ * once ground truth arrives). It merges with another window's state of the same setup and writes
  * itself as plain JSON, so panes make sliding windows and instances publish partials.
  */
 import type { Envelope } from '../../core/envelope.js';
@@ -43,6 +44,9 @@ export interface WindowStateJson {
   readonly model: { readonly name: string; readonly version: string } | null;
   readonly features: Readonly<Record<string, FeatureStateJson>>;
   readonly embedding: EmbeddingMeanStateJson | null;
+  /** Inputs with a known label and a prediction, and those predicted right (absent in partials of older versions: 0). */
+  readonly labelled?: number;
+  readonly correct?: number;
 }
 
 /** A seed per (window or pane, feature): reservoirs stay reproducible. */
@@ -58,6 +62,9 @@ export class WindowState {
   eventTimeMin = Number.POSITIVE_INFINITY;
   eventTimeMax = Number.NEGATIVE_INFINITY;
   model: { name: string; version: string } | null = null;
+  /** Inputs with a ground-truth label and a prediction; those whose top class equals the label. */
+  labelled = 0;
+  correct = 0;
 
   constructor(readonly setup: WindowSetup, seed: number) {
     setup.features.forEach((spec, i) => {
@@ -77,6 +84,10 @@ export class WindowState {
     if (envelope.eventTime < this.eventTimeMin) this.eventTimeMin = envelope.eventTime;
     if (envelope.eventTime > this.eventTimeMax) this.eventTimeMax = envelope.eventTime;
     if (envelope.model !== undefined) this.model = { name: envelope.model.name, version: envelope.model.version };
+    if (envelope.label !== undefined && envelope.prediction !== undefined) {
+      this.labelled += 1;
+      if (envelope.prediction.label === envelope.label) this.correct += 1;
+    }
     const classes = this.setup.profile.classes;
     for (const spec of this.setup.features) {
       const state = this.states.get(spec.name)!;
@@ -99,6 +110,8 @@ export class WindowState {
     }
     if (this.embedding !== null && other.embedding !== null) this.embedding.merge(other.embedding);
     this.count += other.count;
+    this.labelled += other.labelled;
+    this.correct += other.correct;
     this.eventTimeMin = Math.min(this.eventTimeMin, other.eventTimeMin);
     this.eventTimeMax = Math.max(this.eventTimeMax, other.eventTimeMax);
     this.model = other.model ?? this.model;
@@ -119,6 +132,8 @@ export class WindowState {
       model: this.model,
       features,
       embedding: this.embedding?.toJSON() ?? null,
+      labelled: this.labelled,
+      correct: this.correct,
     };
   }
 
@@ -140,6 +155,13 @@ export class WindowState {
     state.eventTimeMin = json.eventTimeMin ?? Number.POSITIVE_INFINITY;
     state.eventTimeMax = json.eventTimeMax ?? Number.NEGATIVE_INFINITY;
     state.model = json.model;
+    const labelled = json.labelled ?? 0;
+    const correct = json.correct ?? 0;
+    if (!Number.isInteger(labelled) || !Number.isInteger(correct) || labelled < 0 || correct < 0 || correct > labelled) {
+      throw new DriftInputError(`partial has invalid labelled counts (labelled ${String(labelled)}, correct ${String(correct)})`);
+    }
+    state.labelled = labelled;
+    state.correct = correct;
     return state;
   }
 }
