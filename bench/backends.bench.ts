@@ -9,17 +9,28 @@
  * handling included), and the client's own CPU time per call (this process's user + system time
  * while the call is in flight: encoding, socket writes and reads, decoding). gRPC answers carry no
  * parameters from this server, so gRPC rows are set against the HTTP compute median.
- * Prints a markdown table. Usage: npm run bench:backends -- [--batches 1,8,32,64] [--seconds 3]
- * [--http URL] [--grpc HOST:PORT] [--model-name NAME] [--threads N].
+ *
+ * Half precision: two more rows (gRPC, or HTTP with `--fp16-protocol http`) send FP16, once from a float32 batch that the client converts
+ * per request, once from a float16 batch as `micro-batch` with `dtype: float16` packs it (sent as
+ * it is). A second table sets their client CPU beside the batcher's own CPU to pack the batch
+ * (float32 or float16, from decoded 8-bit images), so the sum is the client-side CPU per batch of
+ * each way. Prints markdown tables. Usage: npm run bench:backends -- [--batches 1,8,32,64]
+ * [--seconds 3] [--http URL] [--grpc HOST:PORT] [--model-name NAME] [--threads N]
+ * [--fp16-protocol grpc|http].
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { BatchTensor, ImageTensor } from '../src/core/envelope.js';
+import { toFloat16Array } from '../src/core/fp16.js';
 import { createBackend } from '../src/inference/backend.js';
 import type { InferenceBackend, KserveBackendOptions } from '../src/inference/backend.js';
 import { connectionFor, startKserveBackend } from '../src/inference/kserve-backend.js';
 import { createKserveClient } from '../src/inference/kserve/index.js';
-import type { InferRequest, InferResponse, KserveClient } from '../src/inference/kserve/index.js';
+import type { InferRequest, InferResponse, KserveClient, ModelConfig } from '../src/inference/kserve/index.js';
 import { loadManifest } from '../src/inference/manifest.js';
+import { packBatch } from '../src/operators/pack-batch.js';
+import { TensorPool } from '../src/operators/tensor-pool.js';
+import type { TensorDtype } from '../src/operators/tensor-pool.js';
 import { demoBatches, quantile, timeBackend, WARM_UP } from './backend-timing.js';
 
 const { values } = parseArgs({
@@ -31,6 +42,7 @@ const { values } = parseArgs({
     'model-name': { type: 'string', default: 'horse-or-human' },
     model: { type: 'string', default: 'models/demo' },
     threads: { type: 'string', default: '0' },
+    'fp16-protocol': { type: 'string', default: 'grpc' },
   },
 });
 const batches = values.batches.split(',').map(Number);
@@ -81,6 +93,9 @@ class ComputeRecorder implements KserveClient {
   modelMetadata(name: string, version?: string): ReturnType<KserveClient['modelMetadata']> {
     return this.inner.modelMetadata(name, version);
   }
+  modelConfig(name: string, version?: string): Promise<ModelConfig | null> {
+    return this.inner.modelConfig?.(name, version) ?? Promise.resolve(null);
+  }
   async infer(request: InferRequest): Promise<InferResponse> {
     const started = performance.now();
     const cpu = process.cpuUsage();
@@ -112,10 +127,54 @@ const kserve = async (options: KserveBackendOptions): Promise<{ backend: Inferen
 const modelName = values['model-name'];
 const http = await kserve({ kind: 'kserve', protocol: 'http', endpoint: values.http, model: modelName, maxInFlight: 1 });
 const grpc = await kserve({ kind: 'kserve', protocol: 'grpc', endpoint: values.grpc, model: modelName, maxInFlight: 1 });
+const fp16Protocol = values['fp16-protocol'] === 'http' ? 'http' : 'grpc';
+const fp16 = await kserve({
+  kind: 'kserve',
+  protocol: fp16Protocol,
+  endpoint: fp16Protocol === 'http' ? values.http : values.grpc,
+  model: modelName,
+  maxInFlight: 1,
+  inputDatatype: 'FP16',
+});
 
-/** Calls `backend.run` back to back for `seconds` (at least MIN_CALLS times) after a warm-up. */
-async function measure(name: string, backend: InferenceBackend, batch: number, recorder?: ComputeRecorder): Promise<Figures> {
-  const timed = await timeBackend(backend, tensorOf(batch), seconds, () => {
+/** The float16 batch micro-batch packs (`dtype: float16`): the float32 batch rounded to nearest even. */
+const halfOf = (tensor: BatchTensor): BatchTensor => ({ ...tensor, data: toFloat16Array(tensor.data as Float32Array) });
+
+/** Decoded-looking 8-bit images (packing cost does not depend on the pixel values). */
+const packImages: ImageTensor[] = Array.from({ length: largest }, (_, i) => ({
+  data: Uint8Array.from({ length: input.width * input.height * input.channels }, (_, j) => (i * 131 + j * 7) % 256),
+  width: input.width,
+  height: input.height,
+  channels: input.channels,
+  scale: input.scale,
+}));
+
+/** This process's CPU per packBatch of `n` images into a pooled buffer of `dtype` (median, ms). */
+function packCpu(n: number, dtype: TensorDtype): number {
+  const pool = new TensorPool(dtype, largest * input.width * input.height * input.channels, 1);
+  const images = packImages.slice(0, n);
+  const cpuMs: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < WARM_UP + 5 || performance.now() - started < 1000; i += 1) {
+    const buffer = pool.acquire();
+    const cpu = process.cpuUsage();
+    packBatch(images, buffer, input.layout, dtype);
+    const used = process.cpuUsage(cpu);
+    pool.release(buffer);
+    if (i >= WARM_UP) cpuMs.push((used.user + used.system) / 1000);
+  }
+  return quantile(cpuMs, 0.5);
+}
+
+/** Calls `backend.run` on `tensor` (default: the float32 batch of `batch`) back to back for `seconds` (at least MIN_CALLS times) after a warm-up. */
+async function measure(
+  name: string,
+  backend: InferenceBackend,
+  batch: number,
+  recorder?: ComputeRecorder,
+  tensor: BatchTensor = tensorOf(batch),
+): Promise<Figures> {
+  const timed = await timeBackend(backend, tensor, seconds, () => {
     if (recorder === undefined) return;
     recorder.computeMs.length = 0;
     recorder.wallMs.length = 0;
@@ -129,15 +188,23 @@ async function measure(name: string, backend: InferenceBackend, batch: number, r
   return { ...withCpu, computeP50: quantile(recorder.computeMs, 0.5), overheadP50: quantile(overhead, 0.5) };
 }
 
+const via = fp16Protocol === 'http' ? 'HTTP' : 'gRPC';
+const CONVERTED = `KServe ${via} FP16 (client converts float32)`;
+const PACKED = `KServe ${via} FP16 (packed float16)`;
 const rows: Figures[] = [];
+const packing = new Map<number, { float32: number; float16: number }>();
 for (const batch of batches) {
   const local = await measure('onnx (in process)', onnx, batch);
   const viaHttp = await measure('KServe HTTP (binary)', http.backend, batch, http.recorder);
   const viaGrpc = await measure('KServe gRPC', grpc.backend, batch, grpc.recorder);
-  rows.push(local, viaHttp, viaGrpc);
-  process.stderr.write(`batch ${batch}: ${[local, viaHttp, viaGrpc].map((r) => `${r.backend} ${r.imagesPerSecond.toFixed(1)}/s`).join(', ')}\n`);
+  const converted = await measure(CONVERTED, fp16.backend, batch, fp16.recorder);
+  const packed = await measure(PACKED, fp16.backend, batch, fp16.recorder, halfOf(tensorOf(batch)));
+  const group = [local, viaHttp, viaGrpc, converted, packed];
+  rows.push(...group);
+  packing.set(batch, { float32: packCpu(batch, 'float32'), float16: packCpu(batch, 'float16') });
+  process.stderr.write(`batch ${batch}: ${group.map((r) => `${r.backend} ${r.imagesPerSecond.toFixed(1)}/s`).join(', ')}\n`);
 }
-await Promise.all([onnx.close(), http.backend.close(), grpc.backend.close()]);
+await Promise.all([onnx.close(), http.backend.close(), grpc.backend.close(), fp16.backend.close()]);
 
 const fixed = (v: number, digits = 1): string => v.toFixed(digits);
 const percent = (part: number | undefined, whole: number | undefined, note: string): string =>
@@ -180,5 +247,22 @@ for (const batch of batches) {
         .trim(),
     );
   }
+}
+lines.push(
+  '',
+  `Client-side CPU per batch for FP16 over ${via} (medians, ms): the batcher packing the batch, plus the client sending it (which converts a float32 batch to half precision).`,
+  '',
+  '| batch | pack float32 | client, converting | sum | pack float16 | client, as packed | sum | saved |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|',
+);
+for (const batch of batches) {
+  const pack = packing.get(batch) as { float32: number; float16: number };
+  const converted = rows.find((r) => r.batch === batch && r.backend === CONVERTED)?.clientCpuP50 ?? Number.NaN;
+  const packed = rows.find((r) => r.batch === batch && r.backend === PACKED)?.clientCpuP50 ?? Number.NaN;
+  const before = pack.float32 + converted;
+  const after = pack.float16 + packed;
+  lines.push(
+    `| ${batch} | ${fixed(pack.float32, 2)} | ${fixed(converted, 2)} | ${fixed(before, 2)} | ${fixed(pack.float16, 2)} | ${fixed(packed, 2)} | ${fixed(after, 2)} | ${fixed((100 * (before - after)) / before)}% |`,
+  );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

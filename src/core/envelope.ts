@@ -133,8 +133,12 @@ export interface Envelope {
 
 /** A batch tensor held in a pooled buffer; `release()` returns the buffer to its pool. */
 export interface BatchTensor {
-  /** The whole pooled buffer, sized for the largest batch: read only the first n·h·w·c values. */
-  readonly data: Float32Array | Uint8Array;
+  /**
+   * The whole pooled buffer, sized for the largest batch: read only the first n·h·w·c values. The
+   * array type is the element type: Float32Array float32, Uint16Array float16 (IEEE half-precision
+   * bits, packed by `micro-batch` with `dtype: float16`), Uint8Array raw bytes.
+   */
+  readonly data: Float32Array | Uint16Array | Uint8Array;
   /** [n, h, w, c] for NHWC or [n, c, h, w] for NCHW. */
   readonly shape: readonly [number, number, number, number];
   readonly layout: 'NHWC' | 'NCHW';

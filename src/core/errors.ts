@@ -47,7 +47,7 @@ export const ERROR_CODES = {
   TENSOR_SHAPE_MISMATCH: {
     category: 'data',
     retriable: false,
-    description: 'An envelope reached `micro-batch` or `infer` with a tensor whose shape, layout or pixel scaling differs from the model input.',
+    description: 'An envelope reached `micro-batch` or `infer` with a tensor whose shape, layout, pixel scaling or element type differs from what the model input or backend takes (e.g. a float16 batch for the onnx backend).',
   },
   MODEL_LOAD_FAILED: {
     category: 'config',

@@ -2,14 +2,17 @@
  * The `kserve` backend: runs the model on a KServe v2 (Open Inference Protocol) server such as
  * NVIDIA Triton, over gRPC or HTTP with binary tensors (`src/inference/kserve/`).
  *
- * At creation it waits (with the client's retries) for the model to be ready, reads its metadata
- * and checks it against the manifest: a server that cannot be reached stops the start with
- * INFERENCE_SERVER_UNAVAILABLE, a model that differs with MODEL_METADATA_MISMATCH (a config error,
- * exit 2) naming both sides. `run` sends the batch (split where the server takes fewer images per
- * request), at most `maxInFlight` requests at once, and joins the answers into the onnx backend's
- * output. Server trouble stays retriable (INFERENCE_SERVER_UNAVAILABLE), so `infer` retries the
- * batch and dead-letters it only when that fails too; a refused request (INFERENCE_REQUEST_INVALID)
- * goes to the dead letter at once.
+ * At creation it waits (with the client's retries) for the model to be ready, reads its metadata,
+ * and its configuration where the server offers one (Triton), and checks them against the
+ * manifest: a server that cannot be reached stops the start with INFERENCE_SERVER_UNAVAILABLE, a
+ * model that differs with MODEL_METADATA_MISMATCH (a config error, exit 2) naming both sides. The
+ * configuration's `max_batch_size` (else a `max_batch_size` metadata parameter) is the most images
+ * one request carries; its dynamic batching and instances are logged. `run` sends the batch (split
+ * where the server takes fewer images per request, with a warning the first time), at most
+ * `maxInFlight` requests at once, and joins the answers into the onnx backend's output. Server
+ * trouble stays retriable (INFERENCE_SERVER_UNAVAILABLE), so `infer` retries the batch and
+ * dead-letters it only when that fails too; a refused request (INFERENCE_REQUEST_INVALID) goes to
+ * the dead letter at once.
  */
 import path from 'node:path';
 import { CentaurError } from '../core/errors.js';
@@ -17,8 +20,10 @@ import type { ErrorCode } from '../core/errors.js';
 import { retry } from '../core/retry.js';
 import type { BackendContext, InferenceBackend, InferenceOutput, KserveBackendOptions } from './backend.js';
 import { assertModelMetadata, createKserveClient } from './kserve/index.js';
-import type { InputDatatype, KserveClient, KserveClientOptions, KserveConnection, ModelMetadata } from './kserve/index.js';
+import type { InputDatatype, KserveClient, KserveClientOptions, KserveConnection, ModelConfig, ModelMetadata } from './kserve/index.js';
 import { Limiter } from './kserve/limiter.js';
+import { assertModelConfig, describeInstanceGroup } from './kserve/model-config.js';
+import type { ModelConfigCheck } from './kserve/model-config.js';
 import { batchInputs } from './kserve-input.js';
 import type { InputPlan } from './kserve-input.js';
 import { batchOutput } from './kserve-output.js';
@@ -99,25 +104,35 @@ export async function startKserveBackend(
   await waitUntilReady(client, name, version, attempts, (problem) =>
     withNode(context, 'INFERENCE_SERVER_UNAVAILABLE', `KServe server ${server}: ${problem}`),
   );
-  let metadata: ModelMetadata;
-  try {
-    metadata = await client.modelMetadata(name, version);
-  } catch (error) {
-    const coded = error instanceof CentaurError ? error : new CentaurError('MODEL_LOAD_FAILED', String(error), { cause: error });
-    // The server's trouble stays retriable; an answer it cannot give (or that is malformed) is a setup problem.
-    const code: ErrorCode = coded.code === 'INFERENCE_SERVER_UNAVAILABLE' ? coded.code : 'MODEL_LOAD_FAILED';
-    throw withNode(context, code, `cannot read the metadata of model ${described}: ${coded.message}`, coded);
-  }
+  const read = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      const coded = error instanceof CentaurError ? error : new CentaurError('MODEL_LOAD_FAILED', String(error), { cause: error });
+      // The server's trouble stays retriable; an answer it cannot give (or that is malformed) is a setup problem.
+      const code: ErrorCode = coded.code === 'INFERENCE_SERVER_UNAVAILABLE' ? coded.code : 'MODEL_LOAD_FAILED';
+      throw withNode(context, code, `cannot read the ${what} of model ${described}: ${coded.message}`, coded);
+    }
+  };
+  const metadata: ModelMetadata = await read('metadata', () => client.modelMetadata(name, version));
+  // Null where the server does not offer it (anything but Triton): the metadata alone is checked.
+  const config: ModelConfig | null = await read('configuration', async () => (client.modelConfig === undefined ? null : client.modelConfig(name, version)));
+  const sides = { server, manifestFile: path.join(model.dir, 'manifest.json') };
+  let configCheck: ModelConfigCheck | undefined;
   let checked: ReturnType<typeof assertModelMetadata>;
   try {
-    checked = assertModelMetadata(manifest, metadata, { server, manifestFile: path.join(model.dir, 'manifest.json') });
+    // The configuration first: its problems name the config.pbtxt fields to change.
+    configCheck = config === null ? undefined : assertModelConfig(manifest, config, sides);
+    checked = assertModelMetadata(manifest, metadata, sides, { batchOfOne: configCheck?.batchOfOne === true });
   } catch (error) {
     const coded = error as CentaurError;
     throw withNode(context, coded.code, coded.message, coded);
   }
   const datatype = chooseDatatype(options.inputDatatype, checked.inputDatatype, model, context);
+  // The configuration's limit where there is one (undefined there: no limit), else the metadata's.
+  const maxRows = configCheck === undefined ? checked.maxBatchSize : configCheck.maxRows;
 
-  const inputPlan: InputPlan = { name: manifest.input.name, datatype, scale: manifest.input.scale, maxRows: checked.maxBatchSize };
+  const inputPlan: InputPlan = { name: manifest.input.name, datatype, scale: manifest.input.scale, maxRows };
   const outputPlan: OutputPlan = {
     probabilities: manifest.outputs.probabilities,
     embedding: manifest.outputs.embedding,
@@ -135,11 +150,19 @@ export async function startKserveBackend(
       versions: metadata.versions,
       platform: metadata.platform,
       inputDatatype: datatype,
-      ...(checked.maxBatchSize === undefined ? {} : { maxBatchSize: checked.maxBatchSize }),
+      ...(maxRows === undefined ? {} : { maxBatchSize: maxRows }),
+      ...(config === null ? { modelConfig: 'not offered' } : configSummary(config)),
     },
     'Inference server ready; its model matches the manifest.',
   );
+  if (datatype === 'FP16') {
+    context.logger?.info(
+      { inputDatatype: datatype },
+      'Pixels travel as FP16: batches packed as float16 (`dtype: float16` on micro-batch) go as they are; float32 batches are converted per request.',
+    );
+  }
   let closed = false;
+  let warnedSplit = false;
 
   return {
     name: 'kserve',
@@ -147,6 +170,13 @@ export async function startKserveBackend(
     async run(batch): Promise<InferenceOutput> {
       if (closed) throw new CentaurError('INFERENCE_FAILED', 'the kserve backend is closed', { retriable: false });
       const chunks = batchInputs(batch, inputPlan);
+      if (chunks.length > 1 && !warnedSplit && maxRows !== undefined) {
+        warnedSplit = true;
+        context.logger?.warn(
+          { images: batch.shape[0], requests: chunks.length, maxBatchSize: maxRows, from: config === null ? 'model metadata' : 'model configuration' },
+          `Batches of ${batch.shape[0]} images are larger than the server's max_batch_size ${maxRows}, so each goes out as ${chunks.length} requests; set the micro-batch \`maxSize\` (and infer's \`maxBatchSize\`) to at most ${maxRows}, or raise max_batch_size on the server.`,
+        );
+      }
       // allSettled: no request may still be reading the caller's buffer once this call settles.
       const settled = await Promise.allSettled(
         chunks.map(async (chunk): Promise<ChunkAnswer> => {
@@ -171,6 +201,19 @@ export async function startKserveBackend(
       closed = true;
       await client.close();
     },
+  };
+}
+
+/** The configuration's batching and instances, as log fields. */
+function configSummary(config: ModelConfig): Record<string, unknown> {
+  const batching = config.dynamicBatching;
+  return {
+    modelConfig: { platform: config.platform || config.backend, maxBatchSize: config.maxBatchSize },
+    dynamicBatching:
+      batching === undefined
+        ? 'off'
+        : { preferredBatchSizes: batching.preferredBatchSizes, maxQueueDelayMicroseconds: batching.maxQueueDelayMicroseconds },
+    instanceGroups: config.instanceGroups.map(describeInstanceGroup),
   };
 }
 

@@ -2,7 +2,9 @@
  * The `onnx` backend: onnxruntime-node in process. onnxruntime is imported when the first backend
  * is created, so topologies without `infer` never load the native library. At load the session's
  * inputs and outputs are checked against the manifest; at run, outputs are copied out so the caller
- * can release its pooled input buffer as soon as the promise settles.
+ * can release its pooled input buffer as soon as the promise settles. A float16 batch (`micro-batch`
+ * with `dtype: float16`, meant for a KServe server that takes FP16) is refused with
+ * TENSOR_SHAPE_MISMATCH: the model takes float32, and widening it back would only cost a pass.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type * as OrtModule from 'onnxruntime-node';
@@ -63,6 +65,12 @@ export async function createOnnxBackend(model: LoadedManifest, options: OnnxBack
       const elements = batch.shape[0] * batch.shape[1] * batch.shape[2] * batch.shape[3];
       if (batch.data.length < elements) {
         throw new CentaurError('INTERNAL', `batch tensor holds ${batch.data.length} elements, its shape needs ${elements}`);
+      }
+      if (batch.data instanceof Uint16Array) {
+        throw new CentaurError(
+          'TENSOR_SHAPE_MISMATCH',
+          `the batch is float16 (micro-batch \`dtype: float16\`) but the onnx backend feeds input \`${input.name}\` as ${input.dtype}; set \`dtype: ${input.dtype}\` on micro-batch (float16 is for a kserve backend whose server takes FP16)`,
+        );
       }
       let result: InferenceSession.ReturnType;
       try {

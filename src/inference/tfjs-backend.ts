@@ -4,7 +4,9 @@
  * the model.json) and checks their input and output names against the manifest; a warm-up batch of
  * one at load checks the output shapes. `run` feeds the first n·h·w·c values of the pooled batch
  * tensor and copies the outputs out; every tensor it makes is disposed before the call settles, so
- * TF.js memory stays flat however many batches run.
+ * TF.js memory stays flat however many batches run. A float16 batch (`micro-batch` with
+ * `dtype: float16`, meant for a KServe server that takes FP16) is refused with TENSOR_SHAPE_MISMATCH:
+ * TF.js has no float16 tensors, and widening it back would only cost a pass.
  */
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import type { Tensor } from '@tensorflow/tfjs-core';
@@ -132,6 +134,12 @@ export async function createTfjsBackend(
       const elements = batch.shape[0] * batch.shape[1] * batch.shape[2] * batch.shape[3];
       if (batch.data.length < elements) {
         throw new CentaurError('INTERNAL', `batch tensor holds ${batch.data.length} elements, its shape needs ${elements}`);
+      }
+      if (batch.data instanceof Uint16Array) {
+        throw new CentaurError(
+          'TENSOR_SHAPE_MISMATCH',
+          `the batch is float16 (micro-batch \`dtype: float16\`) but the tfjs backend feeds input \`${input.name}\` as ${input.dtype}; set \`dtype: ${input.dtype}\` on micro-batch (float16 is for a kserve backend whose server takes FP16)`,
+        );
       }
       return infer(batch.data, batch.shape);
     },

@@ -32,7 +32,7 @@ import { StoreConnectionFields } from '../storage/store-options.js';
 import { describeImageShape, packBatch } from './pack-batch.js';
 import type { BatchShape } from './pack-batch.js';
 import { concurrentMap } from './rx/concurrent-map.js';
-import { TensorPool } from './tensor-pool.js';
+import { TensorPool, dtypeOf } from './tensor-pool.js';
 import type { TensorPoolStats } from './tensor-pool.js';
 
 /** Options of `infer`; defaults live in the schema (the runtime fills them in). */
@@ -394,10 +394,12 @@ function noop(): void {}
 function packedTensorProblem(tensor: BatchTensor, rows: number, manifest: Manifest, expected: BatchShape): string | null {
   const { input } = manifest;
   const [n, d1, d2, d3] = tensor.shape;
-  const dtype = tensor.data instanceof Float32Array ? 'float32' : 'uint8';
+  const dtype = dtypeOf(tensor.data);
+  // Float16 is the float32 input rounded to half precision: the backend sends it (kserve) or refuses it.
+  const dtypeFits = dtype === input.dtype || (dtype === 'float16' && input.dtype === 'float32');
   const want = `${input.layout} ${input.dtype} [n, ${expected.slice(1).join(', ')}]`;
   const got = `${tensor.layout} ${dtype} [${tensor.shape.join(', ')}]`;
-  if (tensor.layout !== input.layout || dtype !== input.dtype || d1 !== expected[1] || d2 !== expected[2] || d3 !== expected[3]) {
+  if (tensor.layout !== input.layout || !dtypeFits || d1 !== expected[1] || d2 !== expected[2] || d3 !== expected[3]) {
     return `batch tensor is ${got}; model ${manifest.name} wants ${want} (set layout/dtype on micro-batch and size on decode-image)`;
   }
   if (n !== rows) return `batch tensor has ${n} rows for ${rows} envelopes`;

@@ -3,6 +3,14 @@
  * one arrived, and packs their decoded images into a pooled, pre-allocated batch tensor in the
  * layout and element type the model wants. Envelopes whose image shape differs from the batch's
  * first are dead-lettered (TENSOR_SHAPE_MISMATCH); envelopes with no image pass as a tensorless batch.
+ *
+ * `dtype: float16` packs half precision directly (the scaled values rounded to nearest even) for a
+ * `kserve` backend that sends FP16 (a server input of FP16, or `inputDatatype: FP16`): it then sends
+ * the pooled buffer as it is, instead of converting a float32 batch into a new array per request.
+ * The choice is explicit because this node is created, and packs, without knowing what the `infer`
+ * node downstream will learn from its server at start; the `kserve` backend says at start when the
+ * pixels travel as FP16, and the in-process backends (onnx, tfjs), whose models take float32,
+ * refuse float16 batches.
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
@@ -33,9 +41,10 @@ export const MicroBatchOptions = Type.Object(
       default: 'NHWC',
       description: 'Memory order of the packed batch tensor; must match the model input.',
     }),
-    dtype: Type.Union([Type.Literal('float32'), Type.Literal('uint8')], {
+    dtype: Type.Union([Type.Literal('float32'), Type.Literal('float16'), Type.Literal('uint8')], {
       default: 'float32',
-      description: 'Element type of the packed batch tensor: float32 applies the image scale, uint8 keeps raw bytes.',
+      description:
+        'Element type of the packed batch tensor: float32 applies the image scale; float16 applies it and rounds to half precision (round to nearest even), for a `kserve` backend that sends FP16 (server input FP16, or `inputDatatype: FP16`), which then sends the batch without converting it (the onnx and tfjs backends refuse float16); uint8 keeps raw bytes.',
     }),
     poolSize: Type.Integer({
       minimum: 1,

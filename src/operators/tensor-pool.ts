@@ -1,15 +1,21 @@
 /**
  * `TensorPool`: pre-allocated typed-array buffers of one capacity, reused batch after batch so the
  * hot path allocates nothing. `acquire()` never blocks: when every buffer is out it allocates a new
- * one and counts it in `allocatedBeyondPool` (a sign that `poolSize` is too small).
+ * one and counts it in `allocatedBeyondPool` (a sign that `poolSize` is too small). Half-precision
+ * buffers are Uint16Arrays of IEEE binary16 bits (JavaScript has no 16-bit float array in Node 20).
  */
 import { CentaurError } from '../core/errors.js';
 
-/** Element type of a pooled buffer. */
-export type TensorDtype = 'float32' | 'uint8';
+/** Element type of a pooled buffer: float32, half precision (float16) or raw bytes. */
+export type TensorDtype = 'float32' | 'float16' | 'uint8';
 
-/** A buffer the pool hands out. */
-export type TensorBuffer = Float32Array | Uint8Array;
+/** A buffer the pool hands out: Float32Array, Uint16Array (float16 bits) or Uint8Array. */
+export type TensorBuffer = Float32Array | Uint16Array | Uint8Array;
+
+/** The element type a buffer holds, told by its array type (a Uint16Array holds float16 bits). */
+export function dtypeOf(buffer: TensorBuffer): TensorDtype {
+  return buffer instanceof Float32Array ? 'float32' : buffer instanceof Uint16Array ? 'float16' : 'uint8';
+}
 
 /** Counters for metrics and tests. */
 export interface TensorPoolStats {
@@ -74,6 +80,13 @@ export class TensorPool {
   }
 
   private allocate(): TensorBuffer {
-    return this.dtype === 'float32' ? new Float32Array(this.capacity) : new Uint8Array(this.capacity);
+    switch (this.dtype) {
+      case 'float32':
+        return new Float32Array(this.capacity);
+      case 'float16':
+        return new Uint16Array(this.capacity);
+      case 'uint8':
+        return new Uint8Array(this.capacity);
+    }
   }
 }

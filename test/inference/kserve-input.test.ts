@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BatchTensor, PixelScale } from '../../src/core/envelope.js';
 import type { CentaurError } from '../../src/core/errors.js';
+import { fromFloat16Bits, toFloat16Array } from '../../src/core/fp16.js';
 import { batchInputs, toPixelBytes } from '../../src/inference/kserve-input.js';
 import type { InputPlan } from '../../src/inference/kserve-input.js';
-import { scaleTable } from '../../src/operators/pack-batch.js';
+import { inputBytes } from '../../src/inference/kserve/tensor-bytes.js';
+import { halfScaleTable, scaleTable } from '../../src/operators/pack-batch.js';
 
 const PER_IMAGE = 2 * 2 * 3;
 
@@ -48,6 +50,55 @@ test('FP16 leaves the float32 view to the client, which converts it', () => {
   const [chunk] = batchInputs(pooled(1), { ...FP32, datatype: 'FP16' });
   assert.ok(chunk?.input.data instanceof Float32Array);
   assert.equal(chunk.input.datatype, 'FP16');
+});
+
+/** The float16 batch micro-batch packs with `dtype: float16`: the pooled() values as half-precision bits. */
+function pooledHalf(n: number): BatchTensor & { data: Uint16Array } {
+  const data = toFloat16Array(pooled(n).data as Float32Array);
+  return { data, shape: [n, 2, 2, 3], layout: 'NHWC', release: () => {} };
+}
+
+test('a float16 batch goes as FP16 without a copy: each request input, and the bytes the client sends, are views of the pooled buffer', () => {
+  const batch = pooledHalf(7);
+  const chunks = batchInputs(batch, { ...FP32, datatype: 'FP16', maxRows: 3 });
+  assert.deepEqual(
+    chunks.map((c) => c.rows),
+    [3, 3, 1],
+  );
+  let start = 0;
+  for (const { rows, input } of chunks) {
+    assert.equal(input.datatype, 'FP16');
+    assert.ok(input.data instanceof Uint16Array);
+    assert.equal(input.data.buffer, batch.data.buffer, 'a view, not a copy');
+    assert.equal(input.data.byteOffset, start * PER_IMAGE * 2);
+    assert.equal(input.data.length, rows * PER_IMAGE);
+    const bytes = inputBytes(input);
+    assert.equal(bytes.buffer, batch.data.buffer, 'the client sends the same memory');
+    assert.equal(bytes.byteOffset, start * PER_IMAGE * 2);
+    assert.equal(bytes.byteLength, rows * PER_IMAGE * 2);
+    start += rows;
+  }
+  // The pooled buffer's tail (marker values past the batch) is not sent.
+  assert.equal(chunks.reduce((sum, c) => sum + c.input.data.length, 0), 7 * PER_IMAGE);
+});
+
+test('a float16 batch for an FP32 input is widened exactly; for UINT8, the exact bytes come back under every scale', () => {
+  const batch = pooledHalf(2);
+  const [chunk] = batchInputs(batch, FP32);
+  assert.ok(chunk?.input.data instanceof Float32Array);
+  assert.notEqual(chunk.input.data.buffer, batch.data.buffer);
+  assert.deepEqual(
+    Array.from(chunk.input.data),
+    Array.from(batch.data.subarray(0, 2 * PER_IMAGE), (bits) => fromFloat16Bits(bits)),
+  );
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+  for (const scale of ['unit', 'symmetric', 'uint8'] as PixelScale[]) {
+    const table = halfScaleTable(scale);
+    const halves = Uint16Array.from(bytes, (b) => table[b] as number);
+    assert.deepEqual(toPixelBytes(halves, scale), bytes, scale);
+    const [asBytes] = batchInputs({ data: halves, shape: [1, 16, 16, 1], layout: 'NHWC', release: () => {} }, { ...FP32, scale, datatype: 'UINT8' });
+    assert.deepEqual(asBytes?.input.data, bytes, `${scale} through batchInputs`);
+  }
 });
 
 test('UINT8 from float pixels gives back the exact bytes under every scale; a uint8 batch goes as it is', () => {

@@ -234,6 +234,25 @@ test('the tiny fixture as a TF.js graph model and as a layers model equals the O
   }
 });
 
+test('a float16 batch (micro-batch dtype float16) is refused with TENSOR_SHAPE_MISMATCH saying to pack float32, not run', async () => {
+  const backend = await createBackend({ kind: 'tfjs' }, await loadManifest(TINY_GRAPH));
+  try {
+    const half: BatchTensor = { data: new Uint16Array(2 * 48), shape: [2, 4, 4, 3], layout: 'NHWC', release: () => {} };
+    await assert.rejects(backend.run(half), (error: unknown) => {
+      assert.ok(error instanceof CentaurError, String(error));
+      assert.equal(error.code, 'TENSOR_SHAPE_MISMATCH');
+      assert.equal(error.retriable, false);
+      assert.match(error.message, /batch is float16 .*tfjs backend feeds input `.+` as float32; set `dtype: float32` on micro-batch/);
+      return true;
+    });
+    // The same backend still runs float32 batches.
+    const out = await backend.run(batchOf(pseudoImages(2, 48, 3), [2, 4, 4, 3]));
+    assert.equal(out.probabilities.length, 4);
+  } finally {
+    await backend.close();
+  }
+});
+
 test('a model whose names or shapes differ from the manifest is refused with MODEL_LOAD_FAILED naming both sides', async () => {
   const cases: { source: string; edit: (m: Record<string, unknown>) => void; message: RegExp }[] = [
     {

@@ -12,11 +12,13 @@ import type { OperatorContext } from '../../src/core/component.js';
 import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../../src/core/envelope.js';
 import { isBatch } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
+import { fromFloat16Array, toFloat16Array } from '../../src/core/fp16.js';
 import { createBackend } from '../../src/inference/backend.js';
 import type { InferenceBackend, InferenceOutput } from '../../src/inference/backend.js';
 import { loadManifest } from '../../src/inference/manifest.js';
 import { InferOptions, createInfer, createInferWithBackend, describeInfer, infer } from '../../src/operators/infer.js';
 import { createMicroBatch } from '../../src/operators/micro-batch.js';
+import { packBatch } from '../../src/operators/pack-batch.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = 'test/fixtures/tiny-model';
@@ -321,6 +323,62 @@ void test('a packed batch scaled otherwise than the model was trained fails all 
     assert.deepEqual(out, []);
     assert.deepEqual(failed.map((f) => f.error.code), ['TENSOR_SHAPE_MISMATCH', 'TENSOR_SHAPE_MISMATCH']);
     assert.match(failed[0]?.error.message ?? '', /set `scale: unit` on decode-image/);
+    assert.equal(batcher.poolStats().outstanding, 0);
+  } finally {
+    await op.close();
+  }
+});
+
+void test('float16 batches (micro-batch dtype float16) reach the backend of a float32 model as half-precision views, split by maxBatchSize', async () => {
+  const model = await loadManifest(path.join(ROOT, FIXTURE));
+  const seen: { data: Uint16Array; rows: number }[] = [];
+  const halfAware: InferenceBackend = {
+    name: 'half-aware',
+    description: 'half-aware',
+    run: (batch) => {
+      assert.ok(batch.data instanceof Uint16Array, 'handed over as half precision');
+      const rows = batch.shape[0];
+      seen.push({ data: batch.data, rows });
+      // The tiny onnx model takes float32: widen, as a server that takes FP16 would compute on these values.
+      return realBackendRun({ ...batch, data: fromFloat16Array(batch.data.subarray(0, rows * 48)) });
+    },
+    close: async () => undefined,
+  };
+  const op = createInferWithBackend(model, halfAware, { maxBatchesInFlight: 1, maxBatchSize: 3, includeEmbedding: true });
+  const batcher = createMicroBatch({ maxSize: 5, maxDelayMs: 5, layout: 'NHWC', dtype: 'float16', poolSize: 1 });
+  const { ctx, failed } = context();
+  const inputs = Array.from({ length: 5 }, (_, i) => envelope(i + 500));
+  const sources = inputs.map((e) => e.tensor as ImageTensor);
+  const out = flatten(await collect(op.apply(batcher.apply(from(inputs), ctx), ctx)));
+  assert.deepEqual(failed, []);
+  assert.deepEqual(seen.map((s) => s.rows), [3, 2]);
+  assert.equal(seen[0]?.data.buffer, seen[1]?.data.buffer, 'both chunks are views of the one pooled buffer');
+  const floats = new Float32Array(5 * 48);
+  packBatch(sources, floats, 'NHWC', 'float32');
+  assert.deepEqual([...(seen[0]?.data ?? []), ...(seen[1]?.data ?? [])], Array.from(toFloat16Array(floats)));
+  assert.equal(out.length, 5);
+  out.forEach((e, i) => {
+    const want = expected((sources[i] as ImageTensor).data);
+    e.prediction?.probabilities.forEach((p, k) => assert.ok(Math.abs(p - (want.probabilities[k] as number)) < 1e-3, `${e.id} p[${k}]`));
+  });
+  assert.equal(batcher.poolStats().outstanding, 0);
+});
+
+void test('the onnx backend refuses a float16 batch for its float32 model: TENSOR_SHAPE_MISMATCH saying to pack float32, not retried', async () => {
+  const op = await createInfer(options(), { baseDir: ROOT });
+  try {
+    const batcher = createMicroBatch({ maxSize: 3, maxDelayMs: 5, layout: 'NHWC', dtype: 'float16', poolSize: 1 });
+    const { ctx, failed } = context();
+    const out = await collect(op.apply(batcher.apply(from([envelope(1), envelope(2)]), ctx), ctx));
+    assert.deepEqual(out, []);
+    assert.deepEqual(
+      failed.map((f) => [f.id, f.error.code, f.error.retriable]),
+      [
+        ['e1', 'TENSOR_SHAPE_MISMATCH', false],
+        ['e2', 'TENSOR_SHAPE_MISMATCH', false],
+      ],
+    );
+    assert.match(failed[0]?.error.message ?? '', /batch is float16 .*onnx backend feeds input `input` as float32; set `dtype: float32` on micro-batch/);
     assert.equal(batcher.poolStats().outstanding, 0);
   } finally {
     await op.close();

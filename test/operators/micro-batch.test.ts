@@ -7,7 +7,9 @@ import type { OperatorContext } from '../../src/core/component.js';
 import type { Batch, Envelope, ImageTensor, Item } from '../../src/core/envelope.js';
 import { isBatch } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
+import { toFloat16Array } from '../../src/core/fp16.js';
 import { MicroBatchOptions, createMicroBatch, microBatch } from '../../src/operators/micro-batch.js';
+import { packBatch } from '../../src/operators/pack-batch.js';
 
 const noop = (): void => {};
 
@@ -59,6 +61,8 @@ void test('schema defaults: maxSize 32, maxDelayMs 15, NHWC, float32, poolSize 4
   assert.deepEqual(options, { maxSize: 32, maxDelayMs: 15, layout: 'NHWC', dtype: 'float32', poolSize: 4 });
   assert.equal(validate({ maxSize: 0 }), false);
   assert.equal(validate({ sise: 3 }), false);
+  assert.ok(validate({ dtype: 'float16' }));
+  assert.equal(validate({ dtype: 'float64' }), false);
   assert.equal(microBatch.kind, 'micro-batch');
   assert.equal(microBatch.stability, 'beta');
 });
@@ -118,6 +122,43 @@ void test('NCHW uint8 packing', () => {
   assert.deepEqual(tensor.shape, [1, 3, 1, 2]);
   assert.deepEqual(Array.from(tensor.data.subarray(0, 6)), [1, 4, 2, 5, 3, 6]);
   tensor.release();
+});
+
+void test('dtype float16: half-precision bits equal to converting the float32 packing; the pooled buffers are reused', () => {
+  const ts = new TestScheduler((a, e) => assert.deepEqual(a, e));
+  const op = createMicroBatch(defaults({ layout: 'NCHW', dtype: 'float16', maxSize: 2, poolSize: 2 }));
+  const { ctx, failed } = context(ts);
+  const images = Array.from({ length: 12 }, (_, i): ImageTensor => ({
+    data: Uint8Array.from({ length: 6 }, (_, j) => (i * 41 + j * 29) % 256),
+    width: 2,
+    height: 1,
+    channels: 3,
+    scale: i % 2 === 0 ? 'unit' : 'symmetric',
+  }));
+  const buffers = new Set<unknown>();
+  const packed: number[][] = [];
+  ts.run(({ cold, flush }) => {
+    const values = Object.fromEntries(images.map((img, i) => [String.fromCharCode(97 + i), envelope(`e${i}`, img)]));
+    op.apply(cold<Item>('abcdefghijkl|', values), ctx).subscribe((item) => {
+      const tensor = (item as Batch).tensor;
+      assert.ok(tensor?.data instanceof Uint16Array);
+      assert.deepEqual(tensor.shape, [2, 3, 1, 2]);
+      buffers.add(tensor.data);
+      packed.push(Array.from(tensor.data.subarray(0, 12)));
+      // The next stage is done with the batch: its buffer goes back to the pool.
+      tensor.release();
+    });
+    flush();
+  });
+  assert.deepEqual(failed, []);
+  assert.equal(packed.length, 6);
+  for (let b = 0; b < 6; b += 1) {
+    const floats = new Float32Array(12);
+    packBatch(images.slice(2 * b, 2 * b + 2), floats, 'NCHW', 'float32');
+    assert.deepEqual(packed[b], Array.from(toFloat16Array(floats)), `batch ${b}`);
+  }
+  assert.equal(buffers.size, 1, 'every batch reused the one pooled buffer');
+  assert.deepEqual(op.poolStats(), { size: 2, outstanding: 0, allocatedBeyondPool: 0 });
 });
 
 void test('envelopes whose image shape differs from the first fail with TENSOR_SHAPE_MISMATCH and are left out', () => {

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageTensor, PixelScale } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
-import { packBatch, scaleTable } from '../../src/operators/pack-batch.js';
-import { TensorPool } from '../../src/operators/tensor-pool.js';
+import { fromFloat16Bits, toFloat16Array } from '../../src/core/fp16.js';
+import { halfScaleTable, packBatch, scaleTable } from '../../src/operators/pack-batch.js';
+import { TensorPool, dtypeOf } from '../../src/operators/tensor-pool.js';
 
 const image = (height: number, width: number, channels: number, pixels: number[], scale: PixelScale = 'unit'): ImageTensor => ({
   data: Uint8Array.from(pixels),
@@ -99,7 +100,47 @@ void test('rejects mixed shapes with TENSOR_SHAPE_MISMATCH and a buffer too smal
     (e: unknown) => e instanceof CentaurError && e.code === 'INTERNAL',
   );
   assert.throws(() => packBatch([image(1, 2, 3, A)], new Uint8Array(6), 'NHWC', 'float32'), CentaurError);
+  assert.throws(() => packBatch([image(1, 2, 3, A)], new Uint16Array(6), 'NHWC', 'float32'), CentaurError);
+  assert.throws(() => packBatch([image(1, 2, 3, A)], new Float32Array(6), 'NHWC', 'float16'), CentaurError);
+  assert.throws(() => packBatch([image(1, 2, 3, A)], new Uint8Array(6), 'NHWC', 'float16'), CentaurError);
   assert.throws(() => packBatch([], out, 'NHWC', 'float32'), CentaurError);
+});
+
+void test('float16 packing equals converting the float32 packing (fp16.ts, round to nearest even): every scale, layout, 1/3/4 channels', () => {
+  for (const channels of [1, 3, 4]) {
+    const h = 4;
+    const w = 3;
+    // Every byte value appears across the images.
+    const images = Array.from({ length: 6 }, (_, n) => Array.from({ length: h * w * channels }, (_, i) => (n * h * w * channels + i * 7) % 256));
+    for (const scale of ['unit', 'symmetric', 'uint8'] as const) {
+      for (const layout of ['NHWC', 'NCHW'] as const) {
+        const tensors = images.map((pixels) => image(h, w, channels, pixels, scale));
+        const floats = new Float32Array(images.length * h * w * channels);
+        const floatShape = packBatch(tensors, floats, layout, 'float32');
+        const halves = new Uint16Array(floats.length + 3).fill(0xbeef); // longer than needed: the tail is untouched
+        const halfShape = packBatch(tensors, halves, layout, 'float16');
+        assert.deepEqual(halfShape, floatShape);
+        assert.deepEqual(Array.from(halves.subarray(0, floats.length)), Array.from(toFloat16Array(floats)), `${layout} ${scale} c=${channels}`);
+        assert.deepEqual(Array.from(halves.subarray(floats.length)), [0xbeef, 0xbeef, 0xbeef]);
+      }
+    }
+  }
+});
+
+void test('the half-precision tables are the float32 tables rounded, within half precision of them', () => {
+  for (const scale of ['unit', 'symmetric', 'uint8'] as const) {
+    const half = halfScaleTable(scale);
+    const full = scaleTable(scale);
+    for (let v = 0; v < 256; v += 1) {
+      const value = fromFloat16Bits(half[v] as number);
+      const exact = full[v] as number;
+      // 11 significant bits: the rounding error is at most 2^-11 of the value.
+      assert.ok(Math.abs(value - exact) <= Math.abs(exact) * 2 ** -11, `${scale} ${v}: ${value} vs ${exact}`);
+    }
+  }
+  assert.equal(fromFloat16Bits(halfScaleTable('unit')[255] as number), 1);
+  assert.equal(fromFloat16Bits(halfScaleTable('symmetric')[0] as number), -1);
+  assert.equal(fromFloat16Bits(halfScaleTable('uint8')[255] as number), 255, 'bytes are exact in half precision');
 });
 
 void test('TensorPool reuses buffers, allocates beyond the pool without blocking, and refuses double release', () => {
@@ -118,4 +159,21 @@ void test('TensorPool reuses buffers, allocates beyond the pool without blocking
   const again = pool.acquire();
   assert.ok(again === a || again === b || again === c);
   assert.equal(new TensorPool('uint8', 4, 1).acquire().constructor, Uint8Array);
+});
+
+void test('TensorPool float16 hands out Uint16Arrays of half-precision bits and reuses them', () => {
+  const pool = new TensorPool('float16', 6, 2);
+  const a = pool.acquire();
+  assert.ok(a instanceof Uint16Array && a.length === 6);
+  assert.equal(dtypeOf(a), 'float16');
+  pool.release(a);
+  const seen = new Set<unknown>();
+  for (let i = 0; i < 10; i += 1) {
+    const b = pool.acquire();
+    seen.add(b);
+    pool.release(b);
+  }
+  assert.deepEqual([...seen], [a], 'the released buffer is handed out again; none is allocated');
+  assert.deepEqual(pool.stats(), { size: 2, outstanding: 0, allocatedBeyondPool: 0 });
+  assert.deepEqual([dtypeOf(new Float32Array(1)), dtypeOf(new Uint8Array(1))], ['float32', 'uint8']);
 });

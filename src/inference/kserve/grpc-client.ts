@@ -2,18 +2,25 @@
  * The KServe v2 client over gRPC (`inference.GRPCInferenceService`, @grpc/grpc-js with the .proto
  * loaded at run time). Tensors travel as raw bytes: `raw_input_contents` out, and
  * `raw_output_contents` back (typed `contents` are read too, for servers that answer that way).
- * One channel carries every call: HTTP/2 multiplexes the requests in flight.
+ * A ModelInfer request is encoded by grpc-codec.ts: its tensors copied once, into a reused buffer.
+ * One channel carries every call: HTTP/2 multiplexes the requests in flight. Triton's
+ * `ModelConfig` extension is called too; a server without it answers UNIMPLEMENTED (null).
  */
 import type { CallOptions, Client, MethodDefinition, ServiceError } from '@grpc/grpc-js';
 import { CentaurError } from '../../core/errors.js';
 import { callPolicy, callWithPolicy } from './call-policy.js';
 import type { CallPolicy, KserveClientOptions } from './call-policy.js';
 import { grpcError, transportError } from './classify.js';
+import { encodeModelInferRequest, RequestBuffers } from './grpc-codec.js';
+import { parseModelConfig } from './model-config.js';
 import { parseModelMetadata, parseServerMetadata } from './parse-metadata.js';
 import { loadKserveMethods } from './proto.js';
 import type { InferParameterMessage, KserveMethods, ModelInferResponseMessage, TensorContentsMessage } from './proto.js';
 import { inputBytes, outputFromBytes, outputFromValues } from './tensor-bytes.js';
-import type { InferOutput, InferRequest, InferResponse, KserveClient, ModelMetadata, ParameterValue, ServerMetadata } from './types.js';
+import type { InferOutput, InferRequest, InferResponse, KserveClient, ModelConfig, ModelMetadata, ParameterValue, ServerMetadata } from './types.js';
+
+/** The gRPC status of a method the server does not have. */
+const UNIMPLEMENTED = 12;
 
 /** Settings of the gRPC client. */
 export interface GrpcKserveClientOptions extends KserveClientOptions {
@@ -39,6 +46,8 @@ export async function createGrpcKserveClient(options: GrpcKserveClientOptions): 
 
 class GrpcKserveClient implements KserveClient {
   readonly protocol = 'grpc';
+  /** ModelInfer request bytes, reused from call to call. */
+  private readonly buffers = new RequestBuffers();
 
   constructor(
     readonly address: string,
@@ -73,6 +82,21 @@ class GrpcKserveClient implements KserveClient {
     return parseModelMetadata(where, answer);
   }
 
+  async modelConfig(name: string, version?: string): Promise<ModelConfig | null> {
+    const where = `KServe server ${this.address} (gRPC): configuration of model ${describeModel(name, version)}`;
+    const request = { name, version: version ?? '' };
+    const answer = await callWithPolicy(this.policy, where, async () => {
+      try {
+        return await this.checked(where, this.methods.ModelConfig, request);
+      } catch (error) {
+        // A server without Triton's extension (MLServer) does not have the method.
+        if (error instanceof CentaurError && (error.cause as { code?: unknown } | undefined)?.code === UNIMPLEMENTED) return null;
+        throw error;
+      }
+    });
+    return answer?.config === null || answer?.config === undefined ? null : parseModelConfig(where, answer.config);
+  }
+
   async infer(request: InferRequest): Promise<InferResponse> {
     const where = `KServe server ${this.address} (gRPC): infer ${describeModel(request.model, request.version)}`;
     // Encoded once, before any attempt: a caller's mistake is not the server's failure.
@@ -85,8 +109,15 @@ class GrpcKserveClient implements KserveClient {
       raw_input_contents: request.inputs.map(inputBytes),
     };
     const timeoutMs = request.timeoutMs ?? this.policy.timeoutMs;
-    const answer = await callWithPolicy(this.policy, where, () => this.checked(where, this.methods.ModelInfer, message, timeoutMs));
-    return readInferResponse(answer);
+    // The tensors are copied once, into the message bytes (a kept buffer); grpc-js frames those.
+    const bytes = encodeModelInferRequest(message, this.methods.ModelInfer.requestSerialize, this.buffers.take);
+    try {
+      const answer = await callWithPolicy(this.policy, where, () => this.checked(where, modelInferBytes(this.methods), bytes, timeoutMs));
+      return readInferResponse(answer);
+    } finally {
+      // Every attempt has ended: grpc-js has copied the bytes into its own frame, or never will.
+      this.buffers.give(bytes);
+    }
   }
 
   async close(): Promise<void> {
@@ -124,6 +155,12 @@ class GrpcKserveClient implements KserveClient {
       });
     });
   }
+}
+
+/** ModelInfer with its request already encoded (grpc-codec.ts): grpc-js sends the bytes as they are. */
+function modelInferBytes(methods: KserveMethods): MethodDefinition<Buffer, ModelInferResponseMessage> {
+  const bytes = (message: Buffer): Buffer => message;
+  return { ...methods.ModelInfer, requestSerialize: bytes, requestDeserialize: bytes };
 }
 
 function describeModel(name: string, version?: string): string {

@@ -3,7 +3,8 @@
  * tensor data extension both ways: the JSON inference header, its length in the
  * `Inference-Header-Content-Length` header, then each input's raw bytes (`binary_data_size`),
  * and outputs requested in binary (`binary_data: true`) come back the same way. A keep-alive agent
- * keeps a pool of connections, so several requests are in flight at once.
+ * keeps a pool of connections, so several requests are in flight at once. Triton's model
+ * configuration extension (`GET …/config`) is read too; a server without it answers 404 (null).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -11,11 +12,18 @@ import { CentaurError } from '../../core/errors.js';
 import { callPolicy, callWithPolicy } from './call-policy.js';
 import type { CallPolicy, KserveClientOptions } from './call-policy.js';
 import { httpError, timeoutError, transportError } from './classify.js';
+import { parseModelConfig } from './model-config.js';
 import { isRecord, parseModelMetadata, parseParameters, parseServerMetadata } from './parse-metadata.js';
 import { inputBytes, outputFromBytes, outputFromValues } from './tensor-bytes.js';
-import type { InferOutput, InferRequest, InferResponse, KserveClient, ModelMetadata, ServerMetadata } from './types.js';
+import type { InferOutput, InferRequest, InferResponse, KserveClient, ModelConfig, ModelMetadata, ServerMetadata } from './types.js';
 
 const HEADER_LENGTH = 'inference-header-content-length';
+
+/** Answers to `GET …/config` that mean the server has no such endpoint (not found, method not allowed, not implemented). */
+const NOT_OFFERED: ReadonlySet<number> = new Set([404, 405, 501]);
+
+/** A 404 that is about the model rather than the endpoint (Triton: "Request for unknown model: … is not found"). */
+const UNKNOWN_MODEL = /unknown model/i;
 
 /** Settings of the HTTP client. */
 export interface HttpKserveClientOptions extends KserveClientOptions {
@@ -80,6 +88,27 @@ class HttpKserveClient implements KserveClient {
     const where = `KServe server ${this.address}: metadata of model ${describeModel(name, version)}`;
     const answer = await callWithPolicy(this.policy, where, () => this.expectOk(where, 'GET', modelPath(name, version)));
     return parseModelMetadata(where, parseJson(where, answer.body));
+  }
+
+  async modelConfig(name: string, version?: string): Promise<ModelConfig | null> {
+    const where = `KServe server ${this.address}: configuration of model ${describeModel(name, version)}`;
+    const path = `${modelPath(name, version)}/config`;
+    const answer = await callWithPolicy(this.policy, where, async () => {
+      let reply: HttpAnswer;
+      try {
+        reply = await this.send('GET', path, {});
+      } catch (error) {
+        throw transportError(where, error);
+      }
+      if (reply.status === 200) return reply;
+      const message = errorText(reply.body);
+      // A server without Triton's extension (MLServer) has no such route.
+      if (NOT_OFFERED.has(reply.status) && !UNKNOWN_MODEL.test(message)) return null;
+      throw httpError(where, reply.status, message);
+    });
+    // Triton answers an empty body for a model with an empty configuration.
+    if (answer === null || answer.body.length === 0) return null;
+    return parseModelConfig(where, parseJson(where, answer.body));
   }
 
   async infer(request: InferRequest): Promise<InferResponse> {

@@ -1,7 +1,8 @@
 /**
  * Checks, at start, that the model a KServe v2 server serves is the model the manifest describes:
- * the input's name, datatype and shape (with -1 for the batch dimension), and the outputs that carry
- * the probabilities and the embedding. Every difference is reported, naming both sides.
+ * the input's name, datatype and shape (with -1 for the batch dimension, or 1 for a model whose
+ * configuration takes one image per request), and the outputs that carry the probabilities and the
+ * embedding. Every difference is reported, naming both sides.
  */
 import { CentaurError } from '../../core/errors.js';
 import type { Manifest } from '../manifest.js';
@@ -17,11 +18,18 @@ export interface MetadataCheck {
   readonly maxBatchSize: number | undefined;
 }
 
+/** What else the start-up knows about the served model. */
+export interface MetadataCheckOptions {
+  /** The model's configuration takes exactly one image per request: a batch dimension of 1 is right. */
+  readonly batchOfOne?: boolean;
+}
+
 const FLOAT_OUTPUTS: ReadonlySet<string> = new Set(['FP16', 'FP32', 'FP64']);
 
 /** Compares the server's model metadata with the manifest and lists every difference. */
-export function checkModelMetadata(manifest: Manifest, metadata: ModelMetadata): MetadataCheck {
+export function checkModelMetadata(manifest: Manifest, metadata: ModelMetadata, options: MetadataCheckOptions = {}): MetadataCheck {
   const problems: string[] = [];
+  const batch = options.batchOfOne === true ? 1 : -1;
   const { input, outputs, classes } = manifest;
   let inputDatatype: InputDatatype | undefined;
 
@@ -37,7 +45,7 @@ export function checkModelMetadata(manifest: Manifest, metadata: ModelMetadata):
       );
     }
     const expected = input.layout === 'NHWC' ? [-1, input.height, input.width, input.channels] : [-1, input.channels, input.height, input.width];
-    const shapeProblem = compareShape(served.shape, expected);
+    const shapeProblem = compareShape(served.shape, expected, batch);
     if (shapeProblem !== undefined) {
       problems.push(
         `input \`${input.name}\`: the server says shape ${formatShape(served.shape)}, the manifest says ${formatShape(expected)} (${input.layout} ${input.height}×${input.width}×${input.channels}): ${shapeProblem}`,
@@ -49,8 +57,8 @@ export function checkModelMetadata(manifest: Manifest, metadata: ModelMetadata):
     problems.push(`the server's model has more inputs than the manifest's \`${input.name}\`: ${names(others)}; Centaur feeds one input`);
   }
 
-  checkOutput(problems, metadata, 'probabilities', outputs.probabilities, classes.length);
-  if (outputs.embedding !== undefined) checkOutput(problems, metadata, 'embedding', outputs.embedding, undefined);
+  checkOutput(problems, metadata, 'probabilities', outputs.probabilities, classes.length, batch);
+  if (outputs.embedding !== undefined) checkOutput(problems, metadata, 'embedding', outputs.embedding, undefined, batch);
 
   return { problems, inputDatatype: problems.length === 0 ? inputDatatype : undefined, maxBatchSize: metadata.maxBatchSize };
 }
@@ -63,8 +71,9 @@ export function assertModelMetadata(
   manifest: Manifest,
   metadata: ModelMetadata,
   sides: { readonly server: string; readonly manifestFile: string },
+  options: MetadataCheckOptions = {},
 ): { readonly inputDatatype: InputDatatype; readonly maxBatchSize: number | undefined } {
-  const check = checkModelMetadata(manifest, metadata);
+  const check = checkModelMetadata(manifest, metadata, options);
   if (check.problems.length > 0 || check.inputDatatype === undefined) {
     throw new CentaurError(
       'MODEL_METADATA_MISMATCH',
@@ -75,8 +84,8 @@ export function assertModelMetadata(
   return { inputDatatype: check.inputDatatype, maxBatchSize: check.maxBatchSize };
 }
 
-/** The output named by the manifest for `role`: present, floating point, [-1, size]. */
-function checkOutput(problems: string[], metadata: ModelMetadata, role: string, name: string, size: number | undefined): void {
+/** The output named by the manifest for `role`: present, floating point, [-1, size] (or [1, size]: `batch`). */
+function checkOutput(problems: string[], metadata: ModelMetadata, role: string, name: string, size: number | undefined, batch: number): void {
   const served = metadata.outputs.find((t) => t.name === name);
   if (served === undefined) {
     problems.push(`the manifest's ${role} output \`${name}\` is not an output of the server's model (outputs: ${names(metadata.outputs)})`);
@@ -86,7 +95,7 @@ function checkOutput(problems: string[], metadata: ModelMetadata, role: string, 
     problems.push(`${role} output \`${name}\`: the server says datatype ${served.datatype}, Centaur reads FP32, FP16 or FP64`);
   }
   const expected = [-1, size ?? -1];
-  const shapeProblem = compareShape(served.shape, expected);
+  const shapeProblem = compareShape(served.shape, expected, batch);
   if (shapeProblem !== undefined) {
     const wanted = size === undefined ? '[-1, d] (a batch of embeddings)' : `${formatShape(expected)} (${size} classes in the manifest)`;
     problems.push(`${role} output \`${name}\`: the server says shape ${formatShape(served.shape)}, the manifest needs ${wanted}: ${shapeProblem}`);
@@ -95,11 +104,12 @@ function checkOutput(problems: string[], metadata: ModelMetadata, role: string, 
 
 /**
  * Why a served shape cannot take what `expected` describes (-1 in `expected`: any size), or
- * undefined when it can. The first dimension is the batch: the server must say -1 there.
+ * undefined when it can. The first dimension is the batch: the server must say -1 there (or
+ * `batch`, 1 for a model configured to take one image per request).
  */
-function compareShape(served: readonly number[], expected: readonly number[]): string | undefined {
+function compareShape(served: readonly number[], expected: readonly number[], batch: number): string | undefined {
   if (served.length !== expected.length) return `rank ${served.length}, not ${expected.length}`;
-  if (served[0] !== -1) return `the batch dimension is fixed at ${served[0]}; it must be -1 (any batch size)`;
+  if (served[0] !== -1 && served[0] !== batch) return `the batch dimension is fixed at ${served[0]}; it must be -1 (any batch size)`;
   for (let i = 1; i < expected.length; i += 1) {
     const s = served[i] as number;
     const e = expected[i] as number;

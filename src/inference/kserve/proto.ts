@@ -56,7 +56,12 @@ export interface ModelInferResponseMessage {
   readonly raw_output_contents: readonly Buffer[];
 }
 
-/** The six methods of `inference.GRPCInferenceService` the client calls, with their message types. */
+/** Triton's `ModelConfigResponse`: `config` is null when the answer has none (read by model-config.ts). */
+export interface ModelConfigResponseMessage {
+  readonly config: unknown;
+}
+
+/** The seven methods of `inference.GRPCInferenceService` the client calls, with their message types. */
 export interface KserveMethods {
   readonly ServerLive: MethodDefinition<object, { live: boolean }>;
   readonly ServerReady: MethodDefinition<object, { ready: boolean }>;
@@ -64,6 +69,8 @@ export interface KserveMethods {
   readonly ServerMetadata: MethodDefinition<object, unknown>;
   readonly ModelMetadata: MethodDefinition<{ name: string; version: string }, unknown>;
   readonly ModelInfer: MethodDefinition<ModelInferRequestMessage, ModelInferResponseMessage>;
+  /** Triton's extension; other servers answer UNIMPLEMENTED. */
+  readonly ModelConfig: MethodDefinition<{ name: string; version: string }, ModelConfigResponseMessage>;
 }
 
 let loaded: Promise<KserveMethods> | undefined;

@@ -1,7 +1,8 @@
 /**
  * The KServe v2 (Open Inference Protocol) client contract: one interface, implemented over
  * HTTP/REST with the binary tensor data extension (`http-client.ts`) and over gRPC
- * (`grpc-client.ts`), and the request, response and metadata shapes both share.
+ * (`grpc-client.ts`), and the request, response, metadata and model configuration shapes both
+ * share.
  */
 
 /** Tensor element types of the protocol. */
@@ -43,6 +44,61 @@ export interface ModelMetadata {
    * parameter over HTTP); undefined when it does not (the protocol has no such field).
    */
   readonly maxBatchSize?: number;
+}
+
+/** One input or output of a model configuration. */
+export interface ModelConfigTensor {
+  readonly name: string;
+  /**
+   * The protocol datatype (`FP32`, `UINT8`, …; Triton's `TYPE_STRING` is `BYTES`), or Triton's own
+   * name where the protocol has none (`TYPE_BF16`, `TYPE_INVALID`).
+   */
+  readonly datatype: string;
+  /** Without the batch dimension when the model batches (`maxBatchSize` > 0); -1: any size. */
+  readonly dims: readonly number[];
+  /** The shape the server gives the tensor in place of `dims` before the model sees it, where set. */
+  readonly reshape?: readonly number[];
+  /** An input's declared image layout, where it declares one. */
+  readonly format?: 'NHWC' | 'NCHW';
+}
+
+/** The server's dynamic batching of a model: requests queued up to the delay run together. */
+export interface DynamicBatching {
+  /** Batch sizes the server aims at (empty: the largest it can form). */
+  readonly preferredBatchSizes: readonly number[];
+  readonly maxQueueDelayMicroseconds: number;
+}
+
+/** One group of model instances: how many, on which kind of device. */
+export interface InstanceGroup {
+  readonly name: string;
+  /** `KIND_AUTO`, `KIND_GPU`, `KIND_CPU` or `KIND_MODEL`. */
+  readonly kind: string;
+  readonly count: number;
+  /** The GPUs a `KIND_GPU` group runs on; empty: every GPU. */
+  readonly gpus: readonly number[];
+}
+
+/**
+ * What `modelConfig` returns: the part of a Triton model configuration (its config.pbtxt, as the
+ * server completed it) that says how the model takes requests.
+ */
+export interface ModelConfig {
+  readonly name: string;
+  /** e.g. `onnxruntime_onnx`; may be empty when `backend` is set. */
+  readonly platform: string;
+  /** e.g. `onnxruntime`; may be empty when `platform` is set. */
+  readonly backend: string;
+  /**
+   * The most rows one request may carry. 0: the model does not batch; each tensor's `dims` is its
+   * whole shape, with no batch dimension added.
+   */
+  readonly maxBatchSize: number;
+  readonly inputs: readonly ModelConfigTensor[];
+  readonly outputs: readonly ModelConfigTensor[];
+  /** Undefined when the server does not batch requests together for this model. */
+  readonly dynamicBatching?: DynamicBatching;
+  readonly instanceGroups: readonly InstanceGroup[];
 }
 
 /** What `serverMetadata` returns. */
@@ -116,8 +172,8 @@ export interface InferResponse {
 
 /**
  * A client of one KServe v2 server. Health calls answer false when the server says no or cannot be
- * reached. `modelMetadata`, `serverMetadata` and `infer` retry retriable failures with backoff
- * behind a circuit breaker and reject with a CentaurError: INFERENCE_SERVER_UNAVAILABLE
+ * reached. `modelMetadata`, `modelConfig`, `serverMetadata` and `infer` retry retriable failures
+ * with backoff behind a circuit breaker and reject with a CentaurError: INFERENCE_SERVER_UNAVAILABLE
  * (retriable) or INFERENCE_REQUEST_INVALID (the request's data; dead letter).
  */
 export interface KserveClient {
@@ -135,6 +191,12 @@ export interface KserveClient {
   serverMetadata(): Promise<ServerMetadata>;
   /** A model's inputs and outputs, to check against the manifest at start. */
   modelMetadata(name: string, version?: string): Promise<ModelMetadata>;
+  /**
+   * A model's configuration, where the server offers it (Triton's extension: gRPC `ModelConfig`,
+   * HTTP `GET …/config`); null where it does not (gRPC UNIMPLEMENTED, HTTP 404). Both clients have
+   * it; a client without it (a wrapper, a test double) is treated as a server that does not offer it.
+   */
+  modelConfig?(name: string, version?: string): Promise<ModelConfig | null>;
   /** Runs one request; several may be in flight at once. */
   infer(request: InferRequest): Promise<InferResponse>;
   /** Closes connections; calls in flight fail. */
