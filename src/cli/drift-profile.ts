@@ -75,6 +75,21 @@ const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.ti
 /** Bad JSONL lines reported one by one before only the count is given. */
 const BAD_LINES_SHOWN = 10;
 
+/**
+ * The true label of an image from its folder: the class whose name, or plural folder name
+ * (`horses/` for `horse`, as `centaur generate-images` lays classes out), is the image's parent folder.
+ */
+function folderLabel(relative: string, classes: readonly string[]): string | undefined {
+  const folder = path.basename(path.dirname(relative));
+  return classes.find((c) => folder === c || folder === `${c}s`);
+}
+
+/** A JSONL record's top-level true `label`, when it has one. */
+function labelOf(record: unknown): string | undefined {
+  const label = typeof record === 'object' && record !== null ? (record as { label?: unknown }).label : undefined;
+  return typeof label === 'string' && label.length > 0 ? label : undefined;
+}
+
 async function listImages(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -137,7 +152,12 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
       decoded.pipe(
         tap((item) => {
           for (const e of envelopesOf(item)) {
-            rows.push({ values: Object.fromEntries(specs.map((s) => [s.name, featureValue(e, s, classes)])), ...(e.embedding === undefined ? {} : { embedding: e.embedding }) });
+            const label = folderLabel(e.id, classes);
+            rows.push({
+              values: Object.fromEntries(specs.map((s) => [s.name, featureValue(e, s, classes)])),
+              ...(e.embedding === undefined ? {} : { embedding: e.embedding }),
+              ...(label === undefined || e.prediction === undefined ? {} : { label, predicted: e.prediction.label }),
+            });
             delete e.tensor;
           }
         }),
@@ -188,7 +208,12 @@ export async function readJsonlFile(file: string, options: DriftInputOptions, io
         const record = featuresFromRecord(parsed, extra);
         for (const c of record.classes) if (!classes.includes(c)) classes.push(c);
         if (record.model !== undefined) models.set(`${record.model.name}\u0000${record.model.version}`, record.model);
-        rows.push({ values: record.values, ...(record.embedding === undefined ? {} : { embedding: record.embedding }) });
+        const label = labelOf(parsed);
+        rows.push({
+          values: record.values,
+          ...(record.embedding === undefined ? {} : { embedding: record.embedding }),
+          ...(label === undefined || typeof record.values.class !== 'string' ? {} : { label, predicted: record.values.class }),
+        });
       } catch (error) {
         if (!(error instanceof DriftInputError)) throw error;
         if (options.strict === true) throw new DriftInputError(`${file}:${line}: ${error.message}`);

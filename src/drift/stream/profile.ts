@@ -60,12 +60,20 @@ export interface ReferenceProfile {
   readonly features: Readonly<Record<string, ProfileFeature>>;
   /** Centroid of the reference embeddings, or null when there were none. */
   readonly embedding: { readonly dimension: number; readonly count: number; readonly mean: readonly number[] } | null;
+  /**
+   * The model's accuracy on the rows that carried a true label (absent when none did): the
+   * baseline of the retrain trigger's `on: accuracy`.
+   */
+  readonly accuracy?: { readonly labelled: number; readonly correct: number };
 }
 
 /** One reference row: feature values by name, and the embedding when there is one. */
 export interface ProfileRow {
   readonly values: Readonly<Record<string, NumericValue | CategoryValue>>;
   readonly embedding?: ArrayLike<number>;
+  /** The row's true label, when known, and the model's top class: they make the profile's accuracy. */
+  readonly label?: string;
+  readonly predicted?: string;
 }
 
 /** Options of {@link buildReferenceProfile}. */
@@ -151,7 +159,20 @@ export function buildReferenceProfile(rows: readonly ProfileRow[], options: Buil
     sampleSize,
     features,
     embedding,
+    ...accuracyOf(rows),
   };
+}
+
+/** The accuracy over rows with both a true label and a prediction, or nothing when there are none. */
+function accuracyOf(rows: readonly ProfileRow[]): { accuracy?: { labelled: number; correct: number } } {
+  let labelled = 0;
+  let correct = 0;
+  for (const row of rows) {
+    if (row.label === undefined || row.predicted === undefined) continue;
+    labelled += 1;
+    if (row.label === row.predicted) correct += 1;
+  }
+  return labelled === 0 ? {} : { accuracy: { labelled, correct } };
 }
 
 /** Checks a parsed profile's shape and version; why: a profile from disk or from another version must fail clearly. */
@@ -177,6 +198,10 @@ export function checkReferenceProfile(value: unknown, where = 'profile'): Refere
   }
   if (p.embedding !== null && p.embedding !== undefined) {
     if (!Array.isArray(p.embedding.mean) || p.embedding.mean.length !== p.embedding.dimension) fail('embedding.mean must have `dimension` components');
+  }
+  if (p.accuracy !== undefined) {
+    const { labelled, correct } = p.accuracy;
+    if (!Number.isInteger(labelled) || !Number.isInteger(correct) || labelled < 1 || correct < 0 || correct > labelled) fail('accuracy must be { labelled ≥ 1, correct ≤ labelled } in whole numbers');
   }
   return { ...(p as ReferenceProfile), embedding: p.embedding ?? null };
 }
