@@ -29,7 +29,7 @@ function profileOf(envelopes: readonly Envelope[], accuracy?: { labelled: number
   const specs = profileFeatureSpecs(CLASSES);
   const rows = envelopes.map((e) => ({ values: Object.fromEntries(specs.map((s) => [s.name, featureValue(e, s, CLASSES)])), embedding: e.embedding }));
   const profile = buildReferenceProfile(rows, { model: { name: 'demo', version: '1', classes: CLASSES }, createdAt: new Date(0) });
-  return accuracy === undefined ? profile : ({ ...profile, accuracy } as ReferenceProfile);
+  return accuracy === undefined ? profile : ({ ...profile, accuracy });
 }
 
 const PROFILE = profileOf(featureEnvelopes(1, 300), { labelled: 200, correct: 180 });
