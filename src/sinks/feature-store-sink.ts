@@ -30,7 +30,7 @@ import { FeastOfflineStore } from '../feature-store/offline-store.js';
 import { FeastOnlineStore } from '../feature-store/online-store.js';
 import { locationToUri, parseObjectUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
-import { StoreConnectionFields } from '../storage/store-options.js';
+import { StoreUploadFields } from '../storage/store-options.js';
 
 /** Feast names: letters, digits and underscores, not starting with a digit. */
 const FEAST_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -79,14 +79,7 @@ const OfflineOptions = Type.Object(
     maxFileAgeMs: Type.Integer({ minimum: 0, default: 60000, description: 'Upload a file this long after its first row (0 = no age limit).' }),
     maxIdleMs: Type.Integer({ minimum: 0, default: 1000, description: 'Upload a file once no row arrived for this long, e.g. at the end of the input (0 = never for idleness).' }),
     compression: Type.Union([Type.Literal('zstd'), Type.Literal('snappy'), Type.Literal('none')], { default: 'zstd', description: 'Parquet page compression.' }),
-    retries: Type.Integer({
-      minimum: 0,
-      maximum: 30,
-      default: 8,
-      description: 'Retries of an upload the store could not take (unreachable, 5xx, throttled), with backoff from 250 ms up to 5 s; then the write fails and the runtime retries it, then dead-letters its inputs.',
-    }),
-    timeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Deadline of one request to S3 or Azure, in milliseconds.' }),
-    ...StoreConnectionFields,
+    ...StoreUploadFields,
   },
   { additionalProperties: false, description: 'The offline store: every row appended to date-partitioned Parquet files in the lake, for training sets.' },
 );

@@ -21,7 +21,7 @@ import type { ParquetColumn } from '../formats/parquet.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { locationToUri, parseObjectUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
-import { StoreConnectionFields } from '../storage/store-options.js';
+import { StoreUploadFields } from '../storage/store-options.js';
 import { ImageArchive } from './image-archive.js';
 import type { ArchivedImage } from './image-archive.js';
 import { predictionParquetColumns, toPredictionRecord, toPredictionRow } from './prediction-record.js';
@@ -68,14 +68,7 @@ const options = Type.Object(
     maxIdleMs: Type.Integer({ minimum: 0, default: 1000, description: 'Upload a record file once no record arrived for this long, e.g. at the end of the input (0 = never for idleness).' }),
     includeEmbedding: Type.Boolean({ default: false, description: 'Write each embedding vector into its record.' }),
     concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 16, description: 'Image uploads (or existence checks) at once.' }),
-    retries: Type.Integer({
-      minimum: 0,
-      maximum: 30,
-      default: 8,
-      description: 'Retries of an upload the store could not take (unreachable, 5xx, throttled), with backoff from 250 ms up to 5 s; then the write fails and the runtime retries it, then dead-letters its inputs.',
-    }),
-    timeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Deadline of one request to S3 or Azure, in milliseconds.' }),
-    ...StoreConnectionFields,
+    ...StoreUploadFields,
   },
   { additionalProperties: false },
 );

@@ -31,7 +31,7 @@ import { scaleTable } from '../operators/pack-batch.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { locationToUri, parseObjectUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
-import { StoreConnectionFields } from '../storage/store-options.js';
+import { StoreUploadFields } from '../storage/store-options.js';
 
 /** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
 const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
@@ -73,14 +73,7 @@ const options = Type.Object(
     }),
     maxFileAgeMs: Type.Integer({ minimum: 0, default: 60000, description: 'Upload a shard’s file this long after its first record (0 = no age limit).' }),
     maxIdleMs: Type.Integer({ minimum: 0, default: 1000, description: 'Upload a shard’s file once no record arrived for it for this long, e.g. at the end of the input (0 = never for idleness).' }),
-    retries: Type.Integer({
-      minimum: 0,
-      maximum: 30,
-      default: 8,
-      description: 'Retries of an upload the store could not take (unreachable, 5xx, throttled), with backoff from 250 ms up to 5 s; then the write fails and the runtime retries it, then dead-letters its inputs.',
-    }),
-    timeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Deadline of one request to S3 or Azure, in milliseconds.' }),
-    ...StoreConnectionFields,
+    ...StoreUploadFields,
   },
   { additionalProperties: false },
 );

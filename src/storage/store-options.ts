@@ -1,6 +1,6 @@
 /**
- * How components connect to object stores: the `s3` and `azure` option blocks that `fetch-object`
- * and `object-sink` share, and the settings `storeFor` takes. Secrets come through `${ENV}`
+ * How components connect to object stores: the `s3` and `azure` option blocks every store-backed
+ * component shares, the upload fields of the sinks that write files, and the settings `storeFor` takes. Secrets come through `${ENV}`
  * references in the topology or the SDKs' own environment variables, never literal text.
  */
 import { Type } from '@sinclair/typebox';
@@ -51,6 +51,18 @@ export type AzureConnectionOptions = Static<typeof AzureConnectionOptions>;
 export const StoreConnectionFields = {
   s3: Type.Optional(S3ConnectionOptions),
   azure: Type.Optional(AzureConnectionOptions),
+};
+
+/** The fields of every sink that uploads files to a store: upload retries, the request deadline and the connections. */
+export const StoreUploadFields = {
+  retries: Type.Integer({
+    minimum: 0,
+    maximum: 30,
+    default: 8,
+    description: 'Retries of an upload the store could not take (unreachable, 5xx, throttled), with backoff from 250 ms up to 5 s; then the write fails and the runtime retries it, then dead-letters its inputs.',
+  }),
+  timeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Deadline of one request to S3 or Azure, in milliseconds.' }),
+  ...StoreConnectionFields,
 };
 
 /** Everything `storeFor` needs besides the URI. */
