@@ -62,7 +62,7 @@ const RETRIABLE_GRPC: ReadonlySet<number> = new Set([
 /** A refusal that is about the model's availability, not the request's data. */
 const MODEL_UNAVAILABLE = /\b(not (found|ready|loaded|available)|unknown model|unavailable)\b/i;
 
-/** The message grpc-js gives when a message is over its size limit: the client's setting, not the data. */
+/** The message grpc-js and grpc-unary.ts give when a message is over the size limit: the client's setting, not the data. */
 const MESSAGE_TOO_LARGE = /larger than max/i;
 
 /** Error codes that mean the client is set up wrong (an address it cannot use), not that the server is away. */

@@ -2,9 +2,11 @@
  * The KServe v2 client over gRPC (`inference.GRPCInferenceService`, @grpc/grpc-js with the .proto
  * loaded at run time). Tensors travel as raw bytes: `raw_input_contents` out, and
  * `raw_output_contents` back (typed `contents` are read too, for servers that answer that way).
- * A ModelInfer request is encoded by grpc-codec.ts: its tensors copied once, into a reused buffer.
- * One channel carries every call: HTTP/2 multiplexes the requests in flight. Triton's
- * `ModelConfig` extension is called too; a server without it answers UNIMPLEMENTED (null).
+ * A ModelInfer request is encoded by grpc-codec.ts (its tensors copied once, into a reused buffer,
+ * with room for the gRPC frame's prefix) and sent by grpc-unary.ts on node:http2 as it is, where
+ * grpc-js would copy it again; every other call goes through grpc-js. Each of the two connections
+ * carries its calls multiplexed. Triton's `ModelConfig` extension is called too; a server without
+ * it answers UNIMPLEMENTED (null).
  */
 import type { CallOptions, Client, MethodDefinition, ServiceError } from '@grpc/grpc-js';
 import { CentaurError } from '../../core/errors.js';
@@ -12,6 +14,7 @@ import { callPolicy, callWithPolicy } from './call-policy.js';
 import type { CallPolicy, KserveClientOptions } from './call-policy.js';
 import { grpcError, transportError } from './classify.js';
 import { encodeModelInferRequest, RequestBuffers } from './grpc-codec.js';
+import { frameSpace, GrpcStatusError, Http2GrpcChannel } from './grpc-unary.js';
 import { parseModelConfig } from './model-config.js';
 import { parseModelMetadata, parseServerMetadata } from './parse-metadata.js';
 import { loadKserveMethods } from './proto.js';
@@ -41,7 +44,8 @@ export async function createGrpcKserveClient(options: GrpcKserveClientOptions): 
     'grpc.max_send_message_length': maxMessageBytes,
     'grpc.max_receive_message_length': maxMessageBytes,
   });
-  return new GrpcKserveClient(options.address, client, methods, callPolicy(options));
+  const inferChannel = new Http2GrpcChannel({ address: options.address, tls: options.tls === true, maxMessageBytes });
+  return new GrpcKserveClient(options.address, client, inferChannel, methods, callPolicy(options));
 }
 
 class GrpcKserveClient implements KserveClient {
@@ -52,6 +56,7 @@ class GrpcKserveClient implements KserveClient {
   constructor(
     readonly address: string,
     private readonly client: Client,
+    private readonly inferChannel: Http2GrpcChannel,
     private readonly methods: KserveMethods,
     private readonly policy: CallPolicy,
   ) {}
@@ -109,18 +114,32 @@ class GrpcKserveClient implements KserveClient {
       raw_input_contents: request.inputs.map(inputBytes),
     };
     const timeoutMs = request.timeoutMs ?? this.policy.timeoutMs;
-    // The tensors are copied once, into the message bytes (a kept buffer); grpc-js frames those.
-    const bytes = encodeModelInferRequest(message, this.methods.ModelInfer.requestSerialize, this.buffers.take);
+    // The tensors are copied once, into the message bytes (a kept buffer, the frame's prefix before them).
+    let framed: Buffer = Buffer.alloc(0);
+    const allocate = (size: number): Buffer => {
+      framed = this.buffers.take(size + frameSpace);
+      return framed.subarray(frameSpace);
+    };
+    encodeModelInferRequest(message, this.methods.ModelInfer.requestSerialize, allocate);
+    const { path, responseDeserialize } = this.methods.ModelInfer;
     try {
-      const answer = await callWithPolicy(this.policy, where, () => this.checked(where, modelInferBytes(this.methods), bytes, timeoutMs));
+      const answer = await callWithPolicy(this.policy, where, async () => {
+        try {
+          return responseDeserialize(await this.inferChannel.call(path, framed, timeoutMs));
+        } catch (error) {
+          if (error instanceof GrpcStatusError) throw grpcError(where, error.code, error.details, error);
+          throw transportError(where, error);
+        }
+      });
       return readInferResponse(answer);
     } finally {
-      // Every attempt has ended: grpc-js has copied the bytes into its own frame, or never will.
-      this.buffers.give(bytes);
+      // Every attempt has ended, and its stream with it: the bytes are not read again.
+      this.buffers.give(framed);
     }
   }
 
   async close(): Promise<void> {
+    this.inferChannel.close();
     this.client.close();
   }
 
@@ -155,12 +174,6 @@ class GrpcKserveClient implements KserveClient {
       });
     });
   }
-}
-
-/** ModelInfer with its request already encoded (grpc-codec.ts): grpc-js sends the bytes as they are. */
-function modelInferBytes(methods: KserveMethods): MethodDefinition<Buffer, ModelInferResponseMessage> {
-  const bytes = (message: Buffer): Buffer => message;
-  return { ...methods.ModelInfer, requestSerialize: bytes, requestDeserialize: bytes };
 }
 
 function describeModel(name: string, version?: string): string {

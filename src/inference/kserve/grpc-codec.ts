@@ -10,7 +10,8 @@
  * Appending `raw_input_contents` (field 7) after the other fields is ordinary protobuf: a message's
  * fields may come in any order, and each occurrence of a repeated field adds one element. Answers
  * are read by the .proto's decoder, which already returns `raw_output_contents` as views of the
- * received bytes. grpc-js still copies the message once more, into its own 5-byte-prefixed frame.
+ * received bytes. The client asks for 5 bytes more than the message and has grpc-unary.ts write the
+ * gRPC frame's prefix there, so the bytes go to the socket with no further copy.
  */
 import type { ModelInferRequestMessage } from './proto.js';
 
@@ -22,7 +23,7 @@ const KEEP_FROM_BYTES = 1 << 20;
 
 /**
  * Buffers for request bytes, kept between calls. A buffer is given back once its call has ended
- * (every attempt): grpc-js has then copied it into its own frame, or never will. Keeps at most
+ * (every attempt): its streams are closed, and nothing reads it any more. Keeps at most
  * `keep` free buffers, the largest; requests under 1 MiB are not kept.
  */
 export class RequestBuffers {

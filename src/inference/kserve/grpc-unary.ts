@@ -1,0 +1,284 @@
+/**
+ * gRPC unary calls over node:http2, for `ModelInfer` only: its request is megabytes of tensor data
+ * (19.3 MB for 32 float32 images of 224×224×3), and grpc-js copies every message into a new
+ * 5-byte-prefixed frame before writing it. That copy, and the garbage collections a new 19 MB
+ * buffer per call brings, cost the client about as much CPU as everything else in the call. Here
+ * the caller hands over a message already framed in place (`frameSpace` bytes reserved before it),
+ * and it goes to the socket as it is.
+ *
+ * It speaks the gRPC-over-HTTP/2 protocol as grpc-js does for a unary call: one POST to the
+ * method's path with `content-type: application/grpc`, `te: trailers` and a `grpc-timeout`; the
+ * answer is one length-prefixed message and `grpc-status`/`grpc-message` trailers (or a
+ * trailers-only answer). Every failure rejects with a `GrpcStatusError` carrying the status grpc-js
+ * would give: no connection or a reset stream is UNAVAILABLE, a passed deadline DEADLINE_EXCEEDED,
+ * an answer over the size limit RESOURCE_EXHAUSTED, a non-gRPC HTTP answer the status the gRPC
+ * specification maps it to. Health, metadata and configuration calls stay on grpc-js.
+ */
+import http2 from 'node:http2';
+
+/** The bytes a gRPC message frame puts before the message: a compressed flag and a 4-byte length. */
+export const frameSpace = 5;
+
+/** gRPC status codes the caller gives. */
+const Status = {
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  DEADLINE_EXCEEDED: 4,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  INTERNAL: 13,
+  UNIMPLEMENTED: 12,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** A gRPC call that ended without OK: its status code and details, as grpc-js's ServiceError has them. */
+export class GrpcStatusError extends Error {
+  constructor(
+    readonly code: number,
+    readonly details: string,
+  ) {
+    super(`gRPC status ${code}: ${details}`);
+    this.name = 'GrpcStatusError';
+  }
+}
+
+/** Settings of an HTTP/2 gRPC channel to one server. */
+export interface Http2GrpcChannelOptions {
+  /** `host:port` of the server's gRPC endpoint. */
+  readonly address: string;
+  /** Use TLS, checked against the system's CAs (default false: plaintext). */
+  readonly tls?: boolean;
+  /** Largest message sent or received, in bytes. */
+  readonly maxMessageBytes: number;
+}
+
+/** The session's receive window: an answer of a few MiB (embeddings) arrives without waiting on updates. */
+const RECEIVE_WINDOW = 8 * 1024 * 1024;
+
+/**
+ * One HTTP/2 connection to a gRPC server, opened on the first call and again after it is lost;
+ * calls in flight share it. It keeps the process alive only while a call is in flight.
+ */
+export class Http2GrpcChannel {
+  private session: http2.ClientHttp2Session | undefined;
+  private inFlight = 0;
+  private closed = false;
+
+  constructor(private readonly options: Http2GrpcChannelOptions) {}
+
+  /**
+   * Calls `path` with `framed`: a message preceded by `frameSpace` bytes that this fills in.
+   * Resolves with the answer's message bytes; `framed` is not read once the promise settles.
+   */
+  call(path: string, framed: Buffer, timeoutMs: number): Promise<Buffer> {
+    const length = framed.length - frameSpace;
+    if (length < 0) return Promise.reject(new Error(`a framed gRPC message has at least ${frameSpace} bytes`));
+    if (length > this.options.maxMessageBytes) {
+      return Promise.reject(
+        new GrpcStatusError(Status.RESOURCE_EXHAUSTED, `Sent message larger than max (${length} vs. ${this.options.maxMessageBytes})`),
+      );
+    }
+    if (this.closed) return Promise.reject(new GrpcStatusError(Status.UNAVAILABLE, 'Channel has been shut down'));
+    framed[0] = 0;
+    framed.writeUInt32BE(length, 1);
+    let session: http2.ClientHttp2Session;
+    try {
+      session = this.connected();
+    } catch (error) {
+      return Promise.reject(new GrpcStatusError(Status.UNAVAILABLE, error instanceof Error ? error.message : String(error)));
+    }
+    this.inFlight += 1;
+    if (this.inFlight === 1) session.ref();
+    return this.exchange(session, path, framed, timeoutMs).finally(() => {
+      this.inFlight -= 1;
+      if (this.inFlight === 0 && !session.destroyed) session.unref();
+    });
+  }
+
+  /** Closes the connection; calls in flight end with UNAVAILABLE, and later calls are refused. */
+  close(): void {
+    this.closed = true;
+    this.session?.destroy();
+    this.session = undefined;
+  }
+
+  /** The open session, or a new one. */
+  private connected(): http2.ClientHttp2Session {
+    const open = this.session;
+    if (open !== undefined && !open.closed && !open.destroyed) return open;
+    const scheme = this.options.tls === true ? 'https' : 'http';
+    const session = http2.connect(`${scheme}://${this.options.address}`, {
+      // Outgoing data waiting for the socket counts against this credit; a few large requests in flight must fit.
+      maxSessionMemory: Math.max(64, Math.ceil((4 * this.options.maxMessageBytes) / (1024 * 1024))),
+      settings: { initialWindowSize: RECEIVE_WINDOW },
+    });
+    const forget = (): void => {
+      if (this.session === session) this.session = undefined;
+    };
+    // A failed or closing session fails its streams (each says why); the next call opens a new one.
+    session.on('error', forget);
+    session.on('goaway', forget);
+    session.on('close', forget);
+    session.once('connect', () => session.setLocalWindowSize(RECEIVE_WINDOW));
+    session.unref();
+    this.session = session;
+    return session;
+  }
+
+  /** One stream: the request written, the answer and its status read. */
+  private exchange(session: http2.ClientHttp2Session, path: string, framed: Buffer, timeoutMs: number): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = session.request({
+          ':method': 'POST',
+          ':path': path,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'grpc-timeout': grpcTimeout(timeoutMs),
+          'grpc-accept-encoding': 'identity',
+        });
+      } catch (error) {
+        reject(new GrpcStatusError(Status.UNAVAILABLE, error instanceof Error ? error.message : String(error)));
+        return;
+      }
+      const answer = new AnswerReader(this.options.maxMessageBytes);
+      let failure: GrpcStatusError | undefined;
+      let status: { code: number; details: string } | undefined;
+      const fail = (error: GrpcStatusError): void => {
+        if (failure !== undefined || status !== undefined) return;
+        failure = error;
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      };
+      const deadline = setTimeout(() => fail(new GrpcStatusError(Status.DEADLINE_EXCEEDED, `Deadline exceeded after ${timeoutMs} ms`)), timeoutMs);
+      stream.on('response', (headers) => {
+        const httpStatus = Number(headers[':status']);
+        const inHeaders = statusOf(headers);
+        if (inHeaders !== undefined) status = inHeaders;
+        else if (httpStatus !== 200) fail(new GrpcStatusError(httpStatusCode(httpStatus), `Received HTTP status code ${httpStatus}`));
+        else if (!String(headers['content-type'] ?? '').startsWith('application/grpc')) {
+          fail(new GrpcStatusError(Status.UNKNOWN, `Received content-type ${String(headers['content-type'])}, not application/grpc`));
+        }
+      });
+      stream.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
+        status = statusOf(trailers) ?? { code: Status.UNKNOWN, details: 'Trailers without grpc-status' };
+      });
+      stream.on('data', (chunk: Buffer) => {
+        const problem = answer.push(chunk);
+        if (problem !== undefined) fail(problem);
+      });
+      // 'error' comes before 'close' for a reset stream or a lost connection (refused, reset, timed out).
+      let streamError: Error | undefined;
+      stream.on('error', (error: Error) => {
+        streamError ??= error;
+      });
+      // The connection's own error (refused, reset) says more than the stream's.
+      const onSessionError = (error: Error): void => {
+        streamError = error;
+      };
+      session.once('error', onSessionError);
+      stream.on('close', () => {
+        clearTimeout(deadline);
+        session.off('error', onSessionError);
+        if (failure !== undefined) return reject(failure);
+        if (status === undefined) {
+          // A stream closed with its connection (refused, reset, gone away) is the server's absence, whatever code it got.
+          const lost = session.destroyed || session.closed;
+          return reject(new GrpcStatusError(lost ? Status.UNAVAILABLE : resetCode(stream.rstCode), endedWithout(stream.rstCode, streamError, lost)));
+        }
+        if (status.code !== 0) return reject(new GrpcStatusError(status.code, status.details));
+        const message = answer.message();
+        if (message instanceof GrpcStatusError) return reject(message);
+        resolve(message);
+      });
+      stream.end(framed);
+    });
+  }
+}
+
+/** Reads one length-prefixed message from the answer's data, refusing more than `maxBytes`. */
+class AnswerReader {
+  private readonly chunks: Buffer[] = [];
+  private received = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Takes a chunk of data; a problem with the answer so far, if any. */
+  push(chunk: Buffer): GrpcStatusError | undefined {
+    this.chunks.push(chunk);
+    this.received += chunk.length;
+    if (this.received < frameSpace) return undefined;
+    const head = this.head();
+    if (head[0] !== 0) return new GrpcStatusError(Status.INTERNAL, 'Received a compressed message, though none was asked for');
+    const length = head.readUInt32BE(1);
+    if (length > this.maxBytes) return new GrpcStatusError(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${this.maxBytes})`);
+    if (this.received > frameSpace + length) return new GrpcStatusError(Status.UNIMPLEMENTED, 'Received more than one message for a unary call');
+    return undefined;
+  }
+
+  /** The message, once the answer has ended. */
+  message(): Buffer | GrpcStatusError {
+    if (this.received === 0) return new GrpcStatusError(Status.UNIMPLEMENTED, 'No message received for a unary call');
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.received);
+    if (all.length < frameSpace || all.length !== frameSpace + all.readUInt32BE(1)) {
+      return new GrpcStatusError(Status.INTERNAL, `Received a truncated message (${all.length} bytes)`);
+    }
+    return all.subarray(frameSpace);
+  }
+
+  private head(): Buffer {
+    const first = this.chunks[0] as Buffer;
+    return first.length >= frameSpace ? first : Buffer.concat(this.chunks, this.received);
+  }
+}
+
+/** A `grpc-timeout` header value: whole milliseconds, at most 8 digits as the protocol allows. */
+function grpcTimeout(timeoutMs: number): string {
+  const ms = Math.max(1, Math.ceil(timeoutMs));
+  return ms < 1e8 ? `${ms}m` : `${Math.min(99_999_999, Math.ceil(ms / 1000))}S`;
+}
+
+/** The status in a header block, if it has `grpc-status`; `grpc-message` is percent-decoded. */
+function statusOf(headers: http2.IncomingHttpHeaders): { code: number; details: string } | undefined {
+  const raw = headers['grpc-status'];
+  if (raw === undefined) return undefined;
+  const code = Number(raw);
+  const message = headers['grpc-message'];
+  const text = typeof message === 'string' ? message : '';
+  let details = text;
+  try {
+    details = decodeURIComponent(text);
+  } catch {
+    // Not valid percent-encoding: kept as it came.
+  }
+  return { code: Number.isInteger(code) ? code : Status.UNKNOWN, details };
+}
+
+/** The gRPC status for an HTTP answer that is not gRPC, as the gRPC specification maps them. */
+function httpStatusCode(status: number): number {
+  if (status === 400) return Status.INTERNAL;
+  if (status === 401) return Status.UNAUTHENTICATED;
+  if (status === 403) return Status.PERMISSION_DENIED;
+  if (status === 404) return Status.UNIMPLEMENTED;
+  if (status === 429 || status === 502 || status === 503 || status === 504) return Status.UNAVAILABLE;
+  return Status.UNKNOWN;
+}
+
+/** The gRPC status of a stream that ended without one: reset by the peer or lost with its connection. */
+function resetCode(rstCode: number | undefined): number {
+  if (rstCode === http2.constants.NGHTTP2_CANCEL) return Status.CANCELLED;
+  if (rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM) return Status.RESOURCE_EXHAUSTED;
+  if (rstCode === http2.constants.NGHTTP2_INADEQUATE_SECURITY) return Status.PERMISSION_DENIED;
+  if (rstCode === http2.constants.NGHTTP2_NO_ERROR || rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return Status.UNAVAILABLE;
+  // A connection refused, reset or closed under the stream; or a stream reset for another reason.
+  return rstCode === undefined || rstCode === http2.constants.NGHTTP2_INTERNAL_ERROR ? Status.UNAVAILABLE : Status.INTERNAL;
+}
+
+/** What a stream that ended without a status met: its error (a connection refused or lost), else its reset code. */
+function endedWithout(rstCode: number | undefined, error: Error | undefined, lost: boolean): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (error !== undefined && code !== 'ERR_HTTP2_STREAM_ERROR') return typeof code === 'string' && !error.message.includes(code) ? `${code} ${error.message}` : error.message;
+  if (lost) return 'Connection lost';
+  return `Stream closed without a status (HTTP/2 error code ${rstCode ?? 'none'})`;
+}
