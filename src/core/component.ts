@@ -53,8 +53,17 @@ export interface SourceContext {
 }
 
 /** What an operator's factory receives at wiring time. */
+/** Element types a packed batch tensor can have (see `micro-batch`). */
+export type PackedDtype = 'float32' | 'float16' | 'uint8';
+
 export interface OperatorContext {
   readonly nodeId: string;
+  /**
+   * The element type that the node getting this node's packed batches wants them in (e.g. `infer`
+   * whose server takes FP16), when it says; absent outside a runtime. `micro-batch` with
+   * `dtype: auto` packs it.
+   */
+  readonly wantedBatchDtype?: PackedDtype;
   /** Route a failed envelope to the dead-letter sink; the operator must not emit it. */
   fail(envelope: Envelope, error: unknown): void;
   /** Scheduler for anything timed (virtual time in tests). */
@@ -72,6 +81,8 @@ export interface Operator {
   close?(): Promise<void>;
   /** Why the operator is not ready (e.g. no model loaded), or null when it is; for /readyz. */
   health?(): string | null;
+  /** The element type it wants packed batches in, read once when the graph is wired (after every node is created). */
+  batchDtype?(): PackedDtype;
 }
 
 /**

@@ -8,6 +8,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { BatchTensor } from '../core/envelope.js';
+import type { PackedDtype as TensorDtype } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
 import type { LoadedManifest } from './manifest.js';
 
@@ -32,6 +33,8 @@ export interface InferenceBackend {
    * during the call: the caller may release its buffer once the promise settles.
    */
   run(input: BatchTensor): Promise<InferenceOutput>;
+  /** The element type batches are best packed in, where it is not the manifest's input type (kserve sending FP16: float16). */
+  readonly batchDtype?: TensorDtype;
   /** Releases the model and its native resources. */
   close(): Promise<void>;
 }

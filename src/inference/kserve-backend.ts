@@ -158,7 +158,7 @@ export async function startKserveBackend(
   if (datatype === 'FP16') {
     context.logger?.info(
       { inputDatatype: datatype },
-      'Pixels travel as FP16: batches packed as float16 (`dtype: float16` on micro-batch) go as they are; float32 batches are converted per request.',
+      'Pixels travel as FP16: batches packed as float16 (micro-batch with `dtype: auto`, the default, or `float16`) go as they are; float32 batches are converted per request.',
     );
   }
   let closed = false;
@@ -167,6 +167,7 @@ export async function startKserveBackend(
   return {
     name: 'kserve',
     description,
+    ...(datatype === 'FP16' ? { batchDtype: 'float16' as const } : {}),
     async run(batch): Promise<InferenceOutput> {
       if (closed) throw new CentaurError('INFERENCE_FAILED', 'the kserve backend is closed', { retriable: false });
       const chunks = batchInputs(batch, inputPlan);

@@ -275,6 +275,8 @@ export function createInferWithSlot(
     get backendDescription() {
       return slot.current.backend.description;
     },
+    // For an upstream micro-batch with `dtype: auto`; read once, when the graph is wired.
+    batchDtype: () => slot.current.backend.batchDtype ?? slot.current.model.manifest.input.dtype,
     apply: (source: Observable<Item>, ctx: OperatorContext): Observable<Item> =>
       source.pipe(
         concurrentMap((item: Item) => processItem(item, ctx), maxBatchesInFlight),

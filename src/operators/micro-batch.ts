@@ -4,12 +4,12 @@
  * layout and element type the model wants. Envelopes whose image shape differs from the batch's
  * first are dead-lettered (TENSOR_SHAPE_MISMATCH); envelopes with no image pass as a tensorless batch.
  *
- * `dtype: float16` packs half precision directly (the scaled values rounded to nearest even) for a
- * `kserve` backend that sends FP16 (a server input of FP16, or `inputDatatype: FP16`): it then sends
- * the pooled buffer as it is, instead of converting a float32 batch into a new array per request.
- * The choice is explicit because this node is created, and packs, without knowing what the `infer`
- * node downstream will learn from its server at start; the `kserve` backend says at start when the
- * pixels travel as FP16, and the in-process backends (onnx, tfjs), whose models take float32,
+ * The element type is `dtype`. `auto` (the default) packs what the node it feeds asks for once the
+ * graph is wired: `infer` asks for its model's input type (float32, or uint8), and float16 when its
+ * `kserve` backend sends FP16 (a server input of FP16, or `inputDatatype: FP16`), whose pooled
+ * buffer then goes to the server as it is instead of being converted into a new array per request.
+ * With no such node it packs float32. `float16` packs half precision directly (the scaled values
+ * rounded to nearest even); the in-process backends (onnx, tfjs), whose models take float32,
  * refuse float16 batches.
  */
 import { Type } from '@sinclair/typebox';
@@ -17,12 +17,13 @@ import type { Static } from '@sinclair/typebox';
 import { filter, map, mergeMap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { defineOperator } from '../core/component.js';
-import type { Operator, OperatorContext } from '../core/component.js';
+import type { Operator, OperatorContext, PackedDtype } from '../core/component.js';
 import { envelopesOf } from '../core/envelope.js';
 import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
 import { NO_METRICS } from '../core/node-metrics.js';
 import type { NodeMetrics } from '../core/node-metrics.js';
+import type { Logger } from '../core/logger.js';
 import { describeImageShape, elementsPerImage, packBatch, sameImageShape } from './pack-batch.js';
 import { microBatchBuffer } from './rx/micro-batch-buffer.js';
 import { TensorPool } from './tensor-pool.js';
@@ -41,10 +42,10 @@ export const MicroBatchOptions = Type.Object(
       default: 'NHWC',
       description: 'Memory order of the packed batch tensor; must match the model input.',
     }),
-    dtype: Type.Union([Type.Literal('float32'), Type.Literal('float16'), Type.Literal('uint8')], {
-      default: 'float32',
+    dtype: Type.Union([Type.Literal('auto'), Type.Literal('float32'), Type.Literal('float16'), Type.Literal('uint8')], {
+      default: 'auto',
       description:
-        'Element type of the packed batch tensor: float32 applies the image scale; float16 applies it and rounds to half precision (round to nearest even), for a `kserve` backend that sends FP16 (server input FP16, or `inputDatatype: FP16`), which then sends the batch without converting it (the onnx and tfjs backends refuse float16); uint8 keeps raw bytes.',
+        'Element type of the packed batch tensor. auto: what the `infer` node fed asks for (its model input: float32 or uint8; float16 when its `kserve` backend sends FP16, so the batch goes without converting), else float32. float32 applies the image scale; float16 applies it and rounds to half precision (round to nearest even; the onnx and tfjs backends refuse it); uint8 keeps raw bytes.',
     }),
     poolSize: Type.Integer({
       minimum: 1,
@@ -63,8 +64,10 @@ export interface MicroBatchOperator extends Operator {
 }
 
 /** Builds the operator; exported for tests and for embedding without the registry. */
-export function createMicroBatch(options: MicroBatchOptions, metrics: NodeMetrics = NO_METRICS): MicroBatchOperator {
-  const { maxSize, maxDelayMs, layout, dtype, poolSize } = options;
+export function createMicroBatch(options: MicroBatchOptions, metrics: NodeMetrics = NO_METRICS, logger?: Logger): MicroBatchOperator {
+  const { maxSize, maxDelayMs, layout, poolSize } = options;
+  // Settled when the graph is wired (apply): `auto` becomes what the node fed asks for.
+  let dtype: PackedDtype = options.dtype === 'auto' ? 'float32' : options.dtype;
   // One pool per image size (normally exactly one), each buffer holding a full batch.
   const pools = new Map<number, TensorPool>();
   const poolFor = (perImage: number): TensorPool => {
@@ -137,14 +140,19 @@ export function createMicroBatch(options: MicroBatchOptions, metrics: NodeMetric
 
   return {
     accepts: 'envelope',
-    apply: (input: Observable<Item>, ctx: OperatorContext): Observable<Item> =>
-      input.pipe(
+    apply: (input: Observable<Item>, ctx: OperatorContext): Observable<Item> => {
+      if (options.dtype === 'auto') {
+        dtype = ctx.wantedBatchDtype ?? 'float32';
+        logger?.info({ dtype, asked: ctx.wantedBatchDtype !== undefined }, `Batches are packed as ${dtype} (dtype: auto).`);
+      }
+      return input.pipe(
         // The runtime unbatches for `envelope` operators; flatten anyway so a batch never nests.
         mergeMap((item) => envelopesOf(item).map((envelope): Arrival => ({ envelope, at: ctx.scheduler.now() }))),
         microBatchBuffer<Arrival>(maxSize, maxDelayMs, ctx.scheduler),
         map((arrivals) => toBatch(arrivals, ctx)),
         filter((batch): batch is Batch => batch !== null && batch.envelopes.length > 0),
-      ),
+      );
+    },
     poolStats: () => {
       let size = 0;
       let outstanding = 0;
@@ -173,5 +181,5 @@ export const microBatch = defineOperator({
   description: 'Groups envelopes into batches by size or delay and packs their images into one pooled tensor.',
   stability: 'beta',
   options: MicroBatchOptions,
-  create: (options, ctx) => createMicroBatch(options, ctx.metrics),
+  create: (options, ctx) => createMicroBatch(options, ctx.metrics, ctx.logger),
 });

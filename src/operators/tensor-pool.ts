@@ -4,10 +4,11 @@
  * one and counts it in `allocatedBeyondPool` (a sign that `poolSize` is too small). Half-precision
  * buffers are Uint16Arrays of IEEE binary16 bits (JavaScript has no 16-bit float array in Node 20).
  */
+import type { PackedDtype } from '../core/component.js';
 import { CentaurError } from '../core/errors.js';
 
 /** Element type of a pooled buffer: float32, half precision (float16) or raw bytes. */
-export type TensorDtype = 'float32' | 'float16' | 'uint8';
+export type TensorDtype = PackedDtype;
 
 /** A buffer the pool hands out: Float32Array, Uint16Array (float16 bits) or Uint8Array. */
 export type TensorBuffer = Float32Array | Uint16Array | Uint8Array;

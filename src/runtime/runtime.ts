@@ -7,7 +7,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { asyncScheduler, concatMap, from, lastValueFrom, map, merge, mergeMap, share, Subject, tap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
-import type { DeadLetter, Operator, OperatorContext, Sink, Source, SourceContext } from '../core/component.js';
+import type { DeadLetter, Operator, OperatorContext, PackedDtype, Sink, Source, SourceContext } from '../core/component.js';
 import { envelopesOf, forkEnvelope, isBatch } from '../core/envelope.js';
 import type { Envelope, EnvelopeInit, Item } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
@@ -231,6 +231,19 @@ export class Runtime {
     }
   }
 
+  /**
+   * What the node that gets `id`'s packed batches wants them in: the first node in wiring order fed
+   * by `id` (the others get copies without the tensor), if it is an operator that says.
+   */
+  private wantedBatchDtype(id: string): PackedDtype | undefined {
+    for (const consumer of this.topology.order) {
+      const instance = this.instances.get(consumer) as Instance;
+      if (!instance.node.from.includes(id)) continue;
+      return instance.role === 'operator' ? instance.operator.batchDtype?.() : undefined;
+    }
+    return undefined;
+  }
+
   private async wireAndStart(): Promise<RunSummary> {
     const t = this.topology;
     const scheduler = this.options.scheduler ?? asyncScheduler;
@@ -255,8 +268,10 @@ export class Runtime {
         const accepts = instance.operator.accepts;
         if (accepts === 'envelope') input = input.pipe(concatMap((item) => unbatch(item)));
         if (accepts === 'batch') input = input.pipe(map((item) => (isBatch(item) ? item : { kind: 'batch' as const, envelopes: [item], tensor: null })));
+        const wanted = this.wantedBatchDtype(id);
         const ctx: OperatorContext = {
           nodeId: id,
+          ...(wanted === undefined ? {} : { wantedBatchDtype: wanted }),
           scheduler,
           fail: (envelope, error) => {
             counters.failed += 1;

@@ -3,12 +3,14 @@
  * backpressure, dead letters). Integration tests use the real components.
  */
 import { Type } from '@sinclair/typebox';
-import { concatMap } from 'rxjs';
+import { concatMap, map } from 'rxjs';
 import { defineOperator, defineSink, defineSource } from '../../src/core/component.js';
-import type { ComponentSpec, DeadLetter, Source, SourceContext } from '../../src/core/component.js';
+import type { ComponentSpec, DeadLetter, PackedDtype, Source, SourceContext } from '../../src/core/component.js';
 import type { Envelope } from '../../src/core/envelope.js';
-import { envelopesOf } from '../../src/core/envelope.js';
+import { envelopesOf, isBatch } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
+import { microBatch } from '../../src/operators/micro-batch.js';
+import { dtypeOf } from '../../src/operators/tensor-pool.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -22,12 +24,14 @@ export interface Probe {
   resumes: number;
   /** Envelopes a `hold-sink` is holding back, released by the test. */
   held: (() => void)[];
+  /** Element type of each packed batch a `dtype-probe` operator received, by node. */
+  batchDtypes: Map<string, string[]>;
   /** Called by `slow-sink` on each write with the current time. */
   onWrite?: (sink: string, envelopes: readonly Envelope[]) => void | Promise<void>;
 }
 
 export function newProbe(): Probe {
-  return { commits: [], emitted: 0, written: new Map(), deadLetters: [], pauses: 0, resumes: 0, held: [] };
+  return { commits: [], emitted: 0, written: new Map(), deadLetters: [], pauses: 0, resumes: 0, held: [], batchDtypes: new Map() };
 }
 
 const probes = new Map<string, Probe>();
@@ -144,6 +148,57 @@ export const failingOperator = defineOperator({
   }),
 });
 
+/** Gives each envelope a decoded 1×1 RGB image, as decode-image would. */
+export const tinyImageOperator = defineOperator({
+  kind: 'tiny-image',
+  role: 'operator',
+  description: 'Test operator.',
+  stability: 'experimental',
+  options: Type.Object({}, { additionalProperties: false }),
+  create: () => ({
+    accepts: 'envelope',
+    apply: (input) =>
+      input.pipe(
+        map((item) => {
+          for (const e of envelopesOf(item)) e.tensor = { data: Uint8Array.from([10, 20, 30]), width: 1, height: 1, channels: 3, scale: 'unit' };
+          return item;
+        }),
+      ),
+  }),
+});
+
+/** Asks for packed batches of `wants` (if set) and records the element type of each batch it gets. */
+export const dtypeProbeOperator = defineOperator({
+  kind: 'dtype-probe',
+  role: 'operator',
+  description: 'Test operator.',
+  stability: 'experimental',
+  options: Type.Object(
+    { probe: Type.String(), wants: Type.Optional(Type.Union([Type.Literal('float32'), Type.Literal('float16'), Type.Literal('uint8')])) },
+    { additionalProperties: false },
+  ),
+  create: (o, ctx) => {
+    const probe = probeOf(o.probe);
+    return {
+      accepts: 'batch',
+      ...(o.wants === undefined ? {} : { batchDtype: () => o.wants as PackedDtype }),
+      apply: (input) =>
+        input.pipe(
+          map((item) => {
+            if (isBatch(item) && item.tensor !== null) {
+              const list = probe.batchDtypes.get(ctx.nodeId) ?? [];
+              list.push(dtypeOf(item.tensor.data));
+              probe.batchDtypes.set(ctx.nodeId, list);
+              item.tensor.release();
+              return { ...item, tensor: null };
+            }
+            return item;
+          }),
+        ),
+    };
+  },
+});
+
 /** A sink that records what it writes, optionally slowly, holding, or failing. */
 export const probeSink = defineSink({
   kind: 'probe-sink',
@@ -190,4 +245,4 @@ export const probeSink = defineSink({
   },
 });
 
-export const fakeComponents: readonly ComponentSpec[] = [countingSource, failingOperator, probeSink];
+export const fakeComponents: readonly ComponentSpec[] = [countingSource, failingOperator, probeSink, tinyImageOperator, dtypeProbeOperator, microBatch];

@@ -229,6 +229,16 @@ test('a server that cannot be reached, or lacks the model, stops the start with 
   );
 });
 
+test('batchDtype: float16 when the pixels travel as FP16 (server input FP16, or inputDatatype FP16), else none', async () => {
+  const fp32 = await startKserveBackend(model, OPTIONS, new FakeClient());
+  assert.equal(fp32.batchDtype, undefined);
+  assert.equal((await startKserveBackend(model, { ...OPTIONS, inputDatatype: 'FP16' }, new FakeClient())).batchDtype, 'float16');
+  assert.equal((await startKserveBackend(model, { ...OPTIONS, inputDatatype: 'UINT8' }, new FakeClient())).batchDtype, undefined);
+  const fp16Served = new FakeClient();
+  fp16Served.served = metadata({ inputs: [{ name: 'input', datatype: 'FP16', shape: [-1, 224, 224, 3] }] });
+  assert.equal((await startKserveBackend(model, OPTIONS, fp16Served)).batchDtype, 'float16');
+});
+
 test('inputDatatype: UINT8 sends the exact bytes of float pixels; a uint8 model takes nothing but UINT8', async () => {
   const client = new FakeClient();
   const backend = await startKserveBackend(model, { ...OPTIONS, inputDatatype: 'UINT8' }, client);

@@ -4,7 +4,8 @@
  * `micro-batch` packs float16 (`dtype: float16`) gives the predictions of the float32 path within
  * 1e-3, over gRPC and HTTP; packing in the batcher gives what the client's own conversion of a
  * float32 batch gives; a float16 batch for a server input of FP32 is widened and gives the same;
- * and the backend says at start that FP16 batches go as they are.
+ * the backend says at start that FP16 batches go as they are; and `dtype: auto` (the default)
+ * packs float16 exactly when the backend sends FP16.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,7 +47,7 @@ test.after(async () => {
 });
 
 /** Runs the topology with micro-batch `dtype` and the `backend` (YAML); every image must be predicted. */
-async function run(dtype: 'float32' | 'float16', backend: string): Promise<Run> {
+async function run(dtype: 'auto' | 'float32' | 'float16', backend: string): Promise<Run> {
   const { dir, images } = await setUp();
   runs += 1;
   const out = path.join(dir, `out-${runs}`);
@@ -117,4 +118,12 @@ test('micro-batch dtype float16 gives the float32 path’s predictions within 1e
   compare(packedGrpc, clientConverted, 1e-5, 'packed vs converted by the client');
   const widened = await run('float16', grpc());
   compare(packedGrpc, widened, 1e-5, 'packed FP16 vs widened to FP32');
+
+  // dtype auto (the default): micro-batch packs what infer asks for once its backend has met the server.
+  const autoHalf = await run('auto', grpc(', inputDatatype: FP16'));
+  assert.ok(autoHalf.logs.includes('Batches are packed as float16 (dtype: auto).'), 'auto packs float16 for an FP16 request');
+  compare(packedGrpc, autoHalf, 1e-5, 'auto vs float16 set by hand');
+  const autoFloat = await run('auto', grpc());
+  assert.ok(autoFloat.logs.includes('Batches are packed as float32 (dtype: auto).'), 'auto packs float32 for an FP32 input');
+  compare(fp32, autoFloat, 1e-5, 'auto vs float32 set by hand');
 });

@@ -364,6 +364,23 @@ void test('float16 batches (micro-batch dtype float16) reach the backend of a fl
   assert.equal(batcher.poolStats().outstanding, 0);
 });
 
+void test('batchDtype: infer asks for float16 when its backend sends FP16, else for its model input type (float32 with onnx)', async () => {
+  const model = await loadManifest(path.join(ROOT, FIXTURE));
+  const half: InferenceBackend = { name: 'half', description: 'half', batchDtype: 'float16', run: realBackendRun, close: async () => undefined };
+  const plain: InferenceBackend = { name: 'plain', description: 'plain', run: realBackendRun, close: async () => undefined };
+  const settings = { maxBatchesInFlight: 1, maxBatchSize: 3, includeEmbedding: false };
+  assert.equal(createInferWithBackend(model, half, settings).batchDtype?.(), 'float16');
+  assert.equal(createInferWithBackend(model, plain, settings).batchDtype?.(), 'float32');
+  const uint8Model = { ...model, manifest: { ...model.manifest, input: { ...model.manifest.input, dtype: 'uint8' as const, scale: 'uint8' as const } } };
+  assert.equal(createInferWithBackend(uint8Model, plain, settings).batchDtype?.(), 'uint8');
+  const onnx = await createInfer(options(), { baseDir: ROOT });
+  try {
+    assert.equal(onnx.batchDtype?.(), 'float32');
+  } finally {
+    await onnx.close();
+  }
+});
+
 void test('the onnx backend refuses a float16 batch for its float32 model: TENSOR_SHAPE_MISMATCH saying to pack float32, not retried', async () => {
   const op = await createInfer(options(), { baseDir: ROOT });
   try {

@@ -53,12 +53,12 @@ function context(scheduler: SchedulerLike): { ctx: OperatorContext; failed: { id
 
 const ids = (item: Item): string[] => (isBatch(item) ? item.envelopes.map((e) => e.id) : [item.id]);
 
-void test('schema defaults: maxSize 32, maxDelayMs 15, NHWC, float32, poolSize 4; unknown fields rejected', () => {
+void test('schema defaults: maxSize 32, maxDelayMs 15, NHWC, dtype auto, poolSize 4; unknown fields rejected', () => {
   const ajv = new Ajv({ useDefaults: true, strict: false });
   const validate = ajv.compile(MicroBatchOptions);
   const options = {};
   assert.ok(validate(options));
-  assert.deepEqual(options, { maxSize: 32, maxDelayMs: 15, layout: 'NHWC', dtype: 'float32', poolSize: 4 });
+  assert.deepEqual(options, { maxSize: 32, maxDelayMs: 15, layout: 'NHWC', dtype: 'auto', poolSize: 4 });
   assert.equal(validate({ maxSize: 0 }), false);
   assert.equal(validate({ sise: 3 }), false);
   assert.ok(validate({ dtype: 'float16' }));
@@ -159,6 +159,35 @@ void test('dtype float16: half-precision bits equal to converting the float32 pa
   }
   assert.equal(buffers.size, 1, 'every batch reused the one pooled buffer');
   assert.deepEqual(op.poolStats(), { size: 2, outstanding: 0, allocatedBeyondPool: 0 });
+});
+
+void test('dtype auto packs what the node fed asks for (float16, uint8), float32 when it asks nothing; a set dtype is kept', () => {
+  const img: ImageTensor = { data: Uint8Array.from([0, 51, 102, 153, 204, 255]), width: 2, height: 1, channels: 3, scale: 'unit' };
+  const packedBy = (dtype: MicroBatchOptions['dtype'], wanted?: OperatorContext['wantedBatchDtype']): Batch => {
+    const ts = new TestScheduler((a, e) => assert.deepEqual(a, e));
+    const op = createMicroBatch(defaults({ dtype, maxSize: 1 }));
+    const { ctx } = context(ts);
+    const out: Batch[] = [];
+    ts.run(({ cold, flush }) => {
+      op.apply(cold<Item>('a|', { a: envelope('e1', img) }), wanted === undefined ? ctx : { ...ctx, wantedBatchDtype: wanted }).subscribe((item) => out.push(item as Batch));
+      flush();
+    });
+    assert.equal(out.length, 1);
+    return out[0] as Batch;
+  };
+  const floats = new Float32Array(6);
+  packBatch([img], floats, 'NHWC', 'float32');
+  const half = packedBy('auto', 'float16').tensor?.data;
+  assert.ok(half instanceof Uint16Array, 'float16 when asked');
+  assert.deepEqual(Array.from(half.subarray(0, 6)), Array.from(toFloat16Array(floats)));
+  const bytes = packedBy('auto', 'uint8').tensor?.data;
+  assert.ok(bytes instanceof Uint8Array, 'uint8 when asked');
+  assert.deepEqual(Array.from(bytes.subarray(0, 6)), Array.from(img.data));
+  const plain = packedBy('auto').tensor?.data;
+  assert.ok(plain instanceof Float32Array, 'float32 when nothing is asked');
+  assert.deepEqual(Array.from(plain.subarray(0, 6)), Array.from(floats));
+  assert.ok(packedBy('float32', 'float16').tensor?.data instanceof Float32Array, 'a dtype set by hand is kept');
+  assert.ok(packedBy('float16', 'float32').tensor?.data instanceof Uint16Array, 'a dtype set by hand is kept');
 });
 
 void test('envelopes whose image shape differs from the first fail with TENSOR_SHAPE_MISMATCH and are left out', () => {

@@ -150,3 +150,32 @@ test('sink errors: retriable ones are retried, the others send the inputs to the
   assert.equal(summary.deadLetters, 10);
   assert.equal(probe.commits.at(-1)?.offset, 9);
 });
+
+test('micro-batch with dtype auto packs what the node getting its batches asks for; float32 when it asks nothing; a set dtype is kept', async () => {
+  const probe = useProbe('dtype');
+  const t = topology(`nodes:
+  src: { kind: counting-source, probe: dtype, count: 6 }
+  image: { kind: tiny-image, from: [src] }
+  half: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 5 }
+  wantsHalf: { kind: dtype-probe, from: [half], probe: dtype, wants: float16 }
+  bytes: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 5 }
+  wantsBytes: { kind: dtype-probe, from: [bytes], probe: dtype, wants: uint8 }
+  copies: { kind: dtype-probe, from: [bytes], probe: dtype, wants: float16 }
+  none: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 5 }
+  nothingAsked: { kind: dtype-probe, from: [none], probe: dtype }
+  set: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 5, dtype: float32 }
+  keptAsSet: { kind: dtype-probe, from: [set], probe: dtype, wants: float16 }
+  out: { kind: probe-sink, from: [wantsHalf, wantsBytes, copies, nothingAsked, keptAsSet], probe: dtype }
+  dlq: { kind: probe-sink, probe: dtype }
+`);
+  const summary = await new Runtime(t, { logger }).run();
+  assert.equal(summary.deadLetters, 0);
+  const seen = (node: string): string[] => [...new Set(probe.batchDtypes.get(node) ?? [])];
+  assert.deepEqual(seen('wantsHalf'), ['float16']);
+  assert.equal(probe.batchDtypes.get('wantsHalf')?.length, 2, 'six inputs, batches of three');
+  assert.deepEqual(seen('wantsBytes'), ['uint8'], 'the first node fed gets the tensor and is asked');
+  assert.deepEqual(seen('copies'), [], 'the second gets copies without the tensor: its wish is not asked');
+  assert.deepEqual(seen('nothingAsked'), ['float32']);
+  assert.deepEqual(seen('keptAsSet'), ['float32'], 'a dtype set by hand is kept');
+  assert.equal(probe.written.get('out')?.length, 30, 'every input reaches the sink through each of the five');
+});
