@@ -8,7 +8,8 @@
  * wall time minus compute (serialisation and transport at both ends, the server's own request
  * handling included), and the client's own CPU time per call (this process's user + system time
  * while the call is in flight: encoding, socket writes and reads, decoding). gRPC answers carry no
- * parameters from this server, so gRPC rows are set against the HTTP compute median.
+ * parameters from this server, so gRPC rows are set against the HTTP compute median. A gRPC row
+ * with `grpcInfer: grpc-js` is the baseline of the client's own HTTP/2 caller for ModelInfer.
  *
  * Half precision: two more rows (gRPC, or HTTP with `--fp16-protocol http`) send FP16, once from a float32 batch that the client converts
  * per request, once from a float16 batch as `micro-batch` with `dtype: float16` packs it (sent as
@@ -127,6 +128,8 @@ const kserve = async (options: KserveBackendOptions): Promise<{ backend: Inferen
 const modelName = values['model-name'];
 const http = await kserve({ kind: 'kserve', protocol: 'http', endpoint: values.http, model: modelName, maxInFlight: 1 });
 const grpc = await kserve({ kind: 'kserve', protocol: 'grpc', endpoint: values.grpc, model: modelName, maxInFlight: 1 });
+// The same requests through grpc-js (`grpcInfer: grpc-js`): the baseline of the client's own HTTP/2 caller.
+const grpcJs = await kserve({ kind: 'kserve', protocol: 'grpc', endpoint: values.grpc, model: modelName, maxInFlight: 1, grpcInfer: 'grpc-js' });
 const fp16Protocol = values['fp16-protocol'] === 'http' ? 'http' : 'grpc';
 const fp16 = await kserve({
   kind: 'kserve',
@@ -197,14 +200,15 @@ for (const batch of batches) {
   const local = await measure('onnx (in process)', onnx, batch);
   const viaHttp = await measure('KServe HTTP (binary)', http.backend, batch, http.recorder);
   const viaGrpc = await measure('KServe gRPC', grpc.backend, batch, grpc.recorder);
+  const viaGrpcJs = await measure('KServe gRPC (infer via grpc-js)', grpcJs.backend, batch, grpcJs.recorder);
   const converted = await measure(CONVERTED, fp16.backend, batch, fp16.recorder);
   const packed = await measure(PACKED, fp16.backend, batch, fp16.recorder, halfOf(tensorOf(batch)));
-  const group = [local, viaHttp, viaGrpc, converted, packed];
+  const group = [local, viaHttp, viaGrpc, viaGrpcJs, converted, packed];
   rows.push(...group);
   packing.set(batch, { float32: packCpu(batch, 'float32'), float16: packCpu(batch, 'float16') });
   process.stderr.write(`batch ${batch}: ${group.map((r) => `${r.backend} ${r.imagesPerSecond.toFixed(1)}/s`).join(', ')}\n`);
 }
-await Promise.all([onnx.close(), http.backend.close(), grpc.backend.close(), fp16.backend.close()]);
+await Promise.all([onnx.close(), http.backend.close(), grpc.backend.close(), grpcJs.backend.close(), fp16.backend.close()]);
 
 const fixed = (v: number, digits = 1): string => v.toFixed(digits);
 const percent = (part: number | undefined, whole: number | undefined, note: string): string =>

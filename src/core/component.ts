@@ -52,10 +52,10 @@ export interface SourceContext {
   fail(init: EnvelopeInit, error: unknown): void;
 }
 
-/** What an operator's factory receives at wiring time. */
 /** Element types a packed batch tensor can have (see `micro-batch`). */
 export type PackedDtype = 'float32' | 'float16' | 'uint8';
 
+/** What an operator's factory receives at wiring time. */
 export interface OperatorContext {
   readonly nodeId: string;
   /**

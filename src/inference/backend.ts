@@ -90,6 +90,12 @@ export const KserveBackendOptions = Type.Object(
         description: 'Transport: `grpc` (default) or `http` (REST with the binary tensor data extension).',
       }),
     ),
+    grpcInfer: Type.Optional(
+      Type.Union([Type.Literal('http2'), Type.Literal('grpc-js')], {
+        description:
+          'How gRPC sends inference requests: `http2` (default) writes each encoded request to the connection as it is; `grpc-js` sends them through @grpc/grpc-js like the other calls, which copies every request once more (4–6× the client CPU per request at batch 32–64), for a server only grpc-js reaches (e.g. through `grpc_proxy`).',
+      }),
+    ),
     endpoint: Type.String({
       minLength: 1,
       description: 'Where the server listens: `host:port` for gRPC (e.g. `127.0.0.1:8001`), the base URL for HTTP (e.g. `http://127.0.0.1:8000`).',

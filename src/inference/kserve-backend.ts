@@ -81,7 +81,7 @@ export function connectionFor(options: KserveBackendOptions, context: BackendCon
       `backend.endpoint \`${endpoint}\` is not a gRPC \`host:port\`; write e.g. \`127.0.0.1:8001\`${isUrl ? ', or set `protocol: http` for a URL' : ''}`,
     );
   }
-  return { protocol, address: endpoint, ...common };
+  return { protocol, address: endpoint, ...(options.grpcInfer === undefined ? {} : { inferVia: options.grpcInfer }), ...common };
 }
 
 /**

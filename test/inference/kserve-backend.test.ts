@@ -267,6 +267,9 @@ test('endpoints: gRPC takes host:port, HTTP a URL; defaults for deadline, retrie
   assert.equal(grpc.protocol === 'grpc' ? grpc.address : '', 'triton.local:8001');
   assert.equal(grpc.timeoutMs, 30000);
   assert.equal(grpc.retry?.attempts, 4);
+  assert.equal(grpc.protocol === 'grpc' ? grpc.inferVia : 'not grpc', undefined, 'ModelInfer on the HTTP/2 caller by default');
+  const viaGrpcJs = connectionFor({ kind: 'kserve', endpoint: 'triton.local:8001', grpcInfer: 'grpc-js' });
+  assert.equal(viaGrpcJs.protocol === 'grpc' ? viaGrpcJs.inferVia : 'not grpc', 'grpc-js');
   const http = connectionFor({ kind: 'kserve', protocol: 'http', endpoint: 'https://triton.local/prefix', maxInFlight: 3, retries: 0 });
   assert.deepEqual(
     http.protocol === 'http' ? [http.url, http.maxConnections, http.retry?.attempts] : [],

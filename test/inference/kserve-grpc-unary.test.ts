@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import http2 from 'node:http2';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,6 +184,32 @@ test('a server that does not answer in time ends the call with DEADLINE_EXCEEDED
   assert.deepEqual(timeouts, ['150m']);
 });
 
+test('the deadline holds while the connection cannot be opened or never answers at all (plain TCP that stays silent, TLS that never shakes hands)', async (t) => {
+  // Reads and drops whatever comes (so it sees the client go), and never writes a byte.
+  const sockets = new Set<net.Socket>();
+  const silent = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const address = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  const plain = new Http2GrpcChannel({ address, maxMessageBytes: 1024 });
+  const tls = new Http2GrpcChannel({ address, tls: true, maxMessageBytes: 1024 });
+  t.after(async () => {
+    plain.close();
+    tls.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  for (const [channel, what] of [[plain, 'plain'], [tls, 'tls'], [tls, 'tls again']] as const) {
+    const started = Date.now();
+    const error = await statusOf(channel.call(PATH, framed(Buffer.from('x')), 200));
+    assert.equal(error.code, 4, `${what}: ${error.details}`);
+    assert.ok(Date.now() - started < 2_000, `${what}: settled at the deadline, not after ${Date.now() - started} ms`);
+  }
+});
+
 test('broken answers: no status, a reset stream, a compressed or truncated message are errors, never an empty success', async (t) => {
   const server = await serve((stream, _headers, body) => {
     const kind = body.toString();
@@ -209,7 +236,7 @@ test('broken answers: no status, a reset stream, a compressed or truncated messa
     channel.close();
     await server.close();
   });
-  assert.equal((await statusOf(channel.call(PATH, framed(Buffer.from('no-status')), 5_000))).code, 14);
+  assert.equal((await statusOf(channel.call(PATH, framed(Buffer.from('no-status')), 5_000))).code, 13);
   assert.equal((await statusOf(channel.call(PATH, framed(Buffer.from('refused')), 5_000))).code, 14);
   assert.equal((await statusOf(channel.call(PATH, framed(Buffer.from('compressed')), 5_000))).code, 13);
   assert.equal((await statusOf(channel.call(PATH, framed(Buffer.from('truncated')), 5_000))).code, 13);
@@ -235,7 +262,7 @@ test('no server, or a connection lost mid-call, is UNAVAILABLE; the next call co
   const refused = await statusOf(elsewhere.call(PATH, framed(Buffer.from('c')), 5_000));
   elsewhere.close();
   assert.equal(refused.code, 14);
-  assert.match(refused.details, /ECONNREFUSED/, 'the refusal is named');
+  assert.match(refused.details, /^connect ECONNREFUSED 127\.0\.0\.1:\d+$/, 'the refusal is named');
   const again = await serve((stream, _headers, body) => answer(stream, body), port);
   t.after(() => again.close());
   assert.equal((await channel.call(PATH, framed(Buffer.from('d')), 5_000)).toString(), 'd', 'the server is back on its port');

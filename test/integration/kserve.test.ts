@@ -78,6 +78,8 @@ function demoBatch(): Promise<Fixture> {
 const CONNECTIONS: readonly KserveConnection[] = [
   { protocol: 'http', url: KSERVE_URL },
   { protocol: 'grpc', address: KSERVE_GRPC },
+  // ModelInfer through grpc-js, as `backend.grpcInfer: grpc-js` has it, instead of the client's own HTTP/2 caller.
+  { protocol: 'grpc', address: KSERVE_GRPC, inferVia: 'grpc-js' },
 ];
 
 function output(response: InferResponse, name: string): Float32Array {
@@ -125,7 +127,7 @@ async function withClient(connection: KserveConnection, body: (client: KserveCli
 }
 
 for (const connection of CONNECTIONS) {
-  const label = connection.protocol;
+  const label = connection.protocol === 'grpc' && connection.inferVia === 'grpc-js' ? 'grpc (infer via grpc-js)' : connection.protocol;
 
   test(`${label}: health, server and model metadata, and the metadata check against the manifest`, async (t) => {
     if (!(await requireKserve(t))) return;
@@ -234,7 +236,7 @@ for (const connection of CONNECTIONS) {
     if (!(await requireKserve(t))) return;
     const port = await closedPort();
     const unreachable: KserveConnection =
-      connection.protocol === 'http' ? { protocol: 'http', url: `http://127.0.0.1:${port}` } : { protocol: 'grpc', address: `127.0.0.1:${port}` };
+      connection.protocol === 'http' ? { protocol: 'http', url: `http://127.0.0.1:${port}` } : { ...connection, address: `127.0.0.1:${port}` };
     const retries: number[] = [];
     await withClient(
       { ...unreachable, timeoutMs: 2000, retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 }, onRetry: (_e, attempt) => retries.push(attempt) },

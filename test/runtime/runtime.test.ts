@@ -156,14 +156,14 @@ test('micro-batch with dtype auto packs what the node getting its batches asks f
   const t = topology(`nodes:
   src: { kind: counting-source, probe: dtype, count: 6 }
   image: { kind: tiny-image, from: [src] }
-  half: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 5 }
+  half: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 10000 }
   wantsHalf: { kind: dtype-probe, from: [half], probe: dtype, wants: float16 }
-  bytes: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 5 }
+  bytes: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 10000 }
   wantsBytes: { kind: dtype-probe, from: [bytes], probe: dtype, wants: uint8 }
   copies: { kind: dtype-probe, from: [bytes], probe: dtype, wants: float16 }
-  none: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 5 }
+  none: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 10000 }
   nothingAsked: { kind: dtype-probe, from: [none], probe: dtype }
-  set: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 5, dtype: float32 }
+  set: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 10000, dtype: float32 }
   keptAsSet: { kind: dtype-probe, from: [set], probe: dtype, wants: float16 }
   out: { kind: probe-sink, from: [wantsHalf, wantsBytes, copies, nothingAsked, keptAsSet], probe: dtype }
   dlq: { kind: probe-sink, probe: dtype }

@@ -4,7 +4,8 @@
  * `raw_output_contents` back (typed `contents` are read too, for servers that answer that way).
  * A ModelInfer request is encoded by grpc-codec.ts (its tensors copied once, into a reused buffer,
  * with room for the gRPC frame's prefix) and sent by grpc-unary.ts on node:http2 as it is, where
- * grpc-js would copy it again; every other call goes through grpc-js. Each of the two connections
+ * grpc-js would copy it again (`inferVia: grpc-js`, the backend's `grpcInfer`, sends it through grpc-js all the same); every
+ * other call goes through grpc-js. Each of the two connections
  * carries its calls multiplexed. Triton's `ModelConfig` extension is called too; a server without
  * it answers UNIMPLEMENTED (null).
  */
@@ -33,6 +34,8 @@ export interface GrpcKserveClientOptions extends KserveClientOptions {
   readonly tls?: boolean;
   /** Largest message sent or received, in bytes (default 256 MiB; a batch of 64 224×224×3 float32 images is 38.5 MB). */
   readonly maxMessageBytes?: number;
+  /** How ModelInfer goes: `http2` (default) as encoded, by grpc-unary.ts; `grpc-js` like the other calls (one more copy per request). */
+  readonly inferVia?: 'http2' | 'grpc-js';
 }
 
 /** Creates a gRPC client for one server; loads grpc-js and the .proto, and opens the channel lazily. */
@@ -44,7 +47,7 @@ export async function createGrpcKserveClient(options: GrpcKserveClientOptions): 
     'grpc.max_send_message_length': maxMessageBytes,
     'grpc.max_receive_message_length': maxMessageBytes,
   });
-  const inferChannel = new Http2GrpcChannel({ address: options.address, tls: options.tls === true, maxMessageBytes });
+  const inferChannel = options.inferVia === 'grpc-js' ? null : new Http2GrpcChannel({ address: options.address, tls: options.tls === true, maxMessageBytes });
   return new GrpcKserveClient(options.address, client, inferChannel, methods, callPolicy(options));
 }
 
@@ -56,7 +59,8 @@ class GrpcKserveClient implements KserveClient {
   constructor(
     readonly address: string,
     private readonly client: Client,
-    private readonly inferChannel: Http2GrpcChannel,
+    /** Where ModelInfer goes; null: through grpc-js. */
+    private readonly inferChannel: Http2GrpcChannel | null,
     private readonly methods: KserveMethods,
     private readonly policy: CallPolicy,
   ) {}
@@ -123,9 +127,11 @@ class GrpcKserveClient implements KserveClient {
     encodeModelInferRequest(message, this.methods.ModelInfer.requestSerialize, allocate);
     const { path, responseDeserialize } = this.methods.ModelInfer;
     try {
+      const channel = this.inferChannel;
       const answer = await callWithPolicy(this.policy, where, async () => {
+        if (channel === null) return this.checked(where, modelInferBytes(this.methods), framed.subarray(frameSpace), timeoutMs);
         try {
-          return responseDeserialize(await this.inferChannel.call(path, framed, timeoutMs));
+          return responseDeserialize(await channel.call(path, framed, timeoutMs));
         } catch (error) {
           if (error instanceof GrpcStatusError) throw grpcError(where, error.code, error.details, error);
           throw transportError(where, error);
@@ -139,7 +145,7 @@ class GrpcKserveClient implements KserveClient {
   }
 
   async close(): Promise<void> {
-    this.inferChannel.close();
+    this.inferChannel?.close();
     this.client.close();
   }
 
@@ -174,6 +180,12 @@ class GrpcKserveClient implements KserveClient {
       });
     });
   }
+}
+
+/** ModelInfer with its request already encoded (grpc-codec.ts): grpc-js frames the bytes as they are. */
+function modelInferBytes(methods: KserveMethods): MethodDefinition<Buffer, ModelInferResponseMessage> {
+  const bytes = (message: Buffer): Buffer => message;
+  return { ...methods.ModelInfer, requestSerialize: bytes, requestDeserialize: bytes };
 }
 
 function describeModel(name: string, version?: string): string {

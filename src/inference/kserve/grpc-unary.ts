@@ -10,9 +10,10 @@
  * method's path with `content-type: application/grpc`, `te: trailers` and a `grpc-timeout`; the
  * answer is one length-prefixed message and `grpc-status`/`grpc-message` trailers (or a
  * trailers-only answer). Every failure rejects with a `GrpcStatusError` carrying the status grpc-js
- * would give: no connection or a reset stream is UNAVAILABLE, a passed deadline DEADLINE_EXCEEDED,
- * an answer over the size limit RESOURCE_EXHAUSTED, a non-gRPC HTTP answer the status the gRPC
- * specification maps it to. Health, metadata and configuration calls stay on grpc-js.
+ * would give: no connection or a lost one is UNAVAILABLE, a passed deadline DEADLINE_EXCEEDED (also
+ * while the connection is still being opened), an answer over the size limit RESOURCE_EXHAUSTED,
+ * a reset stream or a non-gRPC HTTP answer the status the gRPC specification maps it to. Health,
+ * metadata and configuration calls stay on grpc-js.
  */
 import http2 from 'node:http2';
 
@@ -53,6 +54,9 @@ export interface Http2GrpcChannelOptions {
   readonly maxMessageBytes: number;
 }
 
+/** The longest delay a Node timer takes (about 24.8 days); a longer deadline waits this long. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The session's receive window: an answer of a few MiB (embeddings) arrives without waiting on updates. */
 const RECEIVE_WINDOW = 8 * 1024 * 1024;
 
@@ -62,14 +66,17 @@ const RECEIVE_WINDOW = 8 * 1024 * 1024;
  */
 export class Http2GrpcChannel {
   private session: http2.ClientHttp2Session | undefined;
-  private inFlight = 0;
+  /** Calls in flight on each session: a session holds the process open only while it has some. */
+  private readonly inFlight = new WeakMap<http2.ClientHttp2Session, number>();
   private closed = false;
 
   constructor(private readonly options: Http2GrpcChannelOptions) {}
 
   /**
    * Calls `path` with `framed`: a message preceded by `frameSpace` bytes that this fills in.
-   * Resolves with the answer's message bytes; `framed` is not read once the promise settles.
+   * Resolves with the answer's message bytes. Once the promise settles `framed` may be reused: an
+   * answered stream has sent all of it, and what a cancelled one still had queued for the socket
+   * belongs to a reset stream, which the server discards.
    */
   call(path: string, framed: Buffer, timeoutMs: number): Promise<Buffer> {
     const length = framed.length - frameSpace;
@@ -88,11 +95,12 @@ export class Http2GrpcChannel {
     } catch (error) {
       return Promise.reject(new GrpcStatusError(Status.UNAVAILABLE, error instanceof Error ? error.message : String(error)));
     }
-    this.inFlight += 1;
-    if (this.inFlight === 1) session.ref();
+    this.inFlight.set(session, (this.inFlight.get(session) ?? 0) + 1);
+    session.ref();
     return this.exchange(session, path, framed, timeoutMs).finally(() => {
-      this.inFlight -= 1;
-      if (this.inFlight === 0 && !session.destroyed) session.unref();
+      const left = (this.inFlight.get(session) ?? 1) - 1;
+      this.inFlight.set(session, left);
+      if (left === 0 && !session.destroyed) session.unref();
     });
   }
 
@@ -126,7 +134,7 @@ export class Http2GrpcChannel {
     return session;
   }
 
-  /** One stream: the request written, the answer and its status read. */
+  /** One stream: the request written, the answer and its status read; settles by the deadline at the latest. */
   private exchange(session: http2.ClientHttp2Session, path: string, framed: Buffer, timeoutMs: number): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       let stream: http2.ClientHttp2Stream;
@@ -144,14 +152,27 @@ export class Http2GrpcChannel {
         return;
       }
       const answer = new AnswerReader(this.options.maxMessageBytes);
-      let failure: GrpcStatusError | undefined;
+      let settled = false;
       let status: { code: number; details: string } | undefined;
-      const fail = (error: GrpcStatusError): void => {
-        if (failure !== undefined || status !== undefined) return;
-        failure = error;
-        stream.close(http2.constants.NGHTTP2_CANCEL);
+      const settle = (outcome: Buffer | GrpcStatusError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        if (outcome instanceof GrpcStatusError) reject(outcome);
+        else resolve(outcome);
       };
-      const deadline = setTimeout(() => fail(new GrpcStatusError(Status.DEADLINE_EXCEEDED, `Deadline exceeded after ${timeoutMs} ms`)), timeoutMs);
+      // Ends the call now with `error`, and the stream with it (cancelled, or dropped before it was sent).
+      const fail = (error: GrpcStatusError): void => {
+        if (settled || status !== undefined) return;
+        settle(error);
+        if (stream.pending) stream.destroy();
+        else stream.close(http2.constants.NGHTTP2_CANCEL);
+      };
+      const deadline = setTimeout(() => {
+        // A connection still being opened at the deadline is not going to serve anyone.
+        if (session.connecting) session.destroy();
+        fail(new GrpcStatusError(Status.DEADLINE_EXCEEDED, `Deadline exceeded after ${timeoutMs} ms`));
+      }, Math.min(timeoutMs, MAX_TIMER_MS));
       stream.on('response', (headers) => {
         const httpStatus = Number(headers[':status']);
         const inHeaders = statusOf(headers);
@@ -168,29 +189,23 @@ export class Http2GrpcChannel {
         const problem = answer.push(chunk);
         if (problem !== undefined) fail(problem);
       });
-      // 'error' comes before 'close' for a reset stream or a lost connection (refused, reset, timed out).
+      // 'error' comes before 'close' for a reset stream or a lost connection; for a connection that
+      // failed (refused, reset) its cause names why, e.g. "connect ECONNREFUSED …".
       let streamError: Error | undefined;
       stream.on('error', (error: Error) => {
         streamError ??= error;
       });
-      // The connection's own error (refused, reset) says more than the stream's.
-      const onSessionError = (error: Error): void => {
-        streamError = error;
-      };
-      session.once('error', onSessionError);
       stream.on('close', () => {
-        clearTimeout(deadline);
-        session.off('error', onSessionError);
-        if (failure !== undefined) return reject(failure);
+        if (settled) return;
         if (status === undefined) {
           // A stream closed with its connection (refused, reset, gone away) is the server's absence, whatever code it got.
           const lost = session.destroyed || session.closed;
-          return reject(new GrpcStatusError(lost ? Status.UNAVAILABLE : resetCode(stream.rstCode), endedWithout(stream.rstCode, streamError, lost)));
+          settle(new GrpcStatusError(lost ? Status.UNAVAILABLE : resetCode(stream.rstCode), endedWithout(stream.rstCode, streamError, lost)));
+        } else if (status.code !== 0) {
+          settle(new GrpcStatusError(status.code, status.details));
+        } else {
+          settle(answer.message());
         }
-        if (status.code !== 0) return reject(new GrpcStatusError(status.code, status.details));
-        const message = answer.message();
-        if (message instanceof GrpcStatusError) return reject(message);
-        resolve(message);
       });
       stream.end(framed);
     });
@@ -265,18 +280,20 @@ function httpStatusCode(status: number): number {
   return Status.UNKNOWN;
 }
 
-/** The gRPC status of a stream that ended without one: reset by the peer or lost with its connection. */
+/** The gRPC status of a stream reset, or ended without a status, on a connection that is still up (gRPC's HTTP/2 mapping). */
 function resetCode(rstCode: number | undefined): number {
+  if (rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return Status.UNAVAILABLE;
   if (rstCode === http2.constants.NGHTTP2_CANCEL) return Status.CANCELLED;
   if (rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM) return Status.RESOURCE_EXHAUSTED;
   if (rstCode === http2.constants.NGHTTP2_INADEQUATE_SECURITY) return Status.PERMISSION_DENIED;
-  if (rstCode === http2.constants.NGHTTP2_NO_ERROR || rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return Status.UNAVAILABLE;
-  // A connection refused, reset or closed under the stream; or a stream reset for another reason.
-  return rstCode === undefined || rstCode === http2.constants.NGHTTP2_INTERNAL_ERROR ? Status.UNAVAILABLE : Status.INTERNAL;
+  // NO_ERROR without a status, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR and the rest.
+  return Status.INTERNAL;
 }
 
 /** What a stream that ended without a status met: its error (a connection refused or lost), else its reset code. */
-function endedWithout(rstCode: number | undefined, error: Error | undefined, lost: boolean): string {
+function endedWithout(rstCode: number | undefined, streamError: Error | undefined, lost: boolean): string {
+  // A stream cancelled by its failed connection carries the connection's error as its cause.
+  const error = streamError?.cause instanceof Error ? streamError.cause : streamError;
   const code = (error as { code?: unknown } | undefined)?.code;
   if (error !== undefined && code !== 'ERR_HTTP2_STREAM_ERROR') return typeof code === 'string' && !error.message.includes(code) ? `${code} ${error.message}` : error.message;
   if (lost) return 'Connection lost';
