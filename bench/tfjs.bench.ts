@@ -3,7 +3,7 @@
  * models/demo: the same weights) at batch 1/8/32. Each configuration calls `backend.run` back to
  * back (one batch in flight) for a few seconds after a warm-up, and reports images/s and p50/p95
  * per call, and the tfjs figures as a ratio to onnx at the same batch size. Prints a markdown table.
- * Usage: npx tsx bench/tfjs.bench.ts [--batches 1,8,32] [--seconds 3] [--engine auto|wasm|cpu|node|node-gpu]
+ * Usage: npx tsx bench/tfjs.bench.ts [--batches 1,8,32,64] [--seconds 3] [--engine auto|wasm|cpu|node|node-gpu]
  * [--threads N] (onnx intra-op threads; 0 lets onnxruntime choose).
  */
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { demoBatches, timeBackend, WARM_UP } from './backend-timing.js';
 
 const { values } = parseArgs({
   options: {
-    batches: { type: 'string', default: '1,8,32' },
+    batches: { type: 'string', default: '1,8,32,64' },
     seconds: { type: 'string', default: '3' },
     onnx: { type: 'string', default: 'models/demo' },
     tfjs: { type: 'string', default: 'models/demo-tfjs' },
