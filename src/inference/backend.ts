@@ -90,6 +90,20 @@ export const KserveBackendOptions = Type.Object(
         description: 'Transport: `grpc` (default) or `http` (REST with the binary tensor data extension).',
       }),
     ),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CAs that sign the server certificate (default: the system CAs).' })),
+          certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate, for a server that asks for one (mutual TLS); with `keyFile`.' })),
+          keyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of `certFile`.' })),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'TLS towards the server: gRPC uses TLS when this is given (`{}`: the system CAs); HTTP uses TLS for an `https://` endpoint, and these settings need one. Files are relative to the topology file.',
+        },
+      ),
+    ),
     grpcInfer: Type.Optional(
       Type.Union([Type.Literal('http2'), Type.Literal('grpc-js')], {
         description:
@@ -174,6 +188,8 @@ export interface BackendContext {
   readonly nodeId?: string;
   /** The node's logger, for start-up and retry lines. */
   readonly logger?: Logger;
+  /** Folder that relative file options (TLS files) resolve against: the topology file's. */
+  readonly baseDir?: string;
 }
 
 /** Creates the backend named by `options.kind` for a loaded manifest; throws MODEL_LOAD_FAILED (or the backend's own coded error). */

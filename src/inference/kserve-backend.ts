@@ -14,13 +14,14 @@
  * dead-letters it only when that fails too; a refused request (INFERENCE_REQUEST_INVALID) goes to
  * the dead letter at once.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CentaurError } from '../core/errors.js';
 import type { ErrorCode } from '../core/errors.js';
 import { retry } from '../core/retry.js';
 import type { BackendContext, InferenceBackend, InferenceOutput, KserveBackendOptions } from './backend.js';
 import { assertModelMetadata, createKserveClient } from './kserve/index.js';
-import type { InputDatatype, KserveClient, KserveClientOptions, KserveConnection, ModelConfig, ModelMetadata } from './kserve/index.js';
+import type { InputDatatype, KserveClient, KserveClientOptions, KserveConnection, ModelConfig, ModelMetadata, TlsMaterial } from './kserve/index.js';
 import { Limiter } from './kserve/limiter.js';
 import { assertModelConfig, describeInstanceGroup } from './kserve/model-config.js';
 import type { ModelConfigCheck } from './kserve/model-config.js';
@@ -42,13 +43,35 @@ export async function createKserveBackend(
   options: KserveBackendOptions,
   context: BackendContext = {},
 ): Promise<InferenceBackend> {
-  const client = await createKserveClient(connectionFor(options, context));
+  const connection = connectionFor(options, context);
+  const tls = await readTls(options, context);
+  const client = await createKserveClient(tls === undefined ? connection : { ...connection, tls });
   try {
     return await startKserveBackend(model, options, client, context);
   } catch (error) {
     await client.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** The TLS files of `backend.tls`, read (paths relative to the topology file); undefined when TLS is not configured. */
+export async function readTls(options: KserveBackendOptions, context: BackendContext = {}): Promise<TlsMaterial | undefined> {
+  const tls = options.tls;
+  if (tls === undefined) return undefined;
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw configError(context, 'backend.tls needs both `certFile` and `keyFile` for a client certificate, or neither');
+  }
+  const read = async (field: string, file: string | undefined): Promise<Buffer | undefined> => {
+    if (file === undefined) return undefined;
+    const where = path.resolve(context.baseDir ?? '.', file);
+    try {
+      return await readFile(where);
+    } catch (error) {
+      throw configError(context, `backend.tls.${field} ${where} cannot be read: ${(error as Error).message}`);
+    }
+  };
+  const [ca, cert, key] = await Promise.all([read('caFile', tls.caFile), read('certFile', tls.certFile), read('keyFile', tls.keyFile)]);
+  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
 }
 
 /** The client's settings from the options: endpoint, deadline, retries, connections, retry logging. */
@@ -73,6 +96,9 @@ export function connectionFor(options: KserveBackendOptions, context: BackendCon
     if (!/^https?:\/\//i.test(endpoint)) {
       throw configError(context, `backend.endpoint \`${endpoint}\` is not an http:// or https:// URL; with \`protocol: http\` write e.g. \`http://127.0.0.1:8000\``);
     }
+    if (options.tls !== undefined && !/^https:\/\//i.test(endpoint)) {
+      throw configError(context, `backend.tls is set but \`${endpoint}\` is not an https:// URL`);
+    }
     return { protocol, url: endpoint, maxConnections: maxInFlight, ...common };
   }
   if (isUrl || !/:\d+$/.test(endpoint)) {
@@ -81,7 +107,14 @@ export function connectionFor(options: KserveBackendOptions, context: BackendCon
       `backend.endpoint \`${endpoint}\` is not a gRPC \`host:port\`; write e.g. \`127.0.0.1:8001\`${isUrl ? ', or set `protocol: http` for a URL' : ''}`,
     );
   }
-  return { protocol, address: endpoint, ...(options.grpcInfer === undefined ? {} : { inferVia: options.grpcInfer }), ...common };
+  return {
+    protocol,
+    address: endpoint,
+    // TLS on; the files' contents are added by createKserveBackend (readTls).
+    ...(options.tls === undefined ? {} : { tls: true }),
+    ...(options.grpcInfer === undefined ? {} : { inferVia: options.grpcInfer }),
+    ...common,
+  };
 }
 
 /**

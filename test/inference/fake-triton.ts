@@ -6,6 +6,7 @@
  * its first value, and every request's input shape is recorded.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { loadKserveMethods } from '../../src/inference/kserve/proto.js';
@@ -53,8 +54,15 @@ function bytesOf(values: Float32Array): Buffer {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
 }
 
+/** A server certificate and key; with `clientCa`, clients must present a certificate signed by it (mutual TLS). */
+export interface FakeTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly clientCa?: Buffer;
+}
+
 /** A gRPC server on a free loopback port; without a configuration, ModelConfig is left unimplemented (grpc-js answers UNIMPLEMENTED). */
-export async function startFakeGrpcServer(model: FakeModel): Promise<FakeServer> {
+export async function startFakeGrpcServer(model: FakeModel, tls?: FakeTls): Promise<FakeServer> {
   const methods = await loadKserveMethods();
   const server = new grpc.Server();
   const state: FakeServer = {
@@ -104,18 +112,24 @@ export async function startFakeGrpcServer(model: FakeModel): Promise<FakeServer>
   }
   server.addService(methods as unknown as grpc.ServiceDefinition, implementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))),
+    server.bindAsync(
+      '127.0.0.1:0',
+      tls === undefined
+        ? grpc.ServerCredentials.createInsecure()
+        : grpc.ServerCredentials.createSsl(tls.clientCa ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], tls.clientCa !== undefined),
+      (error, bound) => (error === null ? resolve(bound) : reject(error)),
+    ),
   );
   return Object.assign(state, { address: `127.0.0.1:${port}` });
 }
 
 /** An HTTP server on a free loopback port; without a configuration, `…/config` answers 404 as MLServer does. */
-export async function startFakeHttpServer(model: FakeModel): Promise<FakeServer> {
+export async function startFakeHttpServer(model: FakeModel, tls?: FakeTls): Promise<FakeServer> {
   const state: FakeServer = { address: '', shapes: [], configCalls: 0, close: async () => {} };
   const json = (response: http.ServerResponse, status: number, body: unknown): void => {
     response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
-  const server = http.createServer((request, response) => {
+  const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -150,11 +164,15 @@ export async function startFakeHttpServer(model: FakeModel): Promise<FakeServer>
       response.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': head.length });
       response.end(Buffer.concat([head, ...blobs]));
     });
-  });
+  };
+  const server =
+    tls === undefined
+      ? http.createServer(handle)
+      : https.createServer({ cert: tls.cert, key: tls.key, ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }) }, handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return Object.assign(state, {
-    address: `http://127.0.0.1:${port}`,
+    address: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

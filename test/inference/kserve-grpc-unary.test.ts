@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -195,7 +196,7 @@ test('the deadline holds while the connection cannot be opened or never answers 
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const address = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
   const plain = new Http2GrpcChannel({ address, maxMessageBytes: 1024 });
-  const tls = new Http2GrpcChannel({ address, tls: true, maxMessageBytes: 1024 });
+  const tls = new Http2GrpcChannel({ address, tls: {}, maxMessageBytes: 1024 });
   t.after(async () => {
     plain.close();
     tls.close();
@@ -208,6 +209,33 @@ test('the deadline holds while the connection cannot be opened or never answers 
     assert.equal(error.code, 4, `${what}: ${error.details}`);
     assert.ok(Date.now() - started < 2_000, `${what}: settled at the deadline, not after ${Date.now() - started} ms`);
   }
+});
+
+test('TLS: the server certificate is checked against the given CA; an untrusted server gets nothing', async (t) => {
+  const dir = path.resolve('test/fixtures/tls');
+  const [ca, cert, key] = await Promise.all(['ca.pem', 'server.pem', 'server.key'].map((f) => readFile(path.join(dir, f))));
+  const server = http2.createSecureServer({ cert, key });
+  let requests = 0;
+  server.on('stream', (stream) => {
+    requests += 1;
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => answer(stream, Buffer.concat(chunks).subarray(frameSpace)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const trusted = new Http2GrpcChannel({ address, tls: { ca: ca as Buffer }, maxMessageBytes: 1024 });
+  const untrusted = new Http2GrpcChannel({ address, tls: {}, maxMessageBytes: 1024 });
+  t.after(async () => {
+    trusted.close();
+    untrusted.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  assert.equal((await trusted.call(PATH, framed(Buffer.from('over tls')), 5_000)).toString(), 'over tls');
+  const refused = await statusOf(untrusted.call(PATH, framed(Buffer.from('x')), 5_000));
+  assert.equal(refused.code, 14);
+  assert.match(refused.details, /certificate/i);
+  assert.equal(requests, 1, 'nothing reached the server over the untrusted connection');
 });
 
 test('broken answers: no status, a reset stream, a compressed or truncated message are errors, never an empty success', async (t) => {

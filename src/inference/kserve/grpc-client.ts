@@ -21,7 +21,7 @@ import { parseModelMetadata, parseServerMetadata } from './parse-metadata.js';
 import { loadKserveMethods } from './proto.js';
 import type { InferParameterMessage, KserveMethods, ModelInferResponseMessage, TensorContentsMessage } from './proto.js';
 import { inputBytes, outputFromBytes, outputFromValues } from './tensor-bytes.js';
-import type { InferOutput, InferRequest, InferResponse, KserveClient, ModelConfig, ModelMetadata, ParameterValue, ServerMetadata } from './types.js';
+import type { InferOutput, InferRequest, InferResponse, KserveClient, ModelConfig, ModelMetadata, ParameterValue, ServerMetadata, TlsMaterial } from './types.js';
 
 /** The gRPC status of a method the server does not have. */
 const UNIMPLEMENTED = 12;
@@ -30,8 +30,8 @@ const UNIMPLEMENTED = 12;
 export interface GrpcKserveClientOptions extends KserveClientOptions {
   /** `host:port` of the server's gRPC endpoint, e.g. `127.0.0.1:8001`. */
   readonly address: string;
-  /** Use TLS (default false: plaintext, as on a loopback or a private network). */
-  readonly tls?: boolean;
+  /** Use TLS: true with the system's CAs, or the CAs and client certificate given (default false: plaintext, as on a loopback or a private network). */
+  readonly tls?: boolean | TlsMaterial;
   /** Largest message sent or received, in bytes (default 256 MiB; a batch of 64 224×224×3 float32 images is 38.5 MB). */
   readonly maxMessageBytes?: number;
   /** How ModelInfer goes: `http2` (default) as encoded, by grpc-unary.ts; `grpc-js` like the other calls (one more copy per request). */
@@ -42,12 +42,13 @@ export interface GrpcKserveClientOptions extends KserveClientOptions {
 export async function createGrpcKserveClient(options: GrpcKserveClientOptions): Promise<KserveClient> {
   const [grpc, methods] = await Promise.all([import('@grpc/grpc-js'), loadKserveMethods()]);
   const maxMessageBytes = options.maxMessageBytes ?? 256 * 1024 * 1024;
-  const credentials = options.tls === true ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+  const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls;
+  const credentials = tls === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
   const client = new grpc.Client(options.address, credentials, {
     'grpc.max_send_message_length': maxMessageBytes,
     'grpc.max_receive_message_length': maxMessageBytes,
   });
-  const inferChannel = options.inferVia === 'grpc-js' ? null : new Http2GrpcChannel({ address: options.address, tls: options.tls === true, maxMessageBytes });
+  const inferChannel = options.inferVia === 'grpc-js' ? null : new Http2GrpcChannel({ address: options.address, ...(tls === undefined ? {} : { tls }), maxMessageBytes });
   return new GrpcKserveClient(options.address, client, inferChannel, methods, callPolicy(options));
 }
 

@@ -16,6 +16,7 @@
  * metadata and configuration calls stay on grpc-js.
  */
 import http2 from 'node:http2';
+import type { TlsMaterial } from './types.js';
 
 /** The bytes a gRPC message frame puts before the message: a compressed flag and a 4-byte length. */
 export const frameSpace = 5;
@@ -48,8 +49,8 @@ export class GrpcStatusError extends Error {
 export interface Http2GrpcChannelOptions {
   /** `host:port` of the server's gRPC endpoint. */
   readonly address: string;
-  /** Use TLS, checked against the system's CAs (default false: plaintext). */
-  readonly tls?: boolean;
+  /** Use TLS with these CAs (default: the system's) and client certificate (absent: plaintext). */
+  readonly tls?: TlsMaterial;
   /** Largest message sent or received, in bytes. */
   readonly maxMessageBytes: number;
 }
@@ -115,8 +116,9 @@ export class Http2GrpcChannel {
   private connected(): http2.ClientHttp2Session {
     const open = this.session;
     if (open !== undefined && !open.closed && !open.destroyed) return open;
-    const scheme = this.options.tls === true ? 'https' : 'http';
-    const session = http2.connect(`${scheme}://${this.options.address}`, {
+    const { tls } = this.options;
+    const session = http2.connect(`${tls === undefined ? 'http' : 'https'}://${this.options.address}`, {
+      ...tls,
       // Outgoing data waiting for the socket counts against this credit; a few large requests in flight must fit.
       maxSessionMemory: Math.max(64, Math.ceil((4 * this.options.maxMessageBytes) / (1024 * 1024))),
       settings: { initialWindowSize: RECEIVE_WINDOW },

@@ -15,7 +15,7 @@ import { httpError, timeoutError, transportError } from './classify.js';
 import { parseModelConfig } from './model-config.js';
 import { isRecord, parseModelMetadata, parseParameters, parseServerMetadata } from './parse-metadata.js';
 import { inputBytes, outputFromBytes, outputFromValues } from './tensor-bytes.js';
-import type { InferOutput, InferRequest, InferResponse, KserveClient, ModelConfig, ModelMetadata, ServerMetadata } from './types.js';
+import type { InferOutput, InferRequest, InferResponse, KserveClient, ModelConfig, ModelMetadata, ServerMetadata, TlsMaterial } from './types.js';
 
 const HEADER_LENGTH = 'inference-header-content-length';
 
@@ -33,6 +33,8 @@ export interface HttpKserveClientOptions extends KserveClientOptions {
   readonly maxConnections?: number;
   /** Send and receive tensors as raw bytes (default true); false sends JSON numbers, for servers without the extension. */
   readonly binaryData?: boolean;
+  /** CAs to trust and a client certificate, for an https:// URL (default: the system's CAs, no client certificate). */
+  readonly tls?: TlsMaterial;
 }
 
 interface HttpAnswer {
@@ -61,7 +63,10 @@ class HttpKserveClient implements KserveClient {
     }
     this.address = this.base.origin + this.base.pathname.replace(/\/$/, '');
     const agentOptions = { keepAlive: true, maxSockets: options.maxConnections ?? 8 };
-    this.agent = this.base.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    if (options.tls !== undefined && this.base.protocol !== 'https:') {
+      throw new CentaurError('CONFIG_INVALID', `KServe server URL ${options.url} is not https://, but TLS settings are given`);
+    }
+    this.agent = this.base.protocol === 'https:' ? new https.Agent({ ...agentOptions, ...options.tls }) : new http.Agent(agentOptions);
     this.policy = callPolicy(options);
     this.binary = options.binaryData ?? true;
   }

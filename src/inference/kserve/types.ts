@@ -22,6 +22,13 @@ export type KserveDatatype =
   | 'BYTES';
 
 /** The input datatypes Centaur sends: float32 pixels, half-precision pixels, raw bytes. */
+/** PEM material for TLS: the CAs to trust (default: the system's) and a client certificate with its key, for mutual TLS. */
+export interface TlsMaterial {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
 export type InputDatatype = 'FP32' | 'FP16' | 'UINT8';
 
 /** One input or output as the server describes it; -1 is a dimension of any size. */
