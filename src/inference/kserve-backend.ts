@@ -269,7 +269,8 @@ async function waitUntilReady(
       if (await client.modelReady(name, version)) return;
       const tried = (n: number): string => `after ${n} attempt${n === 1 ? '' : 's'} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
       if (!(await client.live())) {
-        throw fail(`cannot be reached (${tried(attempts)}); is it running, and is \`backend.endpoint\` right?`);
+        const why = client.lastProbeError === undefined ? '' : `: ${client.lastProbeError}`;
+        throw fail(`cannot be reached (${tried(attempts)})${why}; is it running, and are \`backend.endpoint\` and \`backend.tls\` right?`);
       }
       throw fail(
         `model ${described} is not ready (${tried(attempts)}); check \`backend.model\`${version === undefined ? '' : ' and `backend.version`'} (default: the manifest's name), or wait until the server has loaded it`,

@@ -219,7 +219,7 @@ test('a server that cannot be reached, or lacks the model, stops the start with 
   down.isLive = false;
   await assert.rejects(
     startKserveBackend(model, OPTIONS, down, { nodeId: 'infer' }),
-    coded('INFERENCE_SERVER_UNAVAILABLE', /^node `infer`: KServe server 10\.0\.0\.9:8001 \(grpc\): cannot be reached \(after 2 attempts in [\d.]+ s\); is it running, and is `backend.endpoint` right\?$/, true),
+    coded('INFERENCE_SERVER_UNAVAILABLE', /^node `infer`: KServe server 10\.0\.0\.9:8001 \(grpc\): cannot be reached \(after 2 attempts in [\d.]+ s\); is it running, and are `backend.endpoint` and `backend.tls` right\?$/, true),
   );
   const noModel = new FakeClient();
   noModel.isReady = false;

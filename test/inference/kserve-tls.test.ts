@@ -97,6 +97,7 @@ for (const transport of TRANSPORTS) {
     // The system CAs do not know the test CA: the server is not trusted, nothing is sent.
     const untrusted = await startError(options(server, {}));
     assert.equal(untrusted.code, 'INFERENCE_SERVER_UNAVAILABLE', untrusted.message);
+    assert.match(untrusted.message, /cannot be reached .*certificate.*`backend.tls`/, 'the start error names the certificate problem');
     assert.equal(server.shapes.length, 1);
   });
 

@@ -256,6 +256,7 @@ nodes:
     assert.equal(run.error.code, 'INFERENCE_SERVER_UNAVAILABLE');
     assert.equal(run.error.retriable, true);
     assert.match(run.error.message, new RegExp(`^node \`infer\`: KServe server ${endpoint.replace(/[.:/]/g, '\\$&')} \\(${protocol.name}\\): cannot be reached \\(after 3 attempts`));
+    assert.match(run.error.message, /ECONNREFUSED/, 'the cause is named');
     assert.ok(Date.now() - started < 20_000, 'fails promptly');
     assert.equal(run.summary, undefined);
     assert.equal(run.predictions.length + run.deadLetters.length, 0, 'no input was read, so none is committed or lost');

@@ -124,3 +124,12 @@ export function isServerTrouble(error: unknown): boolean {
 export function timeoutError(timeoutMs: number): Error {
   return Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'KSERVE_TIMEOUT' });
 }
+
+/** What a failed health call met, in one line (a grpc-js status keeps only its details). */
+export function probeFailure(error: unknown): string {
+  const details = (error as { details?: unknown } | null)?.details;
+  if (typeof details === 'string' && details !== '') return details;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message;
+}

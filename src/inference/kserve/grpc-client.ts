@@ -13,7 +13,7 @@ import type { CallOptions, Client, MethodDefinition, ServiceError } from '@grpc/
 import { CentaurError } from '../../core/errors.js';
 import { callPolicy, callWithPolicy } from './call-policy.js';
 import type { CallPolicy, KserveClientOptions } from './call-policy.js';
-import { grpcError, transportError } from './classify.js';
+import { grpcError, probeFailure, transportError } from './classify.js';
 import { encodeModelInferRequest, RequestBuffers } from './grpc-codec.js';
 import { frameSpace, GrpcStatusError, Http2GrpcChannel } from './grpc-unary.js';
 import { parseModelConfig } from './model-config.js';
@@ -54,6 +54,7 @@ export async function createGrpcKserveClient(options: GrpcKserveClientOptions): 
 
 class GrpcKserveClient implements KserveClient {
   readonly protocol = 'grpc';
+  lastProbeError: string | undefined;
   /** ModelInfer request bytes, reused from call to call. */
   private readonly buffers = new RequestBuffers();
 
@@ -153,8 +154,11 @@ class GrpcKserveClient implements KserveClient {
   /** A health call: its answer, or false when the call fails. */
   private async probe(call: () => Promise<boolean>): Promise<boolean> {
     try {
-      return await call();
-    } catch {
+      const answer = await call();
+      this.lastProbeError = undefined;
+      return answer;
+    } catch (error) {
+      this.lastProbeError = probeFailure(error);
       return false;
     }
   }

@@ -11,7 +11,7 @@ import https from 'node:https';
 import { CentaurError } from '../../core/errors.js';
 import { callPolicy, callWithPolicy } from './call-policy.js';
 import type { CallPolicy, KserveClientOptions } from './call-policy.js';
-import { httpError, timeoutError, transportError } from './classify.js';
+import { httpError, probeFailure, timeoutError, transportError } from './classify.js';
 import { parseModelConfig } from './model-config.js';
 import { isRecord, parseModelMetadata, parseParameters, parseServerMetadata } from './parse-metadata.js';
 import { inputBytes, outputFromBytes, outputFromValues } from './tensor-bytes.js';
@@ -55,6 +55,7 @@ class HttpKserveClient implements KserveClient {
   private readonly agent: http.Agent;
   private readonly policy: CallPolicy;
   private readonly binary: boolean;
+  lastProbeError: string | undefined;
 
   constructor(options: HttpKserveClientOptions) {
     this.base = new URL(options.url);
@@ -141,8 +142,10 @@ class HttpKserveClient implements KserveClient {
   private async probe(path: string): Promise<boolean> {
     try {
       const answer = await this.send('GET', path, { timeoutMs: this.policy.healthTimeoutMs });
+      this.lastProbeError = undefined;
       return answer.status === 200;
-    } catch {
+    } catch (error) {
+      this.lastProbeError = probeFailure(error);
       return false;
     }
   }

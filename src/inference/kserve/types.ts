@@ -190,6 +190,8 @@ export interface KserveClient {
   readonly address: string;
   /** Whether the server is running. */
   live(): Promise<boolean>;
+  /** Why the last health call (live, ready, modelReady) failed, if it did not answer at all (e.g. a refused connection, an untrusted certificate). */
+  readonly lastProbeError?: string | undefined;
   /** Whether the server is ready for inference. */
   ready(): Promise<boolean>;
   /** Whether one model (version) is ready for inference. */
