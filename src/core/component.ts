@@ -55,15 +55,29 @@ export interface SourceContext {
 /** Element types a packed batch tensor can have (see `micro-batch`). */
 export type PackedDtype = 'float32' | 'float16' | 'uint8';
 
+/** What an operator wants of the packed batches it is given (e.g. `infer`: its model's input, its server's limit). */
+export interface BatchWish {
+  /** Who wants it, for messages, e.g. "node `infer` (model horse-or-human 1, kserve grpc …)". */
+  readonly who: string;
+  /** The element type it wants; `micro-batch` with `dtype: auto` packs it. */
+  readonly dtype: PackedDtype;
+  /** Every element type it takes. */
+  readonly accepts: readonly PackedDtype[];
+  /** The memory order it takes. */
+  readonly layout: 'NHWC' | 'NCHW';
+  /** The most rows it runs at once, where it splits larger batches (e.g. the server's max_batch_size). */
+  readonly maxRows?: number;
+}
+
 /** What an operator's factory receives at wiring time. */
 export interface OperatorContext {
   readonly nodeId: string;
   /**
-   * The element type that the node getting this node's packed batches wants them in (e.g. `infer`
-   * whose server takes FP16), when it says; absent outside a runtime. `micro-batch` with
-   * `dtype: auto` packs it.
+   * What the node getting this node's packed batches wants of them (e.g. `infer` whose server
+   * takes FP16), when it says; absent outside a runtime. `micro-batch` packs by it and checks its
+   * own settings against it.
    */
-  readonly wantedBatchDtype?: PackedDtype;
+  readonly batchWish?: BatchWish;
   /** Route a failed envelope to the dead-letter sink; the operator must not emit it. */
   fail(envelope: Envelope, error: unknown): void;
   /** Scheduler for anything timed (virtual time in tests). */
@@ -81,8 +95,8 @@ export interface Operator {
   close?(): Promise<void>;
   /** Why the operator is not ready (e.g. no model loaded), or null when it is; for /readyz. */
   health?(): string | null;
-  /** The element type it wants packed batches in, read once when the graph is wired (after every node is created). */
-  batchDtype?(): PackedDtype;
+  /** What it wants of the packed batches it is given; read once when the graph is wired (after every node is created). */
+  batchWish?(): BatchWish;
 }
 
 /**

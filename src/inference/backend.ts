@@ -33,8 +33,10 @@ export interface InferenceBackend {
    * during the call: the caller may release its buffer once the promise settles.
    */
   run(input: BatchTensor): Promise<InferenceOutput>;
-  /** The element type batches are best packed in, where it is not the manifest's input type (kserve sending FP16: float16). */
-  readonly batchDtype?: TensorDtype;
+  /** The element types of batches it takes, the one it wants first, where not just the manifest's input type (kserve: float16 as well). */
+  readonly batchDtypes?: readonly TensorDtype[];
+  /** The most rows it sends in one request, where it splits larger batches (kserve: the server's max_batch_size). */
+  readonly maxBatchRows?: number;
   /** Releases the model and its native resources. */
   close(): Promise<void>;
 }

@@ -200,7 +200,9 @@ export async function startKserveBackend(
   return {
     name: 'kserve',
     description,
-    ...(datatype === 'FP16' ? { batchDtype: 'float16' as const } : {}),
+    // A float32 model's pixels go as float32 or float16 (converted or widened per request); the one the server takes first.
+    ...(manifest.input.dtype === 'float32' ? { batchDtypes: datatype === 'FP16' ? (['float16', 'float32'] as const) : (['float32', 'float16'] as const) } : {}),
+    ...(maxRows === undefined ? {} : { maxBatchRows: maxRows }),
     async run(batch): Promise<InferenceOutput> {
       if (closed) throw new CentaurError('INFERENCE_FAILED', 'the kserve backend is closed', { retriable: false });
       const chunks = batchInputs(batch, inputPlan);

@@ -13,7 +13,7 @@ import type { Static } from '@sinclair/typebox';
 import { EMPTY, mergeMap, of } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { defineOperator } from '../core/component.js';
-import type { CreateContext, Operator, OperatorContext } from '../core/component.js';
+import type { BatchWish, CreateContext, Operator, OperatorContext } from '../core/component.js';
 import { envelopesOf, isBatch } from '../core/envelope.js';
 import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
@@ -275,8 +275,14 @@ export function createInferWithSlot(
     get backendDescription() {
       return slot.current.backend.description;
     },
-    // For an upstream micro-batch with `dtype: auto`; read once, when the graph is wired.
-    batchDtype: () => slot.current.backend.batchDtype ?? slot.current.model.manifest.input.dtype,
+    // For the micro-batch upstream: what it packs with `dtype: auto`, and what it is checked against; read once, when the graph is wired.
+    batchWish: (): BatchWish => {
+      const { backend, model } = slot.current;
+      const { input: wanted, name, version } = model.manifest;
+      const accepts = backend.batchDtypes ?? [wanted.dtype];
+      const maxRows = backend.maxBatchRows === undefined ? maxBatchSize : Math.min(maxBatchSize, backend.maxBatchRows);
+      return { who: `infer (model ${name} ${version} on ${backend.description})`, dtype: accepts[0] ?? wanted.dtype, accepts, layout: wanted.layout, maxRows };
+    },
     apply: (source: Observable<Item>, ctx: OperatorContext): Observable<Item> =>
       source.pipe(
         concurrentMap((item: Item) => processItem(item, ctx), maxBatchesInFlight),

@@ -9,15 +9,17 @@
  * `kserve` backend sends FP16 (a server input of FP16, or `inputDatatype: FP16`), whose pooled
  * buffer then goes to the server as it is instead of being converted into a new array per request.
  * With no such node it packs float32. `float16` packs half precision directly (the scaled values
- * rounded to nearest even); the in-process backends (onnx, tfjs), whose models take float32,
- * refuse float16 batches.
+ * rounded to nearest even). When the graph is wired, a `dtype` or `layout` set by hand that the
+ * node fed cannot take (float16 for the in-process backends, whose models take float32) stops the
+ * run with CONFIG_INVALID before any input is read, and a `maxSize` above the rows it runs at once
+ * (its `maxBatchSize`, the server's max_batch_size) is a warning: such batches are split.
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { filter, map, mergeMap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { defineOperator } from '../core/component.js';
-import type { Operator, OperatorContext, PackedDtype } from '../core/component.js';
+import type { BatchWish, Operator, OperatorContext, PackedDtype } from '../core/component.js';
 import { envelopesOf } from '../core/envelope.js';
 import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
@@ -40,12 +42,12 @@ export const MicroBatchOptions = Type.Object(
     }),
     layout: Type.Union([Type.Literal('NHWC'), Type.Literal('NCHW')], {
       default: 'NHWC',
-      description: 'Memory order of the packed batch tensor; must match the model input.',
+      description: 'Memory order of the packed batch tensor; must match the model input (checked at start against the `infer` node fed).',
     }),
     dtype: Type.Union([Type.Literal('auto'), Type.Literal('float32'), Type.Literal('float16'), Type.Literal('uint8')], {
       default: 'auto',
       description:
-        'Element type of the packed batch tensor. auto: what the `infer` node fed asks for (its model input: float32 or uint8; float16 when its `kserve` backend sends FP16, so the batch goes without converting), else float32. float32 applies the image scale; float16 applies it and rounds to half precision (round to nearest even; the onnx and tfjs backends refuse it); uint8 keeps raw bytes.',
+        'Element type of the packed batch tensor. auto: what the `infer` node fed asks for (its model input: float32 or uint8; float16 when its `kserve` backend sends FP16, so the batch goes without converting), else float32. float32 applies the image scale; float16 applies it and rounds to half precision (round to nearest even; the onnx and tfjs backends do not take it: the run stops at start); uint8 keeps raw bytes.',
     }),
     poolSize: Type.Integer({
       minimum: 1,
@@ -77,6 +79,25 @@ export function createMicroBatch(options: MicroBatchOptions, metrics: NodeMetric
       pools.set(perImage, pool);
     }
     return pool;
+  };
+
+  /** Refuses, before anything runs, settings the node fed cannot take (its batches would all be dead letters); warns of splits. */
+  const checkAgainst = (wish: BatchWish, nodeId: string): void => {
+    if (!wish.accepts.includes(dtype)) {
+      throw new CentaurError(
+        'CONFIG_INVALID',
+        `node \`${nodeId}\`: micro-batch packs ${dtype}, but ${wish.who} takes ${wish.accepts.join(' or ')}; set \`dtype: auto\` (or leave it out)`,
+      );
+    }
+    if (layout !== wish.layout) {
+      throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: micro-batch packs ${layout}, but ${wish.who} takes ${wish.layout}; set \`layout: ${wish.layout}\``);
+    }
+    if (wish.maxRows !== undefined && maxSize > wish.maxRows) {
+      logger?.warn(
+        { maxSize, maxRows: wish.maxRows },
+        `maxSize ${maxSize} is above the ${wish.maxRows} rows ${wish.who} runs at once: a full batch is split into ${Math.ceil(maxSize / wish.maxRows)} requests.`,
+      );
+    }
   };
 
   const toBatch = (arrivals: readonly Arrival[], ctx: OperatorContext): Batch | null => {
@@ -141,10 +162,12 @@ export function createMicroBatch(options: MicroBatchOptions, metrics: NodeMetric
   return {
     accepts: 'envelope',
     apply: (input: Observable<Item>, ctx: OperatorContext): Observable<Item> => {
+      const wish = ctx.batchWish;
       if (options.dtype === 'auto') {
-        dtype = ctx.wantedBatchDtype ?? 'float32';
-        logger?.info({ dtype, asked: ctx.wantedBatchDtype !== undefined }, `Batches are packed as ${dtype} (dtype: auto).`);
+        dtype = wish?.dtype ?? 'float32';
+        logger?.info({ dtype, asked: wish !== undefined }, `Batches are packed as ${dtype} (dtype: auto).`);
       }
+      if (wish !== undefined) checkAgainst(wish, ctx.nodeId);
       return input.pipe(
         // The runtime unbatches for `envelope` operators; flatten anyway so a batch never nests.
         mergeMap((item) => envelopesOf(item).map((envelope): Arrival => ({ envelope, at: ctx.scheduler.now() }))),

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { asyncScheduler, concatMap, from, lastValueFrom, map, merge, mergeMap, share, Subject, tap } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
-import type { DeadLetter, Operator, OperatorContext, PackedDtype, Sink, Source, SourceContext } from '../core/component.js';
+import type { DeadLetter, BatchWish, Operator, OperatorContext, Sink, Source, SourceContext } from '../core/component.js';
 import { envelopesOf, forkEnvelope, isBatch } from '../core/envelope.js';
 import type { Envelope, EnvelopeInit, Item } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
@@ -232,14 +232,14 @@ export class Runtime {
   }
 
   /**
-   * What the node that gets `id`'s packed batches wants them in: the first node in wiring order fed
+   * What the node that gets `id`'s packed batches wants of them: the first node in wiring order fed
    * by `id` (the others get copies without the tensor), if it is an operator that says.
    */
-  private wantedBatchDtype(id: string): PackedDtype | undefined {
+  private batchWishFor(id: string): BatchWish | undefined {
     for (const consumer of this.topology.order) {
       const instance = this.instances.get(consumer) as Instance;
       if (!instance.node.from.includes(id)) continue;
-      return instance.role === 'operator' ? instance.operator.batchDtype?.() : undefined;
+      return instance.role === 'operator' ? instance.operator.batchWish?.() : undefined;
     }
     return undefined;
   }
@@ -268,10 +268,10 @@ export class Runtime {
         const accepts = instance.operator.accepts;
         if (accepts === 'envelope') input = input.pipe(concatMap((item) => unbatch(item)));
         if (accepts === 'batch') input = input.pipe(map((item) => (isBatch(item) ? item : { kind: 'batch' as const, envelopes: [item], tensor: null })));
-        const wanted = this.wantedBatchDtype(id);
+        const wish = this.batchWishFor(id);
         const ctx: OperatorContext = {
           nodeId: id,
-          ...(wanted === undefined ? {} : { wantedBatchDtype: wanted }),
+          ...(wish === undefined ? {} : { batchWish: wish }),
           scheduler,
           fail: (envelope, error) => {
             counters.failed += 1;
@@ -287,7 +287,15 @@ export class Runtime {
             if (ms !== undefined) timer.observe(ms / 1000);
           }
         };
-        streams.set(id, instance.operator.apply(input, ctx).pipe(tap(sent), share()));
+        let output: Observable<Item>;
+        try {
+          output = instance.operator.apply(input, ctx);
+        } catch (error) {
+          // A node that refuses its place in the graph (e.g. micro-batch packing what the model cannot take): nothing has run yet.
+          await this.closeAll();
+          throw toCentaurError(error, 'CONFIG_INVALID');
+        }
+        streams.set(id, output.pipe(tap(sent), share()));
       } else if (instance.node.from.length > 0) {
         const concurrency = Math.max(1, instance.sink.concurrency ?? 1);
         const batching = instance.sink.batching;

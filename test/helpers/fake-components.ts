@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { concatMap, map } from 'rxjs';
 import { defineOperator, defineSink, defineSource } from '../../src/core/component.js';
-import type { ComponentSpec, DeadLetter, PackedDtype, Source, SourceContext } from '../../src/core/component.js';
+import type { BatchWish, ComponentSpec, DeadLetter, PackedDtype, Source, SourceContext } from '../../src/core/component.js';
 import type { Envelope } from '../../src/core/envelope.js';
 import { envelopesOf, isBatch } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
@@ -174,14 +174,26 @@ export const dtypeProbeOperator = defineOperator({
   description: 'Test operator.',
   stability: 'experimental',
   options: Type.Object(
-    { probe: Type.String(), wants: Type.Optional(Type.Union([Type.Literal('float32'), Type.Literal('float16'), Type.Literal('uint8')])) },
+    {
+      probe: Type.String(),
+      wants: Type.Optional(Type.Union([Type.Literal('float32'), Type.Literal('float16'), Type.Literal('uint8')])),
+      only: Type.Boolean({ default: false }),
+      layout: Type.Union([Type.Literal('NHWC'), Type.Literal('NCHW')], { default: 'NHWC' }),
+    },
     { additionalProperties: false },
   ),
   create: (o, ctx) => {
     const probe = probeOf(o.probe);
     return {
       accepts: 'batch',
-      ...(o.wants === undefined ? {} : { batchDtype: () => o.wants as PackedDtype }),
+      ...(o.wants === undefined
+        ? {}
+        : {
+            batchWish: (): BatchWish => {
+              const dtype = o.wants as PackedDtype;
+              return { who: `dtype-probe ${ctx.nodeId}`, dtype, accepts: o.only ? [dtype] : ['float32', 'float16', 'uint8'], layout: o.layout };
+            },
+          }),
       apply: (input) =>
         input.pipe(
           map((item) => {

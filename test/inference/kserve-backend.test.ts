@@ -229,14 +229,21 @@ test('a server that cannot be reached, or lacks the model, stops the start with 
   );
 });
 
-test('batchDtype: float16 when the pixels travel as FP16 (server input FP16, or inputDatatype FP16), else none', async () => {
+test('batchDtypes: float16 first when the pixels travel as FP16 (server input FP16, or inputDatatype FP16); maxBatchRows: the server limit', async () => {
   const fp32 = await startKserveBackend(model, OPTIONS, new FakeClient());
-  assert.equal(fp32.batchDtype, undefined);
-  assert.equal((await startKserveBackend(model, { ...OPTIONS, inputDatatype: 'FP16' }, new FakeClient())).batchDtype, 'float16');
-  assert.equal((await startKserveBackend(model, { ...OPTIONS, inputDatatype: 'UINT8' }, new FakeClient())).batchDtype, undefined);
+  assert.deepEqual(fp32.batchDtypes, ['float32', 'float16']);
+  assert.equal(fp32.maxBatchRows, undefined, 'no limit reported');
+  assert.deepEqual((await startKserveBackend(model, { ...OPTIONS, inputDatatype: 'FP16' }, new FakeClient())).batchDtypes, ['float16', 'float32']);
+  assert.deepEqual((await startKserveBackend(model, { ...OPTIONS, inputDatatype: 'UINT8' }, new FakeClient())).batchDtypes, ['float32', 'float16']);
   const fp16Served = new FakeClient();
-  fp16Served.served = metadata({ inputs: [{ name: 'input', datatype: 'FP16', shape: [-1, 224, 224, 3] }] });
-  assert.equal((await startKserveBackend(model, OPTIONS, fp16Served)).batchDtype, 'float16');
+  fp16Served.served = metadata({ inputs: [{ name: 'input', datatype: 'FP16', shape: [-1, 224, 224, 3] }], maxBatchSize: 16 });
+  const fp16 = await startKserveBackend(model, OPTIONS, fp16Served);
+  assert.deepEqual(fp16.batchDtypes, ['float16', 'float32']);
+  assert.equal(fp16.maxBatchRows, 16);
+  const uint8Model: LoadedManifest = { ...model, manifest: { ...model.manifest, input: { ...model.manifest.input, dtype: 'uint8', scale: 'uint8' } } };
+  const uint8Client = new FakeClient();
+  uint8Client.served = metadata({ inputs: [{ name: 'input', datatype: 'UINT8', shape: [-1, 224, 224, 3] }] });
+  assert.equal((await startKserveBackend(uint8Model, OPTIONS, uint8Client)).batchDtypes, undefined, 'a uint8 model takes its own type only');
 });
 
 test('inputDatatype: UINT8 sends the exact bytes of float pixels; a uint8 model takes nothing but UINT8', async () => {

@@ -364,18 +364,24 @@ void test('float16 batches (micro-batch dtype float16) reach the backend of a fl
   assert.equal(batcher.poolStats().outstanding, 0);
 });
 
-void test('batchDtype: infer asks for float16 when its backend sends FP16, else for its model input type (float32 with onnx)', async () => {
+void test('batchWish: infer asks for what its backend takes (float16 first for FP16), its model layout, and its smallest row limit', async () => {
   const model = await loadManifest(path.join(ROOT, FIXTURE));
-  const half: InferenceBackend = { name: 'half', description: 'half', batchDtype: 'float16', run: realBackendRun, close: async () => undefined };
+  const half: InferenceBackend = { name: 'half', description: 'half', batchDtypes: ['float16', 'float32'], maxBatchRows: 2, run: realBackendRun, close: async () => undefined };
   const plain: InferenceBackend = { name: 'plain', description: 'plain', run: realBackendRun, close: async () => undefined };
   const settings = { maxBatchesInFlight: 1, maxBatchSize: 3, includeEmbedding: false };
-  assert.equal(createInferWithBackend(model, half, settings).batchDtype?.(), 'float16');
-  assert.equal(createInferWithBackend(model, plain, settings).batchDtype?.(), 'float32');
+  const halfWish = createInferWithBackend(model, half, settings).batchWish?.();
+  assert.deepEqual(
+    { dtype: halfWish?.dtype, accepts: halfWish?.accepts, layout: halfWish?.layout, maxRows: halfWish?.maxRows },
+    { dtype: 'float16', accepts: ['float16', 'float32'], layout: model.manifest.input.layout, maxRows: 2 },
+  );
+  assert.match(halfWish?.who ?? '', new RegExp(`^infer \\(model ${model.manifest.name} ${model.manifest.version} on half\\)$`));
+  const plainWish = createInferWithBackend(model, plain, settings).batchWish?.();
+  assert.deepEqual([plainWish?.dtype, plainWish?.accepts, plainWish?.maxRows], ['float32', ['float32'], 3]);
   const uint8Model = { ...model, manifest: { ...model.manifest, input: { ...model.manifest.input, dtype: 'uint8' as const, scale: 'uint8' as const } } };
-  assert.equal(createInferWithBackend(uint8Model, plain, settings).batchDtype?.(), 'uint8');
+  assert.deepEqual(createInferWithBackend(uint8Model, plain, settings).batchWish?.().accepts, ['uint8']);
   const onnx = await createInfer(options(), { baseDir: ROOT });
   try {
-    assert.equal(onnx.batchDtype?.(), 'float32');
+    assert.deepEqual(onnx.batchWish?.().accepts, ['float32']);
   } finally {
     await onnx.close();
   }

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { Ajv } from 'ajv';
 import { TestScheduler } from 'rxjs/testing';
 import type { SchedulerLike } from 'rxjs';
-import type { OperatorContext } from '../../src/core/component.js';
+import { pino } from 'pino';
+import { EMPTY } from 'rxjs';
+import type { BatchWish, OperatorContext, PackedDtype } from '../../src/core/component.js';
 import type { Batch, Envelope, ImageTensor, Item } from '../../src/core/envelope.js';
 import { isBatch } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
@@ -161,15 +163,50 @@ void test('dtype float16: half-precision bits equal to converting the float32 pa
   assert.deepEqual(op.poolStats(), { size: 2, outstanding: 0, allocatedBeyondPool: 0 });
 });
 
+/** What a node fed that takes every element type wants, preferring `dtype`. */
+const wish = (dtype: PackedDtype, edit: Partial<BatchWish> = {}): BatchWish => ({
+  who: 'infer (model m 1 on test)',
+  dtype,
+  accepts: ['float32', 'float16', 'uint8'],
+  layout: 'NHWC',
+  ...edit,
+});
+
+void test('settings the node fed cannot take stop the wiring with CONFIG_INVALID; a maxSize above its row limit is a warning', () => {
+  const ts = new TestScheduler((a, e) => assert.deepEqual(a, e));
+  const { ctx } = context(ts);
+  const floatOnly = wish('float32', { accepts: ['float32'] });
+  assert.throws(
+    () => createMicroBatch(defaults({ dtype: 'float16' })).apply(EMPTY, { ...ctx, batchWish: floatOnly }),
+    (error: CentaurError) =>
+      error.code === 'CONFIG_INVALID' &&
+      error.message === 'node `batch`: micro-batch packs float16, but infer (model m 1 on test) takes float32; set `dtype: auto` (or leave it out)',
+  );
+  assert.throws(
+    () => createMicroBatch(defaults({ layout: 'NCHW' })).apply(EMPTY, { ...ctx, batchWish: floatOnly }),
+    (error: CentaurError) => error.code === 'CONFIG_INVALID' && error.message === 'node `batch`: micro-batch packs NCHW, but infer (model m 1 on test) takes NHWC; set `layout: NHWC`',
+  );
+  const lines: { msg: string; maxRows?: number }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
+  createMicroBatch(defaults({ dtype: 'auto', maxSize: 10 }), undefined, logger).apply(EMPTY, { ...ctx, batchWish: wish('float32', { maxRows: 4 }) });
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    ['Batches are packed as float32 (dtype: auto).', 'maxSize 10 is above the 4 rows infer (model m 1 on test) runs at once: a full batch is split into 3 requests.'],
+  );
+  lines.length = 0;
+  createMicroBatch(defaults({ dtype: 'float32', maxSize: 4 }), undefined, logger).apply(EMPTY, { ...ctx, batchWish: wish('float32', { maxRows: 4 }) });
+  assert.deepEqual(lines, [], 'nothing to say when the settings fit');
+});
+
 void test('dtype auto packs what the node fed asks for (float16, uint8), float32 when it asks nothing; a set dtype is kept', () => {
   const img: ImageTensor = { data: Uint8Array.from([0, 51, 102, 153, 204, 255]), width: 2, height: 1, channels: 3, scale: 'unit' };
-  const packedBy = (dtype: MicroBatchOptions['dtype'], wanted?: OperatorContext['wantedBatchDtype']): Batch => {
+  const packedBy = (dtype: MicroBatchOptions['dtype'], wanted?: PackedDtype): Batch => {
     const ts = new TestScheduler((a, e) => assert.deepEqual(a, e));
     const op = createMicroBatch(defaults({ dtype, maxSize: 1 }));
     const { ctx } = context(ts);
     const out: Batch[] = [];
     ts.run(({ cold, flush }) => {
-      op.apply(cold<Item>('a|', { a: envelope('e1', img) }), wanted === undefined ? ctx : { ...ctx, wantedBatchDtype: wanted }).subscribe((item) => out.push(item as Batch));
+      op.apply(cold<Item>('a|', { a: envelope('e1', img) }), wanted === undefined ? ctx : { ...ctx, batchWish: wish(wanted) }).subscribe((item) => out.push(item as Batch));
       flush();
     });
     assert.equal(out.length, 1);

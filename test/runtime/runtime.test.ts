@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseTopology } from '../../src/topology/load.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { createLogger } from '../../src/core/logger.js';
+import type { CentaurError } from '../../src/core/errors.js';
 import { fakeComponents, sleep, useProbe } from '../helpers/fake-components.js';
 
 const logger = createLogger('silent');
@@ -178,4 +179,24 @@ test('micro-batch with dtype auto packs what the node getting its batches asks f
   assert.deepEqual(seen('nothingAsked'), ['float32']);
   assert.deepEqual(seen('keptAsSet'), ['float32'], 'a dtype set by hand is kept');
   assert.equal(probe.written.get('out')?.length, 30, 'every input reaches the sink through each of the five');
+});
+
+test('a micro-batch whose settings the node fed cannot take stops the run at wiring with CONFIG_INVALID, before any input is read', async () => {
+  const probe = useProbe('dtype-refused');
+  const t = topology(`nodes:
+  src: { kind: counting-source, probe: dtype-refused, count: 6 }
+  image: { kind: tiny-image, from: [src] }
+  batch: { kind: micro-batch, from: [image], maxSize: 3, maxDelayMs: 10000, dtype: float16 }
+  floatOnly: { kind: dtype-probe, from: [batch], probe: dtype-refused, wants: float32, only: true }
+  out: { kind: probe-sink, from: [floatOnly], probe: dtype-refused }
+  dlq: { kind: probe-sink, probe: dtype-refused }
+`);
+  await assert.rejects(new Runtime(t, { logger }).run(), (error: CentaurError) => {
+    assert.equal(error.code, 'CONFIG_INVALID');
+    assert.equal(error.message, 'node `batch`: micro-batch packs float16, but dtype-probe floatOnly takes float32; set `dtype: auto` (or leave it out)');
+    return true;
+  });
+  assert.equal(probe.emitted, 0, 'no input was read');
+  assert.equal(probe.written.size, 0);
+  assert.deepEqual(probe.deadLetters, []);
 });
