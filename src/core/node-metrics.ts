@@ -26,6 +26,10 @@ export interface NodeMetrics {
   driftLate(count: number): void;
   /** The retrain trigger fired for a model version: `sent`, or `suppressed` by its cooldown. */
   retrainRequest(model: string, version: string, outcome: 'sent' | 'suppressed'): void;
+  /** A request to an inference server failed with `code` and is tried again. */
+  inferenceServerRetry(server: string, code: string): void;
+  /** The circuit breaker of the client for an inference server opened (true) or closed again (false). */
+  inferenceServerCircuit(server: string, open: boolean): void;
   /** A cache node looked up `count` inputs: answered (`hit`), not stored (`miss`), or Redis unavailable (`bypass`). */
   cacheLookups(outcome: 'hit' | 'miss' | 'bypass', count: number): void;
   /** A cache node wrote `count` predictions to Redis (`ok`), or could not (`error`: Redis failed or unavailable). */
@@ -60,6 +64,8 @@ export const NO_METRICS: NodeMetrics = {
   driftWindow: () => undefined,
   driftLate: () => undefined,
   retrainRequest: () => undefined,
+  inferenceServerRetry: () => undefined,
+  inferenceServerCircuit: () => undefined,
   cacheLookups: () => undefined,
   cacheStores: () => undefined,
 };

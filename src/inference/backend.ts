@@ -10,6 +10,7 @@ import type { Static } from '@sinclair/typebox';
 import type { BatchTensor } from '../core/envelope.js';
 import type { PackedDtype as TensorDtype } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
+import type { NodeMetrics } from '../core/node-metrics.js';
 import type { LoadedManifest } from './manifest.js';
 
 /** What a backend returns for a batch of n inputs; arrays are the backend's own copies. */
@@ -192,6 +193,8 @@ export interface BackendContext {
   readonly logger?: Logger;
   /** Folder that relative file options (TLS files) resolve against: the topology file's. */
   readonly baseDir?: string;
+  /** Where the backend reports its server's retries and circuit state (absent outside a runtime). */
+  readonly metrics?: NodeMetrics;
 }
 
 /** Creates the backend named by `options.kind` for a loaded manifest; throws MODEL_LOAD_FAILED (or the backend's own coded error). */

@@ -80,15 +80,23 @@ export function connectionFor(options: KserveBackendOptions, context: BackendCon
   const timeoutMs = options.timeoutMs ?? KSERVE_DEFAULTS.timeoutMs;
   const maxInFlight = options.maxInFlight ?? KSERVE_DEFAULTS.maxInFlight;
   const endpoint = options.endpoint.trim();
+  const { logger, metrics } = context;
   const common: KserveClientOptions = {
     timeoutMs,
     healthTimeoutMs: Math.min(5_000, timeoutMs),
     retry: { attempts: (options.retries ?? KSERVE_DEFAULTS.retries) + 1, ...BACKOFF },
-    ...(context.logger === undefined
+    ...(logger === undefined && metrics === undefined
       ? {}
       : {
-          onRetry: (error: CentaurError, attempt: number, delayMs: number) =>
-            context.logger?.warn({ code: error.code, error: error.message, attempt, delayMs: Math.round(delayMs) }, 'Inference request failed; retrying.'),
+          onRetry: (error: CentaurError, attempt: number, delayMs: number) => {
+            metrics?.inferenceServerRetry(endpoint, error.code);
+            logger?.warn({ code: error.code, error: error.message, attempt, delayMs: Math.round(delayMs) }, 'Inference request failed; retrying.');
+          },
+          onCircuit: (open: boolean) => {
+            metrics?.inferenceServerCircuit(endpoint, open);
+            if (open) logger?.warn({ server: endpoint }, 'The inference server keeps failing: requests fail fast until a trial call succeeds.');
+            else logger?.info({ server: endpoint }, 'The inference server answers again.');
+          },
         }),
   };
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint);

@@ -74,6 +74,8 @@ export class CentaurMetrics {
   private readonly retrainRequests: Counter;
   private readonly cacheLookupCounter: Counter;
   private readonly cacheStoreCounter: Counter;
+  private readonly inferenceServerRetries: Counter;
+  private readonly inferenceServerCircuitOpen: Gauge;
   private readonly driftByNode = new Map<string, DriftNodeStatus>();
   private readonly lagValues = new Map<string, number>();
   private readonly models = new Map<string, { model: string; version: string }>();
@@ -277,6 +279,18 @@ export class CentaurMetrics {
       labelNames: ['topology', 'node', 'outcome'],
       registers,
     });
+    this.inferenceServerRetries = new Counter({
+      name: 'centaur_inference_server_retries_total',
+      help: 'Requests to an inference server tried again, by the error of the failed attempt.',
+      labelNames: ['topology', 'node', 'server', 'code'],
+      registers,
+    });
+    this.inferenceServerCircuitOpen = new Gauge({
+      name: 'centaur_inference_server_circuit_open',
+      help: 'Whether the circuit breaker towards an inference server is open (1: requests fail fast or wait for a trial call) or closed (0).',
+      labelNames: ['topology', 'node', 'server'],
+      registers,
+    });
     this.pauses.inc(t, 0);
   }
 
@@ -376,6 +390,8 @@ export class CentaurMetrics {
       },
       cacheLookups: (outcome, count) => this.cacheLookupCounter.inc({ topology, node, outcome }, count),
       cacheStores: (outcome, count) => this.cacheStoreCounter.inc({ topology, node, outcome }, count),
+      inferenceServerRetry: (server, code) => this.inferenceServerRetries.inc({ topology, node, server, code }),
+      inferenceServerCircuit: (server, open) => this.inferenceServerCircuitOpen.set({ topology, node, server }, open ? 1 : 0),
       forgetPartition: (topic, partition) => {
         this.lag.remove({ topology, node, topic, partition: String(partition) });
         this.lagValues.delete(`${node}\u0000${topic}\u0000${partition}`);

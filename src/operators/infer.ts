@@ -314,7 +314,7 @@ export async function createInfer(
   if ((m.path === undefined) === (m.registry === undefined) || (m.registry !== undefined && m.name === undefined)) {
     throw new CentaurError('CONFIG_INVALID', `node \`${node}\`: give \`model.path\`, or \`model.registry\` with \`model.name\` (and \`alias\`)`);
   }
-  const start = (model: LoadedManifest): Promise<InferenceBackend> => createBackend(options.backend, model, { nodeId: ctx.nodeId, logger: ctx.logger, baseDir: ctx.baseDir });
+  const start = (model: LoadedManifest): Promise<InferenceBackend> => createBackend(options.backend, model, { nodeId: ctx.nodeId, logger: ctx.logger, baseDir: ctx.baseDir, metrics: ctx.metrics });
   if (options.shadow !== undefined && m.registry === undefined) {
     throw new CentaurError('CONFIG_INVALID', `node \`${node}\`: \`shadow\` needs \`model.registry\` (the candidate is a registry alias)`);
   }

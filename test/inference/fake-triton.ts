@@ -54,6 +54,25 @@ function bytesOf(values: Float32Array): Buffer {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
 }
 
+/** The demo model's outputs for 4×4×3 inputs, with 3-element embeddings, as a server with no configuration serves it. */
+export function tinyFakeModel(): FakeModel {
+  return {
+    name: 'horse-or-human',
+    metadata: {
+      name: 'horse-or-human',
+      versions: ['1'],
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4, 4, 3] }],
+      outputs: [
+        { name: 'probabilities', datatype: 'FP32', shape: [-1, 2] },
+        { name: 'embedding', datatype: 'FP32', shape: [-1, 3] },
+      ],
+    },
+    config: null,
+    embedding: 3,
+  };
+}
+
 /** A server certificate and key; with `clientCa`, clients must present a certificate signed by it (mutual TLS). */
 export interface FakeTls {
   readonly cert: Buffer;

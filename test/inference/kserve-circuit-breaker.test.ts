@@ -72,3 +72,24 @@ test('a threshold of 1 opens on the first failure; odd settings are clamped', ()
   assert.equal(b.state, 'half-open');
   assert.equal(b.tryAcquire(), true);
 });
+
+test('onChange reports the circuit opening once and closing once, not each failure or success', () => {
+  let now = 0;
+  const changes: boolean[] = [];
+  const breaker = new CircuitBreaker({ failureThreshold: 2, coolDownMs: 100, now: () => now, onChange: (open) => changes.push(open) });
+  breaker.success();
+  breaker.failure();
+  assert.deepEqual(changes, [], 'one failure below the threshold');
+  breaker.failure();
+  breaker.failure();
+  assert.deepEqual(changes, [true], 'opened once');
+  now = 200;
+  assert.equal(breaker.tryAcquire(), true, 'the trial call');
+  breaker.failure();
+  assert.deepEqual(changes, [true], 'a failed trial keeps it open: no new change');
+  now = 400;
+  assert.equal(breaker.tryAcquire(), true);
+  breaker.success();
+  breaker.success();
+  assert.deepEqual(changes, [true, false], 'closed once');
+});

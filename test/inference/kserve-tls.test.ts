@@ -15,8 +15,8 @@ import type { KserveBackendOptions } from '../../src/inference/backend.js';
 import { createKserveBackend } from '../../src/inference/kserve-backend.js';
 import { loadManifest } from '../../src/inference/manifest.js';
 import type { LoadedManifest } from '../../src/inference/manifest.js';
-import { startFakeGrpcServer, startFakeHttpServer } from './fake-triton.js';
-import type { FakeModel, FakeServer, FakeTls } from './fake-triton.js';
+import { startFakeGrpcServer, startFakeHttpServer, tinyFakeModel } from './fake-triton.js';
+import type { FakeServer, FakeTls } from './fake-triton.js';
 
 const TLS_DIR = path.resolve('test/fixtures/tls');
 const [CA, SERVER_CERT, SERVER_KEY] = await Promise.all(['ca.pem', 'server.pem', 'server.key'].map((f) => readFile(path.join(TLS_DIR, f))));
@@ -28,21 +28,7 @@ const demo = await loadManifest(path.resolve('models/demo'));
 const tiny: LoadedManifest = { ...demo, manifest: { ...demo.manifest, input: { ...demo.manifest.input, width: 4, height: 4 } } };
 const PER_IMAGE = 4 * 4 * 3;
 
-const MODEL: FakeModel = {
-  name: 'horse-or-human',
-  metadata: {
-    name: 'horse-or-human',
-    versions: ['1'],
-    platform: 'onnxruntime_onnx',
-    inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4, 4, 3] }],
-    outputs: [
-      { name: 'probabilities', datatype: 'FP32', shape: [-1, 2] },
-      { name: 'embedding', datatype: 'FP32', shape: [-1, 3] },
-    ],
-  },
-  config: null,
-  embedding: 3,
-};
+const MODEL = tinyFakeModel();
 
 const TRANSPORTS = [
   { label: 'gRPC', protocol: 'grpc', start: startFakeGrpcServer },

@@ -20,6 +20,8 @@ export interface KserveClientOptions {
   readonly breaker?: { readonly failureThreshold?: number; readonly coolDownMs?: number };
   /** Called before each retry, e.g. to log or count it. */
   readonly onRetry?: (error: CentaurError, attempt: number, delayMs: number) => void;
+  /** Called when the client's circuit opens (true) and closes again (false). */
+  readonly onCircuit?: (open: boolean) => void;
 }
 
 /** The settings with defaults filled in, and the client's breaker. */
@@ -44,6 +46,7 @@ export function callPolicy(options: KserveClientOptions = {}): CallPolicy {
     breaker: new CircuitBreaker({
       failureThreshold: options.breaker?.failureThreshold ?? 5,
       coolDownMs: options.breaker?.coolDownMs ?? 5_000,
+      ...(options.onCircuit === undefined ? {} : { onChange: options.onCircuit }),
     }),
   };
   return options.onRetry === undefined ? policy : { ...policy, onRetry: options.onRetry };

@@ -15,6 +15,8 @@ export interface CircuitBreakerOptions {
   readonly coolDownMs: number;
   /** The clock, in milliseconds; tests pass a fake one. */
   readonly now?: () => number;
+  /** Called when the circuit opens (true) and when a success closes it again (false), e.g. for a gauge. */
+  readonly onChange?: (open: boolean) => void;
 }
 
 /** Counts consecutive failures and decides whether a call may go out. */
@@ -25,11 +27,13 @@ export class CircuitBreaker {
   private failures = 0;
   private openedAt: number | null = null;
   private trialInFlight = false;
+  private readonly onChange: ((open: boolean) => void) | undefined;
 
   constructor(options: CircuitBreakerOptions) {
     this.threshold = Math.max(1, Math.floor(options.failureThreshold));
     this.coolDownMs = Math.max(0, options.coolDownMs);
     this.now = options.now ?? Date.now;
+    this.onChange = options.onChange;
   }
 
   /** The state now (an open circuit whose cool-down has passed reads as half-open). */
@@ -63,9 +67,11 @@ export class CircuitBreaker {
 
   /** Records a call that reached a healthy server: closes the circuit. */
   success(): void {
+    const wasOpen = this.openedAt !== null;
     this.failures = 0;
     this.openedAt = null;
     this.trialInFlight = false;
+    if (wasOpen) this.onChange?.(false);
   }
 
   /** Records an infrastructure failure: opens the circuit at the threshold, or again after a failed trial. */
@@ -73,6 +79,10 @@ export class CircuitBreaker {
     this.failures += 1;
     const trial = this.trialInFlight;
     this.trialInFlight = false;
-    if (trial || this.failures >= this.threshold) this.openedAt = this.now();
+    if (trial || this.failures >= this.threshold) {
+      const wasOpen = this.openedAt !== null;
+      this.openedAt = this.now();
+      if (!wasOpen) this.onChange?.(true);
+    }
   }
 }
