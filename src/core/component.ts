@@ -57,7 +57,7 @@ export type PackedDtype = 'float32' | 'float16' | 'uint8';
 
 /** What an operator wants of the packed batches it is given (e.g. `infer`: its model's input, its server's limit). */
 export interface BatchWish {
-  /** Who wants it, for messages, e.g. "node `infer` (model horse-or-human 1, kserve grpc …)". */
+  /** What wants it, for messages, e.g. "model horse-or-human 1 on kserve grpc …"; the runtime puts the node's id before it. */
   readonly who: string;
   /** The element type it wants; `micro-batch` with `dtype: auto` packs it. */
   readonly dtype: PackedDtype;

@@ -15,6 +15,7 @@
  * the dead letter at once.
  */
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import path from 'node:path';
 import { CentaurError } from '../core/errors.js';
 import type { ErrorCode } from '../core/errors.js';
@@ -71,10 +72,26 @@ export async function readTls(options: KserveBackendOptions, context: BackendCon
     }
   };
   const [ca, cert, key] = await Promise.all([read('caFile', tls.caFile), read('certFile', tls.certFile), read('keyFile', tls.keyFile)]);
-  return { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
+  if (ca !== undefined && !ca.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) {
+    // Node would take it and trust nothing more, failing every handshake later.
+    throw configError(context, `backend.tls (${tls.caFile ?? ''}) cannot be used: it holds no PEM certificate`);
+  }
+  const material: TlsMaterial = { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
+  try {
+    // Unreadable PEM, or a key that is not the certificate's: said now, naming the files, not as an unreachable server later.
+    createSecureContext(material);
+  } catch (error) {
+    const files = [tls.caFile, tls.certFile, tls.keyFile].filter((f) => f !== undefined).join(', ');
+    throw configError(context, `backend.tls (${files}) cannot be used: ${(error as Error).message}`);
+  }
+  return material;
 }
 
-/** The client's settings from the options: endpoint, deadline, retries, connections, retry logging. */
+/**
+ * The client's settings from the options: endpoint, deadline, retries, connections, retry logging
+ * and metrics. TLS is only switched on here (gRPC) or checked against the URL (HTTP): the files of
+ * `backend.tls` are read by `readTls`, whose result `createKserveBackend` adds.
+ */
 export function connectionFor(options: KserveBackendOptions, context: BackendContext = {}): KserveConnection {
   const protocol = options.protocol ?? KSERVE_DEFAULTS.protocol;
   const timeoutMs = options.timeoutMs ?? KSERVE_DEFAULTS.timeoutMs;

@@ -281,7 +281,7 @@ export function createInferWithSlot(
       const { input: wanted, name, version } = model.manifest;
       const accepts = backend.batchDtypes ?? [wanted.dtype];
       const maxRows = backend.maxBatchRows === undefined ? maxBatchSize : Math.min(maxBatchSize, backend.maxBatchRows);
-      return { who: `infer (model ${name} ${version} on ${backend.description})`, dtype: accepts[0] ?? wanted.dtype, accepts, layout: wanted.layout, maxRows };
+      return { who: `model ${name} ${version} on ${backend.description}`, dtype: accepts[0] ?? wanted.dtype, accepts, layout: wanted.layout, maxRows };
     },
     apply: (source: Observable<Item>, ctx: OperatorContext): Observable<Item> =>
       source.pipe(

@@ -9,8 +9,8 @@
  * `kserve` backend sends FP16 (a server input of FP16, or `inputDatatype: FP16`), whose pooled
  * buffer then goes to the server as it is instead of being converted into a new array per request.
  * With no such node it packs float32. `float16` packs half precision directly (the scaled values
- * rounded to nearest even). When the graph is wired, a `dtype` or `layout` set by hand that the
- * node fed cannot take (float16 for the in-process backends, whose models take float32) stops the
+ * rounded to nearest even). When the graph is wired, a `dtype` set by hand, or a `layout` (default
+ * NHWC), that the node fed cannot take (float16 for the in-process backends, whose models take float32) stops the
  * run with CONFIG_INVALID before any input is read, and a `maxSize` above the rows it runs at once
  * (its `maxBatchSize`, the server's max_batch_size) is a warning: such batches are split.
  */
@@ -92,10 +92,10 @@ export function createMicroBatch(options: MicroBatchOptions, metrics: NodeMetric
     if (layout !== wish.layout) {
       throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: micro-batch packs ${layout}, but ${wish.who} takes ${wish.layout}; set \`layout: ${wish.layout}\``);
     }
-    if (wish.maxRows !== undefined && maxSize > wish.maxRows) {
+    if (wish.maxRows !== undefined && wish.maxRows >= 1 && maxSize > wish.maxRows) {
       logger?.warn(
         { maxSize, maxRows: wish.maxRows },
-        `maxSize ${maxSize} is above the ${wish.maxRows} rows ${wish.who} runs at once: a full batch is split into ${Math.ceil(maxSize / wish.maxRows)} requests.`,
+        `maxSize ${maxSize} is above the ${wish.maxRows} rows ${wish.who} runs at once: a full batch is split into ${Math.ceil(maxSize / wish.maxRows)} runs.`,
       );
     }
   };

@@ -239,7 +239,9 @@ export class Runtime {
     for (const consumer of this.topology.order) {
       const instance = this.instances.get(consumer) as Instance;
       if (!instance.node.from.includes(id)) continue;
-      return instance.role === 'operator' ? instance.operator.batchWish?.() : undefined;
+      if (instance.role !== 'operator') return undefined;
+      const wish = instance.operator.batchWish?.();
+      return wish === undefined ? undefined : { ...wish, who: `node \`${consumer}\` (${wish.who})` };
     }
     return undefined;
   }
@@ -293,7 +295,7 @@ export class Runtime {
         } catch (error) {
           // A node that refuses its place in the graph (e.g. micro-batch packing what the model cannot take): nothing has run yet.
           await this.closeAll();
-          throw toCentaurError(error, 'CONFIG_INVALID');
+          throw toCentaurError(error, 'INTERNAL');
         }
         streams.set(id, output.pipe(tap(sent), share()));
       } else if (instance.node.from.length > 0) {

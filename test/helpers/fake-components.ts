@@ -24,6 +24,8 @@ export interface Probe {
   resumes: number;
   /** Envelopes a `hold-sink` is holding back, released by the test. */
   held: (() => void)[];
+  /** Nodes whose `close` was called (counting sources, dtype probes and probe sinks). */
+  closed: string[];
   /** Element type of each packed batch a `dtype-probe` operator received, by node. */
   batchDtypes: Map<string, string[]>;
   /** Called by `slow-sink` on each write with the current time. */
@@ -31,7 +33,7 @@ export interface Probe {
 }
 
 export function newProbe(): Probe {
-  return { commits: [], emitted: 0, written: new Map(), deadLetters: [], pauses: 0, resumes: 0, held: [], batchDtypes: new Map() };
+  return { commits: [], emitted: 0, written: new Map(), deadLetters: [], pauses: 0, resumes: 0, held: [], closed: [], batchDtypes: new Map() };
 }
 
 const probes = new Map<string, Probe>();
@@ -99,6 +101,10 @@ class CountingSource implements Source {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
+  }
+
+  async close(): Promise<void> {
+    this.probe.closed.push('counting-source');
   }
 }
 
@@ -186,12 +192,15 @@ export const dtypeProbeOperator = defineOperator({
     const probe = probeOf(o.probe);
     return {
       accepts: 'batch',
+      close: async () => {
+        probe.closed.push(ctx.nodeId);
+      },
       ...(o.wants === undefined
         ? {}
         : {
             batchWish: (): BatchWish => {
               const dtype = o.wants as PackedDtype;
-              return { who: `dtype-probe ${ctx.nodeId}`, dtype, accepts: o.only ? [dtype] : ['float32', 'float16', 'uint8'], layout: o.layout };
+              return { who: 'dtype-probe', dtype, accepts: o.only ? [dtype] : ['float32', 'float16', 'uint8'], layout: o.layout };
             },
           }),
       apply: (input) =>
@@ -252,7 +261,9 @@ export const probeSink = defineSink({
         probe.deadLetters.push(...letters);
       },
       flush: async () => undefined,
-      close: async () => undefined,
+      close: async () => {
+        probe.closed.push(ctx.nodeId);
+      },
     };
   },
 });

@@ -113,6 +113,12 @@ test('TLS settings that cannot work are configuration errors naming the setting'
   const missing = await startError({ ...base, tls: { caFile: 'no-such-ca.pem' } });
   assert.equal(missing.code, 'CONFIG_INVALID');
   assert.match(missing.message, new RegExp(`backend.tls.caFile ${path.join(TLS_DIR, 'no-such-ca.pem').replace(/[.]/g, '\\.')} cannot be read`));
+  const wrongKey = await startError({ ...base, tls: { caFile: 'ca.pem', certFile: 'client.pem', keyFile: 'server.key' } });
+  assert.equal(wrongKey.code, 'CONFIG_INVALID');
+  assert.match(wrongKey.message, /^node `infer`: backend.tls \(ca\.pem, client\.pem, server\.key\) cannot be used: .*key values mismatch/);
+  const notPem = await startError({ ...base, tls: { caFile: 'README.md' } });
+  assert.equal(notPem.code, 'CONFIG_INVALID');
+  assert.match(notPem.message, /^node `infer`: backend.tls \(README\.md\) cannot be used/);
   const plainUrl = await startError({ ...base, protocol: 'http', endpoint: 'http://127.0.0.1:1', tls: { caFile: 'ca.pem' } });
   assert.equal(plainUrl.code, 'CONFIG_INVALID');
   assert.match(plainUrl.message, /backend.tls is set but `http:\/\/127.0.0.1:1` is not an https:\/\/ URL/);

@@ -48,11 +48,11 @@ test('dtype auto runs the onnx model; float16 or NCHW for it stop the start with
 
   const half = await runWith(dir, 'half', ', dtype: float16');
   assert.equal(half.code, 2, half.err);
-  assert.match(half.err, /CONFIG_INVALID.*node `batch`: micro-batch packs float16, but infer \(model horse-or-human 1 on onnxruntime-node[^)]*\)\) takes float32; set `dtype: auto`/s);
+  assert.match(half.err, /CONFIG_INVALID.*node `batch`: micro-batch packs float16, but node `infer` \(model horse-or-human 1 on onnxruntime-node[^)]*\)\) takes float32; set `dtype: auto`/s);
   assert.deepEqual(half.outputs, [], 'no input was read: no predictions and no dead letters');
 
   const nchw = await runWith(dir, 'nchw', ', layout: NCHW');
   assert.equal(nchw.code, 2, nchw.err);
-  assert.match(nchw.err, /micro-batch packs NCHW, but infer \(model horse-or-human 1 on .*\) takes NHWC; set `layout: NHWC`/s);
+  assert.match(nchw.err, /micro-batch packs NCHW, but node `infer` \(model horse-or-human 1 on .*\) takes NHWC; set `layout: NHWC`/s);
   assert.deepEqual(nchw.outputs, []);
 });

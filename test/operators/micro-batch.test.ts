@@ -191,7 +191,7 @@ void test('settings the node fed cannot take stop the wiring with CONFIG_INVALID
   createMicroBatch(defaults({ dtype: 'auto', maxSize: 10 }), undefined, logger).apply(EMPTY, { ...ctx, batchWish: wish('float32', { maxRows: 4 }) });
   assert.deepEqual(
     lines.map((l) => l.msg),
-    ['Batches are packed as float32 (dtype: auto).', 'maxSize 10 is above the 4 rows infer (model m 1 on test) runs at once: a full batch is split into 3 requests.'],
+    ['Batches are packed as float32 (dtype: auto).', 'maxSize 10 is above the 4 rows infer (model m 1 on test) runs at once: a full batch is split into 3 runs.'],
   );
   lines.length = 0;
   createMicroBatch(defaults({ dtype: 'float32', maxSize: 4 }), undefined, logger).apply(EMPTY, { ...ctx, batchWish: wish('float32', { maxRows: 4 }) });

@@ -193,10 +193,11 @@ test('a micro-batch whose settings the node fed cannot take stops the run at wir
 `);
   await assert.rejects(new Runtime(t, { logger }).run(), (error: CentaurError) => {
     assert.equal(error.code, 'CONFIG_INVALID');
-    assert.equal(error.message, 'node `batch`: micro-batch packs float16, but dtype-probe floatOnly takes float32; set `dtype: auto` (or leave it out)');
+    assert.equal(error.message, 'node `batch`: micro-batch packs float16, but node `floatOnly` (dtype-probe) takes float32; set `dtype: auto` (or leave it out)');
     return true;
   });
   assert.equal(probe.emitted, 0, 'no input was read');
   assert.equal(probe.written.size, 0);
   assert.deepEqual(probe.deadLetters, []);
+  assert.deepEqual([...probe.closed].sort(), ['counting-source', 'dlq', 'floatOnly', 'out'], 'every node was closed');
 });

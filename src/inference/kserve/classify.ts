@@ -131,5 +131,6 @@ export function probeFailure(error: unknown): string {
   if (typeof details === 'string' && details !== '') return details;
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  return typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message;
+  // The client's own timeout code says nothing its message does not.
+  return typeof code === 'string' && code !== 'KSERVE_TIMEOUT' && !message.includes(code) ? `${code} ${message}` : message;
 }

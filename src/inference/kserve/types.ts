@@ -21,7 +21,6 @@ export type KserveDatatype =
   | 'FP64'
   | 'BYTES';
 
-/** The input datatypes Centaur sends: float32 pixels, half-precision pixels, raw bytes. */
 /** PEM material for TLS: the CAs to trust (default: the system's) and a client certificate with its key, for mutual TLS. */
 export interface TlsMaterial {
   readonly ca?: Buffer;
@@ -29,6 +28,7 @@ export interface TlsMaterial {
   readonly key?: Buffer;
 }
 
+/** The input datatypes Centaur sends: float32 pixels, half-precision pixels, raw bytes. */
 export type InputDatatype = 'FP32' | 'FP16' | 'UINT8';
 
 /** One input or output as the server describes it; -1 is a dimension of any size. */
