@@ -9,7 +9,10 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import path from 'node:path';
 import { loadKserveMethods } from '../../src/inference/kserve/proto.js';
+import { loadManifest } from '../../src/inference/manifest.js';
+import type { LoadedManifest } from '../../src/inference/manifest.js';
 
 /** What the server serves: protocol-shaped metadata, a Triton-shaped configuration (null: not offered). */
 export interface FakeModel {
@@ -52,6 +55,12 @@ function floats(bytes: Buffer): Float32Array {
 
 function bytesOf(values: Float32Array): Buffer {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+}
+
+/** The demo manifest with 4×4 images, so that batches stay small: what `tinyFakeModel` serves (a kserve backend never opens the model file). */
+export async function tinyManifest(): Promise<LoadedManifest> {
+  const demo = await loadManifest(path.resolve('models/demo'));
+  return { ...demo, manifest: { ...demo.manifest, input: { ...demo.manifest.input, width: 4, height: 4 } } };
 }
 
 /** The demo model's outputs for 4×4×3 inputs, with 3-element embeddings, as a server with no configuration serves it. */

@@ -5,17 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import type { CentaurError } from '../../src/core/errors.js';
 import { NO_METRICS } from '../../src/core/node-metrics.js';
 import type { NodeMetrics } from '../../src/core/node-metrics.js';
 import { createKserveBackend } from '../../src/inference/kserve-backend.js';
-import { loadManifest } from '../../src/inference/manifest.js';
-import type { LoadedManifest } from '../../src/inference/manifest.js';
-import { startFakeHttpServer, tinyFakeModel } from './fake-triton.js';
+import { startFakeHttpServer, tinyFakeModel, tinyManifest } from './fake-triton.js';
 
-const demo = await loadManifest(path.resolve('models/demo'));
-const tiny: LoadedManifest = { ...demo, manifest: { ...demo.manifest, input: { ...demo.manifest.input, width: 4, height: 4 } } };
+const tiny = await tinyManifest();
 
 test('a server lost after the start: every retry is counted with its code, and the circuit opening is reported once', async () => {
   const retries: { server: string; code: string }[] = [];

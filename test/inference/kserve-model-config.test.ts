@@ -21,14 +21,12 @@ import { createKserveClient } from '../../src/inference/kserve/index.js';
 import type { KserveClient, ModelConfig } from '../../src/inference/kserve/index.js';
 import { checkModelConfig, parseModelConfig } from '../../src/inference/kserve/model-config.js';
 import { loadManifest } from '../../src/inference/manifest.js';
-import type { LoadedManifest } from '../../src/inference/manifest.js';
 import { exportTritonRepository } from '../../src/inference/triton-repository.js';
-import { startFakeGrpcServer, startFakeHttpServer } from './fake-triton.js';
+import { startFakeGrpcServer, startFakeHttpServer, tinyManifest } from './fake-triton.js';
 import type { FakeModel, FakeServer } from './fake-triton.js';
 
 const demo = await loadManifest(path.resolve('models/demo'));
-/** The demo manifest with 4×4 images, so that batches stay small; the kserve backend never opens the model file. */
-const tiny: LoadedManifest = { ...demo, manifest: { ...demo.manifest, input: { ...demo.manifest.input, width: 4, height: 4 } } };
+const tiny = await tinyManifest();
 const PER_IMAGE = 4 * 4 * 3;
 const EMBEDDING = 3;
 

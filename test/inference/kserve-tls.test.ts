@@ -13,9 +13,7 @@ import type { BatchTensor } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
 import type { KserveBackendOptions } from '../../src/inference/backend.js';
 import { createKserveBackend } from '../../src/inference/kserve-backend.js';
-import { loadManifest } from '../../src/inference/manifest.js';
-import type { LoadedManifest } from '../../src/inference/manifest.js';
-import { startFakeGrpcServer, startFakeHttpServer, tinyFakeModel } from './fake-triton.js';
+import { startFakeGrpcServer, startFakeHttpServer, tinyFakeModel, tinyManifest } from './fake-triton.js';
 import type { FakeServer, FakeTls } from './fake-triton.js';
 
 const TLS_DIR = path.resolve('test/fixtures/tls');
@@ -23,9 +21,7 @@ const [CA, SERVER_CERT, SERVER_KEY] = await Promise.all(['ca.pem', 'server.pem',
 const SERVER: FakeTls = { cert: SERVER_CERT as Buffer, key: SERVER_KEY as Buffer };
 const MUTUAL: FakeTls = { ...SERVER, clientCa: CA };
 
-const demo = await loadManifest(path.resolve('models/demo'));
-/** The demo manifest with 4×4 images; the kserve backend never opens the model file. */
-const tiny: LoadedManifest = { ...demo, manifest: { ...demo.manifest, input: { ...demo.manifest.input, width: 4, height: 4 } } };
+const tiny = await tinyManifest();
 const PER_IMAGE = 4 * 4 * 3;
 
 const MODEL = tinyFakeModel();

@@ -11,41 +11,7 @@
  * - anything else (authentication, an unimplemented call): INFERENCE_FAILED, not retriable.
  */
 import { CentaurError } from '../../core/errors.js';
-
-/** gRPC status codes (the numbers are the protocol's). */
-const GRPC = {
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  RESOURCE_EXHAUSTED: 8,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-} as const;
-
-const GRPC_NAMES: Readonly<Record<number, string>> = {
-  0: 'OK',
-  1: 'CANCELLED',
-  2: 'UNKNOWN',
-  3: 'INVALID_ARGUMENT',
-  4: 'DEADLINE_EXCEEDED',
-  5: 'NOT_FOUND',
-  6: 'ALREADY_EXISTS',
-  7: 'PERMISSION_DENIED',
-  8: 'RESOURCE_EXHAUSTED',
-  9: 'FAILED_PRECONDITION',
-  10: 'ABORTED',
-  11: 'OUT_OF_RANGE',
-  12: 'UNIMPLEMENTED',
-  13: 'INTERNAL',
-  14: 'UNAVAILABLE',
-  15: 'DATA_LOSS',
-  16: 'UNAUTHENTICATED',
-};
+import { GrpcStatus as GRPC, grpcStatusName } from './grpc-status.js';
 
 const RETRIABLE_GRPC: ReadonlySet<number> = new Set([
   GRPC.CANCELLED,
@@ -84,7 +50,7 @@ export function httpError(where: string, status: number, message: string): Centa
 
 /** Classifies a gRPC status other than OK. */
 export function grpcError(where: string, code: number, details: string, cause?: unknown): CentaurError {
-  const name = GRPC_NAMES[code] ?? `status ${code}`;
+  const name = grpcStatusName(code);
   const text = `${where}: gRPC ${name}${details === '' ? '' : `: ${details}`}`;
   const options = cause === undefined ? {} : { cause };
   if (code === GRPC.INVALID_ARGUMENT || code === GRPC.OUT_OF_RANGE) {
@@ -106,8 +72,7 @@ export function grpcError(where: string, code: number, details: string, cause?: 
 export function transportError(where: string, error: unknown): CentaurError {
   if (error instanceof CentaurError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  const label = typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message;
+  const label = describeError(error);
   if (typeof code === 'string' && SETUP_CODES.has(code)) {
     return new CentaurError('INFERENCE_FAILED', `${where}: ${label}`, { cause: error, retriable: false });
   }
@@ -129,6 +94,11 @@ export function timeoutError(timeoutMs: number): Error {
 export function probeFailure(error: unknown): string {
   const details = (error as { details?: unknown } | null)?.details;
   if (typeof details === 'string' && details !== '') return details;
+  return describeError(error);
+}
+
+/** An error in one line: its message, after its string code (e.g. `ECONNREFUSED`) unless the message holds it. */
+export function describeError(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   // The client's own timeout code says nothing its message does not.

@@ -15,6 +15,7 @@ import { callPolicy, callWithPolicy } from './call-policy.js';
 import type { CallPolicy, KserveClientOptions } from './call-policy.js';
 import { grpcError, probeFailure, transportError } from './classify.js';
 import { encodeModelInferRequest, RequestBuffers } from './grpc-codec.js';
+import { GrpcStatus } from './grpc-status.js';
 import { frameSpace, GrpcStatusError, Http2GrpcChannel } from './grpc-unary.js';
 import { parseModelConfig } from './model-config.js';
 import { parseModelMetadata, parseServerMetadata } from './parse-metadata.js';
@@ -22,9 +23,6 @@ import { loadKserveMethods } from './proto.js';
 import type { InferParameterMessage, KserveMethods, ModelInferResponseMessage, TensorContentsMessage } from './proto.js';
 import { inputBytes, outputFromBytes, outputFromValues } from './tensor-bytes.js';
 import type { InferOutput, InferRequest, InferResponse, KserveClient, ModelConfig, ModelMetadata, ParameterValue, ServerMetadata, TlsMaterial } from './types.js';
-
-/** The gRPC status of a method the server does not have. */
-const UNIMPLEMENTED = 12;
 
 /** Settings of the gRPC client. */
 export interface GrpcKserveClientOptions extends KserveClientOptions {
@@ -101,7 +99,7 @@ class GrpcKserveClient implements KserveClient {
         return await this.checked(where, this.methods.ModelConfig, request);
       } catch (error) {
         // A server without Triton's extension (MLServer) does not have the method.
-        if (error instanceof CentaurError && (error.cause as { code?: unknown } | undefined)?.code === UNIMPLEMENTED) return null;
+        if (error instanceof CentaurError && (error.cause as { code?: unknown } | undefined)?.code === GrpcStatus.UNIMPLEMENTED) return null;
         throw error;
       }
     });

@@ -16,23 +16,12 @@
  * metadata and configuration calls stay on grpc-js.
  */
 import http2 from 'node:http2';
+import { describeError } from './classify.js';
+import { GrpcStatus } from './grpc-status.js';
 import type { TlsMaterial } from './types.js';
 
 /** The bytes a gRPC message frame puts before the message: a compressed flag and a 4-byte length. */
 export const frameSpace = 5;
-
-/** gRPC status codes the caller gives. */
-const Status = {
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  DEADLINE_EXCEEDED: 4,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  INTERNAL: 13,
-  UNIMPLEMENTED: 12,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
 
 /** A gRPC call that ended without OK: its status code and details, as grpc-js's ServiceError has them. */
 export class GrpcStatusError extends Error {
@@ -84,17 +73,17 @@ export class Http2GrpcChannel {
     if (length < 0) return Promise.reject(new Error(`a framed gRPC message has at least ${frameSpace} bytes`));
     if (length > this.options.maxMessageBytes) {
       return Promise.reject(
-        new GrpcStatusError(Status.RESOURCE_EXHAUSTED, `Sent message larger than max (${length} vs. ${this.options.maxMessageBytes})`),
+        new GrpcStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `Sent message larger than max (${length} vs. ${this.options.maxMessageBytes})`),
       );
     }
-    if (this.closed) return Promise.reject(new GrpcStatusError(Status.UNAVAILABLE, 'Channel has been shut down'));
+    if (this.closed) return Promise.reject(new GrpcStatusError(GrpcStatus.UNAVAILABLE, 'Channel has been shut down'));
     framed[0] = 0;
     framed.writeUInt32BE(length, 1);
     let session: http2.ClientHttp2Session;
     try {
       session = this.connected();
     } catch (error) {
-      return Promise.reject(new GrpcStatusError(Status.UNAVAILABLE, error instanceof Error ? error.message : String(error)));
+      return Promise.reject(new GrpcStatusError(GrpcStatus.UNAVAILABLE, error instanceof Error ? error.message : String(error)));
     }
     this.inFlight.set(session, (this.inFlight.get(session) ?? 0) + 1);
     session.ref();
@@ -150,7 +139,7 @@ export class Http2GrpcChannel {
           'grpc-accept-encoding': 'identity',
         });
       } catch (error) {
-        reject(new GrpcStatusError(Status.UNAVAILABLE, error instanceof Error ? error.message : String(error)));
+        reject(new GrpcStatusError(GrpcStatus.UNAVAILABLE, error instanceof Error ? error.message : String(error)));
         return;
       }
       const answer = new AnswerReader(this.options.maxMessageBytes);
@@ -173,7 +162,7 @@ export class Http2GrpcChannel {
       const deadline = setTimeout(() => {
         // A connection still being opened at the deadline is not going to serve anyone.
         if (session.connecting) session.destroy();
-        fail(new GrpcStatusError(Status.DEADLINE_EXCEEDED, `Deadline exceeded after ${timeoutMs} ms`));
+        fail(new GrpcStatusError(GrpcStatus.DEADLINE_EXCEEDED, `Deadline exceeded after ${timeoutMs} ms`));
       }, Math.min(timeoutMs, MAX_TIMER_MS));
       stream.on('response', (headers) => {
         const httpStatus = Number(headers[':status']);
@@ -181,11 +170,11 @@ export class Http2GrpcChannel {
         if (inHeaders !== undefined) status = inHeaders;
         else if (httpStatus !== 200) fail(new GrpcStatusError(httpStatusCode(httpStatus), `Received HTTP status code ${httpStatus}`));
         else if (!String(headers['content-type'] ?? '').startsWith('application/grpc')) {
-          fail(new GrpcStatusError(Status.UNKNOWN, `Received content-type ${String(headers['content-type'])}, not application/grpc`));
+          fail(new GrpcStatusError(GrpcStatus.UNKNOWN, `Received content-type ${String(headers['content-type'])}, not application/grpc`));
         }
       });
       stream.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
-        status = statusOf(trailers) ?? { code: Status.UNKNOWN, details: 'Trailers without grpc-status' };
+        status = statusOf(trailers) ?? { code: GrpcStatus.UNKNOWN, details: 'Trailers without grpc-status' };
       });
       stream.on('data', (chunk: Buffer) => {
         const problem = answer.push(chunk);
@@ -202,7 +191,7 @@ export class Http2GrpcChannel {
         if (status === undefined) {
           // A stream closed with its connection (refused, reset, gone away) is the server's absence, whatever code it got.
           const lost = session.destroyed || session.closed;
-          settle(new GrpcStatusError(lost ? Status.UNAVAILABLE : resetCode(stream.rstCode), endedWithout(stream.rstCode, streamError, lost)));
+          settle(new GrpcStatusError(lost ? GrpcStatus.UNAVAILABLE : resetCode(stream.rstCode), endedWithout(stream.rstCode, streamError, lost)));
         } else if (status.code !== 0) {
           settle(new GrpcStatusError(status.code, status.details));
         } else {
@@ -218,6 +207,8 @@ export class Http2GrpcChannel {
 class AnswerReader {
   private readonly chunks: Buffer[] = [];
   private received = 0;
+  /** The message's length from its prefix, once the prefix has arrived. */
+  private length: number | undefined;
 
   constructor(private readonly maxBytes: number) {}
 
@@ -225,28 +216,27 @@ class AnswerReader {
   push(chunk: Buffer): GrpcStatusError | undefined {
     this.chunks.push(chunk);
     this.received += chunk.length;
-    if (this.received < frameSpace) return undefined;
-    const head = this.head();
-    if (head[0] !== 0) return new GrpcStatusError(Status.INTERNAL, 'Received a compressed message, though none was asked for');
-    const length = head.readUInt32BE(1);
-    if (length > this.maxBytes) return new GrpcStatusError(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${this.maxBytes})`);
-    if (this.received > frameSpace + length) return new GrpcStatusError(Status.UNIMPLEMENTED, 'Received more than one message for a unary call');
+    if (this.length === undefined) {
+      if (this.received < frameSpace) return undefined;
+      // Read once: the prefix is in the first chunk but for a first chunk of under 5 bytes.
+      const first = this.chunks[0] as Buffer;
+      const head = first.length >= frameSpace ? first : Buffer.concat(this.chunks, this.received);
+      if (head[0] !== 0) return new GrpcStatusError(GrpcStatus.INTERNAL, 'Received a compressed message, though none was asked for');
+      this.length = head.readUInt32BE(1);
+      if (this.length > this.maxBytes) return new GrpcStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `Received message larger than max (${this.length} vs. ${this.maxBytes})`);
+    }
+    if (this.received > frameSpace + this.length) return new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, 'Received more than one message for a unary call');
     return undefined;
   }
 
   /** The message, once the answer has ended. */
   message(): Buffer | GrpcStatusError {
-    if (this.received === 0) return new GrpcStatusError(Status.UNIMPLEMENTED, 'No message received for a unary call');
-    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.received);
-    if (all.length < frameSpace || all.length !== frameSpace + all.readUInt32BE(1)) {
-      return new GrpcStatusError(Status.INTERNAL, `Received a truncated message (${all.length} bytes)`);
+    if (this.received === 0) return new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, 'No message received for a unary call');
+    if (this.length === undefined || this.received !== frameSpace + this.length) {
+      return new GrpcStatusError(GrpcStatus.INTERNAL, `Received a truncated message (${this.received} bytes)`);
     }
+    const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.received);
     return all.subarray(frameSpace);
-  }
-
-  private head(): Buffer {
-    const first = this.chunks[0] as Buffer;
-    return first.length >= frameSpace ? first : Buffer.concat(this.chunks, this.received);
   }
 }
 
@@ -269,35 +259,34 @@ function statusOf(headers: http2.IncomingHttpHeaders): { code: number; details: 
   } catch {
     // Not valid percent-encoding: kept as it came.
   }
-  return { code: Number.isInteger(code) ? code : Status.UNKNOWN, details };
+  return { code: Number.isInteger(code) ? code : GrpcStatus.UNKNOWN, details };
 }
 
 /** The gRPC status for an HTTP answer that is not gRPC, as the gRPC specification maps them. */
 function httpStatusCode(status: number): number {
-  if (status === 400) return Status.INTERNAL;
-  if (status === 401) return Status.UNAUTHENTICATED;
-  if (status === 403) return Status.PERMISSION_DENIED;
-  if (status === 404) return Status.UNIMPLEMENTED;
-  if (status === 429 || status === 502 || status === 503 || status === 504) return Status.UNAVAILABLE;
-  return Status.UNKNOWN;
+  if (status === 400) return GrpcStatus.INTERNAL;
+  if (status === 401) return GrpcStatus.UNAUTHENTICATED;
+  if (status === 403) return GrpcStatus.PERMISSION_DENIED;
+  if (status === 404) return GrpcStatus.UNIMPLEMENTED;
+  if (status === 429 || status === 502 || status === 503 || status === 504) return GrpcStatus.UNAVAILABLE;
+  return GrpcStatus.UNKNOWN;
 }
 
 /** The gRPC status of a stream reset, or ended without a status, on a connection that is still up (gRPC's HTTP/2 mapping). */
 function resetCode(rstCode: number | undefined): number {
-  if (rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return Status.UNAVAILABLE;
-  if (rstCode === http2.constants.NGHTTP2_CANCEL) return Status.CANCELLED;
-  if (rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM) return Status.RESOURCE_EXHAUSTED;
-  if (rstCode === http2.constants.NGHTTP2_INADEQUATE_SECURITY) return Status.PERMISSION_DENIED;
+  if (rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return GrpcStatus.UNAVAILABLE;
+  if (rstCode === http2.constants.NGHTTP2_CANCEL) return GrpcStatus.CANCELLED;
+  if (rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM) return GrpcStatus.RESOURCE_EXHAUSTED;
+  if (rstCode === http2.constants.NGHTTP2_INADEQUATE_SECURITY) return GrpcStatus.PERMISSION_DENIED;
   // NO_ERROR without a status, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR and the rest.
-  return Status.INTERNAL;
+  return GrpcStatus.INTERNAL;
 }
 
 /** What a stream that ended without a status met: its error (a connection refused or lost), else its reset code. */
 function endedWithout(rstCode: number | undefined, streamError: Error | undefined, lost: boolean): string {
   // A stream cancelled by its failed connection carries the connection's error as its cause.
   const error = streamError?.cause instanceof Error ? streamError.cause : streamError;
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (error !== undefined && code !== 'ERR_HTTP2_STREAM_ERROR') return typeof code === 'string' && !error.message.includes(code) ? `${code} ${error.message}` : error.message;
+  if (error !== undefined && (error as { code?: unknown }).code !== 'ERR_HTTP2_STREAM_ERROR') return describeError(error);
   if (lost) return 'Connection lost';
   return `Stream closed without a status (HTTP/2 error code ${rstCode ?? 'none'})`;
 }
