@@ -10,6 +10,7 @@ import { defineSource } from '../core/component.js';
 import type { Source, SourceContext } from '../core/component.js';
 import type { EnvelopeInit } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
+import { PauseGate } from './pause-gate.js';
 
 const DEFAULT_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'];
 
@@ -64,9 +65,7 @@ const PARTITION = 'files';
 class FilesSource implements Source {
   private readonly root: string;
   private readonly isGlob: boolean;
-  private paused = false;
-  private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly gate = new PauseGate();
   private readonly seen = new Set<string>();
   /** Offsets emitted and not yet committed, with their file paths. */
   private readonly pending = new Map<number, string>();
@@ -95,28 +94,26 @@ class FilesSource implements Source {
       for (const file of files) {
         if (this.seen.has(file)) continue;
         this.seen.add(file);
-        await this.waitWhilePaused();
-        if (this.stopped) return;
+        await this.gate.whilePaused();
+        if (this.gate.stopped) return;
         await this.read(file, ctx);
       }
-      if (!this.settings.watch || this.stopped) return;
-      await this.sleep(this.settings.pollIntervalMs);
-      if (this.stopped) return;
+      if (!this.settings.watch || this.gate.stopped) return;
+      await this.gate.sleep(this.settings.pollIntervalMs);
+      if (this.gate.stopped) return;
     }
   }
 
   pause(): void {
-    this.paused = true;
+    this.gate.pause();
   }
 
   resume(): void {
-    this.paused = false;
-    this.wakeUp();
+    this.gate.resume();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wakeUp();
+    this.gate.stop();
   }
 
   async commit(partition: string, offset: number): Promise<void> {
@@ -197,27 +194,4 @@ class FilesSource implements Source {
     }
   }
 
-  private async waitWhilePaused(): Promise<void> {
-    while (this.paused && !this.stopped) {
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  private wakeUp(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
 }

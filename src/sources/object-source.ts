@@ -25,6 +25,7 @@ import { StoreResolver } from '../storage/store-for.js';
 import { StoreConnectionFields } from '../storage/store-options.js';
 import type { StoreSettings } from '../storage/store-options.js';
 import { KeyLedger, WatermarkFile } from './object-watermark.js';
+import { PauseGate } from './pause-gate.js';
 
 const DEFAULT_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'];
 
@@ -178,9 +179,7 @@ class ObjectSource implements Source {
   private readonly scheme: ObjectScheme;
   /** The last key listed (emitted or filtered out): the next listing starts after it. */
   private cursor: string | undefined;
-  private paused = false;
-  private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly gate = new PauseGate();
   private listFailure: string | null = null;
   /** Aborted by `stop`, so that no retry waits any longer. */
   private readonly stopping = new AbortController();
@@ -208,25 +207,23 @@ class ObjectSource implements Source {
         this.listFailure = `listing ${this.w.prefix} failed: ${e.message}`;
         this.w.logger.warn({ code: e.code, error: e.message }, 'Listing failed; trying again at the next poll.');
       }
-      if (this.o.mode === 'once' || this.stopped) return;
-      await this.sleep(this.o.pollIntervalMs);
-      if (this.stopped) return;
+      if (this.o.mode === 'once' || this.gate.stopped) return;
+      await this.gate.sleep(this.o.pollIntervalMs);
+      if (this.gate.stopped) return;
     }
   }
 
   pause(): void {
-    this.paused = true;
+    this.gate.pause();
   }
 
   resume(): void {
-    this.paused = false;
-    this.wakeUp();
+    this.gate.resume();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.gate.stop();
     this.stopping.abort();
-    this.wakeUp();
   }
 
   async commit(partition: string, offset: number): Promise<void> {
@@ -254,7 +251,7 @@ class ObjectSource implements Source {
     const reads: Pending[] = [];
     const handOver = async (): Promise<void> => {
       const next = await (reads.shift() as Pending);
-      if (!this.stopped) next(ctx);
+      if (!this.gate.stopped) next(ctx);
     };
     let continuation: string | undefined;
     const startAfter = this.cursor;
@@ -268,16 +265,16 @@ class ObjectSource implements Source {
           this.cursor = object.key;
           const relative = this.relativeKey(object.key);
           if (relative.length === 0 || relative.endsWith('/') || !this.w.match(relative)) continue;
-          await this.waitWhilePaused();
-          if (this.stopped) return;
+          await this.gate.whilePaused();
+          if (this.gate.stopped) return;
           reads.push(this.read(object, relative));
           if (reads.length >= this.o.concurrency) await handOver();
         }
         continuation = page.continuation;
-      } while (continuation !== undefined && !this.stopped);
+      } while (continuation !== undefined && !this.gate.stopped);
     } finally {
       // Reads already started are handed over even when a later page failed: the cursor is past them.
-      while (reads.length > 0 && !this.stopped) await handOver();
+      while (reads.length > 0 && !this.gate.stopped) await handOver();
     }
   }
 
@@ -326,27 +323,4 @@ class ObjectSource implements Source {
     return key.slice(this.prefixKey.length).replace(/^\/+/, '');
   }
 
-  private async waitWhilePaused(): Promise<void> {
-    while (this.paused && !this.stopped) {
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  private wakeUp(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
 }
