@@ -6,35 +6,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { driftProfileCommand } from '../../src/cli/drift-profile.js';
 import { createLogger } from '../../src/core/logger.js';
 import { generateImages } from '../../src/demo/generate-images.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadTopologyFile } from '../../src/topology/load.js';
+import { writeShiftedStream } from '../helpers/drift-images.js';
 
 const MODEL = path.resolve('models/demo');
 const WINDOW = 100;
-
-/** Generated images interleaved by class into one folder, in file-name order; the last `darkened` halved in brightness. */
-async function stream(dir: string, count: number, seed: number, darkened: number): Promise<void> {
-  const raw = await mkdtemp(path.join(tmpdir(), 'centaur-drift-raw-'));
-  await generateImages({ outDir: raw, count, seed, width: 96, height: 72 });
-  const horses = (await readdir(path.join(raw, 'horses'))).sort().map((f) => path.join(raw, 'horses', f));
-  const humans = (await readdir(path.join(raw, 'humans'))).sort().map((f) => path.join(raw, 'humans', f));
-  const files = horses.flatMap((h, i) => [h, humans[i]!]);
-  await mkdir(dir, { recursive: true });
-  await Promise.all(
-    files.map(async (file, i) => {
-      const target = path.join(dir, `${String(i).padStart(5, '0')}.jpg`);
-      if (i < files.length - darkened) return copyFile(file, target);
-      return sharp(file).linear(0.5, 0).jpeg({ quality: 85 }).toFile(target);
-    }),
-  );
-}
 
 test('drift in a topology: quiet before a brightness shift, detected within two windows after it, one retrain request', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-drift-'));
@@ -44,7 +27,7 @@ test('drift in a topology: quiet before a brightness shift, detected within two 
   const out: string[] = [];
   const code = await driftProfileCommand(referenceDir, { out: profile, model: MODEL }, { out: (t) => out.push(t), err: (t) => out.push(t) });
   assert.equal(code, 0, out.join('\n'));
-  await stream(path.join(dir, 'images'), 8 * WINDOW, 32_000, 2 * WINDOW);
+  await writeShiftedStream(path.join(dir, 'images'), 8 * WINDOW, 32_000, 2 * WINDOW);
   const file = path.join(dir, 'topology.yaml');
   await writeFile(
     file,

@@ -8,18 +8,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
-import sharp from 'sharp';
 import { driftProfileCommand } from '../../src/cli/drift-profile.js';
 import { createLogger } from '../../src/core/logger.js';
 import { generateImages } from '../../src/demo/generate-images.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { parseTopology } from '../../src/topology/load.js';
 import { avroSchema, BROKERS, consumeUntil, createTopics, REGISTRY_URL, registry, requireServices, unique } from '../helpers/kafka.js';
+import { writeShiftedStream } from '../helpers/drift-images.js';
 
 const MODEL = path.resolve('models/demo');
 const WINDOW = 100;
@@ -43,23 +43,6 @@ interface RequestRecord {
   model: { name: string; version: string } | null;
 }
 
-/** Generated images interleaved by class, in file-name order; the last `darkened` halved in brightness. */
-async function stream(dir: string, count: number, seed: number, darkened: number): Promise<void> {
-  const raw = await mkdtemp(path.join(tmpdir(), 'centaur-drift-kafka-raw-'));
-  await generateImages({ outDir: raw, count, seed, width: 96, height: 72 });
-  const horses = (await readdir(path.join(raw, 'horses'))).sort().map((f) => path.join(raw, 'horses', f));
-  const humans = (await readdir(path.join(raw, 'humans'))).sort().map((f) => path.join(raw, 'humans', f));
-  const files = horses.flatMap((h, i) => [h, humans[i]!]);
-  await mkdir(dir, { recursive: true });
-  await Promise.all(
-    files.map(async (file, i) => {
-      const target = path.join(dir, `${String(i).padStart(5, '0')}.jpg`);
-      if (i < files.length - darkened) return copyFile(file, target);
-      return sharp(file).linear(0.5, 0).jpeg({ quality: 85 }).toFile(target);
-    }),
-  );
-}
-
 async function runUntil(yaml: string, file: string, done: () => Promise<void>): Promise<{ deadLetters: number }> {
   const runtime = new Runtime(parseTopology(yaml, file), { logger: createLogger(process.env.CENTAUR_TEST_LOG ?? 'silent') });
   const running = runtime.run();
@@ -77,7 +60,7 @@ test('drift reports and retrain requests on Kafka (Avro): readable with the comm
   await generateImages({ outDir: path.join(dir, 'reference'), count: 300, seed: 31_000, width: 96, height: 72 });
   const out: string[] = [];
   assert.equal(await driftProfileCommand(path.join(dir, 'reference'), { out: path.join(dir, 'profile.json'), model: MODEL }, { out: (s) => out.push(s), err: (s) => out.push(s) }), 0, out.join('\n'));
-  await stream(path.join(dir, 'images'), WINDOWS * WINDOW, 32_000, DARKENED * WINDOW);
+  await writeShiftedStream(path.join(dir, 'images'), WINDOWS * WINDOW, 32_000, DARKENED * WINDOW);
 
   // One partition for reports: a node's reports reach the trigger sink in window order.
   const topics = { reports: unique('drift-reports'), requests: unique('retrain-requests'), sinkRequests: unique('retrain-requests-sink') };
