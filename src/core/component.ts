@@ -80,6 +80,12 @@ export interface OperatorContext {
   readonly batchWish?: BatchWish;
   /** Route a failed envelope to the dead-letter sink; the operator must not emit it. */
   fail(envelope: Envelope, error: unknown): void;
+  /**
+   * The operator deliberately does not pass `envelope` on (e.g. `filter`): it is done on every path
+   * through this node, as if acknowledged there; not a failure, not a dead letter. The operator
+   * must not emit it. Absent outside a runtime, where there is nothing to settle.
+   */
+  drop?(envelope: Envelope): void;
   /** Scheduler for anything timed (virtual time in tests). */
   readonly scheduler: SchedulerLike;
 }
@@ -142,12 +148,31 @@ export interface DeadLetter {
   readonly time: number;
 }
 
+/** One problem a spec's `validate` finds in a node's options: where, what, and the fix. */
+export interface OptionProblem {
+  /** Path inside the node's options, e.g. `['allow', 0]`; empty for the node as a whole. */
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  readonly suggestion?: string;
+}
+
+/** What a spec's `validate` may consult besides the options: only what the topology file tells. */
+export interface ValidateContext {
+  /** Folder of the topology file: relative paths in options resolve against it. */
+  readonly baseDir: string;
+}
+
 /** Fields every component spec has. */
 interface SpecBase<S extends TObject> {
   readonly kind: string;
   readonly description: string;
   readonly stability: Stability;
   readonly options: S;
+  /**
+   * Cross-field rules the schema cannot say, checked in the one validation pass with every other
+   * problem (so `centaur validate` and `centaur run` agree). Pure: no I/O, no outside world.
+   */
+  validate?(options: Static<S>, ctx: ValidateContext): readonly OptionProblem[];
   /** Resources this node uses exclusively (an output path, a consumer group), to catch clashes. */
   claims?(options: Static<S>, baseDir: string): string[];
   /**

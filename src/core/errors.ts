@@ -39,6 +39,11 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'The image has more pixels than the `maxPixels` limit of `decode-image` (decompression-bomb guard).',
   },
+  IMAGE_FORMAT_REFUSED: {
+    category: 'data',
+    retriable: false,
+    description: 'The image format, read from the bytes before decoding, is not in the `formats` allow-list of `decode-image` (e.g. SVG, PDF, or bytes that are no known image format).',
+  },
   IMAGE_DECODE_FAILED: {
     category: 'data',
     retriable: false,
@@ -63,6 +68,11 @@ export const ERROR_CODES = {
     category: 'data',
     retriable: false,
     description: 'The object an input refers to does not exist, cannot be read, or has a URI scheme `fetch-object` does not support; or an object `object-source` listed vanished before it was read.',
+  },
+  OBJECT_URI_REFUSED: {
+    category: 'data',
+    retriable: false,
+    description: 'An input names an object URI that `fetch-object` may not read: outside its `allow` prefixes, a `file://` URI without `fileBase` or resolving outside it, or a key with `.`/`..` segments.',
   },
   OBJECT_TOO_LARGE: {
     category: 'data',

@@ -2,11 +2,16 @@
  * `decode-image`: turns encoded image bytes into the model's input tensor with sharp (libvips):
  * EXIF orientation applied, sRGB, alpha removed, greyscale expanded to three channels, resized to
  * `size` with a configurable fit and kernel (so serving matches training), HWC uint8. The pixel
- * scale is only recorded on the tensor; `micro-batch` applies it when packing floats. Inputs over
- * the byte or pixel limits, and bytes sharp cannot decode, become dead letters.
+ * scale is only recorded on the tensor; `micro-batch` applies it when packing floats. Inputs are
+ * untrusted: their format is read from the magic bytes and checked against the `formats`
+ * allow-list before sharp sees them (an SVG, PDF or anything unrecognised never reaches libvips,
+ * whatever its file name), and sharp's own choice of loader is checked against it again. Refused
+ * formats, inputs over the byte or pixel limits, and bytes sharp cannot decode become dead letters.
  */
 import { Type } from '@sinclair/typebox';
 import { FITS, KERNELS, PIXEL_SCALES, oneOf } from '../core/image-spec.js';
+import { IMAGE_FORMATS, UNKNOWN_FORMAT, formatFromSharp, isImageFormat, loadFormatSniffer } from '../images/sniff-format.js';
+import type { FormatSniffer } from '../images/sniff-format.js';
 import type { Static } from '@sinclair/typebox';
 import { EMPTY, of, mergeMap } from 'rxjs';
 import type { Metadata, OutputInfo, SharpConstructor } from 'sharp';
@@ -41,6 +46,14 @@ export const DecodeImageOptions = Type.Object(
       description:
         'Pixel scaling recorded on the tensor and applied by `micro-batch`: `unit` = /255, `symmetric` = [-1, 1], `uint8` = raw.',
       default: 'unit',
+    }),
+    formats: Type.Array(oneOf(IMAGE_FORMATS, {}), {
+      minItems: 1,
+      uniqueItems: true,
+      description:
+        'Image formats accepted, recognised from the bytes (never the file name) before sharp sees them and checked again ' +
+        'against the loader sharp picks; anything else (SVG, PDF, text, unrecognised bytes) is dead-lettered (IMAGE_FORMAT_REFUSED).',
+      default: [...IMAGE_FORMATS],
     }),
     maxInputBytes: Type.Integer({
       minimum: 1,
@@ -94,8 +107,24 @@ function decodeError(error: unknown, maxPixels: number): CentaurError {
   return new CentaurError('IMAGE_DECODE_FAILED', `cannot decode image: ${message}`, { cause: error });
 }
 
+/** The refusal of a format outside `allowed`; `found` is a format name, never the input's bytes. */
+function formatRefused(found: string, allowed: readonly string[], by: 'bytes' | 'sharp'): CentaurError {
+  const accepts = `decode-image accepts ${allowed.join(', ')} (option formats)`;
+  if (found === UNKNOWN_FORMAT) {
+    return new CentaurError('IMAGE_FORMAT_REFUSED', `unrecognised image format (the first bytes are none of ${IMAGE_FORMATS.join(', ')}); ${accepts}`);
+  }
+  const what = by === 'sharp' ? `image format ${found} (as read by sharp)` : `image format ${found}`;
+  return new CentaurError('IMAGE_FORMAT_REFUSED', `${what} is not allowed; ${accepts}`);
+}
+
 /** Decodes, resizes and measures one envelope in place; throws a CentaurError on bad input. */
-async function decodeEnvelope(sharp: SharpConstructor, envelope: Envelope, options: DecodeImageOptions, nodeId: string): Promise<void> {
+async function decodeEnvelope(
+  sharp: SharpConstructor,
+  sniff: FormatSniffer,
+  envelope: Envelope,
+  options: DecodeImageOptions,
+  nodeId: string,
+): Promise<void> {
   const payload = envelope.payload;
   if (payload.kind !== 'bytes') {
     throw new CentaurError('IMAGE_DECODE_FAILED', 'payload is a reference (uri); add fetch-object before decode-image');
@@ -106,6 +135,11 @@ async function decodeEnvelope(sharp: SharpConstructor, envelope: Envelope, optio
   }
   const started = performance.now();
 
+  // The allow-list, from the magic bytes, before any libvips loader (librsvg, …) sees the input.
+  const allowed: readonly string[] = options.formats;
+  const sniffed = await sniff(bytes);
+  if (!isImageFormat(sniffed) || !allowed.includes(sniffed)) throw formatRefused(sniffed, allowed, 'bytes');
+
   // Header only: the pixel limit is checked here, before anything is decoded, so that a
   // decompression bomb is rejected with its real size and never allocated.
   let metadata: Metadata;
@@ -114,6 +148,10 @@ async function decodeEnvelope(sharp: SharpConstructor, envelope: Envelope, optio
   } catch (error) {
     throw decodeError(error, options.maxPixels);
   }
+  // Second line of defence: the loader libvips picked must be an allowed one too (never svg, pdf,
+  // magick, openslide, … even if its sniffing ever disagrees with ours).
+  const loaded = formatFromSharp(metadata.format, metadata.compression);
+  if (!isImageFormat(loaded) || !allowed.includes(loaded)) throw formatRefused(loaded, allowed, 'sharp');
   const pixels = metadata.width * metadata.height;
   if (!(pixels > 0)) {
     throw new CentaurError('IMAGE_DECODE_FAILED', `image header reports no pixels (${metadata.width}×${metadata.height})`);
@@ -167,10 +205,13 @@ export const decodeImage = defineOperator({
   kind: 'decode-image',
   role: 'operator',
   stability: 'beta',
-  description: 'Decodes image bytes with sharp into a resized RGB uint8 tensor (EXIF-oriented) plus drift features.',
+  description:
+    'Decodes image bytes with sharp into a resized RGB uint8 tensor (EXIF-oriented) plus drift features; ' +
+    'formats outside an allow-list, read from the bytes, are refused before sharp sees them.',
   options: DecodeImageOptions,
   async create(options) {
     const { default: sharp } = await import('sharp');
+    const sniff = await loadFormatSniffer();
     return {
       accepts: 'envelope',
       apply: (input, ctx) =>
@@ -181,7 +222,7 @@ export const decodeImage = defineOperator({
               throw new CentaurError('INTERNAL', 'decode-image received a batch; the runtime must unbatch its input');
             }
             try {
-              await decodeEnvelope(sharp, item, options, ctx.nodeId);
+              await decodeEnvelope(sharp, sniff, item, options, ctx.nodeId);
               return { envelope: item };
             } catch (error) {
               // sharp's errors are mapped inside; anything else escaping is a bug, still dead-lettered.

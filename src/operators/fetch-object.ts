@@ -2,10 +2,13 @@
  * `fetch-object`: resolves inputs that are references (upload events naming an object in the
  * data lake) into their bytes, a bounded number at a time, keeping order. Inputs that already
  * carry bytes pass through. Schemes: `file://`, `s3://bucket/key` and `azure://container/blob`
- * (`src/storage/`). An unreachable or failing store is retried with backoff; a missing object, a
- * refusal, an unknown scheme, an object over `maxBytes`, or a store still failing after the
- * retries is a dead letter carrying the URI.
+ * (`src/storage/`). The URIs come from input data, so they are untrusted: only prefixes in `allow`
+ * are read (default: any bucket of `s3://` and `azure://`), and `file://` only inside `fileBase`
+ * (`src/storage/uri-allow-list.ts`). An unreachable or failing store is retried with backoff; a
+ * refused URI, a missing object, a refusal by the store, an unknown scheme, an object over
+ * `maxBytes`, or a store still failing after the retries is a dead letter carrying the URI.
  */
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Type } from '@sinclair/typebox';
 import { EMPTY, mergeMap, of } from 'rxjs';
@@ -17,6 +20,7 @@ import type { Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
 import { StoreResolver } from '../storage/store-for.js';
 import { StoreConnectionFields } from '../storage/store-options.js';
+import { UriAllowList, parseAllowEntry } from '../storage/uri-allow-list.js';
 import { concurrentMap } from './rx/concurrent-map.js';
 
 const options = Type.Object(
@@ -30,6 +34,20 @@ const options = Type.Object(
       description: 'Retries of a fetch the store could not answer (unreachable, 5xx, throttled), with jittered backoff from 250 ms up to 5 s (by default about 31 s of waiting in all, at most 63 s, so a store that is gone for 10 to 20 s loses nothing); then the input is a dead letter (OBJECT_STORE_UNAVAILABLE).',
     }),
     timeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Deadline of one request to S3 or Azure, in milliseconds.' }),
+    allow: Type.Array(Type.String({ minLength: 1 }), {
+      default: ['s3://', 'azure://'],
+      description:
+        'URI prefixes an input may name: `s3://` (every bucket the credentials reach), `s3://bucket`, `s3://bucket/prefix/`, likewise `azure://container/prefix/`. ' +
+        'Other URIs are dead letters (OBJECT_URI_REFUSED). `file://` is governed by `fileBase` instead.',
+    }),
+    fileBase: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Folder (relative to the topology file) whose files inputs may name as `file://` URIs; the real path, symlinks and `..` resolved, must lie inside it. ' +
+          'Without it every `file://` URI from an input is refused (OBJECT_URI_REFUSED).',
+      }),
+    ),
     ...StoreConnectionFields,
   },
   { additionalProperties: false },
@@ -37,8 +55,9 @@ const options = Type.Object(
 
 type Outcome = { readonly envelope: Envelope; readonly error?: CentaurError };
 
-/** How one fetch is done: the stores, the limit, the retry policy. */
+/** How one fetch is done: what may be read, the stores, the limit, the retry policy. */
 interface Fetcher {
+  readonly allowList: UriAllowList;
   readonly stores: StoreResolver;
   readonly maxBytes: number;
   readonly retries: number;
@@ -53,9 +72,15 @@ export const fetchObject = defineOperator({
   description: 'Fetches the bytes of inputs that reference an object (file://, s3://, azure:// URIs), with size limits, retries and bounded concurrency.',
   stability: 'experimental',
   options,
+  validate: (o) =>
+    o.allow.flatMap((entry, index) => {
+      const parsed = parseAllowEntry(entry);
+      return 'problem' in parsed ? [{ path: ['allow', index], message: parsed.problem, suggestion: parsed.suggestion }] : [];
+    }),
   create: (o, ctx) => {
     const stores = new StoreResolver({ ...(o.s3 === undefined ? {} : { s3: o.s3 }), ...(o.azure === undefined ? {} : { azure: o.azure }), timeoutMs: o.timeoutMs });
-    const fetcher: Fetcher = { stores, maxBytes: o.maxBytes, retries: o.retries, nodeId: ctx.nodeId, logger: ctx.logger };
+    const allowList = new UriAllowList({ allow: o.allow, ...(o.fileBase === undefined ? {} : { fileBase: path.resolve(ctx.baseDir, o.fileBase) }) });
+    const fetcher: Fetcher = { allowList, stores, maxBytes: o.maxBytes, retries: o.retries, nodeId: ctx.nodeId, logger: ctx.logger };
     return {
       accepts: 'envelope',
       apply: (input, opCtx) =>
@@ -84,7 +109,7 @@ async function fetchInto(envelope: Envelope, f: Fetcher): Promise<void> {
   const payload = envelope.payload;
   if (payload.kind === 'bytes') return;
   const started = performance.now();
-  const uri = payload.uri;
+  const uri = await f.allowList.check(payload.uri);
   const store = await f.stores.storeFor(uri);
   const bytes = await retry(() => store.get(uri, { maxBytes: f.maxBytes }), {
     attempts: f.retries + 1,

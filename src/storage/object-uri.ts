@@ -21,9 +21,9 @@ export interface ObjectUri {
 }
 
 /** S3 bucket names: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending alphanumeric. */
-const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+export const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Azure container names: 3 to 63 lowercase letters, digits and single hyphens, starting and ending alphanumeric. */
-const AZURE_CONTAINER = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+export const AZURE_CONTAINER = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 /** Parses an object URI; throws OBJECT_FETCH_FAILED naming the URI when it is malformed or its scheme unsupported. */
 export function parseObjectUri(uri: string): ObjectUri {

@@ -57,16 +57,17 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
     issues.push({ file, line: loc.line, column: loc.column, message, ...(extra.node === undefined ? {} : { node: extra.node }), ...(extra.suggestion === undefined ? {} : { suggestion: extra.suggestion }) });
   };
 
+  // Duplicate keys are each their own mistake; after the first syntax error the parser's further
+  // complaints are a cascade from it, so only the first is reported, explained where we can.
+  let syntaxReported = false;
   for (const error of doc.errors) {
     const pos = lines.linePos(error.pos[0]);
-    const duplicate = error.code === 'DUPLICATE_KEY';
-    issues.push({
-      file,
-      line: pos.line,
-      column: pos.col,
-      message: duplicate ? 'duplicate name: this key appears twice in the same map' : `syntax error: ${error.message.split('\n')[0] ?? ''}`,
-      ...(duplicate ? { suggestion: 'rename one of them; node ids must be unique' } : {}),
-    });
+    if (error.code === 'DUPLICATE_KEY') {
+      issues.push({ file, line: pos.line, column: pos.col, message: 'duplicate name: this key appears twice in the same map', suggestion: 'rename one of them; node ids must be unique' });
+    } else if (!syntaxReported) {
+      syntaxReported = true;
+      issues.push({ file, line: pos.line, column: pos.col, ...explainSyntaxError(text, pos.line, error.message.split('\n')[0] ?? '') });
+    }
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
@@ -75,12 +76,18 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
     throw new ConfigError([{ file, line: 1, column: 1, message: 'a topology must be a map with `version`, `name` and `nodes`' }]);
   }
   const secretPaths = new Set<string>();
-  const data = substituteEnv(raw, [], env, secretPaths, (p, name) =>
-    at(p, `environment variable \`${name}\` is not set`, { suggestion: `export ${name}=… before running, or replace \`\${${name}}\` with a value` }),
-  ) as Record<string, unknown>;
+  const unsetPaths = new Set<string>();
+  const data = substituteEnv(raw, [], env, secretPaths, (p, name) => {
+    unsetPaths.add(p.join('/'));
+    at(p, `environment variable \`${name}\` is not set`, { suggestion: `export ${name}=… before running, or replace \`\${${name}}\` with a value` });
+  }) as Record<string, unknown>;
+  // A value whose variable is unset has been reported once; what the schema thinks of the empty
+  // string left in its place would only repeat it.
+  const schemaIssues = (errors: readonly ErrorObject[] | null | undefined, base: Path, node?: string): AjvIssue[] =>
+    ajvIssues(errors ?? [], base, node, secretPaths).filter((issue) => !unsetPaths.has(issue.path.join('/')));
 
   if (!validateShape(data)) {
-    for (const issue of ajvIssues(validateShape.errors ?? [], [], undefined, secretPaths)) at(issue.path, issue.message, issue);
+    for (const issue of schemaIssues(validateShape.errors, [])) at(issue.path, issue.message, issue);
   }
   const nodesValue = data.nodes;
   const nodesRaw = nodesValue !== null && typeof nodesValue === 'object' && !Array.isArray(nodesValue) ? (nodesValue as Record<string, unknown>) : {};
@@ -109,7 +116,7 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
     const { kind: _kind, from: _from, ...options } = record;
     const validate = validatorFor(spec);
     if (!validate(options)) {
-      for (const issue of ajvIssues(validate.errors ?? [], nodePath, id, secretPaths)) at(issue.path, issue.message, issue);
+      for (const issue of schemaIssues(validate.errors, nodePath, id)) at(issue.path, issue.message, issue);
       invalidOptions.add(id);
     }
     if (spec.role === 'source' && record.from !== undefined) {
@@ -160,6 +167,13 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
   if (cycles.length === 0) checkShortcuts(nodes, graph, invalidOptions, at);
   if (unresolved.size === 0 && nodes.size > 0 && ![...nodes.values()].some((n) => n.spec.role === 'source')) {
     at(['nodes'], 'the topology has no source', { key: true, suggestion: `add a node of a source kind (${components.filter((c) => c.role === 'source').map((c) => `\`${c.kind}\``).join(', ')})` });
+  }
+
+  for (const node of nodes.values()) {
+    if (invalidOptions.has(node.id)) continue;
+    for (const problem of node.spec.validate?.(node.options, { baseDir }) ?? []) {
+      at(['nodes', node.id, ...problem.path], problem.message, { node: node.id, ...(problem.suggestion === undefined ? {} : { suggestion: problem.suggestion }) });
+    }
   }
 
   const claimed = new Map<string, string>();
@@ -398,6 +412,24 @@ function describeValue(value: unknown, secret: boolean): string {
   if (typeof value === 'string') return `string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
   if (typeof value === 'number' || typeof value === 'boolean') return `${type} ${String(value)}`;
   return type;
+}
+
+/** An unquoted `${NAME}` right after `key:`, `[` or `,`: in a flow collection its `{` opens a nested mapping. */
+const UNQUOTED_ENV_IN_FLOW = /(?:^|[:[,])\s*(\$\{[A-Za-z_][A-Za-z0-9_]*\}[^,}\]]*)/;
+
+/** The message and fix for a YAML syntax error, recognising the `${…}`-in-braces mistake. */
+function explainSyntaxError(text: string, line: number, parserMessage: string): { message: string; suggestion?: string } {
+  const source = text.split(/\r?\n/)[line - 1] ?? '';
+  const flow = source.indexOf('{') >= 0 || source.indexOf('[') >= 0;
+  const match = flow ? UNQUOTED_ENV_IN_FLOW.exec(source.slice(source.search(/[{[]/) + 1)) : null;
+  if (match?.[1] !== undefined) {
+    const value = match[1].trim();
+    return {
+      message: `syntax error: \`${value}\` inside \`{ … }\` or \`[ … ]\` is read as a nested mapping, because \`\${\` opens one there (${parserMessage})`,
+      suggestion: `quote the value: "${value}"`,
+    };
+  }
+  return { message: `syntax error: ${parserMessage}` };
 }
 
 const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;

@@ -48,7 +48,7 @@ nodes:
     topics: [${t.uploads}]
     groupId: ${t.group}-uploads
     schemaRegistry: { url: ${REGISTRY_URL} }
-  fetch: { kind: fetch-object, from: [uploads] }
+  fetch: { kind: fetch-object, from: [uploads], fileBase: ${JSON.stringify(tmpdir())} }
   decode: { kind: decode-image, from: [cameras, fetch], size: [224, 224] }
   batch: { kind: micro-batch, from: [decode], maxSize: 16, maxDelayMs: 10 }
   infer: { kind: infer, from: [batch], model: { path: ${JSON.stringify(MODEL)} } }
@@ -105,8 +105,11 @@ for (const client of CLIENTS) test(`${client}: frames and upload events in, one 
     const record = { uploadId: `upload-${i}`, uri: pathToFileURL(img.file).href, uploader: 'tests', uploadTime: 1_700_000_100_000 + i, contentType: 'image/jpeg', sizeBytes: null, metadata: {} };
     uploadMessages.push({ key: record.uploadId, value: await registry.encode(uploadId, record), headers: { label: img.label } });
   }
-  const missing = { uploadId: 'upload-missing', uri: 'file:///nonexistent/centaur/image.jpg', uploader: 'tests', uploadTime: 1, contentType: null, sizeBytes: null, metadata: {} };
+  const missing = { uploadId: 'upload-missing', uri: pathToFileURL(path.join(tmpdir(), 'centaur-nonexistent', 'image.jpg')).href, uploader: 'tests', uploadTime: 1, contentType: null, sizeBytes: null, metadata: {} };
   uploadMessages.push({ key: missing.uploadId, value: await registry.encode(uploadId, missing) });
+  // An event naming a file outside `fileBase` is refused, never read.
+  const outside = { ...missing, uploadId: 'upload-outside', uri: 'file:///etc/passwd' };
+  uploadMessages.push({ key: outside.uploadId, value: await registry.encode(uploadId, outside) });
   await produce(topics.uploads, uploadMessages);
 
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-kafka-topology-'));
@@ -116,14 +119,14 @@ for (const client of CLIENTS) test(`${client}: frames and upload events in, one 
 
   const expectedPredictions = frames.length + uploads.length;
   const predictions = await consumeUntil(topics.predictions, (m) => m.length >= expectedPredictions, { timeoutMs: 90000, quietMs: 500 });
-  const dead = await consumeUntil(topics.dlq, (m) => m.length >= 5, { timeoutMs: 30000 });
+  const dead = await consumeUntil(topics.dlq, (m) => m.length >= 6, { timeoutMs: 30000 });
   // Let the last commits go out, then drain.
   await new Promise((resolve) => setTimeout(resolve, 500));
   runtime.stop();
   const summary = await running;
 
   assert.equal(predictions.length, expectedPredictions, 'one prediction per good input');
-  assert.equal(dead.length, 5, 'four poison frames and one missing object');
+  assert.equal(dead.length, 6, 'four poison frames, one missing object, one refused URI');
   assert.equal(summary.inputs, frameMessages.length + poison.length + uploadMessages.length);
   assert.equal(summary.inputs, summary.predictions + summary.deadLetters);
 
@@ -152,7 +155,7 @@ for (const client of CLIENTS) test(`${client}: frames and upload events in, one 
 
   const letters = await Promise.all(dead.map(async (m) => (await registry.decode(m.value as Buffer)) as Record<string, unknown>));
   const codes = letters.map((l) => (l.error as { code: string }).code).sort();
-  assert.deepEqual(codes, ['AVRO_DECODE_FAILED', 'IMAGE_DECODE_FAILED', 'KAFKA_VALUE_INVALID', 'OBJECT_FETCH_FAILED', 'SCHEMA_NOT_FOUND']);
+  assert.deepEqual(codes, ['AVRO_DECODE_FAILED', 'IMAGE_FORMAT_REFUSED', 'KAFKA_VALUE_INVALID', 'OBJECT_FETCH_FAILED', 'OBJECT_URI_REFUSED', 'SCHEMA_NOT_FOUND']);
   const badMagic = letters.find((l) => (l.error as { code: string }).code === 'KAFKA_VALUE_INVALID');
   assert.ok(badMagic !== undefined);
   assert.deepEqual(badMagic.payload, poison[0]?.value, 'the original bytes, byte for byte');
@@ -161,6 +164,9 @@ for (const client of CLIENTS) test(`${client}: frames and upload events in, one 
   const missingLetter = letters.find((l) => (l.error as { code: string }).code === 'OBJECT_FETCH_FAILED');
   assert.equal(missingLetter?.node, 'fetch');
   assert.equal(missingLetter?.uri, missing.uri, 'the reference that could not be fetched');
+  const refusedLetter = letters.find((l) => (l.error as { code: string }).code === 'OBJECT_URI_REFUSED');
+  assert.equal(refusedLetter?.uri, outside.uri);
+  assert.match((refusedLetter?.error as { message: string }).message, /outside fileBase/);
 
   // Every partition's committed offset is its end: nothing left to read again.
   const committed = await committedOffsets(topics.group, topics.frames);

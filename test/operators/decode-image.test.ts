@@ -152,6 +152,7 @@ void test('the spec is a beta operator with schema defaults for every option', (
     kernel: 'linear',
     background: [0, 0, 0],
     scale: 'unit',
+    formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'],
     maxInputBytes: 20_971_520,
     maxPixels: 40_000_000,
     concurrency: 4,
@@ -163,6 +164,10 @@ void test('the spec is a beta operator with schema defaults for every option', (
   assert.equal(Value.Check(DecodeImageOptions, { ...options(), extra: 1 }), false, 'unknown fields are rejected');
   assert.equal(Value.Check(DecodeImageOptions, { ...options(), size: [0, 224] }), false);
   assert.equal(Value.Check(DecodeImageOptions, { ...options(), concurrency: 65 }), false);
+  assert.equal(Value.Check(DecodeImageOptions, { ...options(), formats: [] }), false, 'at least one format');
+  assert.equal(Value.Check(DecodeImageOptions, { ...options(), formats: ['png', 'png'] }), false, 'formats are unique');
+  assert.equal(Value.Check(DecodeImageOptions, { ...options(), formats: ['svg'] }), false, 'only raster formats');
+  assert.equal(Value.Check(DecodeImageOptions, { ...options(), formats: ['png'] }), true);
 });
 
 void test('decodes a JPEG to a 224×224×3 uint8 tensor with features, timing and size', async () => {
@@ -289,8 +294,9 @@ void test('every failure class is dead-lettered with its code while the other en
   const bomb = assertCode(byId.get('bomb'), 'IMAGE_TOO_MANY_PIXELS');
   assert.match(bomb.message, /30000×30000/);
   assert.match(bomb.message, /40000000/);
-  const corrupt = assertCode(byId.get('corrupt'), 'IMAGE_DECODE_FAILED');
-  assert.ok(corrupt.cause instanceof Error, 'sharp error kept as cause');
+  // Text is no image format: refused from its bytes before sharp sees it.
+  const corrupt = assertCode(byId.get('corrupt'), 'IMAGE_FORMAT_REFUSED');
+  assert.match(corrupt.message, /^unrecognised image format/);
   const truncated = assertCode(byId.get('truncated'), 'IMAGE_DECODE_FAILED');
   assert.ok(truncated.cause instanceof Error);
   // libvips keeps its error text per thread; with several decodes at once it is sometimes lost
@@ -298,7 +304,7 @@ void test('every failure class is dead-lettered with its code while the other en
   assert.match(truncated.message, /^cannot decode image: /);
   const reference = assertCode(byId.get('reference'), 'IMAGE_DECODE_FAILED');
   assert.equal(reference.message, 'payload is a reference (uri); add fetch-object before decode-image');
-  assertCode(byId.get('empty'), 'IMAGE_DECODE_FAILED');
+  assertCode(byId.get('empty'), 'IMAGE_FORMAT_REFUSED');
 
   for (const id of ['too-large', 'bomb', 'corrupt', 'truncated', 'reference', 'empty']) {
     const env = inputs.find((e) => e.id === id);
@@ -332,4 +338,135 @@ void test('keeps input order with concurrency 1 and with more images than the co
     );
     out.forEach((env, i) => assert.equal(pixel(env, 4, 4)[0], i * 30));
   }
+});
+
+/** One small image in every default format that sharp here can write. */
+async function everyFormat(): Promise<Record<string, Buffer>> {
+  const image = (): Sharp => halves(48, 32);
+  const avif = await image().avif().toBuffer();
+  // sharp's prebuilt libheif writes AV1 only (no HEVC encoder); an AV1 HEIF whose major brand is
+  // `mif1` is what file-type and libheif both call HEIF rather than AVIF.
+  const heif = Buffer.from(avif);
+  assert.equal(heif.toString('latin1', 4, 12), 'ftypavif');
+  heif.write('mif1', 8, 'latin1');
+  return {
+    jpeg: await image().jpeg().toBuffer(),
+    png: await image().png().toBuffer(),
+    webp: await image().webp().toBuffer(),
+    gif: await image().gif().toBuffer(),
+    tiff: await image().tiff({ compression: 'lzw' }).toBuffer(),
+    avif,
+    heif,
+  };
+}
+
+/** SVG that sharp (librsvg) would happily rasterise. */
+const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="red"/></svg>';
+
+void test('each default format decodes with the default allow-list', async () => {
+  const images = await everyFormat();
+  assert.deepEqual(Object.keys(images), options().formats, 'every default format is covered');
+  const { out, failures } = await run(Object.entries(images).map(([format, bytes]) => envelope(bytes, format)), { size: [48, 32] });
+  assert.deepEqual(failures, []);
+  assert.deepEqual(
+    out.map((e) => e.id),
+    Object.keys(images),
+  );
+  for (const env of out) {
+    assertTensor(env, 48, 32);
+    assertColour(pixel(env, 4, 16), RED, 60);
+    assertColour(pixel(env, 44, 16), BLUE, 60);
+    assert.equal(env.image?.format, env.id === 'avif' ? 'heif' : env.id, 'sharp calls AVIF heif');
+  }
+});
+
+void test('CMYK JPEG and 16-bit PNG pass the format check and decode to sRGB uint8', async () => {
+  const cmyk = await halves(40, 20).jpeg().toColourspace('cmyk').toBuffer();
+  assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
+  const deep = await halves(40, 20).toColourspace('rgb16').png().toBuffer();
+  assert.equal((await sharp(deep).metadata()).depth, 'ushort');
+  const { out, failures } = await run([envelope(cmyk, 'cmyk'), envelope(deep, '16-bit')], { size: [40, 20] });
+  assert.deepEqual(failures, []);
+  for (const env of out) {
+    assertTensor(env, 40, 20);
+    // Pure sRGB red and blue are outside the CMYK gamut: the round trip keeps only which is which.
+    const [left, right] = [pixel(env, 2, 10), pixel(env, 37, 10)] as [number[], number[]];
+    assert.ok((left[0] ?? 0) > (left[2] ?? 0) + 60, `${env.id}: left is red, ${JSON.stringify(left)}`);
+    assert.ok((right[2] ?? 0) > (right[0] ?? 0) + 60, `${env.id}: right is blue, ${JSON.stringify(right)}`);
+  }
+});
+
+void test('hostile inputs that are no allowed raster format are refused before sharp, and the stream goes on', async () => {
+  const jpeg = await photoJpeg(64, 48);
+  // Each of these would reach a libvips loader by its bytes, whatever its name says.
+  assert.equal((await sharp(Buffer.from(SVG)).metadata()).format, 'svg', 'sharp itself would rasterise the SVG');
+  const polyglot = Buffer.from(`<!--ftypavif-->${SVG}`);
+  assert.equal((await sharp(polyglot).metadata()).format, 'svg', 'libvips reads the AVIF-branded text as SVG');
+  const hostile: Record<string, Buffer> = {
+    'svg.jpg': Buffer.from(SVG),
+    'svg-xml.jpg': Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${SVG}`),
+    'avif-svg.jpg': polyglot,
+    'pdf.jpg': Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n'),
+    'html.jpg': Buffer.from('<!DOCTYPE html><html><body><img src="x" onerror="alert(1)"></body></html>'),
+    'random.jpg': Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 97 + 13) % 251)),
+    'bmp.jpg': Buffer.concat([Buffer.from('BM'), Buffer.alloc(52)]),
+  };
+  const inputs = [envelope(jpeg, 'ok-1'), ...Object.entries(hostile).map(([id, bytes]) => envelope(bytes, id)), envelope(jpeg, 'ok-2')];
+  const { out, failures } = await run(inputs, { concurrency: 3 });
+
+  assert.deepEqual(
+    out.map((e) => e.id),
+    ['ok-1', 'ok-2'],
+  );
+  for (const env of out) assertTensor(env);
+  assert.deepEqual(
+    failures.map((f) => f.id),
+    Object.keys(hostile),
+  );
+  const accepts = 'decode-image accepts jpeg, png, webp, gif, tiff, avif, heif (option formats)';
+  for (const failure of failures) {
+    const error = assertCode(failure, 'IMAGE_FORMAT_REFUSED');
+    assert.ok(error.message.endsWith(`; ${accepts}`), error.message);
+    assert.equal(error.retriable, false);
+    // The message names formats only, never the input's bytes.
+    assert.doesNotMatch(error.message, /svg xmlns|<|%PDF|onerror|Catalog/);
+    assert.equal(inputs.find((e) => e.id === failure.id)?.tensor, undefined);
+  }
+  const byId = new Map(failures.map((f) => [f.id, (f.error as CentaurError).message]));
+  assert.match(byId.get('svg.jpg') ?? '', /^unrecognised image format \(the first bytes are none of jpeg, png, webp, gif, tiff, avif, heif\)/);
+  assert.match(byId.get('avif-svg.jpg') ?? '', /^unrecognised image format/, 'the AVIF brand alone does not pass');
+  assert.match(byId.get('svg-xml.jpg') ?? '', /^image format xml is not allowed/);
+  assert.match(byId.get('pdf.jpg') ?? '', /^image format pdf is not allowed/);
+  assert.match(byId.get('bmp.jpg') ?? '', /^image format bmp is not allowed/);
+});
+
+void test('formats: [png] refuses a valid JPEG and accepts a PNG', async () => {
+  const jpeg = await photoJpeg(64, 48);
+  const png = await halves(64, 48).png().toBuffer();
+  const { out, failures } = await run([envelope(jpeg, 'jpeg'), envelope(png, 'png')], { formats: ['png'] });
+  assert.deepEqual(
+    out.map((e) => e.id),
+    ['png'],
+  );
+  assertTensor(out[0] as Envelope);
+  const refused = assertCode(failures[0], 'IMAGE_FORMAT_REFUSED');
+  assert.equal(failures[0]?.id, 'jpeg');
+  assert.equal(refused.message, 'image format jpeg is not allowed; decode-image accepts png (option formats)');
+});
+
+void test('avif and heif are told apart: each can be allowed without the other', async () => {
+  const { avif, heif } = await everyFormat();
+  assert.ok(avif !== undefined && heif !== undefined);
+  const onlyAvif = await run([envelope(avif, 'avif'), envelope(heif, 'heif')], { formats: ['avif'], size: [8, 8] });
+  assert.deepEqual(
+    onlyAvif.out.map((e) => e.id),
+    ['avif'],
+  );
+  assert.equal(assertCode(onlyAvif.failures[0], 'IMAGE_FORMAT_REFUSED').message, 'image format heif is not allowed; decode-image accepts avif (option formats)');
+  const onlyHeif = await run([envelope(avif, 'avif'), envelope(heif, 'heif')], { formats: ['heif'], size: [8, 8] });
+  assert.deepEqual(
+    onlyHeif.out.map((e) => e.id),
+    ['heif'],
+  );
+  assertCode(onlyHeif.failures[0], 'IMAGE_FORMAT_REFUSED');
 });

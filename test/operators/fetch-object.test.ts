@@ -1,11 +1,13 @@
 /**
- * fetch-object without services: file:// objects become bytes in order; missing, oversized,
- * malformed and unsupported references are dead letters with the URI; an unreachable store is
- * retried, then dead-lettered as OBJECT_STORE_UNAVAILABLE.
+ * fetch-object without services: file:// objects under `fileBase` become bytes in order; URIs
+ * outside the allow-list (file:// without or outside `fileBase`, symlinks and `..` included, other
+ * buckets, dot segments) are refused; missing, oversized, malformed and unsupported references are
+ * dead letters with the URI; an unreachable store is retried, then dead-lettered as
+ * OBJECT_STORE_UNAVAILABLE.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,7 +37,7 @@ function reference(id: string, uri: string): Envelope {
 }
 
 async function run(options: Record<string, unknown>, inputs: Envelope[]): Promise<{ out: Envelope[]; failed: { envelope: Envelope; error: CentaurError }[] }> {
-  const defaults = { maxBytes: 20_971_520, concurrency: 4, retries: 0, timeoutMs: 2000 };
+  const defaults = { maxBytes: 20_971_520, concurrency: 4, retries: 0, timeoutMs: 2000, allow: ['s3://', 'azure://'] };
   const operator = await fetchObject.create({ ...defaults, ...options }, { nodeId: 'fetch', topologyName: 't', baseDir: '.', logger });
   const failed: { envelope: Envelope; error: CentaurError }[] = [];
   const ctx: OperatorContext = { nodeId: 'fetch', scheduler: asyncScheduler, fail: (envelope, error) => failed.push({ envelope, error: error as CentaurError }) };
@@ -54,7 +56,7 @@ test('file:// objects become bytes, in input order; bytes pass through', async (
     uris.push(pathToFileURL(file).href);
   }
   const passing: Envelope = { ...reference('bytes', ''), payload: { kind: 'bytes', bytes: Buffer.from('x') } };
-  const { out, failed } = await run({}, [...uris.map((u, i) => reference(`r${i}`, u)), passing]);
+  const { out, failed } = await run({ fileBase: dir }, [...uris.map((u, i) => reference(`r${i}`, u)), passing]);
   assert.deepEqual(failed, []);
   assert.deepEqual(out.map((e) => e.id), ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'bytes']);
   assert.deepEqual(out.map((e) => (e.payload.kind === 'bytes' ? e.payload.bytes.length : -1)), [100, 101, 102, 103, 104, 105, 1]);
@@ -67,7 +69,7 @@ test('missing, oversized, malformed and unsupported references are dead letters 
   await writeFile(path.join(dir, 'big.jpg'), Buffer.alloc(2000));
   const missing = pathToFileURL(path.join(dir, 'missing.jpg')).href;
   const big = pathToFileURL(path.join(dir, 'big.jpg')).href;
-  const { out, failed } = await run({ maxBytes: 1000 }, [
+  const { out, failed } = await run({ maxBytes: 1000, fileBase: dir }, [
     reference('missing', missing),
     reference('big', big),
     reference('gs', 'gs://bucket/x.jpg'),
@@ -83,6 +85,59 @@ test('missing, oversized, malformed and unsupported references are dead letters 
   assert.match(byId.gs?.message ?? '', /gs:\/\/bucket\/x\.jpg: unsupported scheme/);
   assert.match(byId.bucket?.message ?? '', /not a valid bucket name/);
   assert.ok(failed.every((f) => f.envelope.payload.kind === 'reference'), 'dead letters keep the reference');
+});
+
+test('file:// URIs from inputs are refused without fileBase, and outside it: .., symlinks, sibling folders', async () => {
+  const root = await mkdtemp(path.join(tmpdir(), 'centaur-fetch-'));
+  const base = path.join(root, 'uploads');
+  await mkdir(base);
+  await writeFile(path.join(base, 'ok.jpg'), Buffer.alloc(10, 1));
+  await writeFile(path.join(root, 'secret.txt'), 'secret');
+  await mkdir(path.join(root, 'uploads-private'));
+  await writeFile(path.join(root, 'uploads-private', 'x.jpg'), 'private');
+  await symlink(path.join(root, 'secret.txt'), path.join(base, 'link.jpg'));
+  await symlink(root, path.join(base, 'up'));
+  const inside = pathToFileURL(path.join(base, 'ok.jpg')).href;
+
+  const closed = await run({}, [reference('etc', 'file:///etc/passwd'), reference('inside', inside)]);
+  assert.deepEqual(closed.out, []);
+  for (const f of closed.failed) {
+    assert.equal(f.error.code, 'OBJECT_URI_REFUSED');
+    assert.match(f.error.message, /file:\/\/ URIs from inputs are refused unless `fileBase`/);
+  }
+
+  const uris = {
+    ok: inside,
+    dotdot: `${pathToFileURL(base).href}/../secret.txt`,
+    link: pathToFileURL(path.join(base, 'link.jpg')).href,
+    dirLink: pathToFileURL(path.join(base, 'up', 'secret.txt')).href,
+    sibling: pathToFileURL(path.join(root, 'uploads-private', 'x.jpg')).href,
+    etc: 'file:///etc/passwd',
+    missingOutside: pathToFileURL(path.join(root, 'nothing-here.jpg')).href,
+  };
+  const { out, failed } = await run({ fileBase: base }, Object.entries(uris).map(([id, uri]) => reference(id, uri)));
+  assert.deepEqual(out.map((e) => e.id), ['ok']);
+  const byId = Object.fromEntries(failed.map((f) => [f.envelope.id, f.error]));
+  for (const id of ['dotdot', 'link', 'dirLink', 'sibling', 'etc', 'missingOutside']) {
+    assert.equal(byId[id]?.code, 'OBJECT_URI_REFUSED', id);
+    assert.equal(byId[id]?.retriable, false);
+  }
+  assert.doesNotMatch(JSON.stringify(failed.map((f) => f.error.message)), /no such object/, 'a refused path does not tell whether it exists');
+  assert.equal(failed.length, 6, 'every input is accounted for');
+});
+
+test('cloud URIs must start with an allowed prefix; keys with dot segments are refused', async () => {
+  const { out, failed } = await run({ allow: ['s3://lake/uploads/', 'azure://frames'] }, [
+    reference('otherBucket', 's3://secrets/uploads/x.jpg'),
+    reference('otherPrefix', 's3://lake/private/x.jpg'),
+    reference('dots', 's3://lake/uploads/../private/x.jpg'),
+    reference('otherContainer', 'azure://frames-private/x.jpg'),
+  ]);
+  assert.deepEqual(out, []);
+  const byId = Object.fromEntries(failed.map((f) => [f.envelope.id, f.error]));
+  for (const id of ['otherBucket', 'otherPrefix', 'dots', 'otherContainer']) assert.equal(byId[id]?.code, 'OBJECT_URI_REFUSED', id);
+  assert.match(byId.otherBucket?.message ?? '', /outside the allowed prefixes \(s3:\/\/lake\/uploads\/, azure:\/\/frames\)/);
+  assert.match(byId.dots?.message ?? '', /`\.` or `\.\.` segment/);
 });
 
 test('an unreachable S3 endpoint is retried, then the input is a dead letter with OBJECT_STORE_UNAVAILABLE', async () => {

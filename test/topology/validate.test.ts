@@ -180,3 +180,45 @@ test('substitutes ${ENV} values, typed when the whole value is a reference, and 
   assert.doesNotMatch(issue.message, /hunter2/);
   assert.match(issue.message, /from the environment/);
 });
+
+test('cross-field rules (a spec’s validate hook) are reported in the same pass, at the option’s position', () => {
+  const yaml = `${header}  uploads: { kind: files-sorce, path: x }
+  fetch:
+    kind: fetch-object
+    from: [uploads]
+    allow: ["s3://lake/uploads/", "file:///srv", "http://example.com/", "s3://Bad_Bucket/x"]
+  out: { kind: files-sink, from: [fetch], dir: out }
+`;
+  const issues = issuesOf(yaml);
+  const fetch = issues.filter((i) => i.node === 'fetch');
+  assert.deepEqual(fetch.map((i) => [i.line, i.message]), [
+    [8, '`file://` does not belong in `allow`'],
+    [8, '`http://example.com/` is not an s3:// or azure:// prefix'],
+    [8, '`Bad_Bucket` is not a valid bucket name'],
+  ]);
+  assert.match(fetch[0]?.suggestion ?? '', /fileBase/);
+  assert.ok(issues.some((i) => i.node === 'uploads' && /unknown kind/.test(i.message)), 'schema and graph problems in the same run');
+});
+
+test('an unset ${VAR} is one error, not also a schema complaint about the empty value', () => {
+  const issues = issuesOf(`${header}  images: { kind: files-source, path: "\${IMAGE_DIR}" }\n  out: { kind: files-sink, from: [images], dir: out }\n`);
+  assert.deepEqual(issues.map((i) => [i.line, i.message]), [[4, 'environment variable `IMAGE_DIR` is not set']]);
+});
+
+test('a YAML syntax error is one error, explained when an unquoted ${VAR} opens a mapping inside braces', () => {
+  const yaml = `${header}  images: { kind: files-source, path: \${DATA}/quickstart }
+  decode: { kind: decode-image, from: [images], size: [224, 224] }
+  out: { kind: files-sink, from: [decode], dir: out }
+`;
+  const issues = issuesOf(yaml, { DATA: 'data' });
+  assert.equal(issues.length, 1, issues.map((i) => i.message).join('\n'));
+  assert.equal(issues[0]?.line, 4);
+  assert.match(issues[0]?.message ?? '', /^syntax error: `\$\{DATA\}\/quickstart` inside `\{ … \}`/);
+  assert.equal(issues[0]?.suggestion, 'quote the value: "${DATA}/quickstart"');
+  // Quoted, the same line is valid.
+  assert.deepEqual(issuesOf(yaml.replace('${DATA}/quickstart', '"${DATA}/quickstart"'), { DATA: 'data' }), []);
+  // Another syntax error keeps the parser's words, still once.
+  const other = issuesOf(`${header}  images: { kind: files-source, path: x\n  out: [\n`);
+  assert.equal(other.length, 1);
+  assert.match(other[0]?.message ?? '', /^syntax error: /);
+});
