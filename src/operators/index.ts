@@ -6,5 +6,6 @@ import { microBatch } from './micro-batch.js';
 import { infer } from './infer.js';
 import { drift } from './drift.js';
 import { cache } from './cache.js';
+import { filter } from './filter.js';
 
-export const operators: readonly OperatorSpec[] = [fetchObject, decodeImage, microBatch, infer, drift, cache];
+export const operators: readonly OperatorSpec[] = [fetchObject, decodeImage, microBatch, infer, drift, cache, filter];

@@ -39,6 +39,11 @@ export class DeliveryState implements Delivery {
     this.settle(Math.max(1, this.pathsFrom(nodeId)));
   }
 
+  /** An operator at `nodeId` did not pass the envelope on (a filter): every path through it is done, without a failure. */
+  dropped(nodeId: string): void {
+    this.settle(Math.max(1, this.pathsFrom(nodeId)));
+  }
+
   private settle(count: number): void {
     if (this.done) throw new Error(`input ${this.source}/${this.partition}/${this.offset} settled after it completed`);
     this.pending -= count;

@@ -279,6 +279,10 @@ export class Runtime {
             counters.failed += 1;
             this.deadLetters.next({ envelope, node: id, error: toCentaurError(error), time: Date.now() });
           },
+          // Dropped on purpose: done for every path through this node (received − sent − failed counts them).
+          drop: (envelope) => {
+            if (envelope.delivery instanceof DeliveryState) envelope.delivery.dropped(id);
+          },
         };
         const timer = this.metrics.nodeTimer(id, instance.node.spec.kind);
         const sent = (item: Item): void => {

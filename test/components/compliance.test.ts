@@ -87,6 +87,7 @@ const fixtures: Record<string, { options: (dir: string) => Record<string, unknow
       return { brokers: [BROKERS], topic, groupId: unique('compliance'), instances: 1, profile: 'profile.json' };
     },
   },
+  filter: { options: () => ({ field: 'label', equals: 'horse' }), input: () => envelope({ label: 'horse' }) },
   'files-sink': { options: () => ({ dir: 'out' }) },
   'object-source': { options: () => ({ uri: 'images' }) },
   'retrain-trigger-sink': {
@@ -102,7 +103,7 @@ const fixtures: Record<string, { options: (dir: string) => Record<string, unknow
   'object-sink': { options: () => ({ uri: 'lake', maxIdleMs: 10 }) },
   'tfrecord-sink': { options: () => ({ uri: 'training', maxIdleMs: 10 }) },
   'feature-store-sink': { options: () => ({ offline: { uri: 'lake', maxIdleMs: 10 } }), input: () => envelope({ prediction: { label: 'a', classIndex: 0, confidence: 1, probabilities: [1] }, model: { name: 'm', version: '1' }, embedding: new Float32Array([0.5]) }) },
-  'fetch-object': { options: () => ({}), input: () => envelope({ payload: { kind: 'reference', uri: pathToFileURL(path.resolve('data/quickstart/horses/horse-000000.jpg')).href } }) },
+  'fetch-object': { options: () => ({ fileBase: path.resolve('data/quickstart') }), input: () => envelope({ payload: { kind: 'reference', uri: pathToFileURL(path.resolve('data/quickstart/horses/horse-000000.jpg')).href } }) },
   'kafka-source': {
     services: true,
     options: async () => ({ brokers: [BROKERS], topics: [await topicWithOneImage()], groupId: unique('compliance'), value: { format: 'bytes' } }),
