@@ -22,6 +22,7 @@ import type { ErrorCode } from '../core/errors.js';
 import { retry } from '../core/retry.js';
 import type { BackendContext, InferenceBackend, InferenceOutput, KserveBackendOptions } from './backend.js';
 import { assertModelMetadata, createKserveClient } from './kserve/index.js';
+import { kserveOptionProblems } from './kserve-options.js';
 import type { InputDatatype, KserveClient, KserveClientOptions, KserveConnection, ModelConfig, ModelMetadata, TlsMaterial } from './kserve/index.js';
 import { Limiter } from './kserve/limiter.js';
 import { assertModelConfig, describeInstanceGroup } from './kserve/model-config.js';
@@ -59,9 +60,6 @@ export async function createKserveBackend(
 export async function readTls(options: KserveBackendOptions, context: BackendContext = {}): Promise<TlsMaterial | undefined> {
   const tls = options.tls;
   if (tls === undefined) return undefined;
-  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
-    throw configError(context, 'backend.tls needs both `certFile` and `keyFile` for a client certificate, or neither');
-  }
   const read = async (field: string, file: string | undefined): Promise<Buffer | undefined> => {
     if (file === undefined) return undefined;
     const where = path.resolve(context.baseDir ?? '.', file);
@@ -89,8 +87,9 @@ export async function readTls(options: KserveBackendOptions, context: BackendCon
 
 /**
  * The client's settings from the options: endpoint, deadline, retries, connections, retry logging
- * and metrics. TLS is only switched on here (gRPC) or checked against the URL (HTTP): the files of
- * `backend.tls` are read by `readTls`, whose result `createKserveBackend` adds.
+ * and metrics. The options are checked first (`kserveOptionProblems`: endpoint form, TLS against the
+ * URL, certificate with key); TLS is only switched on here (gRPC): the files of `backend.tls` are
+ * read by `readTls`, whose result `createKserveBackend` adds.
  */
 export function connectionFor(options: KserveBackendOptions, context: BackendContext = {}): KserveConnection {
   const protocol = options.protocol ?? KSERVE_DEFAULTS.protocol;
@@ -116,22 +115,10 @@ export function connectionFor(options: KserveBackendOptions, context: BackendCon
           },
         }),
   };
-  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint);
-  if (protocol === 'http') {
-    if (!/^https?:\/\//i.test(endpoint)) {
-      throw configError(context, `backend.endpoint \`${endpoint}\` is not an http:// or https:// URL; with \`protocol: http\` write e.g. \`http://127.0.0.1:8000\``);
-    }
-    if (options.tls !== undefined && !/^https:\/\//i.test(endpoint)) {
-      throw configError(context, `backend.tls is set but \`${endpoint}\` is not an https:// URL`);
-    }
-    return { protocol, url: endpoint, maxConnections: maxInFlight, ...common };
-  }
-  if (isUrl || !/:\d+$/.test(endpoint)) {
-    throw configError(
-      context,
-      `backend.endpoint \`${endpoint}\` is not a gRPC \`host:port\`; write e.g. \`127.0.0.1:8001\`${isUrl ? ', or set `protocol: http` for a URL' : ''}`,
-    );
-  }
+  // `infer`'s validation refuses these before a topology runs; other callers hear the same.
+  const problem = kserveOptionProblems(options)[0];
+  if (problem !== undefined) throw configError(context, `${problem.message}; ${problem.suggestion}`);
+  if (protocol === 'http') return { protocol, url: endpoint, maxConnections: maxInFlight, ...common };
   return {
     protocol,
     address: endpoint,

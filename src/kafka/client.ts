@@ -97,6 +97,12 @@ export interface ConsumerSettings {
 export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
+/** Why a producer of `client` cannot compress with `compression` (kafkajs has `none` and `gzip` only), or undefined; pure, for validation. */
+export function compressionProblem(client: 'kafkajs' | 'node-rdkafka', compression: Compression): { readonly message: string; readonly suggestion: string } | undefined {
+  if (client !== 'kafkajs' || compression === 'none' || compression === 'gzip') return undefined;
+  return { message: `compression \`${compression}\` needs \`client: node-rdkafka\``, suggestion: 'with kafkajs use `none` or `gzip`' };
+}
+
 export interface ProducerSettings {
   readonly compression: Compression;
   readonly idempotent: boolean;

@@ -6,7 +6,8 @@
 import { Type } from '@sinclair/typebox';
 import { CentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { COMPRESSIONS } from './client.js';
+import type { OptionProblem } from '../core/component.js';
+import { COMPRESSIONS, compressionProblem } from './client.js';
 import type { Compression, KafkaOutputMessage } from './client.js';
 import { connectionSettings, createClientFactory } from './connection.js';
 import type { ConnectionOptionValues } from './connection.js';
@@ -24,6 +25,24 @@ export const ProducerOptions = {
   }),
   exactlyOnce: Type.Boolean({ default: false, description: 'Write inside the transaction of the topology’s `kafka-source` with `exactlyOnce: true`.' }),
 };
+
+/**
+ * The rules between a Kafka sink's options the schema cannot say, for its spec's `validate`: Avro
+ * values (`avro`: the sink encodes with Avro) need `schemaRegistry`, and its own producer (not the
+ * transaction's, with `exactlyOnce`) a codec its client has.
+ */
+export function producerProblems(
+  o: { readonly client: 'kafkajs' | 'node-rdkafka'; readonly compression: Compression; readonly exactlyOnce: boolean; readonly schemaRegistry?: unknown },
+  avro: boolean,
+): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  if (avro && o.schemaRegistry === undefined) {
+    problems.push({ path: ['value', 'format'], message: '`value.format: avro` needs `schemaRegistry`', suggestion: 'add `schemaRegistry: { url: … }`, or set `value.format: json`' });
+  }
+  const compression = o.exactlyOnce ? undefined : compressionProblem(o.client, o.compression);
+  if (compression !== undefined) problems.push({ path: ['compression'], ...compression });
+  return problems;
+}
 
 /** Sends a topic's messages and resolves when the broker has them; `close` releases the producer. */
 export interface SinkProducer {

@@ -14,7 +14,7 @@ import type { Static } from '@sinclair/typebox';
 import { concatMap, EMPTY, map, merge, mergeMap, of, tap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { defineOperator } from '../core/component.js';
-import type { CreateContext, Operator, OperatorContext } from '../core/component.js';
+import type { CreateContext, Operator, OperatorContext, OptionProblem } from '../core/component.js';
 import { envelopesOf, isBatch } from '../core/envelope.js';
 import type { Envelope, Item } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
@@ -98,11 +98,16 @@ export interface LookupModel {
  * hit on the previous version's answers, which say so).
  */
 export async function lookupModel(options: CacheOptions, ctx: Pick<CreateContext, 'baseDir' | 'nodeId' | 'logger'>): Promise<LookupModel> {
-  const m = options.model;
+  const m: NonNullable<CacheOptions['model']> = options.model ?? {};
   const fixed = (model: CacheModel): LookupModel => ({ current: () => model, stop: () => undefined });
-  if (m?.registry !== undefined && m.name !== undefined && m.path === undefined && m.version === undefined) {
-    const registry = await openRegistry(m.registry, ctx.baseDir, { ...(m.s3 === undefined ? {} : { s3: m.s3 }), ...(m.azure === undefined ? {} : { azure: m.azure }) });
-    const name = m.name;
+  const named = lookupModelOf(m);
+  if (named === undefined) {
+    // Unreachable for validated options: `validate` refuses a lookup node without one model.
+    throw new CentaurError('INTERNAL', `node \`${ctx.nodeId}\`: ${LOOKUP_MODEL_MESSAGE}`);
+  }
+  if (named.kind === 'registry') {
+    const registry = await openRegistry(named.registry, ctx.baseDir, { ...(m.s3 === undefined ? {} : { s3: m.s3 }), ...(m.azure === undefined ? {} : { azure: m.azure }) });
+    const name = named.name;
     const alias = m.alias ?? 'production';
     let model: CacheModel = { name, version: await registry.resolveVersion(name, alias) };
     let reading = false;
@@ -122,15 +127,29 @@ export async function lookupModel(options: CacheOptions, ctx: Pick<CreateContext
     timer.unref();
     return { current: () => model, stop: () => clearInterval(timer) };
   }
-  if (m?.path !== undefined && m.name === undefined && m.version === undefined && m.registry === undefined) {
-    const { manifest } = await loadManifest(path.resolve(ctx.baseDir, m.path));
+  if (named.kind === 'path') {
+    const { manifest } = await loadManifest(path.resolve(ctx.baseDir, named.path));
     return fixed({ name: manifest.name, version: manifest.version });
   }
-  if (m?.path === undefined && m?.registry === undefined && m?.name !== undefined && m.version !== undefined) return fixed({ name: m.name, version: m.version });
-  throw new CentaurError(
-    'CONFIG_INVALID',
-    `node \`${ctx.nodeId}\`: a lookup cache needs \`model.path\`, \`model.name\` with \`model.version\`, or \`model.registry\` with \`model.name\` (and \`alias\`): the model \`infer\` serves`,
-  );
+  return fixed({ name: named.name, version: named.version });
+}
+
+const LOOKUP_MODEL_MESSAGE = 'a lookup cache needs `model.path`, `model.name` with `model.version`, or `model.registry` with `model.name` (and `alias`): the model `infer` serves';
+
+/** The one way a lookup node's `model` names its model, or undefined when it names none or mixes them. */
+function lookupModelOf(
+  m: CacheOptions['model'],
+): { kind: 'registry'; registry: string; name: string } | { kind: 'path'; path: string } | { kind: 'fixed'; name: string; version: string } | undefined {
+  if (m?.registry !== undefined && m.name !== undefined && m.path === undefined && m.version === undefined) return { kind: 'registry', registry: m.registry, name: m.name };
+  if (m?.path !== undefined && m.name === undefined && m.version === undefined && m.registry === undefined) return { kind: 'path', path: m.path };
+  if (m?.path === undefined && m?.registry === undefined && m?.name !== undefined && m.version !== undefined) return { kind: 'fixed', name: m.name, version: m.version };
+  return undefined;
+}
+
+/** The rules between options the schema cannot say; see the spec's `validate`. */
+function optionProblems(o: CacheOptions): OptionProblem[] {
+  if (o.mode !== 'lookup' || lookupModelOf(o.model) !== undefined) return [];
+  return [{ path: o.model === undefined ? [] : ['model'], message: LOOKUP_MODEL_MESSAGE, suggestion: 'name the model of the `infer` node, e.g. `model: { path: <its model folder> }`, and nothing else in `model`' }];
 }
 
 /** Builds a lookup node: misses go downstream, hits to the store node through the channel. */
@@ -275,5 +294,6 @@ export const cache = defineOperator({
   options: CacheOptions,
   claims: (o) => [`cache ${o.mode} node of namespace ${o.namespace}`],
   shortcut: (o) => ({ name: `cache namespace \`${o.namespace}\``, end: o.mode === 'lookup' ? 'from' : 'to' }),
+  validate: (o) => optionProblems(o),
   create: (options, ctx) => createCache(options, ctx),
 });

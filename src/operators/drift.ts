@@ -12,15 +12,15 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { concat, defer, ignoreElements, tap } from 'rxjs';
 import { defineOperator } from '../core/component.js';
-import type { CreateContext } from '../core/component.js';
+import type { CreateContext, OptionProblem } from '../core/component.js';
 import { envelopesOf } from '../core/envelope.js';
 import type { Item } from '../core/envelope.js';
-import { CentaurError } from '../core/errors.js';
 import { NO_METRICS } from '../core/node-metrics.js';
 import { DEFAULT_DRIFT_SHARE } from '../drift/dataset-drift.js';
 import { EMBEDDING_DISTANCE_THRESHOLD } from '../drift/embedding-drift.js';
+import { DRIFT_METHODS, isDriftMethodId } from '../drift/methods.js';
 import { DriftMonitor } from '../drift/stream/monitor.js';
-import { fanOut, filesPublisher, FilesOutputOptions, kafkaPublisher, KafkaOutputOptions, webhookPublisher, WebhookOptions } from '../drift/stream/outputs.js';
+import { fanOut, filesPublisher, FilesOutputOptions, kafkaOutputProblems, kafkaPublisher, KafkaOutputOptions, webhookPublisher, WebhookOptions } from '../drift/stream/outputs.js';
 import type { RecordPublisher } from '../drift/stream/outputs.js';
 import { RetrainConditionOptions, retrainTriggerOptions } from '../drift/stream/retrain-trigger.js';
 import { loadProfileFor, resolveSetup } from '../drift/stream/setup.js';
@@ -119,22 +119,59 @@ export async function analysisPublishers(o: AnalysisValues, ctx: CreateContext):
   };
 }
 
-/** The window spec of the options, checked. */
-function windowSpec(w: DriftOptions['window'], nodeId: string): WindowSpec {
+type AnalysisChoices = Pick<DriftOptions, 'profile' | 'model' | 'columns' | 'reports' | 'retrain'>;
+
+/**
+ * The rules between the analysis options (shared with `drift-merge-source`) that the schema cannot
+ * say, for the specs' `validate`: where the profile comes from, known column methods, and a
+ * registry for Avro outputs. What needs the profile itself (its features) is checked at start.
+ */
+export function driftAnalysisProblems(o: AnalysisChoices): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  if (o.profile === undefined && o.model === undefined) {
+    problems.push({ path: [], message: 'give `profile` (a profile file) or `model` (a model folder whose manifest names one)', suggestion: 'add `profile: <file from centaur drift profile>`, or `model: { path: <model folder> }`' });
+  }
+  for (const [name, choice] of Object.entries(o.columns ?? {})) {
+    if (choice.method !== undefined && !isDriftMethodId(choice.method)) {
+      problems.push({ path: ['columns', name, 'method'], message: `columns.${name}: unknown method \`${choice.method}\``, suggestion: `use one of ${Object.keys(DRIFT_METHODS).join(', ')}, or leave \`method\` out` });
+    }
+  }
+  problems.push(...kafkaOutputProblems(['reports', 'kafka'], o.reports?.kafka), ...kafkaOutputProblems(['retrain', 'kafka'], o.retrain?.kafka));
+  return problems;
+}
+
+/** The rules of `drift`'s own options, besides the analysis options'. */
+function driftProblems(o: DriftOptions): OptionProblem[] {
+  const problems = driftAnalysisProblems(o);
+  const w = o.window;
   const slide = w.slide ?? w.size;
-  if (w.size % slide !== 0) throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: window.size ${w.size} must be a multiple of window.slide ${slide}`);
+  if (w.size % slide !== 0) {
+    problems.push({
+      path: ['window', 'slide'],
+      message: `window.size ${w.size} must be a multiple of window.slide ${slide}`,
+      suggestion: `set \`window.size: ${Math.ceil(w.size / slide) * slide}\`, or a \`window.slide\` that divides ${w.size}`,
+    });
+  }
+  if (o.partials !== undefined && o.partials.kafka.format !== 'json') {
+    problems.push({ path: ['partials', 'kafka', 'format'], message: 'partials are JSON', suggestion: 'set `partials.kafka.format: json` (or leave it out)' });
+  }
+  return problems;
+}
+
+/** The window spec of the options (`validate` checked that `size` is a multiple of `slide`). */
+function windowSpec(w: DriftOptions['window']): WindowSpec {
+  const slide = w.slide ?? w.size;
   return w.by === 'count' ? { by: 'count', size: w.size, slide } : { by: 'time', sizeMs: w.size, slideMs: slide, allowedLatenessMs: w.allowedLatenessMs };
 }
 
 /** Builds a drift monitor from filled options; why: the operator and tests share it. */
 export async function createDriftMonitor(o: DriftOptions, ctx: CreateContext): Promise<{ monitor: DriftMonitor; close: () => Promise<void> }> {
-  const window = windowSpec(o.window, ctx.nodeId);
+  const window = windowSpec(o.window);
   const profile = await loadProfileFor({ ...(o.profile === undefined ? {} : { profile: o.profile }), ...(o.model === undefined ? {} : { modelDir: o.model.path }) }, ctx.baseDir, ctx.nodeId);
   const { setup, columns } = resolveSetup(profile, o, ctx.nodeId);
   const publishers = await analysisPublishers(o, ctx);
   let partials: { publisher: RecordPublisher; instance: string } | undefined;
   if (o.partials !== undefined) {
-    if (o.partials.kafka.format !== 'json') throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: partials are JSON; set partials.kafka.format: json`);
     const publisher = await kafkaPublisher(o.partials.kafka, 'drift-partial', { topologyName: ctx.topologyName, nodeId: ctx.nodeId, baseDir: ctx.baseDir, logger: ctx.logger });
     publishers.all.push(publisher);
     partials = { publisher, instance: o.partials.instance ?? `${os.hostname()}-${process.pid}` };
@@ -165,6 +202,7 @@ export const drift = defineOperator({
   stability: 'experimental',
   description: 'Measures data and embedding drift per window against the reference profile; passes every input on unchanged.',
   options: DriftOptions,
+  validate: (o) => driftProblems(o),
   async create(options, ctx) {
     const { monitor, close } = await createDriftMonitor(options, ctx);
     return {

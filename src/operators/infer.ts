@@ -13,7 +13,7 @@ import type { Static } from '@sinclair/typebox';
 import { EMPTY, mergeMap, of } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import { defineOperator } from '../core/component.js';
-import type { BatchWish, CreateContext, Operator, OperatorContext } from '../core/component.js';
+import type { BatchWish, CreateContext, Operator, OperatorContext, OptionProblem } from '../core/component.js';
 import { envelopesOf, isBatch } from '../core/envelope.js';
 import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
@@ -21,6 +21,7 @@ import { NO_METRICS } from '../core/node-metrics.js';
 import type { NodeMetrics } from '../core/node-metrics.js';
 import { BackendOptions, createBackend } from '../inference/backend.js';
 import type { InferenceBackend, InferenceOutput } from '../inference/backend.js';
+import { kserveOptionProblems } from '../inference/kserve-options.js';
 import { loadManifest } from '../inference/manifest.js';
 import type { LoadedManifest, Manifest } from '../inference/manifest.js';
 import { ModelFollower, swapProblem } from '../inference/model-follower.js';
@@ -311,19 +312,17 @@ export async function createInfer(
 ): Promise<InferOperator> {
   const m = options.model;
   const node = ctx.nodeId ?? 'infer';
-  if ((m.path === undefined) === (m.registry === undefined) || (m.registry !== undefined && m.name === undefined)) {
-    throw new CentaurError('CONFIG_INVALID', `node \`${node}\`: give \`model.path\`, or \`model.registry\` with \`model.name\` (and \`alias\`)`);
-  }
   const start = (model: LoadedManifest): Promise<InferenceBackend> => createBackend(options.backend, model, { nodeId: ctx.nodeId, logger: ctx.logger, baseDir: ctx.baseDir, metrics: ctx.metrics });
-  if (options.shadow !== undefined && m.registry === undefined) {
-    throw new CentaurError('CONFIG_INVALID', `node \`${node}\`: \`shadow\` needs \`model.registry\` (the candidate is a registry alias)`);
-  }
   if (m.path !== undefined) {
     const model = await loadManifest(path.resolve(ctx.baseDir, m.path));
     return createInferWithBackend(model, await start(model), options, ctx.metrics);
   }
-  const registry = await openRegistry(m.registry as string, ctx.baseDir, { ...(m.s3 === undefined ? {} : { s3: m.s3 }), ...(m.azure === undefined ? {} : { azure: m.azure }) });
-  const name = m.name as string;
+  if (m.registry === undefined || m.name === undefined) {
+    // Unreachable for validated options (`inferProblems`).
+    throw new CentaurError('INTERNAL', `node \`${node}\`: ${MODEL_MESSAGE}`);
+  }
+  const registry = await openRegistry(m.registry, ctx.baseDir, { ...(m.s3 === undefined ? {} : { s3: m.s3 }), ...(m.azure === undefined ? {} : { azure: m.azure }) });
+  const name = m.name;
   const alias = m.alias ?? 'production';
   const model = await registry.load(name, alias);
   const slot = new ModelSlot({ model, backend: await start(model) }, (error, instance) =>
@@ -366,6 +365,28 @@ export async function createInfer(
   return createInferWithSlot(slot, options, metrics, follower, shadow);
 }
 
+const MODEL_MESSAGE = 'give `model.path`, or `model.registry` with `model.name` (and `alias`)';
+
+/** The rules between options the schema cannot say (which model, shadow, the kserve endpoint); see the spec's `validate`. */
+function inferProblems(o: InferOptions): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  const m = o.model;
+  if (m.path !== undefined && m.registry !== undefined) {
+    problems.push({ path: ['model', 'registry'], message: MODEL_MESSAGE, suggestion: 'remove `model.registry` to serve the folder, or `model.path` to follow the registry' });
+  } else if (m.path === undefined && m.registry === undefined) {
+    problems.push({ path: ['model'], message: MODEL_MESSAGE, suggestion: 'add `path: <model folder>`' });
+  } else if (m.registry !== undefined && m.name === undefined) {
+    problems.push({ path: ['model', 'registry'], message: MODEL_MESSAGE, suggestion: 'add `model.name`: the model in the registry' });
+  }
+  if (o.shadow !== undefined && m.registry === undefined) {
+    problems.push({ path: ['shadow'], message: '`shadow` needs `model.registry` (the candidate is a registry alias)', suggestion: 'serve the model from a registry (`model.registry`, `model.name`), or remove `shadow`' });
+  }
+  if (o.backend.kind === 'kserve') {
+    for (const p of kserveOptionProblems(o.backend)) problems.push({ path: ['backend', ...p.path], message: p.message, suggestion: p.suggestion });
+  }
+  return problems;
+}
+
 /** The `infer` operator spec. */
 export const infer = defineOperator({
   kind: 'infer',
@@ -374,6 +395,7 @@ export const infer = defineOperator({
     'Runs an image classifier (onnxruntime in process, or a KServe v2 / Triton server) on batches and sets prediction, embedding and model on each envelope.',
   stability: 'beta',
   options: InferOptions,
+  validate: (o) => inferProblems(o),
   create: (options, ctx) => createInfer(options, ctx),
 });
 

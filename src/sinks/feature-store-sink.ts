@@ -28,9 +28,9 @@ import { onlineFeatures, toFeatureRow } from '../feature-store/feature-row.js';
 import type { FeatureRow } from '../feature-store/feature-row.js';
 import { FeastOfflineStore } from '../feature-store/offline-store.js';
 import { FeastOnlineStore } from '../feature-store/online-store.js';
-import { locationToUri, parseObjectUri } from '../storage/object-uri.js';
+import { locationToUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
-import { StoreUploadFields } from '../storage/store-options.js';
+import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 
 /** Feast names: letters, digits and underscores, not starting with a digit. */
 const FEAST_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -105,10 +105,13 @@ export const featureStoreSink = defineSink({
     ...(o.online === undefined ? [] : [`feast online store ${o.online.project}/${o.online.featureView}`]),
     ...(o.offline === undefined ? [] : [`output ${offlineBase(o.offline, baseDir)}/`]),
   ],
+  validate: (o, ctx) => [
+    ...(o.online === undefined && o.offline === undefined
+      ? [{ path: [], message: '`feature-store-sink` needs `online`, `offline` or both', suggestion: 'add `online: { url, project, featureView }` (Redis) and/or `offline: { uri }` (Parquet in the lake)' }]
+      : []),
+    ...(o.offline === undefined ? [] : objectUriProblems(['offline', 'uri'], offlineBase(o.offline, ctx.baseDir))),
+  ],
   create: async (o, ctx): Promise<Sink> => {
-    if (o.online === undefined && o.offline === undefined) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`feature-store-sink\` needs \`online\`, \`offline\` or both.`);
-    }
     const offline = o.offline === undefined ? undefined : await openOffline(o.offline, ctx.baseDir, ctx.logger, ctx.nodeId);
     let online: FeastOnlineStore | undefined;
     if (o.online !== undefined) {
@@ -136,11 +139,6 @@ function offlineBase(o: OfflineOptions, baseDir: string): string {
  */
 async function openOffline(o: OfflineOptions, baseDir: string, logger: Logger, nodeId: string): Promise<FeastOfflineStore> {
   const base = offlineBase(o, baseDir);
-  try {
-    parseObjectUri(base);
-  } catch (error) {
-    throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: \`offline.uri\`: ${(error as Error).message}`);
-  }
   const store = await storeFor(base, { ...(o.s3 === undefined ? {} : { s3: o.s3 }), ...(o.azure === undefined ? {} : { azure: o.azure }), timeoutMs: o.timeoutMs });
   try {
     await retry(() => store.list(`${base}/`, { limit: 1 }), { attempts: o.retries + 1, baseDelayMs: 250, maxDelayMs: 5000 });

@@ -15,7 +15,7 @@ import { createOutputEncoder, outputValueOptions } from '../kafka/output-encoder
 import type { OutputEncoder, OutputValue } from '../kafka/output-encoder.js';
 import { deadLetterRecord } from '../kafka/output-records.js';
 import { SchemaRegistryOptions } from '../kafka/schema-registry.js';
-import { createSinkProducer, ProducerOptions } from '../kafka/sink-producer.js';
+import { createSinkProducer, ProducerOptions, producerProblems } from '../kafka/sink-producer.js';
 
 const options = Type.Object(
   {
@@ -37,11 +37,9 @@ export const kafkaDeadLetter = defineSink({
   stability: 'beta',
   options,
   claims: (o) => (o.topic === undefined ? [] : [`dead-letter topic ${o.topic}`]),
+  validate: (o) => producerProblems(o, o.value.format === 'avro'),
   create: async (o, ctx): Promise<Sink> => {
     const value: OutputValue = o.value;
-    if (value.format === 'avro' && o.schemaRegistry === undefined) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`value.format: avro\` needs \`schemaRegistry\``);
-    }
     const topic = o.topic ?? `${ctx.topologyName}.dlq`;
     const encoder = await createOutputEncoder(value, topic, o.schemaRegistry, ctx.baseDir);
     const send = await createSinkProducer(o, topic, ctx.topologyName, ctx.nodeId, ctx.logger);

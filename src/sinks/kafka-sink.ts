@@ -14,7 +14,7 @@ import { CentaurError, toCentaurError } from '../core/errors.js';
 import { BatchingProducer } from '../kafka/batching-producer.js';
 import type { KafkaOutputMessage } from '../kafka/client.js';
 import { ConnectionOptions } from '../kafka/connection.js';
-import { createSinkProducer, ProducerOptions } from '../kafka/sink-producer.js';
+import { createSinkProducer, ProducerOptions, producerProblems } from '../kafka/sink-producer.js';
 import { createOutputEncoder, outputValueOptions } from '../kafka/output-encoder.js';
 import type { OutputEncoder, OutputValue } from '../kafka/output-encoder.js';
 import { outputRecord, TRACE_HEADER } from '../kafka/output-records.js';
@@ -48,11 +48,10 @@ export const kafkaSink = defineSink({
   description: 'Produces predictions or embeddings to a Kafka topic (Avro with a schema registry, or JSON), acknowledged by the broker.',
   stability: 'beta',
   options,
+  // `record: input` relays the input's bytes: no encoding, so no registry.
+  validate: (o) => producerProblems(o, o.value.format === 'avro' && o.record !== 'input'),
   create: async (o, ctx): Promise<Sink> => {
     const value: OutputValue = o.value;
-    if (value.format === 'avro' && o.schemaRegistry === undefined && o.record !== 'input') {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`value.format: avro\` needs \`schemaRegistry\``);
-    }
     const schema = value.schema === 'prediction' && o.record === 'embedding' ? { ...value, schema: 'embedding' } : value;
     const encoder = o.record === 'input' ? undefined : await createOutputEncoder(schema, o.topic, o.schemaRegistry, ctx.baseDir);
     const send = await createSinkProducer(o, o.topic, ctx.topologyName, ctx.nodeId, ctx.logger);

@@ -19,9 +19,9 @@ import { retry } from '../core/retry.js';
 import { checkParquetRow } from '../formats/parquet.js';
 import type { ParquetColumn } from '../formats/parquet.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { locationToUri, parseObjectUri } from '../storage/object-uri.js';
+import { locationToUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
-import { StoreUploadFields } from '../storage/store-options.js';
+import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 import { ImageArchive } from './image-archive.js';
 import type { ArchivedImage } from './image-archive.js';
 import { predictionParquetColumns, toPredictionRecord, toPredictionRow } from './prediction-record.js';
@@ -133,13 +133,9 @@ export const objectSink = defineSink({
   stability: 'experimental',
   options,
   claims: (o, baseDir) => (o.records === 'none' ? [] : [`output ${baseUri(o.uri, baseDir)}/${o.recordsPrefix}/`]),
+  validate: (o, ctx) => objectUriProblems(['uri'], baseUri(o.uri, ctx.baseDir)),
   create: async (o, ctx): Promise<Sink> => {
     const base = baseUri(o.uri, ctx.baseDir);
-    try {
-      parseObjectUri(base);
-    } catch (error) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`uri\`: ${(error as Error).message}`);
-    }
     const store = await storeFor(base, { ...(o.s3 === undefined ? {} : { s3: o.s3 }), ...(o.azure === undefined ? {} : { azure: o.azure }), timeoutMs: o.timeoutMs });
     await probe(store, base, o.retries, ctx.nodeId);
     return new ObjectSink(o, base, store, ctx.logger);

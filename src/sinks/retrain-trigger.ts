@@ -20,7 +20,7 @@ import type { Envelope } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import type { NodeMetrics } from '../core/node-metrics.js';
 import { NO_METRICS } from '../core/node-metrics.js';
-import { filesPublisher, FilesOutputOptions, kafkaPublisher, KafkaOutputOptions, webhookPublisher, WebhookOptions } from '../drift/stream/outputs.js';
+import { filesPublisher, FilesOutputOptions, kafkaOutputProblems, kafkaPublisher, KafkaOutputOptions, webhookPublisher, WebhookOptions } from '../drift/stream/outputs.js';
 import type { RecordPublisher } from '../drift/stream/outputs.js';
 import { parseReportRecord } from '../drift/stream/report.js';
 import type { DriftReport } from '../drift/stream/report.js';
@@ -64,10 +64,13 @@ export const retrainTriggerSink = defineSink({
     ...(o.stateFile === undefined ? [] : [`retrain state ${path.resolve(baseDir, o.stateFile)}`]),
     ...(o.files === undefined ? [] : [`output ${path.join(path.resolve(baseDir, o.files.dir), '<node>-retrain-requests.jsonl')}`]),
   ],
+  validate: (o) => [
+    ...(o.files === undefined && o.kafka === undefined && o.webhook === undefined
+      ? [{ path: [], message: 'give at least one output for the requests: `files`, `kafka` or `webhook`', suggestion: 'add e.g. `files: { dir: retrain-requests }`' }]
+      : []),
+    ...kafkaOutputProblems(['kafka'], o.kafka),
+  ],
   async create(o, ctx): Promise<Sink> {
-    if (o.files === undefined && o.kafka === undefined && o.webhook === undefined) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: give at least one output for the requests: \`files\`, \`kafka\` or \`webhook\``);
-    }
     const trigger = retrainTriggerOptions(o);
     const stateFile = o.stateFile === undefined ? undefined : path.resolve(ctx.baseDir, o.stateFile);
     const state = stateFile === undefined ? undefined : await readState(stateFile, ctx.nodeId);

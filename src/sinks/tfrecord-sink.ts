@@ -29,9 +29,9 @@ import type * as TfrecordModule from '../formats/tfrecord.js';
 import type { Features } from '../formats/tfrecord.js';
 import { scaleTable } from '../operators/pack-batch.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { locationToUri, parseObjectUri } from '../storage/object-uri.js';
+import { locationToUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
-import { StoreUploadFields } from '../storage/store-options.js';
+import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 
 /** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
 const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
@@ -93,13 +93,9 @@ export const tfrecordSink = defineSink({
   stability: 'experimental',
   options,
   claims: (o, baseDir) => [`output ${baseUri(o.uri, baseDir)}/${o.prefix}/`],
+  validate: (o, ctx) => objectUriProblems(['uri'], baseUri(o.uri, ctx.baseDir)),
   create: async (o, ctx): Promise<Sink> => {
     const base = baseUri(o.uri, ctx.baseDir);
-    try {
-      parseObjectUri(base);
-    } catch (error) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`uri\`: ${(error as Error).message}`);
-    }
     const format = await import('../formats/tfrecord.js');
     const store = await storeFor(base, { ...(o.s3 === undefined ? {} : { s3: o.s3 }), ...(o.azure === undefined ? {} : { azure: o.azure }), timeoutMs: o.timeoutMs });
     await probe(store, base, o.retries, ctx.nodeId);

@@ -25,7 +25,7 @@ import { readPartial } from '../drift/stream/partial-record.js';
 import { windowReport } from '../drift/stream/report.js';
 import type { ColumnChoice, DriftReport } from '../drift/stream/report.js';
 import { loadProfileFor, resolveSetup } from '../drift/stream/setup.js';
-import { analysisPublishers, DriftAnalysisOptions } from '../operators/drift.js';
+import { analysisPublishers, DriftAnalysisOptions, driftAnalysisProblems } from '../operators/drift.js';
 import { retrainTriggerOptions } from '../drift/stream/retrain-trigger.js';
 
 const options = Type.Object(
@@ -54,6 +54,7 @@ export const driftMerge = defineSource({
   description: 'Merges the window partials several `drift` instances publish into one report per window, emitted as a JSON envelope.',
   options,
   claims: (o) => [`consumer group ${o.groupId} of ${o.topic}`],
+  validate: (o) => driftAnalysisProblems(o),
   async create(o, ctx): Promise<Source> {
     const profile = await loadProfileFor({ ...(o.profile === undefined ? {} : { profile: o.profile }), ...(o.model === undefined ? {} : { modelDir: o.model.path }) }, ctx.baseDir, ctx.nodeId);
     const { setup, columns } = resolveSetup(profile, o, ctx.nodeId);

@@ -8,13 +8,13 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { defineSource } from '../core/component.js';
-import type { CreateContext, Source, SourceContext } from '../core/component.js';
+import type { CreateContext, OptionProblem, Source, SourceContext } from '../core/component.js';
 import type { EnvelopeInit } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
 import type { KafkaConsumerClient, KafkaInputMessage, StartFrom } from '../kafka/client.js';
-import { COMPRESSIONS } from '../kafka/client.js';
+import { COMPRESSIONS, compressionProblem } from '../kafka/client.js';
 import { ConnectionOptions, connectionSettings, createClientFactory } from '../kafka/connection.js';
 import { decodeInput, decodePlain, rawInput, ValueOptions } from '../kafka/input-message.js';
 import { PartitionProgress } from '../kafka/partition-progress.js';
@@ -62,24 +62,10 @@ export const kafkaSource = defineSource({
   stability: 'beta',
   options,
   claims: (o) => [`consumer group ${o.groupId} of ${o.topics?.join(',') ?? o.topicPattern ?? ''}`],
+  validate: (o) => optionProblems(o),
   create: async (o, ctx): Promise<Source> => {
-    if ((o.topics === undefined) === (o.topicPattern === undefined)) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: give either \`topics\` or \`topicPattern\``);
-    }
-    if (o.value.format === 'avro' && o.schemaRegistry === undefined) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`value.format: avro\` needs \`schemaRegistry\``);
-    }
-    if (o.startFrom === 'timestamp' && o.startTimestampMs === undefined) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`startFrom: timestamp\` needs \`startTimestampMs\``);
-    }
-    let pattern: { regex: RegExp; source: string } | undefined;
-    if (o.topicPattern !== undefined) {
-      try {
-        pattern = { regex: new RegExp(`^(?:${o.topicPattern})$`), source: o.topicPattern };
-      } catch (error) {
-        throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`topicPattern\` is not a regular expression: ${(error as Error).message}`);
-      }
-    }
+    // `validate` refused a pattern that is not a regular expression.
+    const pattern = o.topicPattern === undefined ? undefined : { regex: topicRegex(o.topicPattern), source: o.topicPattern };
     const connection = connectionSettings(o, ctx.topologyName, ctx.nodeId);
     const factory = await createClientFactory(connection, ctx.logger);
     const startFrom: StartFrom = o.startFrom === 'timestamp' ? { kind: 'timestamp', timestampMs: o.startTimestampMs ?? 0 } : { kind: o.startFrom };
@@ -107,6 +93,37 @@ export const kafkaSource = defineSource({
     return new KafkaSource(consumer, codec, coordinator, o, ctx);
   },
 });
+
+/** The rules between options the schema cannot say; see the spec's `validate`. */
+function optionProblems(o: Options): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  if (o.topics === undefined && o.topicPattern === undefined) {
+    problems.push({ path: [], message: 'give either `topics` or `topicPattern`', suggestion: 'add `topics: [<topic>]`, or `topicPattern: <regular expression>`' });
+  } else if (o.topics !== undefined && o.topicPattern !== undefined) {
+    problems.push({ path: ['topicPattern'], message: 'give either `topics` or `topicPattern`, not both', suggestion: 'remove `topicPattern`, or `topics`' });
+  }
+  if (o.topicPattern !== undefined) {
+    try {
+      topicRegex(o.topicPattern);
+    } catch (error) {
+      problems.push({ path: ['topicPattern'], message: `\`topicPattern\` is not a regular expression: ${(error as Error).message}`, suggestion: 'keep to `.`, `[a-z]`, `*`, `+`, `|` and `( )`; escape a literal dot as `\\.`' });
+    }
+  }
+  if (o.value.format === 'avro' && o.schemaRegistry === undefined) {
+    problems.push({ path: ['value', 'format'], message: '`value.format: avro` needs `schemaRegistry`', suggestion: 'add `schemaRegistry: { url: … }`, or set `value.format` to `json` or `bytes`' });
+  }
+  if (o.startFrom === 'timestamp' && o.startTimestampMs === undefined) {
+    problems.push({ path: ['startFrom'], message: '`startFrom: timestamp` needs `startTimestampMs`', suggestion: 'add `startTimestampMs: <ms since the epoch>`, or set `startFrom` to `earliest` or `latest`' });
+  }
+  const compression = o.exactlyOnce ? compressionProblem(o.client, o.compression) : undefined;
+  if (compression !== undefined) problems.push({ path: ['compression'], ...compression });
+  return problems;
+}
+
+/** The anchored regular expression of a `topicPattern` (the whole topic name must match); throws a SyntaxError for a bad pattern. */
+function topicRegex(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`);
+}
 
 /** Retries of a registry lookup that fails for infrastructure reasons, before the run fails. */
 const REGISTRY_ATTEMPTS = 8;

@@ -28,7 +28,7 @@ import type { KinesisApi, KinesisRecord } from '../kinesis/kinesis-client.js';
 import { planShards } from '../kinesis/shard-plan.js';
 import type { InitialPosition, ShardInfo, ShardState, StartPosition } from '../kinesis/shard-plan.js';
 import { ShardProgress } from '../kinesis/shard-progress.js';
-import { StoreConnectionFields } from '../storage/store-options.js';
+import { objectUriProblems, StoreConnectionFields } from '../storage/store-options.js';
 import { locationToUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
 
@@ -97,13 +97,16 @@ export const kinesisSource = defineSource({
   stability: 'experimental',
   options,
   claims: (o, baseDir) => (o.checkpoint === undefined ? [] : [`checkpoint ${checkpointUri(o.checkpoint.uri, o.streamName, baseDir)}`]),
+  validate: (o, ctx) => [
+    ...(o.value.format === 'avro' && o.schemaRegistry === undefined
+      ? [{ path: ['value', 'format'], message: '`value.format: avro` needs `schemaRegistry`', suggestion: 'add `schemaRegistry: { url: … }`, or set `value.format` to `json` or `bytes`' }]
+      : []),
+    ...(o.startFrom === 'AT_TIMESTAMP' && o.startTimestampMs === undefined
+      ? [{ path: ['startFrom'], message: '`startFrom: AT_TIMESTAMP` needs `startTimestampMs`', suggestion: 'add `startTimestampMs: <ms since the epoch>`, or set `startFrom` to `TRIM_HORIZON` or `LATEST`' }]
+      : []),
+    ...(o.checkpoint === undefined ? [] : objectUriProblems(['checkpoint', 'uri'], checkpointUri(o.checkpoint.uri, o.streamName, ctx.baseDir))),
+  ],
   create: async (o, ctx): Promise<Source> => {
-    if (o.value.format === 'avro' && o.schemaRegistry === undefined) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`value.format: avro\` needs \`schemaRegistry\``);
-    }
-    if (o.startFrom === 'AT_TIMESTAMP' && o.startTimestampMs === undefined) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`startFrom: AT_TIMESTAMP\` needs \`startTimestampMs\``);
-    }
     const api = await createKinesisApi({
       streamName: o.streamName,
       ...(o.region === undefined ? {} : { region: o.region }),

@@ -22,7 +22,7 @@ import { locationToUri, parseObjectUri } from '../storage/object-uri.js';
 import type { ObjectScheme } from '../storage/object-uri.js';
 import { tooLarge } from '../storage/read-limited.js';
 import { StoreResolver } from '../storage/store-for.js';
-import { StoreConnectionFields } from '../storage/store-options.js';
+import { objectUriProblems, StoreConnectionFields } from '../storage/store-options.js';
 import type { StoreSettings } from '../storage/store-options.js';
 import { KeyLedger, WatermarkFile } from './object-watermark.js';
 import { PauseGate } from './pause-gate.js';
@@ -94,19 +94,21 @@ export const objectSource = defineSource({
   stability: 'experimental',
   options,
   claims: (o, baseDir) => (o.watermark === undefined ? [] : [`watermark ${locationToUri(o.watermark.uri, baseDir)}`]),
+  validate: (o, ctx) => [
+    ...objectUriProblems(['uri'], prefixUri(o.uri, ctx.baseDir)),
+    ...(o.mode === 'poll' && o.watermark === undefined
+      ? [
+          {
+            path: ['mode'],
+            message: `\`mode: poll\` needs \`watermark: { uri }\`, so that a restart goes on after the last object done rather than reading ${prefixUri(o.uri, ctx.baseDir)} again`,
+            suggestion: 'add e.g. `watermark: { uri: state/<node id>.watermark.json }`',
+          },
+        ]
+      : []),
+    ...(o.watermark === undefined ? [] : objectUriProblems(['watermark', 'uri'], locationToUri(o.watermark.uri, ctx.baseDir))),
+  ],
   create: async (o, ctx): Promise<Source> => {
     const prefix = prefixUri(o.uri, ctx.baseDir);
-    try {
-      parseObjectUri(prefix);
-    } catch (error) {
-      throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: \`uri\`: ${(error as Error).message}`);
-    }
-    if (o.mode === 'poll' && o.watermark === undefined) {
-      throw new CentaurError(
-        'CONFIG_INVALID',
-        `node \`${ctx.nodeId}\`: \`mode: poll\` needs \`watermark: { uri }\`, so that a restart goes on after the last object done rather than reading ${prefix} again; add e.g. \`watermark: { uri: state/${ctx.nodeId}.watermark.json }\``,
-      );
-    }
     let match: (relativeKey: string) => boolean;
     if (o.glob !== undefined) {
       const { default: picomatch } = await import('picomatch');

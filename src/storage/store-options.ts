@@ -1,10 +1,13 @@
 /**
  * How components connect to object stores: the `s3` and `azure` option blocks every store-backed
- * component shares, the upload fields of the sinks that write files, and the settings `storeFor` takes. Secrets come through `${ENV}`
+ * component shares, the upload fields of the sinks that write files, the settings `storeFor` takes,
+ * and the validation of a location option (`objectUriProblems`). Secrets come through `${ENV}`
  * references in the topology or the SDKs' own environment variables, never literal text.
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
+import type { OptionProblem } from '../core/component.js';
+import { parseObjectUri } from './object-uri.js';
 
 /** `s3: { … }`: AWS S3 or an S3-compatible server; credentials come from the standard AWS chain. */
 export const S3ConnectionOptions = Type.Object(
@@ -75,4 +78,19 @@ export interface StoreSettings {
   readonly sdkAttempts?: number;
   /** Environment for defaults such as `AZURE_STORAGE_CONNECTION_STRING` (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The problem, if any, of the store location an option names, for a spec's `validate` (pure: the
+ * URI is parsed, nothing is reached): a malformed URI, a scheme no store serves, a bad bucket or
+ * container name. `uri` is the location as the component will use it (a path already turned into
+ * a `file://` URI); `path` is the option's path in the node.
+ */
+export function objectUriProblems(path: readonly (string | number)[], uri: string): OptionProblem[] {
+  try {
+    parseObjectUri(uri);
+    return [];
+  } catch (error) {
+    return [{ path, message: (error as Error).message, suggestion: 'write `s3://bucket/prefix`, `azure://container/prefix`, `file:///path` or a path relative to the topology file' }];
+  }
 }

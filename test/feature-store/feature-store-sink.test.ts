@@ -15,7 +15,6 @@ import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
 import type { Sink } from '../../src/core/component.js';
 import type { Envelope } from '../../src/core/envelope.js';
-import { CentaurError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import { featureStoreSink } from '../../src/sinks/feature-store-sink.js';
 
@@ -24,6 +23,13 @@ const logger = createLogger('silent');
 
 function valid(options: Record<string, unknown>): boolean {
   return ajv.validate(featureStoreSink.options, structuredClone(options));
+}
+
+/** What the spec's `validate` says of the options (after the schema's defaults), as `path: message`. */
+function problems(options: Record<string, unknown>, baseDir = tmpdir()): string[] {
+  const filled = structuredClone(options);
+  assert.ok(ajv.validate(featureStoreSink.options, filled), JSON.stringify(ajv.errors));
+  return (featureStoreSink.validate?.(filled, { baseDir }) ?? []).map((p) => `${p.path.join('.')}: ${p.message}`);
 }
 
 async function sink(options: Record<string, unknown>, baseDir: string): Promise<Sink> {
@@ -68,7 +74,8 @@ test('options: Feast names checked, one store at least', async () => {
   assert.ok(!valid({ online: { url: 'redis://x', project: 'p', featureView: 'v', keyFrom: 'offset' } }));
   assert.ok(!valid({ offline: { uri: 'lake', prefix: '../up' } }));
   assert.ok(!valid({ online: { url: 'redis://x', project: 'p', featureView: 'v', extra: 1 } }));
-  await assert.rejects(sink({}, tmpdir()), (e: unknown) => e instanceof CentaurError && e.code === 'CONFIG_INVALID' && /`online`, `offline` or both/.test(e.message));
+  assert.deepEqual(problems({}), [': `feature-store-sink` needs `online`, `offline` or both']);
+  assert.deepEqual(problems({ offline: { uri: 'lake' } }), []);
 });
 
 test('offline: one row per input in dt= partitions of Parquet files, a write resolving once its file is stored', async () => {
@@ -133,6 +140,9 @@ test('offline: the entity column and value follow `entity` and `keyFrom`; inputs
   }
 });
 
-test('offline: a lake that cannot be used stops the start', async () => {
-  await assert.rejects(sink({ offline: { uri: 'ftp://example.com/lake' } }, tmpdir()), (e: unknown) => e instanceof CentaurError && e.code === 'CONFIG_INVALID');
+test('offline: a lake URI no store serves is refused by validation, before the start', () => {
+  assert.deepEqual(problems({ offline: { uri: 'ftp://example.com/lake' } }), [
+    'offline.uri: cannot use ftp://example.com/lake/features: unsupported scheme `ftp://`; the object stores are file://, s3:// and azure://',
+  ]);
+  assert.match(problems({ offline: { uri: 's3://Bad_Bucket/lake' } })[0] ?? '', /^offline\.uri: .*`Bad_Bucket` is not a valid bucket name/);
 });

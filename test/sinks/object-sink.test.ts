@@ -14,7 +14,6 @@ import { Ajv } from 'ajv';
 import sharp from 'sharp';
 import type { Sink, SinkRejection } from '../../src/core/component.js';
 import type { Envelope } from '../../src/core/envelope.js';
-import { CentaurError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { objectSink } from '../../src/sinks/object-sink.js';
@@ -106,10 +105,17 @@ test('records only, or images only; write-time partitions; maxFileRecords rolls 
   assert.match(files[0] ?? '', /^raw\/images\/[0-9a-f]{2}\/[0-9a-f]{64}\.jpg$/);
 });
 
-test('claims the record folder; a malformed location is a config error at start', async () => {
+test('claims the record folder; a malformed location is a validation problem at `uri`', () => {
   const o = { uri: 's3://lake/archive/', recordsPrefix: 'predictions' } as unknown as Parameters<NonNullable<typeof objectSink.claims>>[0];
   assert.deepEqual(objectSink.claims?.(o, '/t'), ['output s3://lake/archive/predictions/']);
-  await assert.rejects(sink({ uri: 's3://Bad_Bucket/x' }, '/'), (e: unknown) => e instanceof CentaurError && e.code === 'CONFIG_INVALID' && /not a valid bucket name/.test(e.message));
+  const bad = { uri: 's3://Bad_Bucket/x' };
+  assert.ok(ajv.validate(objectSink.options, bad));
+  const problems = objectSink.validate?.(bad, { baseDir: '/' }) ?? [];
+  assert.deepEqual(problems.map((p) => p.path), [['uri']]);
+  assert.match(problems[0]?.message ?? '', /^cannot use s3:\/\/Bad_Bucket\/x: `Bad_Bucket` is not a valid bucket name/);
+  const good = { uri: 'lake' };
+  assert.ok(ajv.validate(objectSink.options, good));
+  assert.deepEqual(objectSink.validate?.(good, { baseDir: '/' }), []);
   assert.equal(ajv.validate(objectSink.options, { uri: 'x', records: 'avro' }), false);
   assert.equal(ajv.validate(objectSink.options, { uri: 'x', records: 'parquet', parquetCompression: 'lz4' }), false);
   assert.equal(ajv.validate(objectSink.options, { uri: 'x', recordsPrefix: '../escape' }), false);

@@ -163,11 +163,18 @@ test('with a state file, an episode survives a restart: the redelivered window i
   assert.equal((await requestsIn(dir)).length, 1);
 });
 
-test('an unreadable state file stops the start, and a sink needs an output', async () => {
+test('an unreadable state file stops the start; a sink without an output, or with Avro requests and no registry, is a validation problem', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-retrain-sink-'));
   await writeFile(path.join(dir, 'state.json'), '{ half');
   await assert.rejects(create({ files: { dir: 'out' }, stateFile: 'state.json' }, dir), (e: unknown) => e instanceof CentaurError && e.code === 'CONFIG_INVALID' && /delete it to start afresh/.test(e.message));
-  await assert.rejects(create({}, dir), (e: unknown) => e instanceof CentaurError && e.code === 'CONFIG_INVALID' && /at least one output/.test(e.message));
+  const problems = (options: Record<string, unknown>): string[] => {
+    const filled = structuredClone(options);
+    assert.ok(ajv.validate(retrainTriggerSink.options, filled), JSON.stringify(ajv.errors));
+    return (retrainTriggerSink.validate?.(filled, { baseDir: dir }) ?? []).map((p) => `${p.path.join('.')}: ${p.message}`);
+  };
+  assert.deepEqual(problems({}), [': give at least one output for the requests: `files`, `kafka` or `webhook`']);
+  assert.deepEqual(problems({ kafka: { brokers: ['b:9092'], topic: 'retrain', format: 'avro' } }), ['kafka.format: format avro on topic retrain needs `schemaRegistry`']);
+  assert.deepEqual(problems({ files: { dir: 'out' } }), []);
 });
 
 test('a webhook that fails (HTTP 503) fails the write as retriable; the retry delivers the request once to every output', async () => {

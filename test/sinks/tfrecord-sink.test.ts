@@ -216,6 +216,11 @@ test('options: defaults filled, unknown fields, bad shards, prefix and payload r
   assert.deepEqual(tfrecordSink.claims?.({ ...filled, uri: 'out/' }, '/data/topologies'), ['output file:///data/topologies/out/tfrecords/']);
 });
 
-test('a uri the sink cannot use is refused at start as a config error', async () => {
-  await assert.rejects(sink({ uri: 'ftp://host/x' }, tmpdir()), (error: unknown) => (error as { code?: string }).code === 'CONFIG_INVALID');
+test('a uri no store serves is a validation problem at `uri`, reported before the start', () => {
+  const bad = { uri: 'ftp://host/x' };
+  assert.ok(ajv.validate(tfrecordSink.options, bad));
+  assert.deepEqual(
+    (tfrecordSink.validate?.(bad, { baseDir: tmpdir() }) ?? []).map((p) => [p.path, p.message]),
+    [[['uri'], 'cannot use ftp://host/x: unsupported scheme `ftp://`; the object stores are file://, s3:// and azure://']],
+  );
 });

@@ -248,9 +248,14 @@ test('a stream that does not exist stops the start', async (t) => {
   await h.source.close?.();
 });
 
-test('options: AT_TIMESTAMP needs a timestamp; avro needs a registry', async () => {
-  const ctx = { nodeId: 'stream', topologyName: 't', baseDir: '.', logger: createLogger('silent') };
-  await assert.rejects(Promise.resolve().then(() => kinesisSource.create(options({ startFrom: 'AT_TIMESTAMP' }), ctx)), /needs `startTimestampMs`/);
-  await assert.rejects(Promise.resolve().then(() => kinesisSource.create(options({ value: { format: 'avro' } }), ctx)), /needs `schemaRegistry`/);
+test('options: AT_TIMESTAMP needs a timestamp, avro a registry, the checkpoint a store URI — validation problems at the option', () => {
+  const problems = (extra: Record<string, unknown>): string[] =>
+    (kinesisSource.validate?.(options(extra), { baseDir: '/t' }) ?? []).map((p) => `${p.path.join('.')}: ${p.message}`);
+  assert.deepEqual(problems({ startFrom: 'AT_TIMESTAMP' }), ['startFrom: `startFrom: AT_TIMESTAMP` needs `startTimestampMs`']);
+  assert.deepEqual(problems({ startFrom: 'AT_TIMESTAMP', startTimestampMs: 0 }), []);
+  assert.deepEqual(problems({ value: { format: 'avro' } }), ['value.format: `value.format: avro` needs `schemaRegistry`']);
+  assert.deepEqual(problems({ value: { format: 'avro' }, schemaRegistry: { url: 'http://registry' } }), []);
+  assert.deepEqual(problems({ checkpoint: { uri: 'ftp://host/c/' } }), ['checkpoint.uri: cannot use ftp://host/c/images.checkpoint.json: unsupported scheme `ftp://`; the object stores are file://, s3:// and azure://']);
+  assert.deepEqual(problems({ checkpoint: { uri: 'state/' } }), []);
   assert.equal(validate({ streamName: 'images', unknown: 1 }), false, 'unknown fields are refused');
 });

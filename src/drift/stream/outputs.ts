@@ -8,6 +8,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
+import type { OptionProblem } from '../../core/component.js';
 import { CentaurError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { retry } from '../../core/retry.js';
@@ -67,15 +68,19 @@ export function filesPublisher(dir: string, file: string): RecordPublisher {
   };
 }
 
+/** The problems of a Kafka output block at `path` (avro needs a registry), for the `validate` of the specs that have one; pure. */
+export function kafkaOutputProblems(path: readonly (string | number)[], o: KafkaOutputOptions | undefined): OptionProblem[] {
+  if (o === undefined || o.format !== 'avro' || o.schemaRegistry !== undefined) return [];
+  return [{ path: [...path, 'format'], message: `format avro on topic ${o.topic} needs \`schemaRegistry\``, suggestion: 'add `schemaRegistry: { url: … }` beside `format`, or set `format: json`' }];
+}
+
 /** Produces records to a topic with the Kafka sinks' idempotent producer and encoder; `schema` names the built-in Avro schema. */
 export async function kafkaPublisher(
   o: KafkaOutputOptions,
   schema: string,
   ctx: { readonly topologyName: string; readonly nodeId: string; readonly baseDir: string; readonly logger: Logger },
 ): Promise<RecordPublisher> {
-  if (o.format === 'avro' && o.schemaRegistry === undefined) {
-    throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: format avro on topic ${o.topic} needs \`schemaRegistry\``);
-  }
+  // `kafkaOutputProblems` refused avro without a registry in validation.
   const encoder = await createOutputEncoder({ format: o.format, schema }, o.topic, o.schemaRegistry, ctx.baseDir);
   const producer = await createSinkProducer({ ...o, compression: 'none', exactlyOnce: false }, o.topic, ctx.topologyName, `${ctx.nodeId}-${schema}`, ctx.logger);
   return {

@@ -28,7 +28,8 @@ export async function loadProfileFor(options: { readonly profile?: string; reado
     }
     file = path.resolve(dir, manifest.referenceProfile);
   } else {
-    throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: give \`profile\` (a profile file) or \`model\` (a model folder whose manifest names one)`);
+    // Unreachable for validated options: the `drift` specs' `validate` refuses a node with neither.
+    throw new CentaurError('INTERNAL', `node \`${nodeId}\`: give \`profile\` (a profile file) or \`model\` (a model folder whose manifest names one)`);
   }
   try {
     return await readReferenceProfile(file);
