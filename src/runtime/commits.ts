@@ -1,0 +1,87 @@
+/**
+ * Source positions, from admission to commit: an offset tracker per (source, partition, epoch)
+ * yields the highest contiguous completed offset; advanced positions are committed at most every
+ * `intervalMs`, one commit chain at a time, and a failed commit is kept for the next round.
+ */
+import { OffsetTracker } from './offset-tracker.js';
+
+/** One position to commit: every offset up to `offset` of the partition is done. */
+export interface PendingCommit {
+  readonly source: string;
+  readonly partition: string;
+  readonly offset: number;
+  readonly epoch: number | undefined;
+}
+
+/** Tracks offsets and commits the contiguous ones through `commitOne`. */
+export class Commits {
+  private readonly trackers = new Map<string, OffsetTracker>();
+  private readonly pending = new Map<string, PendingCommit>();
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly intervalMs: number,
+    /** Commits one position; throws when the source could not (it is tried again next round). */
+    private readonly commitOne: (commit: PendingCommit) => Promise<void>,
+    /** Told of a failed timed commit (a final `flush` rejects instead). */
+    private readonly onTimedFailure: (error: unknown) => void,
+  ) {}
+
+  /** Starts tracking an admitted offset. */
+  track(source: string, partition: string, epoch: number | undefined, offset: number): void {
+    const key = keyOf(source, partition, epoch);
+    let tracker = this.trackers.get(key);
+    if (tracker === undefined) {
+      tracker = new OffsetTracker();
+      this.trackers.set(key, tracker);
+    }
+    tracker.track(offset);
+  }
+
+  /** Marks an offset done; when that advances the contiguous position, schedules its commit. */
+  completed(source: string, partition: string, epoch: number | undefined, offset: number): void {
+    const key = keyOf(source, partition, epoch);
+    const advanced = this.trackers.get(key)?.complete(offset);
+    if (advanced === undefined) return;
+    this.pending.set(key, { source, partition, offset: advanced, epoch });
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush().catch(this.onTimedFailure);
+    }, this.intervalMs);
+  }
+
+  /** Commits every advanced position now, after any commit still running. */
+  flush(): Promise<void> {
+    // A round that failed was reported to its caller; the next round starts afresh (it retries
+    // what failed), rather than inheriting the rejection and never committing again.
+    this.chain = this.chain.catch(() => undefined).then(async () => {
+      const batch = [...this.pending.values()];
+      this.pending.clear();
+      for (const [index, c] of batch.entries()) {
+        try {
+          await this.commitOne(c);
+        } catch (error) {
+          // This one and those not tried yet go again next round, unless a later position replaced them.
+          for (const left of batch.slice(index)) {
+            const key = keyOf(left.source, left.partition, left.epoch);
+            if (!this.pending.has(key)) this.pending.set(key, left);
+          }
+          throw error;
+        }
+      }
+    });
+    return this.chain;
+  }
+
+  /** Cancels a scheduled commit (the run ended; the final `flush` has run). */
+  cancelTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function keyOf(source: string, partition: string, epoch: number | undefined): string {
+  return epoch === undefined ? `${source}\u0000${partition}` : `${source}\u0000${partition}\u0000${epoch}`;
+}
