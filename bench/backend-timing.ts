@@ -8,7 +8,7 @@ import { renderImage } from '../src/demo/generate-images.js';
 import type { DemoClass } from '../src/demo/generate-images.js';
 import type { InferenceBackend } from '../src/inference/backend.js';
 import type { ManifestInput } from '../src/inference/manifest.js';
-import { packBatch } from '../src/operators/pack-batch.js';
+import { packBatch } from '../src/tensors/pack-batch.js';
 
 /** Calls at least this many, and warm-up calls first. */
 export const MIN_CALLS = 5;

@@ -23,15 +23,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BatchTensor, ImageTensor } from '../src/core/envelope.js';
 import { toFloat16Array } from '../src/core/fp16.js';
-import { createBackend } from '../src/inference/backend.js';
+import { createBackend } from '../src/inference/create-backend.js';
 import type { InferenceBackend, KserveBackendOptions } from '../src/inference/backend.js';
 import { connectionFor, startKserveBackend } from '../src/inference/kserve-backend.js';
 import { createKserveClient } from '../src/inference/kserve/index.js';
 import type { InferRequest, InferResponse, KserveClient, ModelConfig } from '../src/inference/kserve/index.js';
 import { loadManifest } from '../src/inference/manifest.js';
-import { packBatch } from '../src/operators/pack-batch.js';
-import { TensorPool } from '../src/operators/tensor-pool.js';
-import type { TensorDtype } from '../src/operators/tensor-pool.js';
+import { packBatch } from '../src/tensors/pack-batch.js';
+import { TensorPool } from '../src/tensors/tensor-pool.js';
+import type { TensorDtype } from '../src/tensors/tensor-pool.js';
 import { demoBatches, quantile, timeBackend, WARM_UP } from './backend-timing.js';
 
 const { values } = parseArgs({

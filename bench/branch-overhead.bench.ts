@@ -17,11 +17,11 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type { Envelope } from '../src/core/envelope.js';
 import { createLogger } from '../src/core/logger.js';
-import { windowReport } from '../src/drift/stream/report.js';
-import { loadProfileFor, resolveSetup } from '../src/drift/stream/setup.js';
-import { WindowState } from '../src/drift/stream/window-state.js';
+import { windowReport } from '../src/drift-monitor/report.js';
+import { loadProfileFor, resolveSetup } from '../src/drift-monitor/setup.js';
+import { WindowState } from '../src/drift-monitor/window-state.js';
 import { Runtime } from '../src/runtime/runtime.js';
-import type { PredictionRecord } from '../src/sinks/prediction-record.js';
+import type { PredictionRecord } from '../src/formats/prediction-record.js';
 import { loadTopologyFile } from '../src/topology/load.js';
 import { benchImages } from './bench-images.js';
 

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBackend } from '../src/inference/backend.js';
+import { createBackend } from '../src/inference/create-backend.js';
 import type { InferenceBackend, TfjsBackendOptions } from '../src/inference/backend.js';
 import { loadManifest } from '../src/inference/manifest.js';
 import { demoBatches, timeBackend, WARM_UP } from './backend-timing.js';

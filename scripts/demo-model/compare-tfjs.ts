@@ -4,10 +4,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { ImageTensor } from '../../src/core/envelope.js';
-import { createBackend } from '../../src/inference/backend.js';
+import { createBackend } from '../../src/inference/create-backend.js';
 import type { InferenceOutput } from '../../src/inference/backend.js';
 import { loadManifest } from '../../src/inference/manifest.js';
-import { packBatch } from '../../src/operators/pack-batch.js';
+import { packBatch } from '../../src/tensors/pack-batch.js';
 
 /** Every `<dir>/<class folder>/*.jpg`, labelled by its folder (horses → horse, humans → human). */
 async function labelledImages(dir: string): Promise<{ file: string; label: string }[]> {

@@ -3,28 +3,25 @@
  * images (decoded recursively with the model's input settings, run through the model when one is
  * given) or a JSONL file of feature records (flat, or the prediction records the files and object
  * sinks write) — and writes the reference profile of its image features, model outputs and
- * embeddings (src/drift/stream/profile.ts). Put the file beside the model and name it in the
+ * embeddings (src/drift-monitor/profile.ts). Put the file beside the model and name it in the
  * manifest's `referenceProfile`. The readers are shared with `centaur drift compare`.
  */
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { Value } from '@sinclair/typebox/value';
-import { asyncScheduler, bufferCount, from, lastValueFrom, map, mergeMap, tap } from 'rxjs';
-import type { Observable } from 'rxjs';
-import type { OperatorContext } from '../core/component.js';
-import { envelopesOf } from '../core/envelope.js';
-import type { Envelope, Item } from '../core/envelope.js';
-import { NO_METRICS } from '../core/node-metrics.js';
+import { Type } from '@sinclair/typebox';
+import { defineSink } from '../core/component.js';
+import { createLogger } from '../core/logger.js';
 import { DriftInputError } from '../drift/errors.js';
-import { DEFAULT_PROFILE_SAMPLE, buildReferenceProfile, profileFeatureSpecs, writeReferenceProfile } from '../drift/stream/profile.js';
-import type { ProfileRow } from '../drift/stream/profile.js';
-import { PROBABILITY_PREFIX, featureValue, featuresFromRecord, IMAGE_FEATURES } from '../drift/stream/features.js';
-import type { FeatureSpec } from '../drift/stream/features.js';
+import { DEFAULT_PROFILE_SAMPLE, buildReferenceProfile, profileFeatureSpecs, writeReferenceProfile } from '../drift-monitor/profile.js';
+import type { ProfileRow } from '../drift-monitor/profile.js';
+import { PROBABILITY_PREFIX, featureValue, featuresFromRecord, IMAGE_FEATURES } from '../drift-monitor/features.js';
+import type { FeatureSpec } from '../drift-monitor/features.js';
 import { loadManifest } from '../inference/manifest.js';
-import { decodeImage, DecodeImageOptions } from '../operators/decode-image.js';
-import { createInfer, InferOptions } from '../operators/infer.js';
+import { Runtime } from '../runtime/runtime.js';
+import { parseTopology } from '../topology/load.js';
+import { allComponents } from '../topology/registry.js';
 
 /** The options as commander hands them over. */
 export interface DriftProfileFlags {
@@ -90,16 +87,6 @@ function labelOf(record: unknown): string | undefined {
   return typeof label === 'string' && label.length > 0 ? label : undefined;
 }
 
-async function listImages(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listImages(full)));
-    else if (entry.isFile() && IMAGE_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) out.push(full);
-  }
-  return out;
-}
-
 /** Whether a name is one of Centaur's features (for any class names). */
 export function isCentaurFeature(name: string): boolean {
   return name === 'class' || name === 'confidence' || name.startsWith(PROBABILITY_PREFIX) || IMAGE_FEATURES.some((f) => f.name === name);
@@ -123,50 +110,73 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
   const unknown = (options.columns ?? []).filter((c) => !isCentaurFeature(c));
   if (unknown.length > 0) throw new DriftInputError(`${dir}: images have no column ${unknown.map((c) => `\`${c}\``).join(', ')} (only Centaur's features)`);
   const manifest = options.model === undefined ? undefined : (await loadManifest(options.model)).manifest;
-  const decodeOptions = Value.Default(DecodeImageOptions, manifest === undefined ? {} : { size: [manifest.input.width, manifest.input.height], fit: manifest.input.fit, kernel: manifest.input.kernel, scale: manifest.input.scale }) as DecodeImageOptions;
-  const decode = await decodeImage.create(decodeOptions, { nodeId: 'decode', topologyName: 'drift-profile', baseDir: '.', logger: undefined as never });
-  const infer = options.model === undefined
-    ? undefined
-    : await createInfer(Value.Default(InferOptions, { model: { path: path.resolve(options.model) }, includeEmbedding: true }) as InferOptions, { baseDir: '.', metrics: NO_METRICS });
-  const files = await listImages(dir);
-  let failed = 0;
-  const ctx = (nodeId: string): OperatorContext => ({ nodeId, scheduler: asyncScheduler, fail: (e, error) => {
-    failed += 1;
-    io.err(`${e.id}: ${(error as Error).message}`);
-  } });
   const classes = manifest?.classes ?? [];
   const specs = profileFeatureSpecs(classes);
   const rows: ProfileRow[] = [];
-  const envelopes: Observable<Item> = from(files).pipe(
-    mergeMap(async (file, i): Promise<Envelope> => {
-      const bytes = await readFile(file);
-      return { id: path.relative(dir, file), eventTime: 0, position: { source: 'files', partition: '0', offset: i }, payload: { kind: 'bytes', bytes }, sizeBytes: bytes.length, metadata: {}, receivedAt: 0, timings: {}, delivery: { acknowledge: () => undefined, deadLettered: () => undefined } };
-    }, 8),
-  );
-  let decoded = decode.apply(envelopes, ctx('decode'));
-  if (infer !== undefined) {
-    decoded = infer.apply(decoded.pipe(bufferCount(32), map((batch): Item => ({ kind: 'batch', envelopes: batch as Envelope[], tensor: null }))), ctx('infer'));
-  }
-  try {
-    await lastValueFrom(
-      decoded.pipe(
-        tap((item) => {
-          for (const e of envelopesOf(item)) {
-            const label = folderLabel(e.id, classes);
-            rows.push({
-              values: Object.fromEntries(specs.map((s) => [s.name, featureValue(e, s, classes)])),
-              ...(e.embedding === undefined ? {} : { embedding: e.embedding }),
-              ...(label === undefined || e.prediction === undefined ? {} : { label, predicted: e.prediction.label }),
-            });
-            delete e.tensor;
-          }
-        }),
-      ),
-      { defaultValue: undefined },
-    );
-  } finally {
-    await infer?.close?.();
-  }
+  let failed = 0;
+  // The rows come from the same components a serving topology runs (files-source, decode-image,
+  // micro-batch, infer), through the runtime, so a profile measures what serving will see.
+  const collect = defineSink({
+    kind: 'profile-rows',
+    role: 'sink',
+    stability: 'stable',
+    description: 'Collects the feature rows of drift profile inputs.',
+    options: Type.Object({}, { additionalProperties: false }),
+    create: () => ({
+      write: async (envelopes) => {
+        for (const e of envelopes) {
+          const label = folderLabel(e.id, classes);
+          rows.push({
+            values: Object.fromEntries(specs.map((s) => [s.name, featureValue(e, s, classes)])),
+            ...(e.embedding === undefined ? {} : { embedding: e.embedding }),
+            ...(label === undefined || e.prediction === undefined ? {} : { label, predicted: e.prediction.label }),
+          });
+        }
+      },
+      flush: async () => undefined,
+      close: async () => undefined,
+    }),
+  });
+  const unreadable = defineSink({
+    kind: 'profile-unreadable',
+    role: 'sink',
+    stability: 'stable',
+    description: 'Reports drift profile inputs that could not be read.',
+    takesDeadLetters: true,
+    options: Type.Object({}, { additionalProperties: false }),
+    create: () => ({
+      write: async () => undefined,
+      writeDeadLetters: async (letters) => {
+        for (const letter of letters) {
+          failed += 1;
+          io.err(`${letter.envelope.id}: ${letter.error.message}`);
+        }
+      },
+      flush: async () => undefined,
+      close: async () => undefined,
+    }),
+  });
+  const input = manifest?.input;
+  const decode = input === undefined ? {} : { size: [input.width, input.height], fit: input.fit, kernel: input.kernel, scale: input.scale };
+  const model = options.model === undefined ? undefined : path.resolve(options.model);
+  const yaml = [
+    'version: 1',
+    'name: drift-profile',
+    'deadLetter: unreadable',
+    'nodes:',
+    `  images: ${JSON.stringify({ kind: 'files-source', path: path.resolve(dir), extensions: [...IMAGE_EXTENSIONS].map((e) => e.slice(1)) })}`,
+    `  decode: ${JSON.stringify({ kind: 'decode-image', from: ['images'], ...decode })}`,
+    ...(model === undefined
+      ? ['  rows: { kind: profile-rows, from: [decode] }']
+      : [
+          '  batch: { kind: micro-batch, from: [decode], maxSize: 32 }',
+          `  infer: ${JSON.stringify({ kind: 'infer', from: ['batch'], model: { path: model }, includeEmbedding: true })}`,
+          '  rows: { kind: profile-rows, from: [infer] }',
+        ]),
+    '  unreadable: { kind: profile-unreadable }',
+  ].join('\n');
+  const topology = parseTopology(yaml, path.join(path.resolve(dir), 'drift-profile.yaml'), { env: {}, components: [...allComponents, collect, unreadable] });
+  await new Runtime(topology, { logger: createLogger('silent') }).run();
   const wanted = options.columns;
   return {
     source: dir,

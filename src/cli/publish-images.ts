@@ -10,7 +10,8 @@ import { glob } from 'tinyglobby';
 import { CentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { KafkaOutputMessage } from '../kafka/client.js';
-import { connectionSettings, createClientFactory } from '../kafka/connection.js';
+import { connectionSettings } from '../kafka/connection.js';
+import { createClientFactory } from '../kafka/client-factory.js';
 import { AvroRegistryCodec, readAvroSchema } from '../kafka/schema-registry.js';
 
 export interface PublishOptions {

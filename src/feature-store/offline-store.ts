@@ -11,8 +11,8 @@ import type { ParquetColumn } from '../formats/parquet.js';
 import { retry } from '../core/retry.js';
 import type { Logger } from '../core/logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { parquetRows, RollingObjectFiles } from '../sinks/rolling-object-files.js';
-import type { ParquetRow, RollingFilesStats } from '../sinks/rolling-object-files.js';
+import { parquetRows, RollingObjectFiles } from '../storage/rolling-object-files.js';
+import type { ParquetRow, RollingFilesStats } from '../storage/rolling-object-files.js';
 import type { FeatureRow } from './feature-row.js';
 
 /** The columns of the offline files; `entity` names the first (the join key, e.g. `image_id`). */

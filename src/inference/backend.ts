@@ -2,7 +2,7 @@
  * The inference backend contract: one interface every backend implements (onnx in process,
  * kserve: a KServe v2 / Triton server, and tfjs: TensorFlow.js in process), and the `backend` option of `infer` as a union
  * tagged by `kind`. A new backend adds one variant to `BackendOptions`, one module implementing
- * `InferenceBackend`, and one case in `createBackend` (which imports the module lazily, so unused
+ * `InferenceBackend`, and one case in `createBackend` (`create-backend.ts`, which imports the module lazily, so unused
  * backends never load).
  */
 import { Type } from '@sinclair/typebox';
@@ -11,7 +11,6 @@ import type { BatchTensor } from '../core/envelope.js';
 import type { PackedDtype as TensorDtype } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
 import type { NodeMetrics } from '../core/node-metrics.js';
-import type { LoadedManifest } from './manifest.js';
 
 /** What a backend returns for a batch of n inputs; arrays are the backend's own copies. */
 export interface InferenceOutput {
@@ -195,22 +194,4 @@ export interface BackendContext {
   readonly baseDir?: string;
   /** Where the backend reports its server's retries and circuit state (absent outside a runtime). */
   readonly metrics?: NodeMetrics;
-}
-
-/** Creates the backend named by `options.kind` for a loaded manifest; throws MODEL_LOAD_FAILED (or the backend's own coded error). */
-export async function createBackend(options: BackendOptions, model: LoadedManifest, context: BackendContext = {}): Promise<InferenceBackend> {
-  switch (options.kind) {
-    case 'onnx': {
-      const { createOnnxBackend } = await import('./onnx-backend.js');
-      return createOnnxBackend(model, options);
-    }
-    case 'kserve': {
-      const { createKserveBackend } = await import('./kserve-backend.js');
-      return createKserveBackend(model, options, context);
-    }
-    case 'tfjs': {
-      const { createTfjsBackend } = await import('./tfjs-backend.js');
-      return createTfjsBackend(model, options, context);
-    }
-  }
 }

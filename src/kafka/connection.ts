@@ -5,8 +5,6 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import type { Logger } from '../core/logger.js';
-import type { KafkaClientFactory } from './client.js';
 
 /** The connection options every Kafka component has (spread into its own options schema). */
 export const ConnectionOptions = {
@@ -50,14 +48,4 @@ export function connectionSettings(options: ConnectionOptionValues, topologyName
     brokers: options.brokers.flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b.length > 0),
     clientId: options.clientId ?? `centaur-${topologyName}-${nodeId}`,
   };
-}
-
-/** Creates the client factory of the chosen library, loading it only now. */
-export async function createClientFactory(settings: ConnectionSettings, logger: Logger): Promise<KafkaClientFactory> {
-  if (settings.client === 'kafkajs') {
-    const { createKafkajsFactory } = await import('./kafkajs-client.js');
-    return createKafkajsFactory(settings, logger);
-  }
-  const { createRdkafkaFactory } = await import('./rdkafka-client.js');
-  return createRdkafkaFactory(settings, logger);
 }

@@ -9,7 +9,8 @@ import type { Logger } from '../core/logger.js';
 import type { OptionProblem } from '../core/component.js';
 import { COMPRESSIONS, compressionProblem } from './client.js';
 import type { Compression, KafkaOutputMessage } from './client.js';
-import { connectionSettings, createClientFactory } from './connection.js';
+import { connectionSettings } from './connection.js';
+import { createClientFactory } from './client-factory.js';
 import type { ConnectionOptionValues } from './connection.js';
 import { coordinatorOf } from './transactions.js';
 

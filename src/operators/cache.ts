@@ -27,8 +27,8 @@ import type { CacheChannel } from '../cache/cache-channel.js';
 import { RedisCache } from '../cache/redis-cache.js';
 import { openRegistry } from '../registry/open-registry.js';
 import { StoreConnectionFields } from '../storage/store-options.js';
-import { concurrentMap } from './rx/concurrent-map.js';
-import { microBatchBuffer } from './rx/micro-batch-buffer.js';
+import { concurrentMap } from '../rx/concurrent-map.js';
+import { microBatchBuffer } from '../rx/micro-batch-buffer.js';
 
 /** Options of `cache`; defaults live in the schema (the runtime fills them in). */
 export const CacheOptions = Type.Object(

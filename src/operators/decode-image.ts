@@ -19,8 +19,8 @@ import { defineOperator } from '../core/component.js';
 import type { Envelope, Item } from '../core/envelope.js';
 import { isBatch } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
-import { concurrentMap } from './rx/concurrent-map.js';
-import { computeImageFeatures } from './image-features.js';
+import { concurrentMap } from '../rx/concurrent-map.js';
+import { computeImageFeatures } from '../images/image-features.js';
 
 const Channel = Type.Integer({ minimum: 0, maximum: 255 });
 

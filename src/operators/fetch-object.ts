@@ -21,7 +21,7 @@ import { retry } from '../core/retry.js';
 import { StoreResolver } from '../storage/store-for.js';
 import { StoreConnectionFields } from '../storage/store-options.js';
 import { UriAllowList, parseAllowEntry } from '../storage/uri-allow-list.js';
-import { concurrentMap } from './rx/concurrent-map.js';
+import { concurrentMap } from '../rx/concurrent-map.js';
 
 const options = Type.Object(
   {

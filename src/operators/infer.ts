@@ -19,7 +19,8 @@ import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/en
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import { NO_METRICS } from '../core/node-metrics.js';
 import type { NodeMetrics } from '../core/node-metrics.js';
-import { BackendOptions, createBackend } from '../inference/backend.js';
+import { BackendOptions } from '../inference/backend.js';
+import { createBackend } from '../inference/create-backend.js';
 import type { InferenceBackend, InferenceOutput } from '../inference/backend.js';
 import { kserveOptionProblems } from '../inference/kserve-options.js';
 import { loadManifest } from '../inference/manifest.js';
@@ -30,11 +31,11 @@ import { ShadowRunner } from '../inference/shadow-runner.js';
 import type { ModelInstance } from '../inference/model-slot.js';
 import { openRegistry } from '../registry/open-registry.js';
 import { StoreConnectionFields } from '../storage/store-options.js';
-import { describeImageShape, packBatch } from './pack-batch.js';
-import type { BatchShape } from './pack-batch.js';
-import { concurrentMap } from './rx/concurrent-map.js';
-import { TensorPool, dtypeOf } from './tensor-pool.js';
-import type { TensorPoolStats } from './tensor-pool.js';
+import { describeImageShape, packBatch } from '../tensors/pack-batch.js';
+import type { BatchShape } from '../tensors/pack-batch.js';
+import { concurrentMap } from '../rx/concurrent-map.js';
+import { TensorPool, dtypeOf } from '../tensors/tensor-pool.js';
+import type { TensorPoolStats } from '../tensors/tensor-pool.js';
 
 /** Options of `infer`; defaults live in the schema (the runtime fills them in). */
 export const InferOptions = Type.Object(

@@ -26,10 +26,10 @@ import { CentaurError } from '../core/errors.js';
 import { NO_METRICS } from '../core/node-metrics.js';
 import type { NodeMetrics } from '../core/node-metrics.js';
 import type { Logger } from '../core/logger.js';
-import { describeImageShape, elementsPerImage, packBatch, sameImageShape } from './pack-batch.js';
-import { microBatchBuffer } from './rx/micro-batch-buffer.js';
-import { TensorPool } from './tensor-pool.js';
-import type { TensorPoolStats } from './tensor-pool.js';
+import { describeImageShape, elementsPerImage, packBatch, sameImageShape } from '../tensors/pack-batch.js';
+import { microBatchBuffer } from '../rx/micro-batch-buffer.js';
+import { TensorPool } from '../tensors/tensor-pool.js';
+import type { TensorPoolStats } from '../tensors/tensor-pool.js';
 
 /** Options of `micro-batch`; defaults live in the schema (the runtime fills them in). */
 export const MicroBatchOptions = Type.Object(

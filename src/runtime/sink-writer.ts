@@ -15,7 +15,7 @@ import { toCentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
 import type { HistogramChild } from '../observability/fast-histogram.js';
-import { microBatchBuffer } from '../operators/rx/micro-batch-buffer.js';
+import { microBatchBuffer } from '../rx/micro-batch-buffer.js';
 import type { DeadLetterRoute } from './dead-letters.js';
 import { DeliveryState } from './delivery-state.js';
 import { unbatch } from './items.js';

@@ -4,8 +4,8 @@ import { Type } from '@sinclair/typebox';
 import { defineSink } from '../core/component.js';
 import type { Sink } from '../core/component.js';
 import { CentaurError } from '../core/errors.js';
-import { JsonlWriter } from './jsonl-writer.js';
-import { toDeadLetterRecord } from './prediction-record.js';
+import { JsonlWriter } from '../formats/jsonl-writer.js';
+import { toDeadLetterRecord } from '../formats/prediction-record.js';
 
 const options = Type.Object(
   {

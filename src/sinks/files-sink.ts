@@ -3,8 +3,8 @@ import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { defineSink } from '../core/component.js';
 import type { Sink } from '../core/component.js';
-import { JsonlWriter } from './jsonl-writer.js';
-import { toPredictionRecord } from './prediction-record.js';
+import { JsonlWriter } from '../formats/jsonl-writer.js';
+import { toPredictionRecord } from '../formats/prediction-record.js';
 
 const options = Type.Object(
   {

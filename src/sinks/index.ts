@@ -8,6 +8,6 @@ import { kafkaDeadLetter } from './kafka-dead-letter.js';
 import { objectSink } from './object-sink.js';
 import { featureStoreSink } from './feature-store-sink.js';
 import { tfrecordSink } from './tfrecord-sink.js';
-import { retrainTriggerSink } from './retrain-trigger.js';
+import { retrainTriggerSink } from './retrain-trigger-sink.js';
 
 export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter, objectSink, tfrecordSink, featureStoreSink, retrainTriggerSink];

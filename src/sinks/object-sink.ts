@@ -22,11 +22,11 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { locationToUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
 import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
-import { ImageArchive } from './image-archive.js';
-import type { ArchivedImage } from './image-archive.js';
-import { predictionParquetColumns, toPredictionRecord, toPredictionRow } from './prediction-record.js';
-import { jsonLines, parquetRows, RollingObjectFiles } from './rolling-object-files.js';
-import type { ParquetRow, RecordFileFormat } from './rolling-object-files.js';
+import { ImageArchive } from '../storage/image-archive.js';
+import type { ArchivedImage } from '../storage/image-archive.js';
+import { predictionParquetColumns, toPredictionRecord, toPredictionRow } from '../formats/prediction-record.js';
+import { jsonLines, parquetRows, RollingObjectFiles } from '../storage/rolling-object-files.js';
+import type { ParquetRow, RecordFileFormat } from '../storage/rolling-object-files.js';
 
 /** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
 const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';

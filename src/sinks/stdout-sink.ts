@@ -4,7 +4,7 @@ import { defineSink } from '../core/component.js';
 import type { Sink } from '../core/component.js';
 import type { Envelope } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
-import { toPredictionRecord } from './prediction-record.js';
+import { toPredictionRecord } from '../formats/prediction-record.js';
 
 const options = Type.Object(
   {

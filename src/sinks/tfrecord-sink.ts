@@ -27,7 +27,7 @@ import type { Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
 import type * as TfrecordModule from '../formats/tfrecord.js';
 import type { Features } from '../formats/tfrecord.js';
-import { scaleTable } from '../operators/pack-batch.js';
+import { scaleTable } from '../tensors/pack-batch.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { locationToUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';

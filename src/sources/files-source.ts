@@ -10,7 +10,7 @@ import { defineSource } from '../core/component.js';
 import type { Source, SourceContext } from '../core/component.js';
 import type { EnvelopeInit } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
-import { PauseGate } from './pause-gate.js';
+import { PauseGate } from '../core/pause-gate.js';
 
 const DEFAULT_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'];
 

@@ -3,7 +3,7 @@ import type { SourceSpec } from '../core/component.js';
 import { filesSource } from './files-source.js';
 import { kafkaSource } from './kafka-source.js';
 import { kinesisSource } from './kinesis-source.js';
-import { driftMerge } from './drift-merge.js';
+import { driftMerge } from './drift-merge-source.js';
 import { objectSource } from './object-source.js';
 
 export const sources: readonly SourceSpec[] = [filesSource, kafkaSource, kinesisSource, driftMerge, objectSource];

@@ -24,8 +24,8 @@ import { tooLarge } from '../storage/read-limited.js';
 import { StoreResolver } from '../storage/store-for.js';
 import { objectUriProblems, StoreConnectionFields } from '../storage/store-options.js';
 import type { StoreSettings } from '../storage/store-options.js';
-import { KeyLedger, WatermarkFile } from './object-watermark.js';
-import { PauseGate } from './pause-gate.js';
+import { KeyLedger, WatermarkFile } from '../storage/object-watermark.js';
+import { PauseGate } from '../core/pause-gate.js';
 
 const DEFAULT_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'];
 

@@ -14,7 +14,7 @@ import type { CliIo } from '../../src/cli/main.js';
 import type { DriftComparison } from '../../src/cli/drift-compare.js';
 import { generateImages } from '../../src/demo/generate-images.js';
 import type { Envelope } from '../../src/core/envelope.js';
-import { toPredictionRecord } from '../../src/sinks/prediction-record.js';
+import { toPredictionRecord } from '../../src/formats/prediction-record.js';
 import { agrees, evidentlyFixtures } from '../drift/fixtures.js';
 import type { FixtureValue } from '../drift/fixtures.js';
 

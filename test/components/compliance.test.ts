@@ -59,7 +59,7 @@ const fixtures: Record<string, { options: (dir: string) => Record<string, unknow
   infer: { options: () => ({ model: { path: path.resolve('test/fixtures/tiny-model') } }), input: () => envelope({ tensor: tinyTensor }) },
   drift: {
     options: async (dir) => {
-      const { buildReferenceProfile, writeReferenceProfile } = await import('../../src/drift/stream/profile.js');
+      const { buildReferenceProfile, writeReferenceProfile } = await import('../../src/drift-monitor/profile.js');
       const rows = [0.2, 0.4, 0.6].map((brightness) => ({ values: { brightness, contrast: 0.1, sharpness: 0.01, width: 64, height: 48, format: 'jpeg' } }));
       await writeReferenceProfile(path.join(dir, 'profile.json'), buildReferenceProfile(rows));
       return { profile: 'profile.json', window: { by: 'count', size: 1 } };
@@ -73,8 +73,8 @@ const fixtures: Record<string, { options: (dir: string) => Record<string, unknow
   'drift-merge-source': {
     services: true,
     options: async (dir) => {
-      const { buildReferenceProfile, writeReferenceProfile, profileFeatureSpecs } = await import('../../src/drift/stream/profile.js');
-      const { WindowState } = await import('../../src/drift/stream/window-state.js');
+      const { buildReferenceProfile, writeReferenceProfile, profileFeatureSpecs } = await import('../../src/drift-monitor/profile.js');
+      const { WindowState } = await import('../../src/drift-monitor/window-state.js');
       const rows = [0.2, 0.4, 0.6].map((brightness) => ({ values: { brightness, contrast: 0.1, sharpness: 0.01, width: 64, height: 48, format: 'jpeg' } }));
       const profile = buildReferenceProfile(rows);
       await writeReferenceProfile(path.join(dir, 'profile.json'), profile);

@@ -9,9 +9,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { driftProfileCommand } from '../../src/cli/drift-profile.js';
-import { buildReferenceProfile, checkReferenceProfile } from '../../src/drift/stream/profile.js';
-import type { ReferenceProfile } from '../../src/drift/stream/profile.js';
-import { referenceAccuracy } from '../../src/drift/stream/report.js';
+import { buildReferenceProfile, checkReferenceProfile } from '../../src/drift-monitor/profile.js';
+import type { ReferenceProfile } from '../../src/drift-monitor/profile.js';
+import { referenceAccuracy } from '../../src/drift-monitor/report.js';
 
 const values = { brightness: 0.5, class: 'horse' };
 

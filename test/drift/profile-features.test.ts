@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DriftInputError } from '../../src/drift/errors.js';
-import { featureValue, featuresFromRecord, IMAGE_FEATURES } from '../../src/drift/stream/features.js';
-import { buildReferenceProfile, checkReferenceProfile, featuresOfProfile, profileFeatureSpecs } from '../../src/drift/stream/profile.js';
-import type { ProfileRow, ReferenceProfile } from '../../src/drift/stream/profile.js';
-import { resolveSetup } from '../../src/drift/stream/setup.js';
-import { windowReport } from '../../src/drift/stream/report.js';
-import { WindowState } from '../../src/drift/stream/window-state.js';
+import { featureValue, featuresFromRecord, IMAGE_FEATURES } from '../../src/drift-monitor/features.js';
+import { buildReferenceProfile, checkReferenceProfile, featuresOfProfile, profileFeatureSpecs } from '../../src/drift-monitor/profile.js';
+import type { ProfileRow, ReferenceProfile } from '../../src/drift-monitor/profile.js';
+import { resolveSetup } from '../../src/drift-monitor/setup.js';
+import { windowReport } from '../../src/drift-monitor/report.js';
+import { WindowState } from '../../src/drift-monitor/window-state.js';
 import type { Envelope } from '../../src/core/envelope.js';
 
 function row(i: number): ProfileRow {

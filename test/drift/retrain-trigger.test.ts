@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DriftReport } from '../../src/drift/stream/report.js';
-import { conditionVerdict, RetrainTrigger, RetrainTriggers } from '../../src/drift/stream/retrain-trigger.js';
-import type { RetrainTriggerOptions } from '../../src/drift/stream/retrain-trigger.js';
+import type { DriftReport } from '../../src/drift-monitor/report.js';
+import { conditionVerdict, RetrainTrigger, RetrainTriggers } from '../../src/drift-monitor/retrain-trigger.js';
+import type { RetrainTriggerOptions } from '../../src/drift-monitor/retrain-trigger.js';
 
 function report(i: number, drifted: boolean, accuracy: DriftReport['accuracy'] = null): DriftReport {
   return {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Windower } from '../../src/drift/stream/windower.js';
-import type { WindowSpec } from '../../src/drift/stream/windower.js';
+import { Windower } from '../../src/drift-monitor/windower.js';
+import type { WindowSpec } from '../../src/drift-monitor/windower.js';
 
 interface Closed {
   start: number;

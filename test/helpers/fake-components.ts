@@ -10,7 +10,7 @@ import type { Envelope } from '../../src/core/envelope.js';
 import { envelopesOf, isBatch } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
 import { microBatch } from '../../src/operators/micro-batch.js';
-import { dtypeOf } from '../../src/operators/tensor-pool.js';
+import { dtypeOf } from '../../src/tensors/tensor-pool.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

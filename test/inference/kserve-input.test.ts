@@ -6,7 +6,7 @@ import { fromFloat16Bits, toFloat16Array } from '../../src/core/fp16.js';
 import { batchInputs, toPixelBytes } from '../../src/inference/kserve-input.js';
 import type { InputPlan } from '../../src/inference/kserve-input.js';
 import { inputBytes } from '../../src/inference/kserve/tensor-bytes.js';
-import { halfScaleTable, scaleTable } from '../../src/operators/pack-batch.js';
+import { halfScaleTable, scaleTable } from '../../src/tensors/pack-batch.js';
 
 const PER_IMAGE = 2 * 2 * 3;
 

@@ -16,13 +16,13 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import type { BatchTensor, ImageTensor } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
-import { createBackend } from '../../src/inference/backend.js';
+import { createBackend } from '../../src/inference/create-backend.js';
 import type { InferenceBackend, InferenceOutput } from '../../src/inference/backend.js';
 import { loadManifest } from '../../src/inference/manifest.js';
 import type { LoadedManifest } from '../../src/inference/manifest.js';
 import { createTfjsBackend } from '../../src/inference/tfjs-backend.js';
 import { runningTfjsEngine } from '../../src/inference/tfjs-engine.js';
-import { packBatch } from '../../src/operators/pack-batch.js';
+import { packBatch } from '../../src/tensors/pack-batch.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { parseTopology } from '../../src/topology/load.js';
 

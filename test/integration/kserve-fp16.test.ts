@@ -16,7 +16,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { generateImages } from '../../src/demo/generate-images.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import type { PredictionRecord } from '../../src/sinks/prediction-record.js';
+import type { PredictionRecord } from '../../src/formats/prediction-record.js';
 import { parseTopology } from '../../src/topology/load.js';
 import { KSERVE_GRPC, KSERVE_URL, requireKserve } from '../helpers/kserve.js';
 

@@ -26,7 +26,7 @@ import { CentaurError } from '../../src/core/errors.js';
 import { generateImages } from '../../src/demo/generate-images.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { RunSummary } from '../../src/runtime/run-summary.js';
-import type { DeadLetterRecord, PredictionRecord } from '../../src/sinks/prediction-record.js';
+import type { DeadLetterRecord, PredictionRecord } from '../../src/formats/prediction-record.js';
 import { parseTopology } from '../../src/topology/load.js';
 import { KSERVE_GRPC, KSERVE_URL, requireKserve } from '../helpers/kserve.js';
 

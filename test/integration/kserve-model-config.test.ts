@@ -29,7 +29,7 @@ import { loadKserveMethods } from '../../src/inference/kserve/proto.js';
 import { loadManifest } from '../../src/inference/manifest.js';
 import { createOnnxBackend } from '../../src/inference/onnx-backend.js';
 import { exportTritonRepository } from '../../src/inference/triton-repository.js';
-import { packBatch } from '../../src/operators/pack-batch.js';
+import { packBatch } from '../../src/tensors/pack-batch.js';
 import { KSERVE_GRPC, KSERVE_MODEL, KSERVE_URL, requireKserve } from '../helpers/kserve.js';
 import sharp from 'sharp';
 

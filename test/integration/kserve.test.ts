@@ -22,7 +22,7 @@ import type { InferInput, InferResponse, KserveClient, KserveConnection } from '
 import { loadManifest } from '../../src/inference/manifest.js';
 import type { LoadedManifest } from '../../src/inference/manifest.js';
 import { createOnnxBackend } from '../../src/inference/onnx-backend.js';
-import { packBatch } from '../../src/operators/pack-batch.js';
+import { packBatch } from '../../src/tensors/pack-batch.js';
 import { KSERVE_GRPC, KSERVE_MODEL, KSERVE_URL, requireKserve } from '../helpers/kserve.js';
 
 const N = 8;

@@ -13,12 +13,12 @@ import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../../src/
 import { isBatch } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
 import { fromFloat16Array, toFloat16Array } from '../../src/core/fp16.js';
-import { createBackend } from '../../src/inference/backend.js';
+import { createBackend } from '../../src/inference/create-backend.js';
 import type { InferenceBackend, InferenceOutput } from '../../src/inference/backend.js';
 import { loadManifest } from '../../src/inference/manifest.js';
 import { InferOptions, createInfer, createInferWithBackend, describeInfer, infer } from '../../src/operators/infer.js';
 import { createMicroBatch } from '../../src/operators/micro-batch.js';
-import { packBatch } from '../../src/operators/pack-batch.js';
+import { packBatch } from '../../src/tensors/pack-batch.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = 'test/fixtures/tiny-model';

@@ -11,7 +11,7 @@ import { isBatch } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
 import { toFloat16Array } from '../../src/core/fp16.js';
 import { MicroBatchOptions, createMicroBatch, microBatch } from '../../src/operators/micro-batch.js';
-import { packBatch } from '../../src/operators/pack-batch.js';
+import { packBatch } from '../../src/tensors/pack-batch.js';
 
 const noop = (): void => {};
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CentaurError } from '../../src/core/errors.js';
 import { OffsetTracker } from '../../src/runtime/offset-tracker.js';
-import { KeyLedger, WatermarkFile } from '../../src/sources/object-watermark.js';
+import { KeyLedger, WatermarkFile } from '../../src/storage/object-watermark.js';
 import type { GetOptions, ListPage, ObjectInfo, ObjectStore } from '../../src/storage/object-store.js';
 
 /** An in-memory store holding objects by URI, counting puts, failing puts on demand. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PauseGate } from '../../src/sources/pause-gate.js';
+import { PauseGate } from '../../src/core/pause-gate.js';
 
 test('whilePaused waits until resume or stop; sleep ends early on either', async () => {
   const gate = new PauseGate();

@@ -4,9 +4,9 @@
  * trigger) and what gets published (reports, retrain requests, window partials for merging).
  * It never touches the envelopes: the operator passes them on whatever happens here.
  */
-import type { Envelope } from '../../core/envelope.js';
-import type { Logger } from '../../core/logger.js';
-import type { DriftWindowFigures, NodeMetrics } from '../../core/node-metrics.js';
+import type { Envelope } from '../core/envelope.js';
+import type { Logger } from '../core/logger.js';
+import type { DriftWindowFigures, NodeMetrics } from '../core/node-metrics.js';
 import type { RecordPublisher } from './outputs.js';
 import { windowReport } from './report.js';
 import type { ColumnChoice, DriftReport, WindowRef } from './report.js';

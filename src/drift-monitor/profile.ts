@@ -6,12 +6,12 @@
  * categorical features, the category counts (both modes); for embeddings, the centroid.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { DriftInputError } from '../errors.js';
-import { sturgesEdges } from '../histogram.js';
-import { CategoryCountsState } from '../state/category-counts-state.js';
-import { HistogramState } from '../state/histogram-state.js';
-import { ReservoirState } from '../state/reservoir-state.js';
-import type { Category, CategoryValue, NumericValue } from '../types.js';
+import { DriftInputError } from '../drift/errors.js';
+import { sturgesEdges } from '../drift/histogram.js';
+import { CategoryCountsState } from '../drift/state/category-counts-state.js';
+import { HistogramState } from '../drift/state/histogram-state.js';
+import { ReservoirState } from '../drift/state/reservoir-state.js';
+import type { Category, CategoryValue, NumericValue } from '../drift/types.js';
 import { IMAGE_FEATURES, outputFeatures } from './features.js';
 import type { FeatureSpec } from './features.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { computeImageFeatures } from '../../src/operators/image-features.js';
+import { computeImageFeatures } from '../../src/images/image-features.js';
 
 /** A uniform HWC image of the given colour. */
 function uniform(width: number, height: number, rgb: readonly [number, number, number]): Uint8Array {

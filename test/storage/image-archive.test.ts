@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { ImageArchive, imageKey, imageKind } from '../../src/sinks/image-archive.js';
+import { ImageArchive, imageKey, imageKind } from '../../src/storage/image-archive.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 
 /** An in-memory store counting calls. */

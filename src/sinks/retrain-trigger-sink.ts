@@ -20,12 +20,12 @@ import type { Envelope } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import type { NodeMetrics } from '../core/node-metrics.js';
 import { NO_METRICS } from '../core/node-metrics.js';
-import { filesPublisher, FilesOutputOptions, kafkaOutputProblems, kafkaPublisher, KafkaOutputOptions, webhookPublisher, WebhookOptions } from '../drift/stream/outputs.js';
-import type { RecordPublisher } from '../drift/stream/outputs.js';
-import { parseReportRecord } from '../drift/stream/report.js';
-import type { DriftReport } from '../drift/stream/report.js';
-import { baselineOf, RetrainConditionOptions, retrainTriggerOptions, RetrainTriggers } from '../drift/stream/retrain-trigger.js';
-import type { RetrainRequest, RetrainTriggerOptions, RetrainTriggersStateJson } from '../drift/stream/retrain-trigger.js';
+import { filesPublisher, FilesOutputOptions, kafkaOutputProblems, kafkaPublisher, KafkaOutputOptions, webhookPublisher, WebhookOptions } from '../drift-monitor/outputs.js';
+import type { RecordPublisher } from '../drift-monitor/outputs.js';
+import { parseReportRecord } from '../drift-monitor/report.js';
+import type { DriftReport } from '../drift-monitor/report.js';
+import { baselineOf, RetrainConditionOptions, retrainTriggerOptions, RetrainTriggers } from '../drift-monitor/retrain-trigger.js';
+import type { RetrainRequest, RetrainTriggerOptions, RetrainTriggersStateJson } from '../drift-monitor/retrain-trigger.js';
 import { AvroRegistryCodec, SchemaRegistryOptions } from '../kafka/schema-registry.js';
 
 const options = Type.Object(

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Observable, VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { microBatchBuffer } from '../../src/operators/rx/micro-batch-buffer.js';
+import { microBatchBuffer } from '../../src/rx/micro-batch-buffer.js';
 
 const newTestScheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 

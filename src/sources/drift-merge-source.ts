@@ -16,17 +16,18 @@ import type { CreateContext, Source, SourceContext } from '../core/component.js'
 import { CentaurError } from '../core/errors.js';
 import { NO_METRICS } from '../core/node-metrics.js';
 import type { KafkaConsumerClient, KafkaInputMessage } from '../kafka/client.js';
-import { ConnectionOptions, connectionSettings, createClientFactory } from '../kafka/connection.js';
-import { MergeOffsets } from '../drift/stream/merge-offsets.js';
-import { ReportHandler, reportRecord } from '../drift/stream/monitor.js';
-import { PartialMerger } from '../drift/stream/partial-merger.js';
-import type { MergedWindow, PartialPosition } from '../drift/stream/partial-merger.js';
-import { readPartial } from '../drift/stream/partial-record.js';
-import { windowReport } from '../drift/stream/report.js';
-import type { ColumnChoice, DriftReport } from '../drift/stream/report.js';
-import { loadProfileFor, resolveSetup } from '../drift/stream/setup.js';
-import { analysisPublishers, DriftAnalysisOptions, driftAnalysisProblems } from '../operators/drift.js';
-import { retrainTriggerOptions } from '../drift/stream/retrain-trigger.js';
+import { ConnectionOptions, connectionSettings } from '../kafka/connection.js';
+import { createClientFactory } from '../kafka/client-factory.js';
+import { MergeOffsets } from '../drift-monitor/merge-offsets.js';
+import { ReportHandler, reportRecord } from '../drift-monitor/monitor.js';
+import { PartialMerger } from '../drift-monitor/partial-merger.js';
+import type { MergedWindow, PartialPosition } from '../drift-monitor/partial-merger.js';
+import { readPartial } from '../drift-monitor/partial-record.js';
+import { windowReport } from '../drift-monitor/report.js';
+import type { ColumnChoice, DriftReport } from '../drift-monitor/report.js';
+import { loadProfileFor, resolveSetup } from '../drift-monitor/setup.js';
+import { analysisPublishers, DriftAnalysisOptions, driftAnalysisProblems } from '../drift-monitor/analysis-options.js';
+import { retrainTriggerOptions } from '../drift-monitor/retrain-trigger.js';
 
 const options = Type.Object(
   {

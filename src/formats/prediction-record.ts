@@ -1,7 +1,7 @@
 /** The record of one prediction, shared by every sink that writes predictions: as JSON, or as a Parquet row. */
 import type { DeadLetter } from '../core/component.js';
 import type { Envelope, SourcePosition } from '../core/envelope.js';
-import type { ParquetColumn } from '../formats/parquet.js';
+import type { ParquetColumn } from './parquet.js';
 
 /** Where a record's input came from, as written in every JSON record. */
 export type SourceRecord = { node: string; partition: string; offset: number; uri?: string };

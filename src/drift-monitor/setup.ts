@@ -1,10 +1,10 @@
 /** Resolves a drift node's profile and feature list into a window setup, refusing what the mode cannot compute. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CentaurError } from '../../core/errors.js';
-import { BINNED_METHODS } from '../counts-drift.js';
-import { DRIFT_METHODS, isDriftMethodId } from '../methods.js';
-import type { DriftMethodId } from '../types.js';
+import { CentaurError } from '../core/errors.js';
+import { BINNED_METHODS } from '../drift/counts-drift.js';
+import { DRIFT_METHODS, isDriftMethodId } from '../drift/methods.js';
+import type { DriftMethodId } from '../drift/types.js';
 import { profileFeatureSpecs, readReferenceProfile } from './profile.js';
 import type { ReferenceProfile } from './profile.js';
 import type { ColumnChoice } from './report.js';

@@ -1,5 +1,5 @@
 /** Reads a window partial from a Kafka record value (JSON, as the `drift` operator's `partials` publish it). */
-import { DriftInputError } from '../errors.js';
+import { DriftInputError } from '../drift/errors.js';
 import type { DriftPartial } from './monitor.js';
 
 /** Parses and checks a partial; why: a foreign or newer record on the topic is refused with a reason. */

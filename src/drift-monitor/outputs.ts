@@ -8,14 +8,14 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import type { OptionProblem } from '../../core/component.js';
-import { CentaurError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { retry } from '../../core/retry.js';
-import { ConnectionOptions } from '../../kafka/connection.js';
-import { createOutputEncoder } from '../../kafka/output-encoder.js';
-import { SchemaRegistryOptions } from '../../kafka/schema-registry.js';
-import { createSinkProducer } from '../../kafka/sink-producer.js';
+import type { OptionProblem } from '../core/component.js';
+import { CentaurError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { retry } from '../core/retry.js';
+import { ConnectionOptions } from '../kafka/connection.js';
+import { createOutputEncoder } from '../kafka/output-encoder.js';
+import { SchemaRegistryOptions } from '../kafka/schema-registry.js';
+import { createSinkProducer } from '../kafka/sink-producer.js';
 
 /** A Kafka topic to publish to. */
 export const KafkaOutputOptions = Type.Object(

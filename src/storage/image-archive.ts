@@ -5,7 +5,7 @@
  * arriving twice at once is uploaded once.
  */
 import { createHash } from 'node:crypto';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectStore } from './object-store.js';
 
 /** Where an archived image lives and what it is. */
 export interface ArchivedImage {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { concurrentMap } from '../../src/operators/rx/concurrent-map.js';
+import { concurrentMap } from '../../src/rx/concurrent-map.js';
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { ImageTensor, PixelScale } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
 import { fromFloat16Bits, toFloat16Array } from '../../src/core/fp16.js';
-import { halfScaleTable, packBatch, scaleTable } from '../../src/operators/pack-batch.js';
-import { TensorPool, dtypeOf } from '../../src/operators/tensor-pool.js';
+import { halfScaleTable, packBatch, scaleTable } from '../../src/tensors/pack-batch.js';
+import { TensorPool, dtypeOf } from '../../src/tensors/tensor-pool.js';
 
 const image = (height: number, width: number, channels: number, pixels: number[], scale: PixelScale = 'unit'): ImageTensor => ({
   data: Uint8Array.from(pixels),

@@ -19,10 +19,10 @@ import { CentaurError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import { NO_METRICS } from '../../src/core/node-metrics.js';
 import type { NodeMetrics } from '../../src/core/node-metrics.js';
-import type { DriftReport } from '../../src/drift/stream/report.js';
-import type { RetrainRequest } from '../../src/drift/stream/retrain-trigger.js';
-import { reportRecord } from '../../src/drift/stream/monitor.js';
-import { retrainTriggerSink } from '../../src/sinks/retrain-trigger.js';
+import type { DriftReport } from '../../src/drift-monitor/report.js';
+import type { RetrainRequest } from '../../src/drift-monitor/retrain-trigger.js';
+import { reportRecord } from '../../src/drift-monitor/monitor.js';
+import { retrainTriggerSink } from '../../src/sinks/retrain-trigger-sink.js';
 
 const ajv = new Ajv({ useDefaults: true, strict: false });
 const WINDOW_MS = 60_000;

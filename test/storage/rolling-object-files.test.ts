@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CentaurError } from '../../src/core/errors.js';
 import { estimateParquetRowBytes } from '../../src/formats/parquet.js';
-import { parquetRows, RollingObjectFiles } from '../../src/sinks/rolling-object-files.js';
-import type { ParquetRow, RollingFilesOptions } from '../../src/sinks/rolling-object-files.js';
+import { parquetRows, RollingObjectFiles } from '../../src/storage/rolling-object-files.js';
+import type { ParquetRow, RollingFilesOptions } from '../../src/storage/rolling-object-files.js';
 import { requirePytools, runPython } from '../helpers/pytools.js';
 
 interface Uploaded {

@@ -9,17 +9,17 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { columnDrift } from '../column-drift.js';
-import { binnedDrift, categoricalDriftFromCounts } from '../counts-drift.js';
-import { summarizeDatasetDrift } from '../dataset-drift.js';
-import type { DatasetDriftSummary } from '../dataset-drift.js';
-import { embeddingDrift } from '../embedding-drift.js';
-import type { EmbeddingDriftResult } from '../embedding-drift.js';
-import { DriftInputError } from '../errors.js';
-import { CategoryCountsState } from '../state/category-counts-state.js';
-import { HistogramState } from '../state/histogram-state.js';
-import { ReservoirState } from '../state/reservoir-state.js';
-import type { Category, ColumnDriftResult, DriftMethodId } from '../types.js';
+import { columnDrift } from '../drift/column-drift.js';
+import { binnedDrift, categoricalDriftFromCounts } from '../drift/counts-drift.js';
+import { summarizeDatasetDrift } from '../drift/dataset-drift.js';
+import type { DatasetDriftSummary } from '../drift/dataset-drift.js';
+import { embeddingDrift } from '../drift/embedding-drift.js';
+import type { EmbeddingDriftResult } from '../drift/embedding-drift.js';
+import { DriftInputError } from '../drift/errors.js';
+import { CategoryCountsState } from '../drift/state/category-counts-state.js';
+import { HistogramState } from '../drift/state/histogram-state.js';
+import { ReservoirState } from '../drift/state/reservoir-state.js';
+import type { Category, ColumnDriftResult, DriftMethodId } from '../drift/types.js';
 import type { ReferenceProfile } from './profile.js';
 import type { WindowMode, WindowState } from './window-state.js';
 

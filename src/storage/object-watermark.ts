@@ -7,7 +7,7 @@
  * lists from after it (S3's `StartAfter`).
  */
 import { CentaurError } from '../core/errors.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectStore } from './object-store.js';
 
 /** Offsets of emitted objects, and the watermark key their commits yield. */
 export class KeyLedger {

@@ -6,9 +6,9 @@
  * lines of a JSONL file given to `centaur drift profile` / `compare`), flat or as the prediction
  * records the files and object sinks write.
  */
-import type { Envelope } from '../../core/envelope.js';
-import { DriftInputError } from '../errors.js';
-import type { CategoryValue, ColumnKind, NumericValue } from '../types.js';
+import type { Envelope } from '../core/envelope.js';
+import { DriftInputError } from '../drift/errors.js';
+import type { CategoryValue, ColumnKind, NumericValue } from '../drift/types.js';
 
 /** One feature: its name, its kind, and whether its values are integers (numpy's integer dtype). */
 export interface FeatureSpec {

@@ -6,12 +6,12 @@
  * once ground truth arrives). It merges with another window's state of the same setup and writes
  * itself as plain JSON, so panes make sliding windows and instances publish partials.
  */
-import type { Envelope } from '../../core/envelope.js';
-import { DriftInputError } from '../errors.js';
-import { CategoryCountsState, type CategoryCountsStateJson } from '../state/category-counts-state.js';
-import { EmbeddingMeanState, type EmbeddingMeanStateJson } from '../state/embedding-mean-state.js';
-import { HistogramState, type HistogramStateJson } from '../state/histogram-state.js';
-import { ReservoirState, type ReservoirStateJson } from '../state/reservoir-state.js';
+import type { Envelope } from '../core/envelope.js';
+import { DriftInputError } from '../drift/errors.js';
+import { CategoryCountsState, type CategoryCountsStateJson } from '../drift/state/category-counts-state.js';
+import { EmbeddingMeanState, type EmbeddingMeanStateJson } from '../drift/state/embedding-mean-state.js';
+import { HistogramState, type HistogramStateJson } from '../drift/state/histogram-state.js';
+import { ReservoirState, type ReservoirStateJson } from '../drift/state/reservoir-state.js';
 import { featureValue } from './features.js';
 import type { FeatureSpec } from './features.js';
 import type { ReferenceProfile } from './profile.js';
