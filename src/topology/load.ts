@@ -16,6 +16,7 @@ import { TopologyShapeSchema } from './schema.js';
 import type { HttpSettings, Limits } from './schema.js';
 import { findCycles, invert, pathAvoiding, pathCount, pathsToSinks, topologicalOrder } from './graph.js';
 import { locate } from './locate.js';
+import { modelProblems } from './model-checks.js';
 import { closest, suggestName } from './suggest.js';
 import type { Topology, TopologyNode } from './topology.js';
 
@@ -33,7 +34,10 @@ export interface LoadOptions {
   readonly components?: readonly ComponentSpec[];
 }
 
-/** Reads and validates a topology file; throws a ConfigError listing every problem. */
+/**
+ * Reads and validates a topology file, including what the local models it names tell (their
+ * manifests' input against the nodes feeding them); throws a ConfigError listing every problem.
+ */
 export async function loadTopologyFile(file: string, options: LoadOptions = {}): Promise<Topology> {
   let text: string;
   try {
@@ -42,11 +46,35 @@ export async function loadTopologyFile(file: string, options: LoadOptions = {}):
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ConfigError([{ file, line: 1, column: 1, message: `cannot read topology: ${reason}` }]);
   }
-  return parseTopology(text, file, options);
+  const analysis = analyzeTopology(text, file, options);
+  for (const problem of await modelProblems(analysis.nodes, analysis.invalid, analysis.baseDir)) {
+    analysis.at([...problem.path], problem.message, { node: problem.node, ...(problem.suggestion === undefined ? {} : { suggestion: problem.suggestion }) });
+  }
+  return analysis.finish();
 }
 
-/** Validates topology text; `file` labels the messages and anchors relative paths. */
+/**
+ * Validates topology text alone (no model manifests are read); `file` labels the messages and
+ * anchors relative paths. Throws a ConfigError listing every problem.
+ */
 export function parseTopology(text: string, file: string, options: LoadOptions = {}): Topology {
+  return analyzeTopology(text, file, options).finish();
+}
+
+/** A topology checked as far as its text tells: what was found, and how to report more problems. */
+interface Analysis {
+  readonly nodes: ReadonlyMap<string, TopologyNode>;
+  /** Nodes whose options failed their schema (later checks skip them). */
+  readonly invalid: ReadonlySet<string>;
+  readonly baseDir: string;
+  /** Reports a problem at a path of the document. */
+  at(p: Path, message: string, extra?: { node?: string; suggestion?: string; key?: boolean }): void;
+  /** Throws every problem reported, in file order, or returns the topology. */
+  finish(): Topology;
+}
+
+/** Every check the text allows, in one pass; throws only when the text cannot be read as a map at all. */
+function analyzeTopology(text: string, file: string, options: LoadOptions): Analysis {
   const components = options.components ?? allComponents;
   const env = options.env ?? process.env;
   const lines = new LineCounter();
@@ -189,21 +217,29 @@ export function parseTopology(text: string, file: string, options: LoadOptions =
     }
   }
 
-  if (issues.length > 0) {
-    issues.sort((a, b) => a.line - b.line || a.column - b.column);
-    throw new ConfigError(issues);
-  }
   return {
-    version: 1,
-    name: data.name as string,
-    ...(typeof data.description === 'string' ? { description: data.description } : {}),
-    file,
-    baseDir,
-    limits: data.limits as Limits,
-    http: data.http as HttpSettings,
     nodes,
-    order: topologicalOrder(graph),
-    deadLetter,
+    invalid: invalidOptions,
+    baseDir,
+    at,
+    finish: () => {
+      if (issues.length > 0) {
+        issues.sort((a, b) => a.line - b.line || a.column - b.column);
+        throw new ConfigError(issues);
+      }
+      return {
+        version: 1,
+        name: data.name as string,
+        ...(typeof data.description === 'string' ? { description: data.description } : {}),
+        file,
+        baseDir,
+        limits: data.limits as Limits,
+        http: data.http as HttpSettings,
+        nodes,
+        order: topologicalOrder(graph),
+        deadLetter,
+      };
+    },
   };
 }
 

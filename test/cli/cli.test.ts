@@ -130,3 +130,32 @@ test('generate-images writes a seeded set in the horses/ humans/ layout', async 
   assert.deepEqual((await readdir(path.join(dir, 'horses'))).sort(), ['horse-000000.jpg', 'horse-000001.jpg']);
   assert.deepEqual((await readdir(path.join(dir, 'humans'))).sort(), ['human-000000.jpg', 'human-000001.jpg']);
 });
+
+test('validate: one file with a problem of each family — schema, graph, cross-field, model — reports all four in one run, exit 2', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-cli-'));
+  const file = path.join(dir, 'broken.yaml');
+  const model = JSON.stringify(path.resolve('models/demo'));
+  await writeFile(
+    file,
+    [
+      'version: 1',
+      'name: broken',
+      'nodes:',
+      '  images: { kind: files-source, path: imgs, recursiv: true }',
+      '  fetch: { kind: fetch-object, from: [images], allow: ["file:///srv"] }',
+      '  decode: { kind: decode-image, from: [fetch], size: [160, 120] }',
+      '  batch: { kind: micro-batch, from: [decode], layout: NCHW }',
+      `  infer: { kind: infer, from: [batch], model: { path: ${model} } }`,
+      '  out: { kind: files-sink, from: [infer, missing], dir: out }',
+      '',
+    ].join('\n'),
+  );
+  const r = await cli('validate', file);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /:4:\d+: node `images`: unknown field `recursiv`; did you mean `recursive`\?/, 'schema');
+  assert.match(r.err, /:9:\d+: node `out`: `from` names unknown node `missing`/, 'graph');
+  assert.match(r.err, /:5:\d+: node `fetch`: `file:\/\/` does not belong in `allow`; set `fileBase/, 'cross-field');
+  assert.match(r.err, /:6:\d+: node `decode`: makes 160×120 images, but model `horse-or-human` 1 \(node `infer`\) takes 224×224; set `size: \[224, 224\]`/, 'model');
+  assert.match(r.err, /:7:\d+: node `batch`: packs NCHW, but model `horse-or-human` 1 \(node `infer`\) takes NHWC/, 'model layout');
+  assert.match(r.err, /5 problems/);
+});

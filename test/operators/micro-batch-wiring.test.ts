@@ -53,6 +53,7 @@ test('dtype auto runs the onnx model; float16 or NCHW for it stop the start with
 
   const nchw = await runWith(dir, 'nchw', ', layout: NCHW');
   assert.equal(nchw.code, 2, nchw.err);
-  assert.match(nchw.err, /micro-batch packs NCHW, but node `infer` \(model horse-or-human 1 on .*\) takes NHWC; set `layout: NHWC`/s);
+  // Found by validation now (the model manifest says NHWC), before any node is created.
+  assert.match(nchw.err, /node `batch`: packs NCHW, but model `horse-or-human` 1 \(node `infer`\) takes NHWC; set `layout: NHWC`/);
   assert.deepEqual(nchw.outputs, []);
 });

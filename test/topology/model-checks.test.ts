@@ -1,0 +1,46 @@
+/** Model checks: loadTopologyFile reads the manifest an `infer` node names and checks the decode-image and micro-batch nodes feeding it. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '../../src/core/errors.js';
+import { loadTopologyFile, parseTopology } from '../../src/topology/load.js';
+
+const MODEL = JSON.stringify(path.resolve('models/demo'));
+
+async function problems(nodes: string): Promise<string[]> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-model-checks-'));
+  const file = path.join(dir, 't.yaml');
+  const text = `version: 1\nname: t\nnodes:\n  images: { kind: files-source, path: imgs }\n${nodes}  out: { kind: files-sink, from: [infer], dir: out }\n`;
+  await writeFile(file, text);
+  // The text alone is valid: only the manifest tells.
+  assert.doesNotThrow(() => parseTopology(text, file, { env: {} }));
+  try {
+    await loadTopologyFile(file, { env: {} });
+    return [];
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.issues.map((i) => `${i.line} ${i.node ?? ''}: ${i.message}${i.suggestion === undefined ? '' : `; ${i.suggestion}`}`);
+  }
+}
+
+test('a decode scale the model was not trained on is reported at the decode node, through operators between', async () => {
+  const found = await problems(`  decode: { kind: decode-image, from: [images], scale: symmetric }
+  keep: { kind: filter, from: [decode], field: label, equals: horse, missing: keep }
+  batch: { kind: micro-batch, from: [keep] }
+  infer: { kind: infer, from: [batch], model: { path: ${MODEL} } }
+`);
+  assert.deepEqual(found, ['5 decode: scales pixels `symmetric`, but model `horse-or-human` 1 (node `infer`) was trained on `unit`; set `scale: unit`']);
+});
+
+test('a decode that matches the model, or whose fit keeps the aspect ratio, passes', async () => {
+  assert.deepEqual(await problems(`  decode: { kind: decode-image, from: [images] }\n  infer: { kind: infer, from: [decode], model: { path: ${MODEL} } }\n`), []);
+  assert.deepEqual(await problems(`  decode: { kind: decode-image, from: [images], size: [300, 300], fit: inside }\n  infer: { kind: infer, from: [decode], model: { path: ${MODEL} } }\n`), []);
+});
+
+test('a model folder without a manifest is reported at model.path', async () => {
+  const found = await problems(`  decode: { kind: decode-image, from: [images] }\n  infer: { kind: infer, from: [decode], model: { path: /nonexistent/model } }\n`);
+  assert.equal(found.length, 1);
+  assert.match(found[0] ?? '', /^6 infer: .*manifest.*; point `model.path` at a model folder with a manifest.json/);
+});
