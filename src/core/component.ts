@@ -13,6 +13,31 @@ import type { NodeMetrics } from './node-metrics.js';
 export type Role = 'source' | 'operator' | 'sink';
 export type Stability = 'experimental' | 'beta' | 'stable';
 
+/** Names a resource nodes of one run share, and its type (e.g. the Kafka transaction of an exactly-once topology). */
+export interface ResourceKey<T> {
+  readonly name: string;
+  /** Never set: carries the resource's type. */
+  readonly type?: T;
+}
+
+/**
+ * What nodes of one run share, made fresh by the runtime for every run (so two runs in one process
+ * never meet). Nodes are created in topological order: a node provides a resource before the
+ * nodes downstream that take it are created.
+ */
+export interface SharedResources {
+  /** Makes `value` the run's `key` resource. */
+  provide<T>(key: ResourceKey<T>, value: T): void;
+  /** The run's `key` resource, if a node provided it. */
+  take<T>(key: ResourceKey<T>): T | undefined;
+}
+
+/** One resource a node needs another node of the topology to provide, and what to say when none does. */
+export interface ResourceNeed {
+  readonly resource: string;
+  readonly problem: OptionProblem;
+}
+
 /** What every factory receives besides its options. */
 export interface CreateContext {
   /** The node id in the topology. */
@@ -23,6 +48,8 @@ export interface CreateContext {
   readonly logger: Logger;
   /** Where the node reports batch, inference, model and lag figures (absent outside a runtime). */
   readonly metrics?: NodeMetrics;
+  /** Resources shared by the nodes of this run (absent outside a runtime). */
+  readonly shared?: SharedResources;
 }
 
 /**
@@ -158,6 +185,8 @@ export interface OptionProblem {
 
 /** What a spec's `validate` may consult besides the options: only what the topology file tells. */
 export interface ValidateContext {
+  /** The node id in the topology. */
+  readonly nodeId: string;
   /** Folder of the topology file: relative paths in options resolve against it. */
   readonly baseDir: string;
 }
@@ -173,6 +202,10 @@ interface SpecBase<S extends TObject> {
    * problem (so `centaur validate` and `centaur run` agree). Pure: no I/O, no outside world.
    */
   validate?(options: Static<S>, ctx: ValidateContext): readonly OptionProblem[];
+  /** Shared resources (by `ResourceKey` name) this node provides to the run, with these options. */
+  provides?(options: Static<S>): readonly string[];
+  /** Shared resources this node needs another node to provide; validation reports each that none does. */
+  needs?(options: Static<S>): readonly ResourceNeed[];
   /** Resources this node uses exclusively (an output path, a consumer group), to catch clashes. */
   claims?(options: Static<S>, baseDir: string): string[];
   /**

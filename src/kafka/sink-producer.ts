@@ -5,6 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { CentaurError } from '../core/errors.js';
+import type { ResourceNeed, SharedResources } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
 import type { OptionProblem } from '../core/component.js';
 import { COMPRESSIONS, compressionProblem } from './client.js';
@@ -12,7 +13,7 @@ import type { Compression, KafkaOutputMessage } from './client.js';
 import { connectionSettings } from './connection.js';
 import { createClientFactory } from './client-factory.js';
 import type { ConnectionOptionValues } from './connection.js';
-import { coordinatorOf } from './transactions.js';
+import { KAFKA_TRANSACTION, transactionOf } from './transactions.js';
 
 /** Producer options shared by the Kafka sinks. */
 export const ProducerOptions = {
@@ -58,9 +59,10 @@ export async function createSinkProducer(
   topologyName: string,
   nodeId: string,
   logger: Logger,
+  shared?: SharedResources,
 ): Promise<SinkProducer> {
   if (o.exactlyOnce) {
-    const coordinator = coordinatorOf(topologyName, nodeId);
+    const coordinator = transactionOf(shared, nodeId);
     return { send: (topic, messages) => coordinator.send(topic, messages), close: async () => undefined };
   }
   const factory = await createClientFactory(connectionSettings(o, topologyName, nodeId), logger);
@@ -77,4 +79,19 @@ export async function createSinkProducer(
     throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: topic ${topic} not found on the brokers; create it, or fix \`topic\``);
   }
   return { send: (topic, messages) => producer.send(topic, messages), close: () => producer.close() };
+}
+
+/** What an exactly-once Kafka sink needs of its topology: an exactly-once source that provides the transaction. */
+export function producerNeeds(o: { exactlyOnce: boolean }): ResourceNeed[] {
+  if (!o.exactlyOnce) return [];
+  return [
+    {
+      resource: KAFKA_TRANSACTION.name,
+      problem: {
+        path: ['exactlyOnce'],
+        message: '`exactlyOnce: true` needs a `kafka-source` with `exactlyOnce: true` in the same topology',
+        suggestion: 'set `exactlyOnce: true` on the kafka-source whose inputs this node writes, or remove it here',
+      },
+    },
+  ];
 }

@@ -1,9 +1,10 @@
 /**
- * Exactly-once Kafka → Kafka: one transactional producer per topology instance, shared by the
- * exactly-once `kafka-source` and the sinks that join it. Outputs are sent inside the open
+ * Exactly-once Kafka → Kafka: one transactional producer per run, made by the exactly-once
+ * `kafka-source` and shared with the sinks that join it through the run's shared resources. Outputs are sent inside the open
  * transaction; the source periodically drains its inputs and commits the transaction together
  * with the consumed offsets, so a `read_committed` consumer sees each input's outputs once.
  */
+import type { ResourceKey, SharedResources } from '../core/component.js';
 import { CentaurError } from '../core/errors.js';
 import type { KafkaOutputMessage, KafkaTransactionalProducerClient, TopicPartitionOffset } from './client.js';
 
@@ -67,23 +68,17 @@ export class TransactionCoordinator {
   }
 }
 
-const coordinators = new Map<string, TransactionCoordinator>();
+/** The run's transaction, provided by its exactly-once `kafka-source` and joined by exactly-once Kafka sinks. */
+export const KAFKA_TRANSACTION: ResourceKey<TransactionCoordinator> = { name: 'kafka-transaction' };
 
-/** Registers the coordinator of a topology instance (done by its exactly-once source). */
-export function registerCoordinator(topology: string, coordinator: TransactionCoordinator): void {
-  coordinators.set(topology, coordinator);
-}
-
-/** Removes a topology's coordinator when its source closes. */
-export function unregisterCoordinator(topology: string, coordinator: TransactionCoordinator): void {
-  if (coordinators.get(topology) === coordinator) coordinators.delete(topology);
-}
-
-/** The coordinator that an exactly-once sink joins; a config error if the topology has none. */
-export function coordinatorOf(topology: string, nodeId: string): TransactionCoordinator {
-  const coordinator = coordinators.get(topology);
-  if (coordinator === undefined) {
-    throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: \`exactlyOnce: true\` needs a \`kafka-source\` with \`exactlyOnce: true\` in the same topology`);
-  }
+/** The transaction an exactly-once sink joins; a config error if the run has none. */
+export function transactionOf(shared: SharedResources | undefined, nodeId: string): TransactionCoordinator {
+  const coordinator = shared?.take(KAFKA_TRANSACTION);
+  if (coordinator === undefined) throw new CentaurError('CONFIG_INVALID', exactlyOnceSinkProblem(nodeId));
   return coordinator;
+}
+
+/** Why an exactly-once sink cannot run: no exactly-once source in its topology. */
+export function exactlyOnceSinkProblem(nodeId: string): string {
+  return `node \`${nodeId}\`: \`exactlyOnce: true\` needs a \`kafka-source\` with \`exactlyOnce: true\` in the same topology`;
 }

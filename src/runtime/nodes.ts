@@ -13,6 +13,7 @@ import type { CentaurMetrics } from '../observability/metrics.js';
 import { componentByKind } from '../topology/registry.js';
 import type { Topology, TopologyNode } from '../topology/topology.js';
 import type { DeadLetterSink } from './dead-letters.js';
+import { RunResources } from './shared-resources.js';
 
 /** One created node. */
 export type Instance =
@@ -34,12 +35,13 @@ export class Nodes {
    */
   static async create(t: Topology, logger: Logger, metrics: CentaurMetrics): Promise<Nodes> {
     const instances = new Map<string, Instance>();
+    const shared = new RunResources();
     let deadLetterSink: Sink | undefined;
     let ownDeadLetterSink = false;
     try {
       for (const id of t.order) {
         const node = t.nodes.get(id) as TopologyNode;
-        const ctx: CreateContext = { nodeId: id, topologyName: t.name, baseDir: t.baseDir, logger: logger.child({ node: id }), metrics: metrics.forNode(id) };
+        const ctx: CreateContext = { nodeId: id, topologyName: t.name, baseDir: t.baseDir, logger: logger.child({ node: id }), metrics: metrics.forNode(id), shared };
         const spec = node.spec;
         if (spec.role === 'source') {
           instances.set(id, { node, role: 'source', source: await spec.create(node.options, ctx), subject: new Subject<Item>() });

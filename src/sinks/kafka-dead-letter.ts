@@ -15,7 +15,7 @@ import { createOutputEncoder, outputValueOptions } from '../kafka/output-encoder
 import type { OutputEncoder, OutputValue } from '../kafka/output-encoder.js';
 import { deadLetterRecord } from '../kafka/output-records.js';
 import { SchemaRegistryOptions } from '../kafka/schema-registry.js';
-import { createSinkProducer, ProducerOptions, producerProblems } from '../kafka/sink-producer.js';
+import { createSinkProducer, ProducerOptions, producerNeeds, producerProblems } from '../kafka/sink-producer.js';
 
 const options = Type.Object(
   {
@@ -38,11 +38,12 @@ export const kafkaDeadLetter = defineSink({
   options,
   claims: (o) => (o.topic === undefined ? [] : [`dead-letter topic ${o.topic}`]),
   validate: (o) => producerProblems(o, o.value.format === 'avro'),
+  needs: (o) => producerNeeds(o),
   create: async (o, ctx): Promise<Sink> => {
     const value: OutputValue = o.value;
     const topic = o.topic ?? `${ctx.topologyName}.dlq`;
     const encoder = await createOutputEncoder(value, topic, o.schemaRegistry, ctx.baseDir);
-    const send = await createSinkProducer(o, topic, ctx.topologyName, ctx.nodeId, ctx.logger);
+    const send = await createSinkProducer(o, topic, ctx.topologyName, ctx.nodeId, ctx.logger, ctx.shared);
     const producer = new BatchingProducer(topic, send.send, o.batchSize, o.lingerMs, o.maxBatchBytes);
     return new KafkaDeadLetterSink(ctx.topologyName, encoder, producer, send.close);
   },

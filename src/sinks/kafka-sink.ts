@@ -14,7 +14,7 @@ import { CentaurError, toCentaurError } from '../core/errors.js';
 import { BatchingProducer } from '../kafka/batching-producer.js';
 import type { KafkaOutputMessage } from '../kafka/client.js';
 import { ConnectionOptions } from '../kafka/connection.js';
-import { createSinkProducer, ProducerOptions, producerProblems } from '../kafka/sink-producer.js';
+import { createSinkProducer, ProducerOptions, producerNeeds, producerProblems } from '../kafka/sink-producer.js';
 import { createOutputEncoder, outputValueOptions } from '../kafka/output-encoder.js';
 import type { OutputEncoder, OutputValue } from '../kafka/output-encoder.js';
 import { outputRecord, TRACE_HEADER } from '../kafka/output-records.js';
@@ -50,11 +50,12 @@ export const kafkaSink = defineSink({
   options,
   // `record: input` relays the input's bytes: no encoding, so no registry.
   validate: (o) => producerProblems(o, o.value.format === 'avro' && o.record !== 'input'),
+  needs: (o) => producerNeeds(o),
   create: async (o, ctx): Promise<Sink> => {
     const value: OutputValue = o.value;
     const schema = value.schema === 'prediction' && o.record === 'embedding' ? { ...value, schema: 'embedding' } : value;
     const encoder = o.record === 'input' ? undefined : await createOutputEncoder(schema, o.topic, o.schemaRegistry, ctx.baseDir);
-    const send = await createSinkProducer(o, o.topic, ctx.topologyName, ctx.nodeId, ctx.logger);
+    const send = await createSinkProducer(o, o.topic, ctx.topologyName, ctx.nodeId, ctx.logger, ctx.shared);
     const batching = new BatchingProducer(o.topic, send.send, o.batchSize, 0, o.maxBatchBytes);
     return new KafkaSink(o, encoder, batching, send.close);
   },

@@ -20,7 +20,7 @@ import { createClientFactory } from '../kafka/client-factory.js';
 import { decodeInput, decodePlain, rawInput, ValueOptions } from '../kafka/input-message.js';
 import { PartitionProgress } from '../kafka/partition-progress.js';
 import { AvroRegistryCodec, SchemaRegistryOptions } from '../kafka/schema-registry.js';
-import { registerCoordinator, TransactionCoordinator, unregisterCoordinator } from '../kafka/transactions.js';
+import { KAFKA_TRANSACTION, TransactionCoordinator } from '../kafka/transactions.js';
 
 const options = Type.Object(
   {
@@ -64,6 +64,7 @@ export const kafkaSource = defineSource({
   options,
   claims: (o) => [`consumer group ${o.groupId} of ${o.topics?.join(',') ?? o.topicPattern ?? ''}`],
   validate: (o) => optionProblems(o),
+  provides: (o) => (o.exactlyOnce ? [KAFKA_TRANSACTION.name] : []),
   create: async (o, ctx): Promise<Source> => {
     // `validate` refused a pattern that is not a regular expression.
     const pattern = o.topicPattern === undefined ? undefined : { regex: topicRegex(o.topicPattern), source: o.topicPattern };
@@ -89,7 +90,7 @@ export const kafkaSource = defineSource({
       } catch (error) {
         throw new CentaurError('KAFKA_UNAVAILABLE', `node \`${ctx.nodeId}\`: cannot start the transactional producer ${transactionalId}: ${(error as Error).message}`, { cause: error });
       }
-      registerCoordinator(ctx.topologyName, coordinator);
+      ctx.shared?.provide(KAFKA_TRANSACTION, coordinator);
     }
     return new KafkaSource(consumer, codec, coordinator, o, ctx);
   },
@@ -269,7 +270,6 @@ class KafkaSource implements Source {
       } catch (error) {
         this.logger.error({ error: (error as Error).message }, 'The last transaction did not commit; its inputs will be read again.');
       }
-      unregisterCoordinator(this.ctx.topologyName, coordinator);
       await coordinator.close().catch(() => undefined);
     }
     await this.consumer.close().catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'Closing the Kafka consumer failed.'));

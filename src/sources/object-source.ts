@@ -101,7 +101,7 @@ export const objectSource = defineSource({
           {
             path: ['mode'],
             message: `\`mode: poll\` needs \`watermark: { uri }\`, so that a restart goes on after the last object done rather than reading ${prefixUri(o.uri, ctx.baseDir)} again`,
-            suggestion: 'add e.g. `watermark: { uri: state/<node id>.watermark.json }`',
+            suggestion: `add e.g. \`watermark: { uri: state/${ctx.nodeId}.watermark.json }\``,
           },
         ]
       : []),

@@ -199,8 +199,19 @@ function analyzeTopology(text: string, file: string, options: LoadOptions): Anal
 
   for (const node of nodes.values()) {
     if (invalidOptions.has(node.id)) continue;
-    for (const problem of node.spec.validate?.(node.options, { baseDir }) ?? []) {
+    for (const problem of node.spec.validate?.(node.options, { nodeId: node.id, baseDir }) ?? []) {
       at(['nodes', node.id, ...problem.path], problem.message, { node: node.id, ...(problem.suggestion === undefined ? {} : { suggestion: problem.suggestion }) });
+    }
+  }
+
+  // Shared resources: every one a node needs must be provided by some node of the topology.
+  const provided = new Set([...nodes.values()].filter((n) => !invalidOptions.has(n.id)).flatMap((n) => n.spec.provides?.(n.options) ?? []));
+  for (const node of nodes.values()) {
+    if (invalidOptions.has(node.id)) continue;
+    for (const need of node.spec.needs?.(node.options) ?? []) {
+      if (provided.has(need.resource)) continue;
+      const p = need.problem;
+      at(['nodes', node.id, ...p.path], p.message, { node: node.id, key: true, ...(p.suggestion === undefined ? {} : { suggestion: p.suggestion }) });
     }
   }
 

@@ -29,7 +29,7 @@ function valid(options: Record<string, unknown>): boolean {
 function problems(options: Record<string, unknown>, baseDir = tmpdir()): string[] {
   const filled = structuredClone(options);
   assert.ok(ajv.validate(featureStoreSink.options, filled), JSON.stringify(ajv.errors));
-  return (featureStoreSink.validate?.(filled, { baseDir }) ?? []).map((p) => `${p.path.join('.')}: ${p.message}`);
+  return (featureStoreSink.validate?.(filled, { nodeId: 'n', baseDir }) ?? []).map((p) => `${p.path.join('.')}: ${p.message}`);
 }
 
 async function sink(options: Record<string, unknown>, baseDir: string): Promise<Sink> {

@@ -110,12 +110,12 @@ test('claims the record folder; a malformed location is a validation problem at 
   assert.deepEqual(objectSink.claims?.(o, '/t'), ['output s3://lake/archive/predictions/']);
   const bad = { uri: 's3://Bad_Bucket/x' };
   assert.ok(ajv.validate(objectSink.options, bad));
-  const problems = objectSink.validate?.(bad, { baseDir: '/' }) ?? [];
+  const problems = objectSink.validate?.(bad, { nodeId: 'n', baseDir: '/' }) ?? [];
   assert.deepEqual(problems.map((p) => p.path), [['uri']]);
   assert.match(problems[0]?.message ?? '', /^cannot use s3:\/\/Bad_Bucket\/x: `Bad_Bucket` is not a valid bucket name/);
   const good = { uri: 'lake' };
   assert.ok(ajv.validate(objectSink.options, good));
-  assert.deepEqual(objectSink.validate?.(good, { baseDir: '/' }), []);
+  assert.deepEqual(objectSink.validate?.(good, { nodeId: 'n', baseDir: '/' }), []);
   assert.equal(ajv.validate(objectSink.options, { uri: 'x', records: 'avro' }), false);
   assert.equal(ajv.validate(objectSink.options, { uri: 'x', records: 'parquet', parquetCompression: 'lz4' }), false);
   assert.equal(ajv.validate(objectSink.options, { uri: 'x', recordsPrefix: '../escape' }), false);

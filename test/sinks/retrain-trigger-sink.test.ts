@@ -170,7 +170,7 @@ test('an unreadable state file stops the start; a sink without an output, or wit
   const problems = (options: Record<string, unknown>): string[] => {
     const filled = structuredClone(options);
     assert.ok(ajv.validate(retrainTriggerSink.options, filled), JSON.stringify(ajv.errors));
-    return (retrainTriggerSink.validate?.(filled, { baseDir: dir }) ?? []).map((p) => `${p.path.join('.')}: ${p.message}`);
+    return (retrainTriggerSink.validate?.(filled, { nodeId: 'n', baseDir: dir }) ?? []).map((p) => `${p.path.join('.')}: ${p.message}`);
   };
   assert.deepEqual(problems({}), [': give at least one output for the requests: `files`, `kafka` or `webhook`']);
   assert.deepEqual(problems({ kafka: { brokers: ['b:9092'], topic: 'retrain', format: 'avro' } }), ['kafka.format: format avro on topic retrain needs `schemaRegistry`']);

@@ -220,7 +220,7 @@ test('a uri no store serves is a validation problem at `uri`, reported before th
   const bad = { uri: 'ftp://host/x' };
   assert.ok(ajv.validate(tfrecordSink.options, bad));
   assert.deepEqual(
-    (tfrecordSink.validate?.(bad, { baseDir: tmpdir() }) ?? []).map((p) => [p.path, p.message]),
+    (tfrecordSink.validate?.(bad, { nodeId: 'n', baseDir: tmpdir() }) ?? []).map((p) => [p.path, p.message]),
     [[['uri'], 'cannot use ftp://host/x: unsupported scheme `ftp://`; the object stores are file://, s3:// and azure://']],
   );
 });

@@ -250,7 +250,7 @@ test('a stream that does not exist stops the start', async (t) => {
 
 test('options: AT_TIMESTAMP needs a timestamp, avro a registry, the checkpoint a store URI — validation problems at the option', () => {
   const problems = (extra: Record<string, unknown>): string[] =>
-    (kinesisSource.validate?.(options(extra), { baseDir: '/t' }) ?? []).map((p) => `${p.path.join('.')}: ${p.message}`);
+    (kinesisSource.validate?.(options(extra), { nodeId: 'n', baseDir: '/t' }) ?? []).map((p) => `${p.path.join('.')}: ${p.message}`);
   assert.deepEqual(problems({ startFrom: 'AT_TIMESTAMP' }), ['startFrom: `startFrom: AT_TIMESTAMP` needs `startTimestampMs`']);
   assert.deepEqual(problems({ startFrom: 'AT_TIMESTAMP', startTimestampMs: 0 }), []);
   assert.deepEqual(problems({ value: { format: 'avro' } }), ['value.format: `value.format: avro` needs `schemaRegistry`']);

@@ -174,7 +174,7 @@ test('config: poll without a watermark and a bad URI are validation problems; a 
   const problems = (options: Record<string, unknown>): { path: string; message: string; suggestion?: string }[] => {
     const o = { ...options };
     assert.ok(validate(o), JSON.stringify(validate.errors));
-    return (objectSource.validate?.(o, { baseDir: root }) ?? []).map((p) => ({ path: p.path.join('.'), message: p.message, ...(p.suggestion === undefined ? {} : { suggestion: p.suggestion }) }));
+    return (objectSource.validate?.(o, { nodeId: 'n', baseDir: root }) ?? []).map((p) => ({ path: p.path.join('.'), message: p.message, ...(p.suggestion === undefined ? {} : { suggestion: p.suggestion }) }));
   };
   const poll = problems({ uri: 'lake', mode: 'poll' });
   assert.deepEqual(poll.map((p) => p.path), ['mode']);

@@ -272,7 +272,10 @@ const allowed: { readonly what: string; readonly yaml: string }[] = [
   { what: 'kafka-source reading JSON from a topic list, or Avro with a registry, from a timestamp', yaml: source(`kind: kafka-source\n${brokers}\ngroupId: g\ntopics: [frames]\nstartFrom: timestamp\nstartTimestampMs: 0\nschemaRegistry: { url: "http://registry" }`) },
   { what: 'kafka-source with a topic pattern and an exactly-once gzip producer', yaml: source(`kind: kafka-source\n${brokers}\ngroupId: g\ntopicPattern: "frames\\\\.[a-z]+"\nvalue: { format: bytes }\nexactlyOnce: true\ncompression: gzip`) },
   { what: 'kafka-sink relaying inputs (`record: input`) without a registry', yaml: sink(`kind: kafka-sink\n${brokers}\ntopic: relayed\nrecord: input`) },
-  { what: 'kafka-sink with lz4 inside the exactly-once transaction (the source’s producer compresses)', yaml: sink(`kind: kafka-sink\n${brokers}\ntopic: out\nvalue: { format: json }\nexactlyOnce: true\ncompression: lz4`) },
+  {
+    what: 'kafka-sink with lz4 inside the exactly-once transaction (the source’s producer compresses)',
+    yaml: `${header}  images: { kind: kafka-source, ${brokers}, groupId: g, topics: [frames], value: { format: bytes }, exactlyOnce: true }\n  n:\n    from: [images]\n${indent(`kind: kafka-sink\n${brokers}\ntopic: out\nvalue: { format: json }\nexactlyOnce: true\ncompression: lz4`)}`,
+  },
   { what: 'kafka-sink compressing with zstd on node-rdkafka', yaml: sink(`kind: kafka-sink\n${brokers}\nclient: node-rdkafka\ntopic: out\nvalue: { format: json }\ncompression: zstd`) },
   { what: 'infer following a registry alias with a shadow', yaml: operator('kind: infer\nmodel: { registry: reg, name: demo }\nshadow: { alias: candidate }') },
   { what: 'infer on kserve over https with a client certificate', yaml: operator('kind: infer\nmodel: { path: m }\nbackend: { kind: kserve, protocol: http, endpoint: "https://triton:8000", tls: { certFile: c.pem, keyFile: k.pem } }') },
@@ -330,4 +333,24 @@ test('one run reports cross-field problems of three nodes and a schema error tog
   assert.equal(lines.length, 4);
   assert.match(lines[0] ?? '', /^topo\.yaml:9:16: node `frames`: `startFrom: timestamp` needs `startTimestampMs`; add `startTimestampMs: <ms since the epoch>`/);
   assert.match(lines[2] ?? '', /^topo\.yaml:16:\d+: node `drift`: window\.size 300 must be a multiple of window\.slide 200; set `window\.size: 400`/);
+});
+
+test('an exactly-once Kafka sink needs an exactly-once kafka-source in the same topology', () => {
+  const body = (sourceEos: boolean) => `version: 1
+name: t
+nodes:
+  in: { kind: kafka-source, brokers: [b], topics: [t], groupId: g, value: { format: bytes }, exactlyOnce: ${sourceEos} }
+  out: { kind: kafka-sink, from: [in], brokers: [b], topic: o, value: { format: json }, exactlyOnce: true }
+`;
+  const issues = (() => {
+    try {
+      parseTopology(body(false), 'topo.yaml', { env: {} });
+      return [];
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return [...error.issues];
+    }
+  })();
+  assert.deepEqual(issues.map((i) => [i.line, i.node, i.message]), [[5, 'out', '`exactlyOnce: true` needs a `kafka-source` with `exactlyOnce: true` in the same topology']]);
+  assert.doesNotThrow(() => parseTopology(body(true), 'topo.yaml', { env: {} }));
 });
