@@ -57,8 +57,7 @@ export class FeastOfflineStore {
   ) {
     const run = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
     this.files = new RollingObjectFiles<ParquetRow>({
-      base: options.base,
-      fileName: (seq) => `part-${run}-${String(seq).padStart(6, '0')}.parquet`,
+      fileUri: ({ partition, seq }) => `${options.base}/${partition}/part-${run}-${String(seq).padStart(6, '0')}.parquet`,
       maxFileBytes: options.maxFileBytes,
       maxFileRecords: options.maxFileRecords,
       maxFileAgeMs: options.maxFileAgeMs,

@@ -20,17 +20,16 @@ import type { Static } from '@sinclair/typebox';
 import { defineSink } from '../core/component.js';
 import type { Sink, SinkRejection } from '../core/component.js';
 import type { Envelope } from '../core/envelope.js';
-import { CentaurError, toCentaurError } from '../core/errors.js';
+import { CentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { retry } from '../core/retry.js';
 import { feastRow } from '../feature-store/feast-redis-layout.js';
 import { onlineFeatures, toFeatureRow } from '../feature-store/feature-row.js';
 import type { FeatureRow } from '../feature-store/feature-row.js';
 import { FeastOfflineStore } from '../feature-store/offline-store.js';
 import { FeastOnlineStore } from '../feature-store/online-store.js';
-import { locationToUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
 import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
+import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
 
 /** Feast names: letters, digits and underscores, not starting with a digit. */
 const FEAST_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -129,25 +128,14 @@ export const featureStoreSink = defineSink({
 
 /** `<uri>/<prefix>` of the offline files, without a trailing slash. */
 function offlineBase(o: OfflineOptions, baseDir: string): string {
-  return `${locationToUri(o.uri, baseDir).replace(/\/+$/, '')}/${o.prefix}`;
+  return `${lakeBaseUri(o.uri, baseDir)}/${o.prefix}`;
 }
 
-/**
- * Opens the lake and lists one object under it before any input is read, so a missing bucket or
- * container, or credentials that may not list it, stop the start as a config error rather than
- * turning every input into a dead letter; a store still unreachable after the retries stops it too.
- */
+/** Opens the offline lake, probed before any input is read (`probeLake`). */
 async function openOffline(o: OfflineOptions, baseDir: string, logger: Logger, nodeId: string): Promise<FeastOfflineStore> {
   const base = offlineBase(o, baseDir);
   const store = await storeFor(base, { ...(o.s3 === undefined ? {} : { s3: o.s3 }), ...(o.azure === undefined ? {} : { azure: o.azure }), timeoutMs: o.timeoutMs });
-  try {
-    await retry(() => store.list(`${base}/`, { limit: 1 }), { attempts: o.retries + 1, baseDelayMs: 250, maxDelayMs: 5000 });
-  } catch (error) {
-    await store.close();
-    const e = toCentaurError(error, 'OBJECT_FETCH_FAILED');
-    if (e.retriable) throw e;
-    throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: \`offline.uri\` ${base} cannot be used: ${e.message}`, { cause: e });
-  }
+  await probeLake(store, base, o.retries, nodeId, 'offline.uri');
   return new FeastOfflineStore(
     {
       base,

@@ -13,13 +13,12 @@ import type { Static } from '@sinclair/typebox';
 import { defineSink } from '../core/component.js';
 import type { Sink, SinkRejection } from '../core/component.js';
 import type { Envelope } from '../core/envelope.js';
-import { CentaurError, toCentaurError } from '../core/errors.js';
+import { toCentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
 import { checkParquetRow } from '../formats/parquet.js';
 import type { ParquetColumn } from '../formats/parquet.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { locationToUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
 import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 import { ImageArchive } from '../storage/image-archive.js';
@@ -27,6 +26,7 @@ import type { ArchivedImage } from '../storage/image-archive.js';
 import { predictionParquetColumns, toPredictionRecord, toPredictionRow } from '../formats/prediction-record.js';
 import { jsonLines, parquetRows, RollingObjectFiles } from '../storage/rolling-object-files.js';
 import type { ParquetRow, RecordFileFormat } from '../storage/rolling-object-files.js';
+import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
 
 /** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
 const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
@@ -132,36 +132,17 @@ export const objectSink = defineSink({
   description: 'Archives raw images content-addressed and writes predictions as date-partitioned JSON lines or Parquet to S3, Azure Blob or a folder.',
   stability: 'experimental',
   options,
-  claims: (o, baseDir) => (o.records === 'none' ? [] : [`output ${baseUri(o.uri, baseDir)}/${o.recordsPrefix}/`]),
-  validate: (o, ctx) => objectUriProblems(['uri'], baseUri(o.uri, ctx.baseDir)),
+  claims: (o, baseDir) => (o.records === 'none' ? [] : [`output ${lakeBaseUri(o.uri, baseDir)}/${o.recordsPrefix}/`]),
+  validate: (o, ctx) => objectUriProblems(['uri'], lakeBaseUri(o.uri, ctx.baseDir)),
   create: async (o, ctx): Promise<Sink> => {
-    const base = baseUri(o.uri, ctx.baseDir);
+    const base = lakeBaseUri(o.uri, ctx.baseDir);
     const store = await storeFor(base, { ...(o.s3 === undefined ? {} : { s3: o.s3 }), ...(o.azure === undefined ? {} : { azure: o.azure }), timeoutMs: o.timeoutMs });
-    await probe(store, base, o.retries, ctx.nodeId);
+    await probeLake(store, base, o.retries, ctx.nodeId);
     return new ObjectSink(o, base, store, ctx.logger);
   },
 });
 
-/**
- * Lists one object under the base before any input is read, so a missing bucket or container, or
- * credentials that may not list it, stop the start as a config error (exit 2) rather than turning
- * every input into a dead letter; a store still unreachable after the retries stops it too.
- */
-async function probe(store: ObjectStore, base: string, retries: number, nodeId: string): Promise<void> {
-  try {
-    await retry(() => store.list(`${base}/`, { limit: 1 }), { attempts: retries + 1, baseDelayMs: 250, maxDelayMs: 5000 });
-  } catch (error) {
-    await store.close();
-    const e = toCentaurError(error, 'OBJECT_FETCH_FAILED');
-    if (e.retriable) throw e;
-    throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: \`uri\` ${base} cannot be used: ${e.message}`, { cause: e });
-  }
-}
 
-/** The lake's base URI without a trailing slash. */
-function baseUri(location: string, baseDir: string): string {
-  return locationToUri(location, baseDir).replace(/\/+$/, '');
-}
 
 class ObjectSink implements Sink {
   readonly concurrency = WAITING_WRITES;
@@ -183,8 +164,7 @@ class ObjectSink implements Sink {
     const run = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
     const rolling = <T>(format: RecordFileFormat<T>, extension: string, contentType: string): RollingObjectFiles<T> =>
       new RollingObjectFiles<T>({
-        base: `${base}/${o.recordsPrefix}`,
-        fileName: (seq) => `part-${run}-${String(seq).padStart(6, '0')}.${extension}`,
+        fileUri: ({ partition, seq }) => `${base}/${o.recordsPrefix}/${partition}/part-${run}-${String(seq).padStart(6, '0')}.${extension}`,
         maxFileBytes: o.maxFileBytes,
         maxFileRecords: o.maxFileRecords,
         maxFileAgeMs: o.maxFileAgeMs,

@@ -22,16 +22,17 @@ import type { Static } from '@sinclair/typebox';
 import { defineSink } from '../core/component.js';
 import type { Sink, SinkRejection } from '../core/component.js';
 import type { Envelope } from '../core/envelope.js';
-import { CentaurError, toCentaurError } from '../core/errors.js';
+import { CentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
 import type * as TfrecordModule from '../formats/tfrecord.js';
 import type { Features } from '../formats/tfrecord.js';
 import { scaleTable } from '../tensors/pack-batch.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { locationToUri } from '../storage/object-uri.js';
 import { storeFor } from '../storage/store-for.js';
 import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
+import { RollingObjectFiles } from '../storage/rolling-object-files.js';
+import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
 
 /** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
 const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
@@ -92,37 +93,18 @@ export const tfrecordSink = defineSink({
   description: 'Writes inputs (encoded images or decoded tensors, with labels) as tf.train.Example records in sharded TFRecord files to S3, Azure Blob or a folder.',
   stability: 'experimental',
   options,
-  claims: (o, baseDir) => [`output ${baseUri(o.uri, baseDir)}/${o.prefix}/`],
-  validate: (o, ctx) => objectUriProblems(['uri'], baseUri(o.uri, ctx.baseDir)),
+  claims: (o, baseDir) => [`output ${lakeBaseUri(o.uri, baseDir)}/${o.prefix}/`],
+  validate: (o, ctx) => objectUriProblems(['uri'], lakeBaseUri(o.uri, ctx.baseDir)),
   create: async (o, ctx): Promise<Sink> => {
-    const base = baseUri(o.uri, ctx.baseDir);
+    const base = lakeBaseUri(o.uri, ctx.baseDir);
     const format = await import('../formats/tfrecord.js');
     const store = await storeFor(base, { ...(o.s3 === undefined ? {} : { s3: o.s3 }), ...(o.azure === undefined ? {} : { azure: o.azure }), timeoutMs: o.timeoutMs });
-    await probe(store, base, o.retries, ctx.nodeId);
+    await probeLake(store, base, o.retries, ctx.nodeId);
     return new TfrecordSink(o, `${base}/${o.prefix}`, store, format, ctx.logger);
   },
 });
 
-/**
- * Lists one object under the base before any input is read, so a missing bucket or container, or
- * credentials that may not list it, stop the start as a config error (exit 2); a store still
- * unreachable after the retries stops it too.
- */
-async function probe(store: ObjectStore, base: string, retries: number, nodeId: string): Promise<void> {
-  try {
-    await retry(() => store.list(`${base}/`, { limit: 1 }), { attempts: retries + 1, baseDelayMs: 250, maxDelayMs: 5000 });
-  } catch (error) {
-    await store.close();
-    const e = toCentaurError(error, 'OBJECT_FETCH_FAILED');
-    if (e.retriable) throw e;
-    throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: \`uri\` ${base} cannot be used: ${e.message}`, { cause: e });
-  }
-}
 
-/** The base URI without a trailing slash. */
-function baseUri(location: string, baseDir: string): string {
-  return locationToUri(location, baseDir).replace(/\/+$/, '');
-}
 
 /** FNV-1a (32-bit) of a string's UTF-16 code units: a fast, stable spread of ids over shards. */
 export function shardOf(id: string, shards: number): number {
@@ -153,163 +135,13 @@ function labelOf(envelope: Envelope, classes: readonly string[] | undefined): { 
   return p === undefined ? undefined : { label: p.label, source: 'predicted', index: p.classIndex };
 }
 
-/** What one shard file holds while it is being filled. */
-interface OpenFile {
-  readonly shard: number;
-  readonly records: Buffer[];
-  bytes: number;
-  readonly openedAt: number;
-  lastAppendAt: number;
-  timer: NodeJS.Timeout | undefined;
-  readonly done: Promise<void>;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
-/** What the sink uploaded so far. */
-interface FileStats {
-  files: number;
-  records: number;
-  bytes: number;
-}
-
-/** How `ShardFiles` names, rolls, encodes and uploads files. */
-interface ShardFilesOptions {
-  readonly fileUri: (shard: number, seq: number) => string;
-  readonly maxFileBytes: number;
-  readonly maxFileRecords: number;
-  readonly maxFileAgeMs: number;
-  readonly maxIdleMs: number;
-  /** Turns the concatenated records into the object's body (gzip, or as they are). */
-  readonly encode: (body: Buffer) => Promise<Buffer>;
-  /** Stores one finished file; rejects when it could not (after its own retries). */
-  readonly upload: (uri: string, body: Buffer) => Promise<void>;
-}
-
-/**
- * Framed records gathered into one open file per shard. A file rolls at `maxFileRecords`, before
- * it would pass `maxFileBytes` (unless one record does), `maxFileAgeMs` after it opened, after
- * `maxIdleMs` without a record, or on `flush`; `append` resolves when its file is uploaded.
- */
-class ShardFiles {
-  private readonly open = new Map<number, OpenFile>();
-  private readonly uploading = new Set<Promise<void>>();
-  private readonly seqs = new Map<number, number>();
-  /** Set by `drain`: no more records are expected, so no file waits for more. */
-  private draining = false;
-  readonly stats: FileStats = { files: 0, records: 0, bytes: 0 };
-
-  constructor(private readonly o: ShardFilesOptions) {}
-
-  /** Adds one framed record to its shard's file; resolves when that file is in the store. */
-  append(shard: number, record: Buffer): Promise<void> {
-    const o = this.o;
-    let file = this.open.get(shard);
-    if (file !== undefined && file.records.length > 0 && file.bytes + record.length > o.maxFileBytes) {
-      this.roll(file);
-      file = undefined;
-    }
-    file ??= this.openFile(shard);
-    file.records.push(record);
-    file.bytes += record.length;
-    file.lastAppendAt = Date.now();
-    const done = file.done;
-    if (file.records.length >= o.maxFileRecords || file.bytes >= o.maxFileBytes) this.roll(file);
-    else if (this.draining) this.rollSoon(file);
-    return done;
-  }
-
-  /** Uploads every open file now and waits for every upload in progress (failures are the appenders' to see). */
-  async flush(): Promise<void> {
-    for (const file of [...this.open.values()]) this.roll(file);
-    await Promise.allSettled([...this.uploading]);
-  }
-
-  /** The input ended: flushes, and from now on uploads each file as soon as the appends of the moment are in. */
-  async drain(): Promise<void> {
-    this.draining = true;
-    await this.flush();
-  }
-
-  /** Rolls the file once the current turn of the event loop is over, so appends made in it share the file. */
-  private rollSoon(file: OpenFile): void {
-    if (file.timer !== undefined) clearTimeout(file.timer);
-    file.timer = setTimeout(() => {
-      file.timer = undefined;
-      if (this.open.get(file.shard) === file) this.roll(file);
-    }, 0);
-  }
-
-  private openFile(shard: number): OpenFile {
-    let resolve!: () => void;
-    let reject!: (error: unknown) => void;
-    const done = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // The appenders see the failure; this keeps an unobserved rejection from being reported twice.
-    done.catch(() => undefined);
-    const now = Date.now();
-    const file: OpenFile = { shard, records: [], bytes: 0, openedAt: now, lastAppendAt: now, timer: undefined, done, resolve, reject };
-    this.open.set(shard, file);
-    this.schedule(file);
-    return file;
-  }
-
-  /** One timer per file: it rolls the file when it is old or idle enough, else re-arms for the nearer of the two. */
-  private schedule(file: OpenFile): void {
-    const o = this.o;
-    const now = Date.now();
-    const ageLeft = o.maxFileAgeMs > 0 ? file.openedAt + o.maxFileAgeMs - now : Infinity;
-    const idleLeft = o.maxIdleMs > 0 ? file.lastAppendAt + o.maxIdleMs - now : Infinity;
-    const wait = Math.min(ageLeft, idleLeft);
-    if (wait === Infinity) return;
-    file.timer = setTimeout(() => {
-      file.timer = undefined;
-      if (this.open.get(file.shard) !== file) return;
-      const t = Date.now();
-      const old = o.maxFileAgeMs > 0 && t - file.openedAt >= o.maxFileAgeMs;
-      const idle = o.maxIdleMs > 0 && t - file.lastAppendAt >= o.maxIdleMs;
-      if (old || idle) this.roll(file);
-      else this.schedule(file);
-    }, Math.max(1, wait));
-  }
-
-  private roll(file: OpenFile): void {
-    if (this.open.get(file.shard) === file) this.open.delete(file.shard);
-    if (file.timer !== undefined) clearTimeout(file.timer);
-    file.timer = undefined;
-    if (file.records.length === 0) {
-      file.resolve();
-      return;
-    }
-    const seq = (this.seqs.get(file.shard) ?? 0) + 1;
-    this.seqs.set(file.shard, seq);
-    const uri = this.o.fileUri(file.shard, seq);
-    const records = file.records.length;
-    const upload = this.o
-      .encode(Buffer.concat(file.records, file.bytes))
-      .then(async (body) => {
-        await this.o.upload(uri, body);
-        this.stats.files += 1;
-        this.stats.records += records;
-        this.stats.bytes += body.length;
-      })
-      .then(
-        () => file.resolve(),
-        (error: unknown) => file.reject(error),
-      );
-    this.uploading.add(upload);
-    void upload.finally(() => this.uploading.delete(upload));
-  }
-}
-
 const gzip = promisify(gzipCallback);
 
 class TfrecordSink implements Sink {
   readonly concurrency = WAITING_WRITES;
   readonly batching = { maxSize: 128, maxDelayMs: 10 };
-  private readonly files: ShardFiles;
+  /** One open file per shard (the partition is the shard number). */
+  private readonly files: RollingObjectFiles<Buffer>;
   private waiting = 0;
   private failure: string | null = null;
   private refused = 0;
@@ -324,13 +156,16 @@ class TfrecordSink implements Sink {
     const run = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
     const ext = o.compression === 'gzip' ? '.tfrecord.gz' : '.tfrecord';
     const contentType = o.compression === 'gzip' ? 'application/gzip' : 'application/octet-stream';
-    this.files = new ShardFiles({
-      fileUri: (shard, seq) => `${base}/part-${run}-${String(shard).padStart(5, '0')}-${String(seq).padStart(6, '0')}${ext}`,
+    this.files = new RollingObjectFiles<Buffer>({
+      fileUri: ({ partition, partitionSeq }) => `${base}/part-${run}-${partition.padStart(5, '0')}-${String(partitionSeq).padStart(6, '0')}${ext}`,
       maxFileBytes: o.maxFileBytes,
       maxFileRecords: o.maxFileRecords,
       maxFileAgeMs: o.maxFileAgeMs,
       maxIdleMs: o.maxIdleMs,
-      encode: o.compression === 'gzip' ? (body) => gzip(body) : (body) => Promise.resolve(body),
+      format: {
+        sizeOf: (record) => record.length,
+        encode: (records) => (o.compression === 'gzip' ? gzip(Buffer.concat(records)) : Buffer.concat(records)),
+      },
       upload: (uri, body) => this.withRetries(() => store.put(uri, body, { contentType })),
     });
   }
@@ -346,7 +181,7 @@ class TfrecordSink implements Sink {
         continue;
       }
       const record = this.format.frameRecord(this.format.encodeExample(features));
-      uploads.add(this.files.append(shardOf(envelope.id, this.o.shards), record));
+      uploads.add(this.files.append(String(shardOf(envelope.id, this.o.shards)), [record]));
     }
     this.refused += rejections.length;
     if (uploads.size === 0) return rejections;

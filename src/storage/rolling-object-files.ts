@@ -1,5 +1,6 @@
 /**
- * Records gathered into files in an object store, one open file per partition (`dt=YYYY-MM-DD`).
+ * Records gathered into files in an object store, one open file per partition (a `dt=YYYY-MM-DD`
+ * folder, a TFRecord shard).
  * An object cannot be appended to, so a file's records are held in memory and the file is encoded
  * and uploaded whole when it rolls: at `maxFileBytes`, at `maxFileRecords`, `maxFileAgeMs` after
  * it opened, once no record arrived for `maxIdleMs`, or on `flush`. `append` resolves only when
@@ -45,12 +46,19 @@ export function parquetRows(columns: readonly ParquetColumn[], options: ParquetW
   };
 }
 
+/** Which file is being named: its partition, its number among this writer's files and among its partition's. */
+export interface FileSlot {
+  readonly partition: string;
+  /** 1 for the writer's first file, counting every partition. */
+  readonly seq: number;
+  /** 1 for the partition's first file. */
+  readonly partitionSeq: number;
+}
+
 /** How files are named, rolled, encoded and uploaded. */
 interface RollingFilesBase {
-  /** Base URI of the files, without a trailing slash (e.g. `s3://lake/predictions`). */
-  readonly base: string;
-  /** The name of the `seq`-th file of this writer, e.g. `part-<run>-000001.jsonl`. */
-  readonly fileName: (seq: number) => string;
+  /** The URI of a file, e.g. `s3://lake/predictions/dt=2026-12-07/part-<run>-000001.jsonl`. */
+  readonly fileUri: (slot: FileSlot) => string;
   readonly maxFileBytes: number;
   readonly maxFileRecords: number;
   readonly maxFileAgeMs: number;
@@ -88,6 +96,7 @@ export class RollingObjectFiles<T = string> {
   private readonly uploading = new Set<Promise<void>>();
   private readonly format: RecordFileFormat<T>;
   private seq = 0;
+  private readonly partitionSeqs = new Map<string, number>();
   /** Set by `drain`: no more records are expected, so no file waits for more. */
   private draining = false;
   /** Files uploaded, their records, and their bytes as uploaded (encoded). */
@@ -207,7 +216,9 @@ export class RollingObjectFiles<T = string> {
       return;
     }
     this.seq += 1;
-    const uri = `${this.options.base}/${file.partition}/${this.options.fileName(this.seq)}`;
+    const partitionSeq = (this.partitionSeqs.get(file.partition) ?? 0) + 1;
+    this.partitionSeqs.set(file.partition, partitionSeq);
+    const uri = this.options.fileUri({ partition: file.partition, seq: this.seq, partitionSeq });
     const records = file.records.length;
     const upload = (async () => {
       const body = await this.format.encode(file.records);

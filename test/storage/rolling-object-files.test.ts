@@ -22,8 +22,7 @@ interface Uploaded {
 function writer(overrides: Partial<RollingFilesOptions> = {}): { files: RollingObjectFiles; uploaded: Uploaded[] } {
   const uploaded: Uploaded[] = [];
   const files = new RollingObjectFiles({
-    base: 's3://lake/predictions',
-    fileName: (seq) => `part-${seq}.jsonl`,
+    fileUri: ({ partition, seq }) => `s3://lake/predictions/${partition}/part-${seq}.jsonl`,
     maxFileBytes: 1 << 20,
     maxFileRecords: 1000,
     maxFileAgeMs: 0,
@@ -131,8 +130,7 @@ test('records of any kind: the format counts their bytes and encodes the file wh
   const encoded: number[][][] = [];
   const bodies: string[] = [];
   const files = new RollingObjectFiles<number[]>({
-    base: 'mem://lake',
-    fileName: (seq) => `part-${seq}.csv`,
+    fileUri: ({ partition, seq }) => `mem://lake/${partition}/part-${seq}.csv`,
     maxFileBytes: 10,
     maxFileRecords: 100,
     maxFileAgeMs: 0,
@@ -171,8 +169,7 @@ test('Parquet rows: counted by their estimated size, encoded as one Parquet file
   // 1 + 4 + 6 bytes for `id`, 1 + 8 for `n`.
   assert.equal(estimateParquetRowBytes(columns, row), 20);
   const files = new RollingObjectFiles<ParquetRow>({
-    base: 's3://lake/predictions',
-    fileName: (seq) => `part-${seq}.parquet`,
+    fileUri: ({ partition, seq }) => `s3://lake/predictions/${partition}/part-${seq}.parquet`,
     maxFileBytes: 50,
     maxFileRecords: 1000,
     maxFileAgeMs: 0,
@@ -209,8 +206,7 @@ test('Parquet rows: counted by their estimated size, encoded as one Parquet file
 test('a file that cannot be encoded rejects every append of that file, as a failed upload does', async () => {
   const uploaded: string[] = [];
   const files = new RollingObjectFiles<ParquetRow>({
-    base: 's3://lake/predictions',
-    fileName: (seq) => `part-${seq}.parquet`,
+    fileUri: ({ partition, seq }) => `s3://lake/predictions/${partition}/part-${seq}.parquet`,
     maxFileBytes: 1 << 20,
     maxFileRecords: 1000,
     maxFileAgeMs: 0,
