@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { LineCounter, parse as parseYamlScalar, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import type { ConfigIssue } from '../core/errors.js';
 import type { ComponentSpec } from '../core/component.js';
@@ -16,11 +16,13 @@ import { TopologyShapeSchema } from './schema.js';
 import type { HttpSettings, Limits } from './schema.js';
 import { findCycles, invert, pathAvoiding, pathCount, pathsToSinks, topologicalOrder } from './graph.js';
 import { locate } from './locate.js';
+import { explainSyntaxError, substituteEnv } from './env-substitution.js';
+import { ajvIssues } from './schema-issues.js';
+import type { AjvIssue, Path } from './schema-issues.js';
 import { modelProblems } from './model-checks.js';
-import { closest, suggestName } from './suggest.js';
+import { suggestName } from './suggest.js';
 import type { Topology, TopologyNode } from './topology.js';
 
-type Path = (string | number)[];
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
 const validateShape = ajv.compile(TopologyShapeSchema);
@@ -337,186 +339,3 @@ function resolveDeadLetter(
   const candidates = [...nodes.values()].filter((n) => n.spec.role === 'sink' && n.spec.takesDeadLetters === true && n.from.length === 0);
   return candidates.length === 1 ? (candidates[0] as TopologyNode).id : null;
 }
-
-/** One located, worded problem found by Ajv. */
-interface AjvIssue {
-  path: Path;
-  message: string;
-  node?: string;
-  suggestion?: string;
-  key?: boolean;
-}
-
-/**
- * An `anyOf` of objects told apart by a `kind` constant (e.g. `infer`'s `backend`), keyed by its
- * schema path: the kinds, and the index of the variant the value's `kind` names (-1 for none).
- */
-interface TaggedUnion {
-  readonly kinds: readonly string[];
-  readonly chosen: number;
-}
-
-/** The tagged unions among the failed `anyOf`s whose value is an object. */
-function taggedUnions(errors: readonly ErrorObject[]): Map<string, TaggedUnion> {
-  const found = new Map<string, TaggedUnion>();
-  for (const error of errors) {
-    if (error.keyword !== 'anyOf' || typeof error.data !== 'object' || error.data === null || Array.isArray(error.data)) continue;
-    const variants = (error.schema as { properties?: { kind?: { const?: unknown } } }[] | undefined) ?? [];
-    const kinds = variants.map((v) => v.properties?.kind?.const);
-    if (kinds.length === 0 || !kinds.every((k): k is string => typeof k === 'string')) continue;
-    found.set(error.schemaPath, { kinds, chosen: kinds.indexOf((error.data as { kind?: unknown }).kind as string) });
-  }
-  return found;
-}
-
-function ajvIssues(errors: readonly ErrorObject[], base: Path, node: string | undefined, secrets: ReadonlySet<string>): AjvIssue[] {
-  const tagged = taggedUnions(errors);
-  // Errors inside an untagged anyOf are summed up by the anyOf's own message; inside a tagged one,
-  // only the variant the value's `kind` names speaks.
-  const anyOfPaths = errors.filter((e) => e.keyword === 'anyOf' && !tagged.has(e.schemaPath)).map((e) => e.schemaPath);
-  const skipped = (error: ErrorObject): boolean => {
-    for (const [unionPath, union] of tagged) {
-      if (error.schemaPath === unionPath) return union.chosen >= 0;
-      if (error.schemaPath.startsWith(`${unionPath}/`) && !error.schemaPath.startsWith(`${unionPath}/${union.chosen}/`)) return true;
-    }
-    return error.keyword !== 'anyOf' && anyOfPaths.some((p) => error.schemaPath.startsWith(`${p}/`));
-  };
-  const out: AjvIssue[] = [];
-  const nodePart = node === undefined ? {} : { node };
-  for (const error of errors) {
-    if (skipped(error)) continue;
-    const rel = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const p: Path = [...base, ...rel.map((s) => (/^\d+$/.test(s) ? Number(s) : s))];
-    const field = rel.length === 0 ? (node === undefined ? 'the topology' : 'the node') : `field \`${rel.join('.')}\``;
-    const secret = secrets.has(p.join('/'));
-    const union = tagged.get(error.schemaPath);
-    if (union !== undefined) {
-      const kind = (error.data as { kind?: unknown }).kind;
-      const kinds = union.kinds.map((k) => `\`${k}\``).join(', ');
-      const name = [...rel, 'kind'].join('.');
-      if (kind === undefined) {
-        out.push({ path: p, key: rel.length > 0, message: `missing required field \`${name}\``, suggestion: `add \`kind\`: one of ${kinds}`, ...nodePart });
-      } else {
-        const hint = typeof kind === 'string' ? closest(kind, union.kinds) : undefined;
-        out.push({ path: [...p, 'kind'], message: `field \`${name}\` must be one of ${kinds}, got ${describeValue(kind, secret)}`, ...(hint === undefined ? {} : { suggestion: `did you mean \`${hint}\`?` }), ...nodePart });
-      }
-      continue;
-    }
-    switch (error.keyword) {
-      case 'additionalProperties': {
-        const name = String((error.params as { additionalProperty: string }).additionalProperty);
-        const known = Object.keys(((error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties) ?? {});
-        const where = rel.length === 0 ? '' : ` in \`${rel.join('.')}\``;
-        out.push({ path: [...p, name], key: true, message: `unknown field \`${name}\`${where}`, suggestion: suggestName(name, known, 'fields'), ...nodePart });
-        break;
-      }
-      case 'required': {
-        const name = String((error.params as { missingProperty: string }).missingProperty);
-        out.push({ path: p, key: rel.length > 0, message: `missing required field \`${[...rel, name].join('.')}\``, suggestion: `add \`${name}\``, ...nodePart });
-        break;
-      }
-      case 'type': {
-        const expected = String((error.params as { type: string }).type);
-        const got = describeValue(error.data, secret);
-        out.push({ path: p, message: `${field} must be ${article(expected)}, got ${got}`, ...(expected === 'integer' || expected === 'number' ? { suggestion: 'write the number without quotes' } : {}), ...nodePart });
-        break;
-      }
-      case 'anyOf': {
-        const variants = (error.schema as { const?: unknown; type?: string }[] | undefined) ?? [];
-        const consts = variants.filter((v) => v.const !== undefined).map((v) => String(v.const));
-        if (consts.length === variants.length && consts.length > 0) {
-          const hint = typeof error.data === 'string' ? closest(error.data, consts) : undefined;
-          out.push({ path: p, message: `${field} must be one of ${consts.map((c) => `\`${c}\``).join(', ')}, got ${describeValue(error.data, secret)}`, ...(hint === undefined ? {} : { suggestion: `did you mean \`${hint}\`?` }), ...nodePart });
-        } else {
-          const types = [...new Set(variants.map((v) => v.type ?? 'a value'))].join(' or ');
-          out.push({ path: p, message: `${field} must be ${types}, got ${describeValue(error.data, secret)}`, ...nodePart });
-        }
-        break;
-      }
-      case 'const':
-        out.push({ path: p, message: `${field} must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}, got ${describeValue(error.data, secret)}`, ...nodePart });
-        break;
-      case 'enum': {
-        const allowed = ((error.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String);
-        const hint = typeof error.data === 'string' ? closest(error.data, allowed) : undefined;
-        out.push({ path: p, message: `${field} must be one of ${allowed.map((c) => `\`${c}\``).join(', ')}`, ...(hint === undefined ? {} : { suggestion: `did you mean \`${hint}\`?` }), ...nodePart });
-        break;
-      }
-      default:
-        out.push({ path: p, message: `${field} ${error.message ?? 'is invalid'}${secret ? '' : `, got ${describeValue(error.data, secret)}`}`, ...nodePart });
-    }
-  }
-  return out;
-}
-
-function article(type: string): string {
-  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
-}
-
-function describeValue(value: unknown, secret: boolean): string {
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  if (secret) return `${type} (from the environment)`;
-  if (typeof value === 'string') return `string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
-  if (typeof value === 'number' || typeof value === 'boolean') return `${type} ${String(value)}`;
-  return type;
-}
-
-/** An unquoted `${NAME}` right after `key:`, `[` or `,`: in a flow collection its `{` opens a nested mapping. */
-const UNQUOTED_ENV_IN_FLOW = /(?:^|[:[,])\s*(\$\{[A-Za-z_][A-Za-z0-9_]*\}[^,}\]]*)/;
-
-/** The message and fix for a YAML syntax error, recognising the `${…}`-in-braces mistake. */
-function explainSyntaxError(text: string, line: number, parserMessage: string): { message: string; suggestion?: string } {
-  const source = text.split(/\r?\n/)[line - 1] ?? '';
-  const flow = source.indexOf('{') >= 0 || source.indexOf('[') >= 0;
-  const match = flow ? UNQUOTED_ENV_IN_FLOW.exec(source.slice(source.search(/[{[]/) + 1)) : null;
-  if (match?.[1] !== undefined) {
-    const value = match[1].trim();
-    return {
-      message: `syntax error: \`${value}\` inside \`{ … }\` or \`[ … ]\` is read as a nested mapping, because \`\${\` opens one there (${parserMessage})`,
-      suggestion: `quote the value: "${value}"`,
-    };
-  }
-  return { message: `syntax error: ${parserMessage}` };
-}
-
-const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-function substituteEnv(
-  value: unknown,
-  p: Path,
-  env: Readonly<Record<string, string | undefined>>,
-  secrets: Set<string>,
-  missing: (p: Path, name: string) => void,
-): unknown {
-  if (typeof value === 'string') {
-    if (!value.includes('${')) return value;
-    let used = false;
-    const replaced = value.replace(ENV_REF, (match, name: string | undefined) => {
-      if (name === undefined) return '${';
-      used = true;
-      const found = env[name];
-      if (found === undefined) {
-        missing(p, name);
-        return '';
-      }
-      return found;
-    });
-    if (!used) return replaced;
-    secrets.add(p.join('/'));
-    if (/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(value)) {
-      try {
-        const typed: unknown = parseYamlScalar(replaced);
-        if (typeof typed === 'number' || typeof typed === 'boolean') return typed;
-      } catch {
-        // Not a plain scalar: keep the string.
-      }
-    }
-    return replaced;
-  }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, [...p, i], env, secrets, missing));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, [...p, k], env, secrets, missing)]));
-  }
-  return value;
-}
-
