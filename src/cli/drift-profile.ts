@@ -7,11 +7,13 @@
  * manifest's `referenceProfile`. The readers are shared with `centaur drift compare`.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Type } from '@sinclair/typebox';
-import { defineSink } from '../core/component.js';
+import { defineSink, defineSource } from '../core/component.js';
+import { PauseGate } from '../core/pause-gate.js';
 import { createLogger } from '../core/logger.js';
 import { DriftInputError } from '../drift/errors.js';
 import { DEFAULT_PROFILE_SAMPLE, buildReferenceProfile, profileFeatureSpecs, writeReferenceProfile } from '../drift-monitor/profile.js';
@@ -87,6 +89,17 @@ function labelOf(record: unknown): string | undefined {
   return typeof label === 'string' && label.length > 0 ? label : undefined;
 }
 
+/** The image files under `dir`, recursively, in name order (hidden ones included; extensions in any case). */
+async function listImages(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listImages(full)));
+    else if (entry.isFile() && IMAGE_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) out.push(full);
+  }
+  return out;
+}
+
 /** Whether a name is one of Centaur's features (for any class names). */
 export function isCentaurFeature(name: string): boolean {
   return name === 'class' || name === 'confidence' || name.startsWith(PROBABILITY_PREFIX) || IMAGE_FEATURES.some((f) => f.name === name);
@@ -116,6 +129,40 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
   let failed = 0;
   // The rows come from the same components a serving topology runs (files-source, decode-image,
   // micro-batch, infer), through the runtime, so a profile measures what serving will see.
+  // The folder is read as before (any file name, any extension case); the rest of the graph is
+  // the serving components. Paths stay out of the topology text, so no character in them is
+  // read as YAML or as a `${NAME}`.
+  const images = defineSource({
+    kind: 'profile-images',
+    role: 'source',
+    stability: 'stable',
+    description: 'Reads the image files of a drift profile folder.',
+    options: Type.Object({}, { additionalProperties: false }),
+    create: () => {
+      const gate = new PauseGate();
+      return {
+        start: async (ctx) => {
+          const files = await listImages(dir);
+          for (const [offset, file] of files.entries()) {
+            await gate.whilePaused();
+            if (gate.stopped) return;
+            const id = path.relative(dir, file);
+            const position = { source: 'images', partition: '0', offset, uri: pathToFileURL(file).href };
+            try {
+              const bytes = await readFile(file);
+              ctx.emit({ id, eventTime: 0, position, payload: { kind: 'bytes', bytes }, sizeBytes: bytes.length });
+            } catch (error) {
+              ctx.fail({ id, eventTime: 0, position, payload: { kind: 'reference', uri: position.uri }, sizeBytes: 0 }, error);
+            }
+          }
+        },
+        pause: () => gate.pause(),
+        resume: () => gate.resume(),
+        commit: async () => undefined,
+        stop: async () => gate.stop(),
+      };
+    },
+  });
   const collect = defineSink({
     kind: 'profile-rows',
     role: 'sink',
@@ -158,24 +205,25 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
   });
   const input = manifest?.input;
   const decode = input === undefined ? {} : { size: [input.width, input.height], fit: input.fit, kernel: input.kernel, scale: input.scale };
-  const model = options.model === undefined ? undefined : path.resolve(options.model);
+  // `$${` is a literal `${` in topology text: a model path is taken as written.
+  const model = options.model === undefined ? undefined : path.resolve(options.model).replaceAll('${', '$${');
   const yaml = [
     'version: 1',
     'name: drift-profile',
     'deadLetter: unreadable',
     'nodes:',
-    `  images: ${JSON.stringify({ kind: 'files-source', path: path.resolve(dir), extensions: [...IMAGE_EXTENSIONS].map((e) => e.slice(1)) })}`,
+    '  images: { kind: profile-images }',
     `  decode: ${JSON.stringify({ kind: 'decode-image', from: ['images'], ...decode })}`,
-    ...(model === undefined
+    ...(model === undefined || input === undefined
       ? ['  rows: { kind: profile-rows, from: [decode] }']
       : [
-          '  batch: { kind: micro-batch, from: [decode], maxSize: 32 }',
+          `  batch: ${JSON.stringify({ kind: 'micro-batch', from: ['decode'], maxSize: 32, layout: input.layout })}`,
           `  infer: ${JSON.stringify({ kind: 'infer', from: ['batch'], model: { path: model }, includeEmbedding: true })}`,
           '  rows: { kind: profile-rows, from: [infer] }',
         ]),
     '  unreadable: { kind: profile-unreadable }',
   ].join('\n');
-  const topology = parseTopology(yaml, path.join(path.resolve(dir), 'drift-profile.yaml'), { env: {}, components: [...allComponents, collect, unreadable] });
+  const topology = parseTopology(yaml, path.join(process.cwd(), 'drift-profile.yaml'), { env: {}, components: [...allComponents, images, collect, unreadable] });
   await new Runtime(topology, { logger: createLogger('silent') }).run();
   const wanted = options.columns;
   return {

@@ -19,6 +19,7 @@ export class Commits {
   private readonly pending = new Map<string, PendingCommit>();
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
+  private cancelled = false;
 
   constructor(
     private readonly intervalMs: number,
@@ -45,10 +46,18 @@ export class Commits {
     const advanced = this.trackers.get(key)?.complete(offset);
     if (advanced === undefined) return;
     this.pending.set(key, { source, partition, offset: advanced, epoch });
+    this.arm();
+  }
+
+  /** Schedules a commit round unless one is scheduled; a failed round schedules the next, so an idle partition's position still goes out. */
+  private arm(): void {
     if (this.timer !== undefined) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flush().catch(this.onTimedFailure);
+      this.flush().catch((error: unknown) => {
+        this.onTimedFailure(error);
+        if (this.pending.size > 0 && !this.cancelled) this.arm();
+      });
     }, this.intervalMs);
   }
 
@@ -75,8 +84,9 @@ export class Commits {
     return this.chain;
   }
 
-  /** Cancels a scheduled commit (the run ended; the final `flush` has run). */
+  /** Cancels a scheduled commit (the run ended; the final `flush` has run); no round is scheduled after. */
   cancelTimer(): void {
+    this.cancelled = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }

@@ -39,7 +39,13 @@ export class Nodes {
     let deadLetterSink: Sink | undefined;
     let ownDeadLetterSink = false;
     try {
-      for (const id of t.order) {
+      // Nodes that provide shared resources first (a dead-letter sink without `from` may come
+      // before its topology's source in `order`); wiring, not creation, follows the graph.
+      const provides = (id: string): boolean => {
+        const n = t.nodes.get(id) as TopologyNode;
+        return (n.spec.provides?.(n.options) ?? []).length > 0;
+      };
+      for (const id of [...t.order.filter(provides), ...t.order.filter((id) => !provides(id))]) {
         const node = t.nodes.get(id) as TopologyNode;
         const ctx: CreateContext = { nodeId: id, topologyName: t.name, baseDir: t.baseDir, logger: logger.child({ node: id }), metrics: metrics.forNode(id), shared };
         const spec = node.spec;

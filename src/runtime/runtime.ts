@@ -147,6 +147,8 @@ export class Runtime {
   async run(): Promise<RunSummary> {
     const nodes = await Nodes.create(this.topology, this.options.logger, this.metrics);
     this.nodes = nodes;
+    // A stop asked for while the nodes were being created: the sources start stopped and end at once.
+    if (this.stopRequested) for (const s of nodes.sources()) await s.stop().catch((error: unknown) => this.fail(error));
     this.stats.start();
     const finished = new Promise<RunSummary>((resolve, reject) => {
       this.rejectRun = reject;

@@ -180,6 +180,8 @@ export class RollingObjectFiles<T = string> {
       resolve = res;
       reject = rej;
     });
+    // The appenders see a failure; this keeps one no appender waits for any more from going unobserved.
+    done.catch(() => undefined);
     const now = Date.now();
     const file: OpenFile<T> = { partition, records: [], bytes: 0, openedAt: now, lastAppendAt: now, timer: undefined, done, resolve, reject };
     this.open.set(partition, file);

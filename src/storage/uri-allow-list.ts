@@ -65,6 +65,8 @@ export class UriAllowList {
     const parsed = parseObjectUri(uri);
     if (parsed.scheme === 'file') return this.checkFile(uri, parsed.key);
     if (hasDotSegment(parsed.key)) throw refused(uri, 'its key has a `.` or `..` segment, which some servers and proxies resolve');
+    // Azure Blob storage reads `\` in a blob name as `/`: such a key could leave its prefix there.
+    if (parsed.scheme === 'azure' && parsed.key.includes('\\')) throw refused(uri, 'its blob name has a `\\`, which Azure reads as `/`');
     const ok = this.entries.some((e) => e.scheme === parsed.scheme && (e.bucket === undefined || e.bucket === parsed.bucket) && parsed.key.startsWith(e.prefix));
     if (!ok) {
       const allowed = this.settings.allow.length === 0 ? 'nothing' : this.settings.allow.join(', ');

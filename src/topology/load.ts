@@ -206,12 +206,22 @@ function analyzeTopology(text: string, file: string, options: LoadOptions): Anal
     }
   }
 
-  // Shared resources: every one a node needs must be provided by some node of the topology.
-  const provided = new Set([...nodes.values()].filter((n) => !invalidOptions.has(n.id)).flatMap((n) => n.spec.provides?.(n.options) ?? []));
+  // Shared resources: each one a node needs is provided by exactly one node of the topology. A
+  // node whose options are invalid might be the provider: then missing ones are not reported.
+  const providers = new Map<string, string>();
   for (const node of nodes.values()) {
     if (invalidOptions.has(node.id)) continue;
+    for (const resource of node.spec.provides?.(node.options) ?? []) {
+      const first = providers.get(resource);
+      if (first === undefined) providers.set(resource, node.id);
+      else at(['nodes', node.id], `provides \`${resource}\`, which node \`${first}\` provides already; a topology has one`, { node: node.id, key: true, suggestion: 'keep one of them (e.g. one kafka-source with `exactlyOnce: true`)' });
+    }
+  }
+  const providerUnknown = [...nodes.values()].some((n) => invalidOptions.has(n.id) && n.spec.provides !== undefined);
+  for (const node of nodes.values()) {
+    if (invalidOptions.has(node.id) || providerUnknown) continue;
     for (const need of node.spec.needs?.(node.options) ?? []) {
-      if (provided.has(need.resource)) continue;
+      if (providers.has(need.resource)) continue;
       const p = need.problem;
       at(['nodes', node.id, ...p.path], p.message, { node: node.id, key: true, ...(p.suggestion === undefined ? {} : { suggestion: p.suggestion }) });
     }

@@ -25,7 +25,8 @@ export async function modelProblems(nodes: ReadonlyMap<string, TopologyNode>, in
     if (typeof model?.path !== 'string') continue;
     let manifest: Manifest;
     try {
-      manifest = (await loadManifest(path.resolve(baseDir, model.path))).manifest;
+      // The hash of the model file is checked when the model loads; validation reads only the manifest.
+      manifest = (await loadManifest(path.resolve(baseDir, model.path), { verifyHash: false })).manifest;
     } catch (error) {
       problems.push({ path: ['nodes', node.id, 'model', 'path'], node: node.id, message: (error as Error).message, suggestion: 'point `model.path` at a model folder with a manifest.json' });
       continue;

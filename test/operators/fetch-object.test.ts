@@ -132,10 +132,12 @@ test('cloud URIs must start with an allowed prefix; keys with dot segments are r
     reference('otherPrefix', 's3://lake/private/x.jpg'),
     reference('dots', 's3://lake/uploads/../private/x.jpg'),
     reference('otherContainer', 'azure://frames-private/x.jpg'),
+    reference('backslash', 'azure://frames/a\\..\\..\\secrets\\x.jpg'),
   ]);
   assert.deepEqual(out, []);
   const byId = Object.fromEntries(failed.map((f) => [f.envelope.id, f.error]));
-  for (const id of ['otherBucket', 'otherPrefix', 'dots', 'otherContainer']) assert.equal(byId[id]?.code, 'OBJECT_URI_REFUSED', id);
+  for (const id of ['otherBucket', 'otherPrefix', 'dots', 'otherContainer', 'backslash']) assert.equal(byId[id]?.code, 'OBJECT_URI_REFUSED', id);
+  assert.match(byId.backslash?.message ?? '', /Azure reads as `\/`/);
   assert.match(byId.otherBucket?.message ?? '', /outside the allowed prefixes \(s3:\/\/lake\/uploads\/, azure:\/\/frames\)/);
   assert.match(byId.dots?.message ?? '', /`\.` or `\.\.` segment/);
 });

@@ -48,3 +48,22 @@ test('a failed commit, and those after it in the same round, are tried again at 
   assert.deepEqual(done.map((c) => c.partition).sort(), ['a', 'b'], 'neither partition lost its position');
   commits.cancelTimer();
 });
+
+test('a timed commit that failed is tried again on the next interval, though nothing else completes', async () => {
+  const done: PendingCommit[] = [];
+  let failures = 1;
+  const reported: unknown[] = [];
+  const commits = new Commits(5, async (c) => {
+    if (failures > 0) {
+      failures -= 1;
+      throw new Error('broker away');
+    }
+    done.push(c);
+  }, (error) => reported.push(error));
+  commits.track('s', 'idle', undefined, 0);
+  commits.completed('s', 'idle', undefined, 0);
+  await tick(40);
+  assert.equal(reported.length, 1);
+  assert.deepEqual(done, [{ source: 's', partition: 'idle', offset: 0, epoch: undefined }]);
+  commits.cancelTimer();
+});
