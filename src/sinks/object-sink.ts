@@ -150,6 +150,8 @@ class ObjectSink implements Sink {
   private readonly archive: ImageArchive | undefined;
   private readonly files: RecordFiles | undefined;
   private waiting = 0;
+  /** Writes archiving their images, not yet adding their records. */
+  private readonly archiving = new Set<Promise<(ArchivedImage | undefined)[]>>();
   private failure: string | null = null;
   private imagesWritten = 0;
   private imagesSeen = 0;
@@ -190,7 +192,16 @@ class ObjectSink implements Sink {
   /** Archives the images, then adds the records to their files; resolves when both are in the store, naming the inputs whose record could not be written. */
   async write(envelopes: readonly Envelope[]): Promise<void | readonly SinkRejection[]> {
     try {
-      const archived = await this.archiveAll(envelopes);
+      // Until its records are added, a write is archiving: the flush at the end of the input waits
+      // for it, so records that arrive last still share a file with the others.
+      const archiving = this.archiveAll(envelopes);
+      this.archiving.add(archiving);
+      let archived: (ArchivedImage | undefined)[];
+      try {
+        archived = await archiving;
+      } finally {
+        this.archiving.delete(archiving);
+      }
       if (this.files === undefined) return;
       const entries = envelopes.map((envelope, i) => ({ envelope, image: archived[i], partition: `dt=${this.dateOf(envelope)}` }));
       const files = this.files;
@@ -213,8 +224,9 @@ class ObjectSink implements Sink {
     }
   }
 
-  /** Uploads every open record file and waits for it. */
+  /** Uploads every open record file and waits for it; at the end of the input, after the writes still archiving have added their records. */
   async flush(endOfInput = false): Promise<void> {
+    if (endOfInput) await Promise.allSettled([...this.archiving]);
     await (endOfInput ? this.files?.drain() : this.files?.flush());
   }
 
