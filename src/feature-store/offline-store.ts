@@ -98,6 +98,11 @@ export class FeastOfflineStore {
     return endOfInput ? this.files.drain() : this.files.flush();
   }
 
+  /** Announces rows still to come (after the Redis write); the end-of-input flush waits for them. */
+  expect(): () => void {
+    return this.files.expect();
+  }
+
   /** Files, rows and bytes uploaded so far. */
   get stats(): RollingFilesStats {
     return this.files.stats;

@@ -195,9 +195,18 @@ class FeatureStoreSink implements Sink {
       if (onlineRow !== undefined) online.push(onlineRow as FeatureRow);
       if (offlineRow !== undefined) offline.push(offlineRow as FeatureRow);
     }
+    // The lake's rows follow the Redis write: the end-of-input flush waits for them.
+    const appended = offline.length === 0 ? undefined : this.offline?.expect();
     try {
-      await this.writeOnline(online);
-      await this.writeOffline(offline);
+      try {
+        await this.writeOnline(online);
+      } catch (error) {
+        appended?.();
+        throw error;
+      }
+      const offlineWritten = this.writeOffline(offline); // appends at once, then waits for the upload
+      appended?.();
+      await offlineWritten;
       this.failure = null;
     } catch (error) {
       this.failure = (error as Error).message;

@@ -91,6 +91,8 @@ interface RecordFiles {
   flush(): Promise<void>;
   /** The input ended: no file waits for more records (RollingObjectFiles.drain). */
   drain(): Promise<void>;
+  /** Announces records still to come (RollingObjectFiles.expect). */
+  expect(): () => void;
   readonly stats: RollingObjectFiles['stats'];
 }
 
@@ -121,6 +123,7 @@ function recordFiles<T>(files: RollingObjectFiles<T>, toRecord: (entry: Entry) =
     },
     flush: () => files.flush(),
     drain: () => files.drain(),
+    expect: () => files.expect(),
     stats: files.stats,
   };
 }
@@ -150,8 +153,6 @@ class ObjectSink implements Sink {
   private readonly archive: ImageArchive | undefined;
   private readonly files: RecordFiles | undefined;
   private waiting = 0;
-  /** Writes archiving their images, not yet adding their records. */
-  private readonly archiving = new Set<Promise<(ArchivedImage | undefined)[]>>();
   private failure: string | null = null;
   private imagesWritten = 0;
   private imagesSeen = 0;
@@ -192,15 +193,14 @@ class ObjectSink implements Sink {
   /** Archives the images, then adds the records to their files; resolves when both are in the store, naming the inputs whose record could not be written. */
   async write(envelopes: readonly Envelope[]): Promise<void | readonly SinkRejection[]> {
     try {
-      // Until its records are added, a write is archiving: the flush at the end of the input waits
-      // for it, so records that arrive last still share a file with the others.
-      const archiving = this.archiveAll(envelopes);
-      this.archiving.add(archiving);
+      // The records follow once the images are archived: the end-of-input flush waits for them.
+      const appended = this.files?.expect();
       let archived: (ArchivedImage | undefined)[];
       try {
-        archived = await archiving;
-      } finally {
-        this.archiving.delete(archiving);
+        archived = await this.archiveAll(envelopes);
+      } catch (error) {
+        appended?.();
+        throw error;
       }
       if (this.files === undefined) return;
       const entries = envelopes.map((envelope, i) => ({ envelope, image: archived[i], partition: `dt=${this.dateOf(envelope)}` }));
@@ -209,11 +209,13 @@ class ObjectSink implements Sink {
       let rejected: SinkRejection[];
       try {
         const added = files.add(entries);
+        appended?.();
         rejected = added.rejected;
         // Every write the runtime may start is waiting on a file: upload now rather than wait for a timer.
         if (this.waiting >= WAITING_WRITES) void files.flush();
         await Promise.all(added.uploads);
       } finally {
+        appended?.();
         this.waiting -= 1;
       }
       this.failure = null;
@@ -224,9 +226,8 @@ class ObjectSink implements Sink {
     }
   }
 
-  /** Uploads every open record file and waits for it; at the end of the input, after the writes still archiving have added their records. */
+  /** Uploads every open record file and waits for it. */
   async flush(endOfInput = false): Promise<void> {
-    if (endOfInput) await Promise.allSettled([...this.archiving]);
     await (endOfInput ? this.files?.drain() : this.files?.flush());
   }
 

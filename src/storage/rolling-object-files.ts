@@ -99,6 +99,8 @@ export class RollingObjectFiles<T = string> {
   private readonly partitionSeqs = new Map<string, number>();
   /** Set by `drain`: no more records are expected, so no file waits for more. */
   private draining = false;
+  /** Writes that announced records still to come (`expect`), which `drain` waits for. */
+  private readonly expected = new Set<Promise<void>>();
   /** Files uploaded, their records, and their bytes as uploaded (encoded). */
   readonly stats: RollingFilesStats = { files: 0, records: 0, bytes: 0 };
 
@@ -160,8 +162,25 @@ export class RollingObjectFiles<T = string> {
    * still under way when the input ended arrive later and must not wait for a timer).
    */
   async drain(): Promise<void> {
+    // Records a write announced (it is still archiving images, or writing Redis first) join the
+    // files before they roll, so the last records of the input share a file with the others.
+    await Promise.allSettled([...this.expected]);
     this.draining = true;
     await this.flush();
+  }
+
+  /**
+   * Announces that a write will append records after some work of its own; call the returned
+   * function once it appended them (or gave up). `drain` waits for it.
+   */
+  expect(): () => void {
+    let settle!: () => void;
+    const pending = new Promise<void>((resolve) => (settle = resolve));
+    this.expected.add(pending);
+    return () => {
+      this.expected.delete(pending);
+      settle();
+    };
   }
 
   /** Rolls the file once the current turn of the event loop is over, so appends made in it share the file. */

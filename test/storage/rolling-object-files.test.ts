@@ -225,3 +225,25 @@ test('a file that cannot be encoded rejects every append of that file, as a fail
   assert.deepEqual(uploaded, []);
   assert.deepEqual(files.stats, { files: 0, records: 0, bytes: 0 });
 });
+
+test('drain waits for records a write announced (expect), so they share the last file', async () => {
+  const uploaded: string[] = [];
+  const files = new RollingObjectFiles({
+    fileUri: ({ partition, seq }) => `mem://lake/${partition}/part-${seq}.jsonl`,
+    maxFileBytes: 1 << 20,
+    maxFileRecords: 1000,
+    maxFileAgeMs: 0,
+    maxIdleMs: 0,
+    upload: async (uri) => void uploaded.push(uri),
+  });
+  const first = files.append('p', ['a']);
+  const appended = files.expect();
+  const drained = files.drain();
+  // The announced write appends a moment later (after archiving images, say).
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const second = files.append('p', ['b']);
+  appended();
+  await Promise.all([drained, first, second]);
+  assert.deepEqual(uploaded, ['mem://lake/p/part-1.jsonl']);
+  assert.equal(files.stats.records, 2);
+});
