@@ -45,6 +45,13 @@ module.exports = {
       from: { path: '^src/', pathNot: '^src/(cli|runtime|topology|http|observability|dashboard)/|' + COMPONENT },
       to: { path: '^src/(runtime|topology|http)/' },
     },
+    {
+      name: 'optional-packages-load-at-run-time',
+      severity: 'error',
+      comment: 'An optional dependency (node-rdkafka) may be missing after npm ci: src neither imports it nor its types; the adapter loads it with require when a topology asks for it.',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-optional'] },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -4,7 +4,7 @@
  * topology asks for `client: node-rdkafka`, with a clear error if it is not installed.
  */
 import { createRequire } from 'node:module';
-import type * as Rdkafka from 'node-rdkafka';
+import type * as Rdkafka from './rdkafka-api.js';
 import { CentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type {
@@ -21,17 +21,15 @@ import type {
 } from './client.js';
 import type { ConnectionSettings } from './connection.js';
 
-type RdkafkaModule = typeof Rdkafka;
-
 /** Messages taken from librdkafka's queue per call. */
 const CONSUME_BATCH = 500;
 const TIMEOUT_MS = 30000;
 
 /** Creates node-rdkafka clients for one cluster. */
 export function createRdkafkaFactory(connection: ConnectionSettings, logger: Logger): KafkaClientFactory {
-  let kafka: RdkafkaModule;
+  let kafka: Rdkafka.RdkafkaModule;
   try {
-    kafka = createRequire(import.meta.url)('node-rdkafka') as RdkafkaModule;
+    kafka = createRequire(import.meta.url)('node-rdkafka') as Rdkafka.RdkafkaModule;
   } catch (error) {
     throw new CentaurError(
       'CONFIG_INVALID',
@@ -87,7 +85,7 @@ class RdkafkaConsumer implements KafkaConsumerClient {
   private readonly startOffsets = new Map<string, number>();
 
   constructor(
-    private readonly kafka: RdkafkaModule,
+    private readonly kafka: Rdkafka.RdkafkaModule,
     base: Record<string, string | number | boolean>,
     private readonly settings: ConsumerSettings,
     private readonly logger: Logger,
@@ -248,7 +246,7 @@ class RdkafkaConsumer implements KafkaConsumerClient {
 class RdkafkaProducer implements KafkaProducerClient {
   protected readonly producer: Rdkafka.HighLevelProducer;
 
-  constructor(kafka: RdkafkaModule, base: Record<string, string | number | boolean>, settings: ProducerSettings, logger: Logger) {
+  constructor(kafka: Rdkafka.RdkafkaModule, base: Record<string, string | number | boolean>, settings: ProducerSettings, logger: Logger) {
     this.producer = new kafka.HighLevelProducer(
       {
         ...base,
@@ -290,7 +288,7 @@ class RdkafkaProducer implements KafkaProducerClient {
 
 class RdkafkaTransactionalProducer extends RdkafkaProducer implements KafkaTransactionalProducerClient {
   constructor(
-    kafka: RdkafkaModule,
+    kafka: Rdkafka.RdkafkaModule,
     base: Record<string, string | number | boolean>,
     settings: ProducerSettings & { transactionalId: string },
     logger: Logger,
