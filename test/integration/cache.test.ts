@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateImages } from '../../src/demo/generate-images.js';
@@ -15,6 +15,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadTopologyFile } from '../../src/topology/load.js';
 import { deleteKeys, redisClient, REDIS_URL, requireRedis, uniqueNamespace } from '../helpers/redis.js';
+import { readJsonLines } from '../helpers/jsonl-files.js';
 
 const MODEL = path.resolve('models/demo');
 
@@ -41,9 +42,7 @@ nodes:
 }
 
 async function readRecords(dir: string): Promise<Map<string, Rec>> {
-  const names = (await readdir(dir)).filter((n) => n.startsWith('out-') && n.endsWith('.jsonl'));
-  const text = (await Promise.all(names.map((n) => readFile(path.join(dir, n), 'utf8')))).join('');
-  const records = text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Rec);
+  const records = await readJsonLines<Rec>(dir, 'out-');
   return new Map(records.map((r) => [r.id, r]));
 }
 

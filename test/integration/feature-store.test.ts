@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,7 @@ import { featureStoreSink } from '../../src/sinks/feature-store-sink.js';
 import { loadTopologyFile } from '../../src/topology/load.js';
 import { requirePytools, runPython } from '../helpers/pytools.js';
 import { AZURE_CONNECTION, createBuckets, deleteBuckets, getAzure, getS3, listAzure, listS3, requireObjectStores, S3_ENDPOINT, uniqueBucket } from '../helpers/object-stores.js';
+import { readJsonLines } from '../helpers/jsonl-files.js';
 import { redisClient, REDIS_URL, requireRedis } from '../helpers/redis.js';
 
 const MODEL = path.resolve('models/demo');
@@ -68,9 +69,7 @@ interface Rec {
 }
 
 async function readRecords(dir: string): Promise<Map<string, Rec>> {
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.jsonl') && n.startsWith('out-'));
-  const text = (await Promise.all(names.map((n) => readFile(path.join(dir, n), 'utf8')))).join('');
-  const records = text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Rec);
+  const records = await readJsonLines<Rec>(dir, 'out-');
   return new Map(records.map((r) => [r.id, r]));
 }
 

@@ -20,6 +20,7 @@ import { parseTopology } from '../../src/topology/load.js';
 import { startCentaur } from '../helpers/centaur-process.js';
 import { createStream, deleteStream, KINESIS_ENDPOINT, listShards, putRecords, requireKinesis, splitShard, uniqueStream } from '../helpers/kinesis.js';
 import type { PutResult } from '../helpers/kinesis.js';
+import { readJsonLines } from '../helpers/jsonl-files.js';
 
 const MODEL = path.resolve('models/demo');
 
@@ -74,17 +75,7 @@ interface OutRecord {
 
 /** Every record the files sink wrote under `dir`, in file order. */
 async function outputs(dir: string): Promise<OutRecord[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort();
-  } catch {
-    return [];
-  }
-  const records: OutRecord[] = [];
-  for (const name of names) {
-    for (const line of (await readFile(path.join(dir, name), 'utf8')).split('\n')) if (line.trim() !== '') records.push(JSON.parse(line) as OutRecord);
-  }
-  return records;
+  return readJsonLines<OutRecord>(dir, '');
 }
 
 async function waitForOutputs(dir: string, count: number, timeoutMs = 120000): Promise<void> {

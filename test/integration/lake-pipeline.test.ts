@@ -15,7 +15,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/core/logger.js';
@@ -29,6 +29,7 @@ import { createBuckets, deleteBuckets, getS3, listS3, putS3, requireObjectStores
 import { runPython, requirePytools } from '../helpers/pytools.js';
 import { deleteKeys, redisClient, REDIS_URL, requireRedis, uniqueNamespace } from '../helpers/redis.js';
 import { freePort, requireRedisServer, startRedis, stopRedis } from '../helpers/redis-server.js';
+import { readJsonLines } from '../helpers/jsonl-files.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 const MODEL = path.resolve('models/demo');
@@ -126,15 +127,11 @@ print(json.dumps(rows, default=str))
 }
 
 async function readOut(dir: string): Promise<Out[]> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith('out-') && n.endsWith('.jsonl'));
-  const text = (await Promise.all(names.map((n) => readFile(path.join(dir, n), 'utf8')))).join('');
-  return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Out);
+  return readJsonLines<Out>(dir, 'out-');
 }
 
 async function deadLetters(dir: string): Promise<number> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith('dead-letters'));
-  const text = (await Promise.all(names.map((n) => readFile(path.join(dir, n), 'utf8')))).join('');
-  return text.split('\n').filter((l) => l.length > 0).length;
+  return (await readJsonLines<unknown>(dir, 'dead-letters')).length;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {

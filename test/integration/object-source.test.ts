@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +22,7 @@ import { storeFor } from '../../src/storage/store-for.js';
 import type { StoreSettings } from '../../src/storage/store-options.js';
 import { parseTopology } from '../../src/topology/load.js';
 import { AZURE_CONNECTION, createBuckets, deleteBuckets, getAzure, getS3, putAzure, putS3, requireObjectStores, S3_ENDPOINT, uniqueBucket } from '../helpers/object-stores.js';
+import { readJsonLines } from '../helpers/jsonl-files.js';
 
 /** One store under test: how to put objects, how a topology names them, where its watermark lives. */
 interface Lake {
@@ -130,9 +131,7 @@ interface OutputRecord {
 }
 
 async function jsonLines<T>(folder: string): Promise<T[]> {
-  const files = await readdir(folder).catch(() => [] as string[]);
-  const texts = await Promise.all(files.filter((f) => f.endsWith('.jsonl')).map((f) => readFile(path.join(folder, f), 'utf8')));
-  return texts.flatMap((t) => t.split('\n').filter((l) => l.length > 0)).map((l) => JSON.parse(l) as T);
+  return readJsonLines<T>(folder, '');
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
