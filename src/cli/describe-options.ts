@@ -77,6 +77,8 @@ export function componentsMarkdown(specs: readonly ComponentSpec[]): string {
     out.push(`## ${role === 'source' ? 'Sources' : role === 'operator' ? 'Operators' : 'Sinks'}`, '');
     for (const spec of specs.filter((s) => s.role === role)) {
       out.push(`### \`${spec.kind}\``, '', `${spec.description} Stability: **${spec.stability}**.`, '');
+      const families = spec.metrics ?? [];
+      if (families.length > 0) out.push(`Metrics ([METRICS.md](METRICS.md)): ${families.map((f) => `\`${f.name}\``).join(', ')}.`, '');
       const rows = optionRows(spec);
       if (rows.length === 0) {
         out.push('No options.', '');

@@ -8,7 +8,7 @@ import type { Observable, SchedulerLike } from 'rxjs';
 import type { Envelope, EnvelopeInit, Item } from './envelope.js';
 import type { CentaurError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { NodeMetrics } from './node-metrics.js';
+import type { MetricFamily, NodeMetrics } from './metric-family.js';
 
 export type Role = 'source' | 'operator' | 'sink';
 export type Stability = 'experimental' | 'beta' | 'stable';
@@ -46,7 +46,7 @@ export interface CreateContext {
   /** Folder of the topology file: relative paths in options resolve against it. */
   readonly baseDir: string;
   readonly logger: Logger;
-  /** Where the node reports batch, inference, model and lag figures (absent outside a runtime). */
+  /** Where the node records the metric families its spec declares (absent outside a runtime). */
   readonly metrics?: NodeMetrics;
   /** Resources shared by the nodes of this run (absent outside a runtime). */
   readonly shared?: SharedResources;
@@ -61,8 +61,8 @@ export interface Source {
   start(ctx: SourceContext): Promise<void>;
   pause(): void;
   resume(): void;
-  /** Record that every offset ≤ `offset` of `partition` (in `epoch`, when the source uses epochs) is complete. */
-  commit(partition: string, offset: number, epoch?: number): Promise<void>;
+  /** Record that every offset ≤ `offset` of `partition` is complete (the runtime merges re-reads of a partition). */
+  commit(partition: string, offset: number): Promise<void>;
   /** Stop emitting; `start` resolves soon after. Commits may still follow until `close`. */
   stop(): Promise<void>;
   /** Release connections after the last commit (default: nothing more to do). */
@@ -197,6 +197,8 @@ interface SpecBase<S extends TObject> {
   readonly description: string;
   readonly stability: Stability;
   readonly options: S;
+  /** The metric families the component records (declared next to its code), registered and documented before the first input. */
+  readonly metrics?: readonly MetricFamily[];
   /**
    * Cross-field rules the schema cannot say, checked in the one validation pass with every other
    * problem (so `centaur validate` and `centaur run` agree). Pure: no I/O, no outside world.

@@ -15,11 +15,6 @@ export interface SourcePosition {
   readonly uri?: string;
   /** The Kafka topic, for Kafka inputs. */
   readonly topic?: string;
-  /**
-   * Which assignment of the partition emitted it: a source that re-reads a partition from an
-   * earlier position (after a rebalance) starts a new epoch, whose offsets are tracked afresh.
-   */
-  readonly epoch?: number;
 }
 
 /** The input exactly as it arrived, when the payload was taken out of it (e.g. a Kafka message). */

@@ -6,7 +6,7 @@
  */
 import type { Envelope } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
-import type { DriftWindowFigures, NodeMetrics } from '../core/node-metrics.js';
+import type { DriftMetrics, DriftWindowFigures } from './drift-metrics.js';
 import type { RecordPublisher } from './outputs.js';
 import { windowReport } from './report.js';
 import type { ColumnChoice, DriftReport, WindowRef } from './report.js';
@@ -43,7 +43,8 @@ export interface MonitorOptions {
   readonly reports?: RecordPublisher;
   readonly requests?: RecordPublisher;
   readonly partials?: { readonly publisher: RecordPublisher; readonly instance: string };
-  readonly metrics: NodeMetrics;
+  /** The node's drift metrics and live status. */
+  readonly metrics: DriftMetrics;
   readonly logger: Logger;
   readonly clock?: () => number;
 }
@@ -90,7 +91,7 @@ export class ReportHandler {
   /** Handles one report now and queues its publications. */
   handle(report: DriftReport, now: number): void {
     const o = this.options;
-    o.metrics.driftWindow(reportFigures(report));
+    o.metrics.window(reportFigures(report));
     if (this.keep > 0) {
       this.reports.push(report);
       if (this.reports.length > this.keep) this.reports.shift();
@@ -151,7 +152,7 @@ export class DriftMonitor {
 
   /** Counts one envelope into its window (late ones are counted as late only). */
   add(envelope: Envelope): void {
-    if (!this.windower.add(envelope, envelope.eventTime)) this.options.metrics.driftLate(1);
+    if (!this.windower.add(envelope, envelope.eventTime)) this.options.metrics.lateInputs(1);
     if (this.windower.openPanes > this.maxOpenPanes) this.maxOpenPanes = this.windower.openPanes;
   }
 

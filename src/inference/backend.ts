@@ -10,7 +10,7 @@ import type { Static } from '@sinclair/typebox';
 import type { BatchTensor } from '../core/envelope.js';
 import type { PackedDtype as TensorDtype } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
-import type { NodeMetrics } from '../core/node-metrics.js';
+import type { NodeMetrics } from '../core/metric-family.js';
 
 /** What a backend returns for a batch of n inputs; arrays are the backend's own copies. */
 export interface InferenceOutput {

@@ -32,6 +32,7 @@ import type { InputPlan } from './kserve-input.js';
 import { batchOutput } from './kserve-output.js';
 import type { ChunkAnswer, OutputPlan } from './kserve-output.js';
 import type { LoadedManifest } from './manifest.js';
+import { InferenceServerMetrics } from './inference-metrics.js';
 
 /** The defaults of the optional `kserve` options (Ajv does not fill defaults inside the `backend` union). */
 export const KSERVE_DEFAULTS = { protocol: 'grpc', timeoutMs: 30_000, retries: 3, maxInFlight: 8 } as const;
@@ -96,7 +97,8 @@ export function connectionFor(options: KserveBackendOptions, context: BackendCon
   const timeoutMs = options.timeoutMs ?? KSERVE_DEFAULTS.timeoutMs;
   const maxInFlight = options.maxInFlight ?? KSERVE_DEFAULTS.maxInFlight;
   const endpoint = options.endpoint.trim();
-  const { logger, metrics } = context;
+  const { logger } = context;
+  const metrics = context.metrics === undefined ? undefined : new InferenceServerMetrics(context.metrics, endpoint);
   const common: KserveClientOptions = {
     timeoutMs,
     healthTimeoutMs: Math.min(5_000, timeoutMs),
@@ -105,11 +107,11 @@ export function connectionFor(options: KserveBackendOptions, context: BackendCon
       ? {}
       : {
           onRetry: (error: CentaurError, attempt: number, delayMs: number) => {
-            metrics?.inferenceServerRetry(endpoint, error.code);
+            metrics?.retry(error.code);
             logger?.warn({ code: error.code, error: error.message, attempt, delayMs: Math.round(delayMs) }, 'Inference request failed; retrying.');
           },
           onCircuit: (open: boolean) => {
-            metrics?.inferenceServerCircuit(endpoint, open);
+            metrics?.circuitChanged(open);
             if (open) logger?.warn({ server: endpoint }, 'The inference server keeps failing: requests fail fast until a trial call succeeds.');
             else logger?.info({ server: endpoint }, 'The inference server answers again.');
           },

@@ -37,7 +37,6 @@ const BYTES_TIME_HEADER = 'capture-time';
 export interface MessagePlace {
   readonly sourceId: string;
   readonly partition: string;
-  readonly epoch: number;
 }
 
 /** An input under construction: decoding fills in what the value says (built once per message, no copies). */
@@ -52,7 +51,7 @@ function draft(message: KafkaInputMessage, place: MessagePlace, metadata: Record
   const init: DraftInit = {
     id: `${message.topic}-${message.partition}-${message.offset}`,
     eventTime: message.timestamp,
-    position: { source: place.sourceId, partition: place.partition, offset: message.offset, topic: message.topic, epoch: place.epoch },
+    position: { source: place.sourceId, partition: place.partition, offset: message.offset, topic: message.topic },
     payload: { kind: 'bytes', bytes: message.value ?? Buffer.alloc(0) },
     sizeBytes: (message.value?.length ?? 0) + (message.key?.length ?? 0),
     metadata,

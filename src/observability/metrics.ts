@@ -5,17 +5,27 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RegistryContentType } from 'prom-client';
-import type { DriftWindowFigures, NodeMetrics } from '../core/node-metrics.js';
-import type { DriftNodeStatus, DriftSummary } from './api-types.js';
+import { LATENCY_BUCKETS } from '../core/metric-family.js';
+import type { LabelValues, MetricFamily, NodeMetrics, StatusChannel } from '../core/metric-family.js';
+import { DRIFT_STATUS } from '../drift-monitor/drift-metrics.js';
+import type { DriftSummary } from './api-types.js';
 import { FastHistogram } from './fast-histogram.js';
 import type { HistogramChild } from './fast-histogram.js';
 
-/** Latency buckets in seconds: sub-millisecond stages up to slow end-to-end paths. */
-export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Batch-size buckets: powers of two up to 256. */
-export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
-/** Batch-fill buckets: tenths. */
-export const FILL_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+export { LATENCY_BUCKETS };
+
+/**
+ * Families of components that the status API reads (by name, as a Prometheus query would); a test
+ * checks that a component declares each with these labels.
+ */
+export const STATUS_FAMILIES = {
+  /** Gauge, value 1 for the model version each infer node runs; labels model, version. */
+  modelInfo: 'centaur_model_info',
+  /** Gauge per assigned partition; labels topic, partition. */
+  consumerLag: 'centaur_kafka_consumer_lag',
+  /** Histogram of batch size over maximum batch size. */
+  batchFill: 'centaur_batch_fill_ratio',
+} as const;
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -39,8 +49,8 @@ export interface RuntimeGaugeSource {
 
 /** Short-window figures for the status API, kept beside the Prometheus families. */
 interface WindowStats {
-  batches: number;
-  fillSum: number;
+  count: number;
+  sum: number;
 }
 
 export class CentaurMetrics {
@@ -49,40 +59,21 @@ export class CentaurMetrics {
   private readonly endToEnd: HistogramChild;
   private readonly processing: HistogramChild;
   private readonly nodeProcessing: FastHistogram;
-  private readonly batchSize: Histogram;
-  private readonly batchFill: Histogram;
-  private readonly batchWait: Histogram;
-  private readonly inferenceBatch: Histogram;
-  private readonly inferenceImage: Histogram;
-  private readonly inferenceImages: Counter;
-  private readonly modelInfo: Gauge;
   private readonly pauses: Counter;
   private readonly deadLetters: Counter;
   private readonly commits: Counter;
   private readonly commitSeconds: Histogram;
-  private readonly lag: Gauge;
-  private readonly shadowPredictions: Counter;
-  private readonly shadowSeconds: Histogram;
-  private readonly shadowSkips: Counter;
-  private readonly driftScore: Gauge;
-  private readonly driftFeatureDetected: Gauge;
-  private readonly driftDetected: Gauge;
-  private readonly driftShare: Gauge;
-  private readonly driftEmbedding: Gauge;
-  private readonly driftWindows: Counter;
-  private readonly driftLateInputs: Counter;
-  private readonly retrainRequests: Counter;
-  private readonly cacheLookupCounter: Counter;
-  private readonly cacheStoreCounter: Counter;
-  private readonly inferenceServerRetries: Counter;
-  private readonly inferenceServerCircuitOpen: Gauge;
-  private readonly driftByNode = new Map<string, DriftNodeStatus>();
-  private readonly lagValues = new Map<string, number>();
-  private readonly models = new Map<string, { model: string; version: string }>();
-  private window: WindowStats = { batches: 0, fillSum: 0 };
+  /** The families components declared, by name. */
+  private readonly families = new Map<string, { readonly family: MetricFamily; readonly metric: Counter | Gauge | Histogram }>();
+  /** The current value of each gauge series, by family name, then node and label values. */
+  private readonly gaugeValues = new Map<string, Map<string, { node: string; labels: Record<string, string>; value: number }>>();
+  /** Observations of each component histogram since the last `takeMean`. */
+  private readonly histogramWindows = new Map<string, WindowStats>();
+  /** The last status of each node, by channel. */
+  private readonly statuses = new Map<string, Map<string, unknown>>();
   private renderChain: Promise<unknown> = Promise.resolve();
 
-  constructor(topology: string, version: string, nodes: readonly NodeCountSource[], gauges: RuntimeGaugeSource) {
+  constructor(topology: string, version: string, nodes: readonly NodeCountSource[], gauges: RuntimeGaugeSource, families: readonly MetricFamily[] = []) {
     this.topology = topology;
     const registers = [this.registry];
     const t = { topology };
@@ -163,26 +154,6 @@ export class CentaurMetrics {
     });
     this.endToEnd = new FastHistogram('centaur_end_to_end_latency_seconds', "From an input's event time to its last sink acknowledgement.", ['topology'], LATENCY_BUCKETS, this.registry).labels(t);
     this.processing = new FastHistogram('centaur_processing_latency_seconds', 'From admission by the source to the last sink acknowledgement.', ['topology'], LATENCY_BUCKETS, this.registry).labels(t);
-    this.batchSize = new Histogram({ name: 'centaur_batch_size', help: 'Envelopes per batch.', labelNames: ['topology', 'node'], buckets: BATCH_SIZE_BUCKETS, registers });
-    this.batchFill = new Histogram({ name: 'centaur_batch_fill_ratio', help: 'Batch size divided by the maximum batch size.', labelNames: ['topology', 'node'], buckets: FILL_BUCKETS, registers });
-    this.batchWait = new Histogram({
-      name: 'centaur_batch_wait_seconds',
-      help: "How long a batch's first envelope waited for the batch to close.",
-      labelNames: ['topology', 'node'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    const modelLabels = ['topology', 'node', 'model', 'version'];
-    this.inferenceBatch = new Histogram({ name: 'centaur_inference_batch_seconds', help: 'One backend call for one batch.', labelNames: modelLabels, buckets: LATENCY_BUCKETS, registers });
-    this.inferenceImage = new Histogram({
-      name: 'centaur_inference_image_seconds',
-      help: "A batch's inference time divided by its size, observed once per batch.",
-      labelNames: modelLabels,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.inferenceImages = new Counter({ name: 'centaur_inference_images_total', help: 'Images inferred.', labelNames: modelLabels, registers });
-    this.modelInfo = new Gauge({ name: 'centaur_model_info', help: 'The model version each infer node runs (value 1).', labelNames: modelLabels, registers });
     new Gauge({
       name: 'centaur_in_flight_envelopes',
       help: 'Inputs admitted and not yet finished.',
@@ -218,185 +189,81 @@ export class CentaurMetrics {
       registers,
     });
     this.commits = new Counter({ name: 'centaur_source_commits_total', help: 'Position commits, by outcome (ok, error).', labelNames: ['topology', 'node', 'outcome'], registers });
-    this.commitSeconds = new Histogram({ name: 'centaur_source_commit_seconds', help: 'Time one position commit took.', labelNames: ['topology', 'node'], buckets: LATENCY_BUCKETS, registers });
-    this.shadowPredictions = new Counter({
-      name: 'centaur_shadow_predictions_total',
-      help: "Predictions of a shadow (candidate) version on sampled batches, by agreement with the serving version's top class.",
-      labelNames: ['topology', 'node', 'model', 'version', 'outcome'],
-      registers,
-    });
-    this.shadowSeconds = new Histogram({
-      name: 'centaur_shadow_inference_batch_seconds',
-      help: 'One shadow (candidate) backend call for one sampled batch.',
-      labelNames: modelLabels,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.shadowSkips = new Counter({ name: 'centaur_shadow_skipped_total', help: 'Sampled batches not shadowed, by reason (busy, failed).', labelNames: ['topology', 'node', 'reason'], registers });
-    this.lag = new Gauge({
-      name: 'centaur_kafka_consumer_lag',
-      help: 'High watermark minus the next offset to read, per assigned partition.',
-      labelNames: ['topology', 'node', 'topic', 'partition'],
-      registers,
-    });
-    this.driftScore = new Gauge({
-      name: 'centaur_drift_score',
-      help: "A feature's drift score in the last closed window (a p-value or a distance, per method).",
-      labelNames: ['topology', 'node', 'feature', 'method'],
-      registers,
-    });
-    this.driftFeatureDetected = new Gauge({ name: 'centaur_drift_feature_detected', help: '1 when the feature drifted in the last closed window, else 0.', labelNames: ['topology', 'node', 'feature'], registers });
-    this.driftDetected = new Gauge({
-      name: 'centaur_drift_detected',
-      help: "1 while the last closed window's dataset drift is detected, else 0.",
-      labelNames: ['topology', 'node', 'model', 'version'],
-      registers,
-    });
-    this.driftShare = new Gauge({ name: 'centaur_drift_share', help: 'Share of drifted feature columns in the last closed window.', labelNames: ['topology', 'node', 'model', 'version'], registers });
-    this.driftEmbedding = new Gauge({
-      name: 'centaur_drift_embedding_distance',
-      help: 'Embedding drift of the last closed window: Euclidean (method distance) and cosine distance between the reference and window centroids.',
-      labelNames: ['topology', 'node', 'distance'],
-      registers,
-    });
-    this.driftWindows = new Counter({ name: 'centaur_drift_windows_total', help: 'Drift windows closed, by outcome (drift, no_drift).', labelNames: ['topology', 'node', 'outcome'], registers });
-    this.driftLateInputs = new Counter({ name: 'centaur_drift_late_inputs_total', help: 'Inputs that reached a drift node after all their windows had closed (left out of the statistics).', labelNames: ['topology', 'node'], registers });
-    this.retrainRequests = new Counter({
-      name: 'centaur_retrain_requests_total',
-      help: 'Retrain requests from the drift trigger, by outcome (sent, suppressed by the cooldown).',
-      labelNames: ['topology', 'node', 'model', 'version', 'outcome'],
-      registers,
-    });
-    this.cacheLookupCounter = new Counter({
-      name: 'centaur_cache_lookups_total',
-      help: 'Cache lookups, by outcome (hit, miss, bypass: Redis unavailable).',
-      labelNames: ['topology', 'node', 'outcome'],
-      registers,
-    });
-    this.cacheStoreCounter = new Counter({
-      name: 'centaur_cache_stores_total',
-      help: 'Predictions written to the cache, by outcome (ok, error: Redis failed or unavailable).',
-      labelNames: ['topology', 'node', 'outcome'],
-      registers,
-    });
-    this.inferenceServerRetries = new Counter({
-      name: 'centaur_inference_server_retries_total',
-      help: 'Requests to an inference server tried again, by the error of the failed attempt.',
-      labelNames: ['topology', 'node', 'server', 'code'],
-      registers,
-    });
-    this.inferenceServerCircuitOpen = new Gauge({
-      name: 'centaur_inference_server_circuit_open',
-      help: 'Whether the circuit breaker towards an inference server is open (1: requests fail fast or wait for a trial call) or closed (0).',
-      labelNames: ['topology', 'node', 'server'],
-      registers,
-    });
+    this.commitSeconds = new Histogram({ name: 'centaur_source_commit_seconds', help: 'Time one position commit took.', labelNames: ['topology', 'node'], buckets: [...LATENCY_BUCKETS], registers });
     this.pauses.inc(t, 0);
+    for (const family of families) this.family(family);
   }
 
-  /** Records a closed drift window of `node`: gauges, counters and the live summary. */
-  private recordDriftWindow(node: string, f: DriftWindowFigures): void {
-    const topology = this.topology;
-    const previous = this.driftByNode.get(node);
-    if (previous !== undefined && (previous.model !== f.model || previous.version !== f.version)) {
-      this.driftDetected.remove({ topology, node, model: previous.model, version: previous.version });
-      this.driftShare.remove({ topology, node, model: previous.model, version: previous.version });
+  /** The prom-client metric of a declared family, created on first use; one name, one shape. */
+  private family(family: MetricFamily): Counter | Gauge | Histogram {
+    const known = this.families.get(family.name);
+    if (known !== undefined) {
+      const same = known.family.type === family.type && known.family.labels.join() === family.labels.join();
+      if (!same) throw new Error(`metric family ${family.name} is declared twice with different types or labels`);
+      return known.metric;
     }
-    for (const c of f.columns) {
-      this.driftScore.set({ topology, node, feature: c.feature, method: c.method }, Number.isFinite(c.score) ? c.score : Number.NaN);
-      this.driftFeatureDetected.set({ topology, node, feature: c.feature }, c.drifted ? 1 : 0);
-    }
-    const modelLabels = { topology, node, model: f.model, version: f.version };
-    if (f.dataset !== null) {
-      this.driftDetected.set(modelLabels, f.dataset.drifted ? 1 : 0);
-      this.driftShare.set(modelLabels, f.dataset.share);
-    }
-    if (f.embedding !== null) {
-      this.driftEmbedding.set({ topology, node, distance: 'euclidean' }, f.embedding.score);
-      this.driftEmbedding.set({ topology, node, distance: 'cosine' }, f.embedding.cosineDistance);
-    }
-    const drifted = f.dataset?.drifted === true;
-    this.driftWindows.inc({ topology, node, outcome: drifted ? 'drift' : 'no_drift' });
-    this.driftByNode.set(node, {
-      node,
-      model: f.model,
-      version: f.version,
-      mode: f.mode,
-      window: f.window,
-      inputs: f.inputs,
-      late: f.late,
-      instances: f.instances,
-      datasetDrift: f.dataset?.drifted ?? null,
-      share: f.dataset?.share ?? null,
-      driftShare: f.dataset?.driftShare ?? null,
-      columns: f.columns.map((c) => ({ ...c, score: Number.isFinite(c.score) ? c.score : null })),
-      embedding: f.embedding,
-      closedAt: f.closedAt,
-      windows: (previous?.windows ?? 0) + 1,
-      driftedWindows: (previous?.driftedWindows ?? 0) + (drifted ? 1 : 0),
-      retrainRequests: previous?.retrainRequests ?? 0,
-    });
+    const config = { name: family.name, help: family.help, labelNames: ['topology', 'node', ...family.labels], registers: [this.registry] };
+    const metric =
+      family.type === 'counter' ? new Counter(config) : family.type === 'gauge' ? new Gauge(config) : new Histogram({ ...config, buckets: [...family.buckets] });
+    this.families.set(family.name, { family, metric });
+    return metric;
   }
 
-  /** The last drift window of every drift node, for the live summary (null without drift nodes). */
-  driftSummary(): DriftSummary | null {
-    if (this.driftByNode.size === 0) return null;
-    return { nodes: [...this.driftByNode.values()] };
-  }
-
-  /** The bound recorder a node's component reports into. */
+  /** The recorder a node's component reports into: its declared families, labels `topology` and `node` bound. */
   forNode(node: string): NodeMetrics {
     const topology = this.topology;
-    const size = this.batchSize.labels({ topology, node });
-    const fill = this.batchFill.labels({ topology, node });
-    const wait = this.batchWait.labels({ topology, node });
+    const series = <L extends string>(labels: LabelValues<L>): Record<string, string> => ({ topology, node, ...(labels as Record<string, string>) });
+    const keyOf = (labels: Record<string, string>): string => Object.values(labels).join('\u0000');
     return {
-      batch: (n, max, waitSeconds) => {
-        size.observe(n);
-        const ratio = max > 0 ? Math.min(1, n / max) : 1;
-        fill.observe(ratio);
-        wait.observe(waitSeconds);
-        this.window.batches += 1;
-        this.window.fillSum += ratio;
+      counter: (family) => {
+        const counter = this.family(family) as Counter;
+        return { inc: (labels, value = 1) => counter.inc(series(labels), value) };
       },
-      inference: (model, version, images, seconds) => {
-        const labels = { topology, node, model, version };
-        this.inferenceBatch.observe(labels, seconds);
-        if (images > 0) this.inferenceImage.observe(labels, seconds / images);
-        this.inferenceImages.inc(labels, images);
+      gauge: (family) => {
+        const gauge = this.family(family) as Gauge;
+        const current = this.gaugeValues.get(family.name) ?? new Map<string, { node: string; labels: Record<string, string>; value: number }>();
+        this.gaugeValues.set(family.name, current);
+        return {
+          set: (labels, value) => {
+            const all = series(labels);
+            gauge.set(all, value);
+            current.set(keyOf(all), { node, labels: { ...(labels as Record<string, string>) }, value });
+          },
+          remove: (labels) => {
+            const all = series(labels);
+            gauge.remove(all);
+            current.delete(keyOf(all));
+          },
+        };
       },
-      modelVersion: (model, version) => {
-        const previous = this.models.get(node);
-        if (previous !== undefined) this.modelInfo.remove({ topology, node, ...previous });
-        this.models.set(node, { model, version });
-        this.modelInfo.set({ topology, node, model, version }, 1);
+      histogram: (family) => {
+        const histogram = this.family(family) as Histogram;
+        const window = this.histogramWindows.get(family.name) ?? { count: 0, sum: 0 };
+        this.histogramWindows.set(family.name, window);
+        return {
+          observe: (labels, value) => {
+            histogram.observe(series(labels), value);
+            window.count += 1;
+            window.sum += value;
+          },
+        };
       },
-      consumerLag: (topic, partition, lag) => {
-        this.lag.set({ topology, node, topic, partition: String(partition) }, lag);
-        this.lagValues.set(`${node}\u0000${topic}\u0000${partition}`, lag);
-      },
-      shadowCompared: (model, version, agreed, disagreed, seconds) => {
-        this.shadowPredictions.inc({ topology, node, model, version, outcome: 'agree' }, agreed);
-        this.shadowPredictions.inc({ topology, node, model, version, outcome: 'disagree' }, disagreed);
-        this.shadowSeconds.observe({ topology, node, model, version }, seconds);
-      },
-      shadowSkipped: (reason) => this.shadowSkips.inc({ topology, node, reason }),
-      driftWindow: (figures) => this.recordDriftWindow(node, figures),
-      driftLate: (count) => this.driftLateInputs.inc({ topology, node }, count),
-      retrainRequest: (model, version, outcome) => {
-        this.retrainRequests.inc({ topology, node, model, version, outcome });
-        const status = this.driftByNode.get(node);
-        if (status !== undefined && outcome === 'sent') this.driftByNode.set(node, { ...status, retrainRequests: status.retrainRequests + 1 });
-      },
-      cacheLookups: (outcome, count) => this.cacheLookupCounter.inc({ topology, node, outcome }, count),
-      cacheStores: (outcome, count) => this.cacheStoreCounter.inc({ topology, node, outcome }, count),
-      inferenceServerRetry: (server, code) => this.inferenceServerRetries.inc({ topology, node, server, code }),
-      inferenceServerCircuit: (server, open) => this.inferenceServerCircuitOpen.set({ topology, node, server }, open ? 1 : 0),
-      forgetPartition: (topic, partition) => {
-        this.lag.remove({ topology, node, topic, partition: String(partition) });
-        this.lagValues.delete(`${node}\u0000${topic}\u0000${partition}`);
+      publish: <T>(channel: StatusChannel<T>, status: T) => {
+        const byNode = this.statuses.get(channel.name) ?? new Map<string, unknown>();
+        this.statuses.set(channel.name, byNode);
+        byNode.set(node, status);
       },
     };
+  }
+
+  /** The current series of a component gauge family: node, its own labels, value. */
+  private gaugeSeries(name: string): { node: string; labels: Record<string, string>; value: number }[] {
+    return [...(this.gaugeValues.get(name)?.values() ?? [])];
+  }
+
+  /** The statuses nodes published on `channel`, in node order of first publication. */
+  private published<T>(channel: StatusChannel<T>): T[] {
+    return [...(this.statuses.get(channel.name)?.values() ?? [])] as T[];
   }
 
   /** A per-node processing-time recorder for the runtime's hot path. */
@@ -428,22 +295,31 @@ export class CentaurMetrics {
 
   /** The model version of each infer node, for the status API. */
   modelVersions(): { node: string; model: string; version: string }[] {
-    return [...this.models].map(([node, m]) => ({ node, ...m }));
+    return this.gaugeSeries(STATUS_FAMILIES.modelInfo)
+      .filter((s) => s.value === 1)
+      .map((s) => ({ node: s.node, model: s.labels.model ?? '', version: s.labels.version ?? '' }));
   }
 
   /** Summed consumer lag over every assigned partition, or null without Kafka sources. */
   totalLag(): number | null {
-    if (this.lagValues.size === 0) return null;
-    let sum = 0;
-    for (const v of this.lagValues.values()) sum += v;
-    return sum;
+    const series = this.gaugeSeries(STATUS_FAMILIES.consumerLag);
+    return series.length === 0 ? null : series.reduce((sum, s) => sum + s.value, 0);
   }
 
   /** Mean batch fill since the last call (null when no batch closed), for per-second summaries. */
   takeBatchFill(): number | null {
-    const { batches, fillSum } = this.window;
-    this.window = { batches: 0, fillSum: 0 };
-    return batches === 0 ? null : fillSum / batches;
+    const window = this.histogramWindows.get(STATUS_FAMILIES.batchFill);
+    if (window === undefined || window.count === 0) return null;
+    const mean = window.sum / window.count;
+    window.count = 0;
+    window.sum = 0;
+    return mean;
+  }
+
+  /** The last drift window of every drift node, for the live summary (null without drift nodes). */
+  driftSummary(): DriftSummary | null {
+    const nodes = this.published(DRIFT_STATUS);
+    return nodes.length === 0 ? null : { nodes };
   }
 
   /**

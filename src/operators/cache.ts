@@ -18,7 +18,7 @@ import type { CreateContext, Operator, OperatorContext, OptionProblem } from '..
 import { envelopesOf, isBatch } from '../core/envelope.js';
 import type { Envelope, Item } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
-import { NO_METRICS } from '../core/node-metrics.js';
+import { counterFamily, NO_METRICS } from '../core/metric-family.js';
 import { loadManifest } from '../inference/manifest.js';
 import { cacheKey, contentHash, decodeAnswer, encodeAnswer } from '../cache/cache-entry.js';
 import type { CacheModel } from '../cache/cache-entry.js';
@@ -152,9 +152,12 @@ function optionProblems(o: CacheOptions): OptionProblem[] {
   return [{ path: o.model === undefined ? [] : ['model'], message: LOOKUP_MODEL_MESSAGE, suggestion: 'name the model of the `infer` node, e.g. `model: { path: <its model folder> }`, and nothing else in `model`' }];
 }
 
+const lookups = counterFamily('centaur_cache_lookups_total', 'Cache lookups, by outcome (hit, miss, bypass: Redis unavailable).', ['outcome']);
+const stores = counterFamily('centaur_cache_stores_total', 'Predictions written to the cache, by outcome (ok, error: Redis failed or unavailable).', ['outcome']);
+
 /** Builds a lookup node: misses go downstream, hits to the store node through the channel. */
 export function createCacheLookup(options: CacheOptions, model: CacheModel | LookupModel, cache: RedisCache, channel: CacheChannel, ctx: Pick<CreateContext, 'nodeId' | 'metrics'>, release: () => void = () => undefined): Operator {
-  const metrics = ctx.metrics ?? NO_METRICS;
+  const counted = (ctx.metrics ?? NO_METRICS).counter(lookups);
   const following = 'current' in model ? model : { current: () => model, stop: () => undefined };
   const lookupBatch = async (envelopes: Envelope[], nodeId: string): Promise<{ hits: Envelope[]; misses: Envelope[] }> => {
     const started = performance.now();
@@ -166,11 +169,11 @@ export function createCacheLookup(options: CacheOptions, model: CacheModel | Loo
       if (hash === null) misses.push(envelope);
       else keyed.push({ envelope, key: cacheKey(options.keyPrefix, options.namespace, model, hash) });
     }
-    if (misses.length > 0) metrics.cacheLookups('miss', misses.length);
+    if (misses.length > 0) counted.inc({ outcome: 'miss' }, misses.length);
     const values = await cache.lookup(keyed.map((k) => k.key));
     const hits: Envelope[] = [];
     if (values === null) {
-      metrics.cacheLookups('bypass', keyed.length);
+      counted.inc({ outcome: 'bypass' }, keyed.length);
       misses.push(...keyed.map((k) => k.envelope));
     } else {
       keyed.forEach(({ envelope }, i) => {
@@ -186,8 +189,8 @@ export function createCacheLookup(options: CacheOptions, model: CacheModel | Loo
         if (answer.embedding !== undefined) envelope.embedding = answer.embedding;
         hits.push(envelope);
       });
-      metrics.cacheLookups('hit', hits.length);
-      metrics.cacheLookups('miss', keyed.length - hits.length);
+      counted.inc({ outcome: 'hit' }, hits.length);
+      counted.inc({ outcome: 'miss' }, keyed.length - hits.length);
     }
     const elapsed = performance.now() - started;
     for (const envelope of envelopes) envelope.timings[nodeId] = elapsed;
@@ -227,7 +230,7 @@ export function createCacheLookup(options: CacheOptions, model: CacheModel | Loo
 
 /** Builds a store node: writes new predictions, and emits its lookup node's hits beside them. */
 export function createCacheStore(options: CacheOptions, cache: RedisCache, channel: CacheChannel | null, ctx: Pick<CreateContext, 'metrics'>): Operator {
-  const metrics = ctx.metrics ?? NO_METRICS;
+  const stored = (ctx.metrics ?? NO_METRICS).counter(stores);
   const pending = new Set<Promise<void>>();
   const storeItem = (item: Item): void => {
     const entries: { key: string; value: Buffer }[] = [];
@@ -242,8 +245,8 @@ export function createCacheStore(options: CacheOptions, cache: RedisCache, chann
     }
     if (entries.length === 0) return;
     const write = cache.store(entries).then((written) => {
-      if (written > 0) metrics.cacheStores('ok', written);
-      if (written < entries.length) metrics.cacheStores('error', entries.length - written);
+      if (written > 0) stored.inc({ outcome: 'ok' }, written);
+      if (written < entries.length) stored.inc({ outcome: 'error' }, entries.length - written);
     });
     pending.add(write);
     void write.finally(() => pending.delete(write));
@@ -292,6 +295,7 @@ export const cache = defineOperator({
   description: 'Answers repeated images from Redis: `lookup` before decoding sends hits straight to its `store` node after infer, which caches new predictions with a TTL.',
   stability: 'experimental',
   options: CacheOptions,
+  metrics: [lookups, stores],
   claims: (o) => [`cache ${o.mode} node of namespace ${o.namespace}`],
   shortcut: (o) => ({ name: `cache namespace \`${o.namespace}\``, end: o.mode === 'lookup' ? 'from' : 'to' }),
   validate: (o) => optionProblems(o),

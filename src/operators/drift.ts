@@ -14,7 +14,8 @@ import { defineOperator } from '../core/component.js';
 import type { CreateContext, OptionProblem } from '../core/component.js';
 import { envelopesOf } from '../core/envelope.js';
 import type { Item } from '../core/envelope.js';
-import { NO_METRICS } from '../core/node-metrics.js';
+import { NO_METRICS } from '../core/metric-family.js';
+import { DRIFT_WINDOW_FAMILIES, DriftMetrics } from '../drift-monitor/drift-metrics.js';
 import { analysisPublishers, DriftAnalysisOptions, driftAnalysisProblems } from '../drift-monitor/analysis-options.js';
 import { DriftMonitor } from '../drift-monitor/monitor.js';
 import { kafkaPublisher, KafkaOutputOptions } from '../drift-monitor/outputs.js';
@@ -99,7 +100,7 @@ export async function createDriftMonitor(o: DriftOptions, ctx: CreateContext): P
     ...(publishers.reports === undefined ? {} : { reports: publishers.reports }),
     ...(publishers.requests === undefined ? {} : { requests: publishers.requests }),
     ...(partials === undefined ? {} : { partials }),
-    metrics: ctx.metrics ?? NO_METRICS,
+    metrics: new DriftMetrics(ctx.metrics ?? NO_METRICS, ctx.nodeId),
     logger: ctx.logger,
   });
   return { monitor, close: async () => void (await Promise.all(publishers.all.map((p) => p.close().catch(() => undefined)))) };
@@ -112,6 +113,7 @@ export const drift = defineOperator({
   stability: 'experimental',
   description: 'Measures data and embedding drift per window against the reference profile; passes every input on unchanged.',
   options: DriftOptions,
+  metrics: DRIFT_WINDOW_FAMILIES,
   validate: (o) => driftProblems(o),
   async create(options, ctx) {
     const { monitor, close } = await createDriftMonitor(options, ctx);

@@ -17,8 +17,9 @@ import type { BatchWish, CreateContext, Operator, OperatorContext, OptionProblem
 import { envelopesOf, isBatch } from '../core/envelope.js';
 import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
-import { NO_METRICS } from '../core/node-metrics.js';
-import type { NodeMetrics } from '../core/node-metrics.js';
+import { NO_METRICS } from '../core/metric-family.js';
+import type { NodeMetrics } from '../core/metric-family.js';
+import { INFERENCE_FAMILIES, InferenceMetrics } from '../inference/inference-metrics.js';
 import { BackendOptions } from '../inference/backend.js';
 import { createBackend } from '../inference/create-backend.js';
 import type { InferenceBackend, InferenceOutput } from '../inference/backend.js';
@@ -125,14 +126,14 @@ export function createInferWithBackend(
   options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'>,
   metrics: NodeMetrics = NO_METRICS,
 ): InferOperator {
-  return createInferWithSlot(new ModelSlot({ model, backend }), options, metrics);
+  return createInferWithSlot(new ModelSlot({ model, backend }), options, new InferenceMetrics(metrics));
 }
 
 /** Builds the operator around a model slot, optionally kept current by a registry follower. */
 export function createInferWithSlot(
   slot: ModelSlot,
   options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'>,
-  metrics: NodeMetrics = NO_METRICS,
+  metrics: InferenceMetrics = new InferenceMetrics(),
   follower?: ModelFollower,
   shadow?: { runner: ShadowRunner; follower?: ModelFollower },
 ): InferOperator {
@@ -329,7 +330,7 @@ export async function createInfer(
   const slot = new ModelSlot({ model, backend: await start(model) }, (error, instance) =>
     ctx.logger?.warn({ node, version: instance.model.manifest.version, error: (error as Error).message }, 'Closing a retired model version failed.'),
   );
-  const metrics = ctx.metrics ?? NO_METRICS;
+  const metrics = new InferenceMetrics(ctx.metrics ?? NO_METRICS);
   const follower = ctx.logger === undefined
     ? undefined
     : new ModelFollower({
@@ -353,7 +354,7 @@ export async function createInfer(
       candidateSlot,
       s.sampleRatio ?? 0.1,
       s.maxInFlight ?? 1,
-      { compared: (...args) => metrics.shadowCompared(...args), skipped: (reason) => metrics.shadowSkipped(reason) },
+      { compared: (...args) => metrics.shadowCompared(...args), skipped: (reason) => metrics.shadowSkip(reason) },
       ctx.logger,
     );
     shadow = {
@@ -396,6 +397,7 @@ export const infer = defineOperator({
     'Runs an image classifier (onnxruntime in process, or a KServe v2 / Triton server) on batches and sets prediction, embedding and model on each envelope.',
   stability: 'beta',
   options: InferOptions,
+  metrics: INFERENCE_FAMILIES,
   validate: (o) => inferProblems(o),
   create: (options, ctx) => createInfer(options, ctx),
 });

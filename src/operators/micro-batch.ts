@@ -23,8 +23,8 @@ import type { BatchWish, Operator, OperatorContext, PackedDtype } from '../core/
 import { envelopesOf } from '../core/envelope.js';
 import type { Batch, BatchTensor, Envelope, ImageTensor, Item } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
-import { NO_METRICS } from '../core/node-metrics.js';
-import type { NodeMetrics } from '../core/node-metrics.js';
+import { histogramFamily, LATENCY_BUCKETS, NO_METRICS } from '../core/metric-family.js';
+import type { NodeMetrics } from '../core/metric-family.js';
 import type { Logger } from '../core/logger.js';
 import { describeImageShape, elementsPerImage, packBatch, sameImageShape } from '../tensors/pack-batch.js';
 import { microBatchBuffer } from '../rx/micro-batch-buffer.js';
@@ -59,6 +59,10 @@ export const MicroBatchOptions = Type.Object(
 );
 export type MicroBatchOptions = Static<typeof MicroBatchOptions>;
 
+const batchSize = histogramFamily('centaur_batch_size', 'Envelopes per batch.', [1, 2, 4, 8, 16, 32, 64, 128, 256]);
+const batchFill = histogramFamily('centaur_batch_fill_ratio', 'Batch size divided by the maximum batch size.', [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
+const batchWait = histogramFamily('centaur_batch_wait_seconds', "How long a batch's first envelope waited for the batch to close.", LATENCY_BUCKETS);
+
 /** The created operator, with its buffer-pool counters for metrics and tests. */
 export interface MicroBatchOperator extends Operator {
   /** Counters summed over the pools (one per image shape seen). */
@@ -68,6 +72,7 @@ export interface MicroBatchOperator extends Operator {
 /** Builds the operator; exported for tests and for embedding without the registry. */
 export function createMicroBatch(options: MicroBatchOptions, metrics: NodeMetrics = NO_METRICS, logger?: Logger): MicroBatchOperator {
   const { maxSize, maxDelayMs, layout, poolSize } = options;
+  const [sizes, fills, waits] = [metrics.histogram(batchSize), metrics.histogram(batchFill), metrics.histogram(batchWait)];
   // Settled when the graph is wired (apply): `auto` becomes what the node fed asks for.
   let dtype: PackedDtype = options.dtype === 'auto' ? 'float32' : options.dtype;
   // One pool per image size (normally exactly one), each buffer holding a full batch.
@@ -109,7 +114,9 @@ export function createMicroBatch(options: MicroBatchOptions, metrics: NodeMetric
       waited = Math.max(waited, now - at);
       all.push(envelope);
     }
-    metrics.batch(all.length, maxSize, waited / 1000);
+    sizes.observe({}, all.length);
+    fills.observe({}, Math.min(1, all.length / maxSize));
+    waits.observe({}, waited / 1000);
     const reference = all.find((e) => e.tensor !== undefined)?.tensor;
     if (reference === undefined) return { kind: 'batch', envelopes: all, tensor: null };
 
@@ -204,5 +211,6 @@ export const microBatch = defineOperator({
   description: 'Groups envelopes into batches by size or delay and packs their images into one pooled tensor.',
   stability: 'beta',
   options: MicroBatchOptions,
+  metrics: [batchSize, batchFill, batchWait],
   create: (options, ctx) => createMicroBatch(options, ctx.metrics, ctx.logger),
 });

@@ -1,21 +1,21 @@
 /**
- * Source positions, from admission to commit: an offset tracker per (source, partition, epoch)
- * yields the highest contiguous completed offset; advanced positions are committed at most every
- * `intervalMs`, one commit chain at a time, and a failed commit is kept for the next round.
+ * Source positions, from admission to commit: per (source, partition) the offsets admitted and
+ * completed (`PartitionOffsets`, epochs included) yield the highest offset below which everything
+ * completed; advanced positions are committed at most every `intervalMs`, one commit chain at a
+ * time, and a failed commit is kept for the next round.
  */
-import { OffsetTracker } from './offset-tracker.js';
+import { PartitionOffsets } from './partition-offsets.js';
 
 /** One position to commit: every offset up to `offset` of the partition is done. */
 export interface PendingCommit {
   readonly source: string;
   readonly partition: string;
   readonly offset: number;
-  readonly epoch: number | undefined;
 }
 
 /** Tracks offsets and commits the contiguous ones through `commitOne`. */
 export class Commits {
-  private readonly trackers = new Map<string, OffsetTracker>();
+  private readonly partitions = new Map<string, PartitionOffsets>();
   private readonly pending = new Map<string, PendingCommit>();
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -29,23 +29,23 @@ export class Commits {
     private readonly onTimedFailure: (error: unknown) => void,
   ) {}
 
-  /** Starts tracking an admitted offset. */
-  track(source: string, partition: string, epoch: number | undefined, offset: number): void {
-    const key = keyOf(source, partition, epoch);
-    let tracker = this.trackers.get(key);
-    if (tracker === undefined) {
-      tracker = new OffsetTracker();
-      this.trackers.set(key, tracker);
+  /** Starts tracking an admitted offset; returns its epoch, which `completed` takes back. */
+  track(source: string, partition: string, offset: number): number {
+    const key = keyOf(source, partition);
+    let offsets = this.partitions.get(key);
+    if (offsets === undefined) {
+      offsets = new PartitionOffsets();
+      this.partitions.set(key, offsets);
     }
-    tracker.track(offset);
+    return offsets.track(offset);
   }
 
-  /** Marks an offset done; when that advances the contiguous position, schedules its commit. */
-  completed(source: string, partition: string, epoch: number | undefined, offset: number): void {
-    const key = keyOf(source, partition, epoch);
-    const advanced = this.trackers.get(key)?.complete(offset);
+  /** Marks an offset done; when that advances the committable position, schedules its commit. */
+  completed(source: string, partition: string, epoch: number, offset: number): void {
+    const key = keyOf(source, partition);
+    const advanced = this.partitions.get(key)?.complete(epoch, offset);
     if (advanced === undefined) return;
-    this.pending.set(key, { source, partition, offset: advanced, epoch });
+    this.pending.set(key, { source, partition, offset: advanced });
     this.arm();
   }
 
@@ -74,7 +74,7 @@ export class Commits {
         } catch (error) {
           // This one and those not tried yet go again next round, unless a later position replaced them.
           for (const left of batch.slice(index)) {
-            const key = keyOf(left.source, left.partition, left.epoch);
+            const key = keyOf(left.source, left.partition);
             if (!this.pending.has(key)) this.pending.set(key, left);
           }
           throw error;
@@ -92,6 +92,6 @@ export class Commits {
   }
 }
 
-function keyOf(source: string, partition: string, epoch: number | undefined): string {
-  return epoch === undefined ? `${source}\u0000${partition}` : `${source}\u0000${partition}\u0000${epoch}`;
+function keyOf(source: string, partition: string): string {
+  return `${source}\u0000${partition}`;
 }

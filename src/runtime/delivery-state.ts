@@ -18,7 +18,8 @@ export class DeliveryState implements Delivery {
     readonly source: string,
     readonly partition: string,
     readonly offset: number,
-    readonly epoch: number | undefined,
+    /** The read of the partition this offset belongs to (PartitionOffsets). */
+    readonly epoch: number,
     readonly bytes: number,
     readonly receivedAt: number,
     /** Event time, ms since the epoch. */

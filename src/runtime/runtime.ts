@@ -17,6 +17,7 @@ import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { RunState } from '../observability/api-types.js';
 import { CentaurMetrics } from '../observability/metrics.js';
 import { pathsToSinks } from '../topology/graph.js';
+import { allMetricFamilies } from '../topology/registry.js';
 import type { Topology } from '../topology/topology.js';
 import { Commits } from './commits.js';
 import type { PendingCommit } from './commits.js';
@@ -92,7 +93,7 @@ export class Runtime {
       ready: () => this.readiness().length === 0,
       running: () => this.runState === 'running',
       totals: () => this.stats.current,
-    });
+    }, allMetricFamilies());
   }
 
   /** Where the run is: starting (creating nodes), running, stopping (draining) or stopped. */
@@ -260,8 +261,8 @@ export class Runtime {
 
   /** Turns a source's input into an envelope with its delivery record, and counts it in flight. */
   private admit(init: EnvelopeInit, sourceId: string): Envelope {
-    const { partition, offset, epoch } = init.position;
-    this.commits.track(sourceId, partition, epoch, offset);
+    const { partition, offset } = init.position;
+    const epoch = this.commits.track(sourceId, partition, offset);
     const receivedAt = performance.now();
     const delivery = new DeliveryState(
       sourceId,
@@ -309,7 +310,7 @@ export class Runtime {
     const started = performance.now();
     const health = this.health.get(c.source) as NodeHealth;
     try {
-      await instance.source.commit(c.partition, c.offset, c.epoch);
+      await instance.source.commit(c.partition, c.offset);
       this.metrics.commit(c.source, true, (performance.now() - started) / 1000);
       health.state = 'running';
       delete health.reason;

@@ -18,8 +18,8 @@ import { defineSink } from '../core/component.js';
 import type { CreateContext, Sink, SinkRejection } from '../core/component.js';
 import type { Envelope } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
-import type { NodeMetrics } from '../core/node-metrics.js';
-import { NO_METRICS } from '../core/node-metrics.js';
+import { NO_METRICS } from '../core/metric-family.js';
+import { DriftMetrics, RETRAIN_FAMILIES } from '../drift-monitor/drift-metrics.js';
 import { filesPublisher, FilesOutputOptions, kafkaOutputProblems, kafkaPublisher, KafkaOutputOptions, webhookPublisher, WebhookOptions } from '../drift-monitor/outputs.js';
 import type { RecordPublisher } from '../drift-monitor/outputs.js';
 import { parseReportRecord } from '../drift-monitor/report.js';
@@ -60,6 +60,7 @@ export const retrainTriggerSink = defineSink({
   stability: 'experimental',
   description: 'Runs the retrain trigger over drift reports (JSON or Avro) and sends one retrain request per episode to files, Kafka or a webhook.',
   options,
+  metrics: RETRAIN_FAMILIES,
   claims: (o, baseDir) => [
     ...(o.stateFile === undefined ? [] : [`retrain state ${path.resolve(baseDir, o.stateFile)}`]),
     ...(o.files === undefined ? [] : [`output ${path.join(path.resolve(baseDir, o.files.dir), '<node>-retrain-requests.jsonl')}`]),
@@ -111,7 +112,7 @@ async function readState(file: string, nodeId: string): Promise<SinkStateJson | 
 const AVRO_MAGIC = 0;
 
 class RetrainTriggerSink implements Sink {
-  private readonly metrics: NodeMetrics;
+  private readonly metrics: DriftMetrics;
   private saving: Promise<void> = Promise.resolve();
   private warnedNoBaseline = false;
 
@@ -124,7 +125,7 @@ class RetrainTriggerSink implements Sink {
     private readonly stateFile: string | undefined,
     private readonly ctx: CreateContext,
   ) {
-    this.metrics = ctx.metrics ?? NO_METRICS;
+    this.metrics = new DriftMetrics(ctx.metrics ?? NO_METRICS, ctx.nodeId);
   }
 
   /** Feeds the reports in order; resolves once every request they made reached every output (a retry finds them already counted). */

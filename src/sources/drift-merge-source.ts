@@ -14,7 +14,8 @@ import type { Static } from '@sinclair/typebox';
 import { defineSource } from '../core/component.js';
 import type { CreateContext, Source, SourceContext } from '../core/component.js';
 import { CentaurError } from '../core/errors.js';
-import { NO_METRICS } from '../core/node-metrics.js';
+import { NO_METRICS } from '../core/metric-family.js';
+import { DRIFT_WINDOW_FAMILIES, DriftMetrics } from '../drift-monitor/drift-metrics.js';
 import type { KafkaConsumerClient, KafkaInputMessage } from '../kafka/client.js';
 import { ConnectionOptions, connectionSettings } from '../kafka/connection.js';
 import { createClientFactory } from '../kafka/client-factory.js';
@@ -54,6 +55,7 @@ export const driftMerge = defineSource({
   stability: 'experimental',
   description: 'Merges the window partials several `drift` instances publish into one report per window, emitted as a JSON envelope.',
   options,
+  metrics: DRIFT_WINDOW_FAMILIES,
   claims: (o) => [`consumer group ${o.groupId} of ${o.topic}`],
   validate: (o) => driftAnalysisProblems(o),
   async create(o, ctx): Promise<Source> {
@@ -66,7 +68,7 @@ export const driftMerge = defineSource({
       ...(o.retrain === undefined ? {} : { retrain: retrainTriggerOptions(o.retrain) }),
       ...(publishers.reports === undefined ? {} : { reports: publishers.reports }),
       ...(publishers.requests === undefined ? {} : { requests: publishers.requests }),
-      metrics: ctx.metrics ?? NO_METRICS,
+      metrics: new DriftMetrics(ctx.metrics ?? NO_METRICS, ctx.nodeId),
       logger: ctx.logger,
     });
     const merger = new PartialMerger({ setup, instances: o.instances, graceMs: o.graceMs });

@@ -3,7 +3,8 @@
  * committed automatically: the runtime reports each partition's highest contiguous completed
  * offset and only that is committed. Fetching pauses above the runtime's in-flight limit. After
  * a rebalance, in-flight inputs of partitions that moved are still finished but not committed by
- * this instance; a partition read again from its last commit is tracked as a new epoch.
+ * this instance; a partition read again from its last commit is merged by the runtime, which
+ * reports only offsets below which everything completed in some read.
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
@@ -12,15 +13,18 @@ import type { CreateContext, OptionProblem, Source, SourceContext } from '../cor
 import type { EnvelopeInit } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { gaugeFamily } from '../core/metric-family.js';
+import type { NodeGauge } from '../core/metric-family.js';
 import { retry } from '../core/retry.js';
 import type { KafkaConsumerClient, KafkaInputMessage, StartFrom } from '../kafka/client.js';
 import { COMPRESSIONS, compressionProblem } from '../kafka/client.js';
 import { ConnectionOptions, connectionSettings } from '../kafka/connection.js';
 import { createClientFactory } from '../kafka/client-factory.js';
 import { decodeInput, decodePlain, rawInput, ValueOptions } from '../kafka/input-message.js';
-import { PartitionProgress } from '../kafka/partition-progress.js';
 import { AvroRegistryCodec, SchemaRegistryOptions } from '../kafka/schema-registry.js';
 import { KAFKA_TRANSACTION, TransactionCoordinator } from '../kafka/transactions.js';
+
+const consumerLag = gaugeFamily('centaur_kafka_consumer_lag', 'High watermark minus the next offset to read, per assigned partition.', ['topic', 'partition']);
 
 const options = Type.Object(
   {
@@ -62,6 +66,7 @@ export const kafkaSource = defineSource({
   description: 'Consumes Kafka topics in a consumer group (Avro, JSON or raw bytes), committing only completed offsets.',
   stability: 'beta',
   options,
+  metrics: [consumerLag],
   claims: (o) => [`consumer group ${o.groupId} of ${o.topics?.join(',') ?? o.topicPattern ?? ''}`],
   validate: (o) => optionProblems(o),
   provides: (o) => (o.exactlyOnce ? [KAFKA_TRANSACTION.name] : []),
@@ -138,7 +143,9 @@ const LAG_QUERY_EVERY_TICKS = 5;
 const BARRIER_WAIT_MS = 30000;
 
 class KafkaSource implements Source {
-  private readonly progress = new Map<string, PartitionProgress>();
+  /** Per partition: the highest offset emitted, and the next offset to read according to the runtime's commits. */
+  private readonly lastEmitted = new Map<string, number>();
+  private readonly committedNext = new Map<string, number>();
   private assigned = new Set<string>();
   private stopped = false;
   private closed = false;
@@ -160,6 +167,7 @@ class KafkaSource implements Source {
   private readonly nextOffsets = new Map<string, number>();
   private lagTimer: NodeJS.Timeout | undefined;
   private lagTicks = 0;
+  private readonly lag: NodeGauge<'topic' | 'partition'> | undefined;
 
   constructor(
     private readonly consumer: KafkaConsumerClient,
@@ -169,6 +177,7 @@ class KafkaSource implements Source {
     private readonly ctx: CreateContext,
   ) {
     this.logger = ctx.logger;
+    this.lag = ctx.metrics?.gauge(consumerLag);
   }
 
   async start(ctx: SourceContext): Promise<void> {
@@ -185,7 +194,7 @@ class KafkaSource implements Source {
           for (const name of previous) {
             if (this.assigned.has(name)) continue;
             const { topic, partition } = partitionOf(name);
-            this.ctx.metrics?.forgetPartition(topic, partition);
+            this.lag?.remove({ topic, partition: String(partition) });
             this.highs.delete(name);
             this.nextOffsets.delete(name);
           }
@@ -230,11 +239,11 @@ class KafkaSource implements Source {
     if (this.backlog.length === 0 && !this.pausedByRuntime) this.consumer.resume();
   }
 
-  async commit(partition: string, offset: number, epoch?: number): Promise<void> {
-    const progress = this.progress.get(partition);
-    if (progress === undefined || epoch === undefined) return;
-    const next = progress.completed(epoch, offset);
-    if (next === undefined || !this.assigned.has(partition)) return;
+  async commit(partition: string, offset: number): Promise<void> {
+    const next = offset + 1;
+    if (next <= (this.committedNext.get(partition) ?? -1)) return;
+    this.committedNext.set(partition, next);
+    if (!this.assigned.has(partition)) return;
     if (this.coordinator !== undefined) {
       this.transactionOffsets.set(partition, next);
       return;
@@ -281,8 +290,8 @@ class KafkaSource implements Source {
    * lag growing.
    */
   private scheduleLag(): void {
-    const metrics = this.ctx.metrics;
-    if (metrics === undefined || this.stopped) return;
+    const lag = this.lag;
+    if (lag === undefined || this.stopped) return;
     this.lagTimer = setTimeout(() => {
       this.lagTicks += 1;
       const refresh =
@@ -300,7 +309,7 @@ class KafkaSource implements Source {
           const next = this.nextOffsets.get(name);
           if (high === undefined || next === undefined) continue;
           const { topic, partition } = partitionOf(name);
-          metrics.consumerLag(topic, partition, Math.max(0, high - next));
+          lag.set({ topic, partition: String(partition) }, Math.max(0, high - next));
         }
         this.scheduleLag();
       });
@@ -337,7 +346,7 @@ class KafkaSource implements Source {
   }
 
   private allIdle(): boolean {
-    for (const p of this.progress.values()) if (!p.idle) return false;
+    for (const [partition, last] of this.lastEmitted) if ((this.committedNext.get(partition) ?? -1) <= last) return false;
     return true;
   }
 
@@ -355,7 +364,7 @@ class KafkaSource implements Source {
     const decoded =
       this.options.value.format === 'avro'
         ? await Promise.all(messages.map((m) => this.decode(m)))
-        : messages.map((m) => this.decodeNow(m, { sourceId: this.ctx.nodeId, partition: partitionName(m.topic, m.partition), epoch: 0 }));
+        : messages.map((m) => this.decodeNow(m, { sourceId: this.ctx.nodeId, partition: partitionName(m.topic, m.partition) }));
     for (const [i, result] of decoded.entries()) this.backlog.push({ message: messages[i] as KafkaInputMessage, result });
     this.emitBacklog(ctx);
   }
@@ -370,14 +379,9 @@ class KafkaSource implements Source {
     while (this.backlog.length > 0 && !this.pausedByRuntime && this.barrier === undefined && !this.stopped) {
       const { message, result } = this.backlog.shift() as Queued;
       const name = partitionName(message.topic, message.partition);
-      let progress = this.progress.get(name);
-      if (progress === undefined) {
-        progress = new PartitionProgress();
-        this.progress.set(name, progress);
-      }
-      const epoch = progress.emitted(message.offset);
+      this.lastEmitted.set(name, Math.max(this.lastEmitted.get(name) ?? -1, message.offset));
       this.nextOffsets.set(name, message.offset + 1);
-      const place = { sourceId: this.ctx.nodeId, partition: name, epoch };
+      const place = { sourceId: this.ctx.nodeId, partition: name };
       if (result instanceof CentaurError) ctx.fail(rawInput(message, place), result);
       else ctx.emit(withPlace(result, place));
     }
@@ -385,7 +389,7 @@ class KafkaSource implements Source {
   }
 
   private async decode(message: KafkaInputMessage): Promise<EnvelopeInit | CentaurError> {
-    const provisional = { sourceId: this.ctx.nodeId, partition: partitionName(message.topic, message.partition), epoch: 0 };
+    const provisional = { sourceId: this.ctx.nodeId, partition: partitionName(message.topic, message.partition) };
     try {
       return await retry(() => decodeInput(message, provisional, this.options.value, this.codec), {
         attempts: REGISTRY_ATTEMPTS,
@@ -400,7 +404,7 @@ class KafkaSource implements Source {
     }
   }
 
-  private decodeNow(message: KafkaInputMessage, place: { sourceId: string; partition: string; epoch: number }): EnvelopeInit | CentaurError {
+  private decodeNow(message: KafkaInputMessage, place: { sourceId: string; partition: string }): EnvelopeInit | CentaurError {
     try {
       return decodePlain(message, place, this.options.value);
     } catch (error) {
@@ -419,8 +423,8 @@ interface Queued {
   readonly result: EnvelopeInit | CentaurError;
 }
 
-function withPlace(init: EnvelopeInit, place: { partition: string; epoch: number }): EnvelopeInit {
-  return { ...init, position: { ...init.position, partition: place.partition, epoch: place.epoch } };
+function withPlace(init: EnvelopeInit, place: { partition: string }): EnvelopeInit {
+  return { ...init, position: { ...init.position, partition: place.partition } };
 }
 
 /** The runtime's name of a Kafka partition, `<topic>-<n>` as Kafka itself prints it. */

@@ -177,7 +177,7 @@ async function exercise(spec: ComponentSpec, options: Record<string, unknown>, c
     assert.equal(failed, undefined, `the source failed its only input: ${String(failed)}`);
     assert.equal(emitted.length, 1);
     const position = emitted[0]?.position;
-    await source.commit(position?.partition ?? '', position?.offset ?? 0, position?.epoch);
+    await source.commit(position?.partition ?? '', position?.offset ?? 0);
     await source.stop();
     await started;
     await source.close?.();

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/core/logger.js';
-import { NO_METRICS } from '../../src/core/node-metrics.js';
+import { NO_METRICS } from '../../src/core/metric-family.js';
+import { DriftMetrics } from '../../src/drift-monitor/drift-metrics.js';
 import { profileFeatureSpecs } from '../../src/drift-monitor/profile.js';
 import { buildReferenceProfile, checkReferenceProfile } from '../../src/drift-monitor/profile.js';
 import type { ReferenceProfile } from '../../src/drift-monitor/profile.js';
@@ -34,7 +35,7 @@ function setup(mode: WindowMode, sampleCap = 1000, profile = REFERENCE): WindowS
 }
 
 function monitor(mode: WindowMode, window: WindowSpec, extra: Partial<MonitorOptions> = {}): DriftMonitor {
-  const m = new DriftMonitor({ topology: 't', node: 'drift', setup: setup(mode, 1000, mode === 'streaming' ? LARGE_REFERENCE : REFERENCE), window, seed: 7, driftShare: 0.5, columns: {}, metrics: NO_METRICS, logger, clock: () => 0, ...extra });
+  const m = new DriftMonitor({ topology: 't', node: 'drift', setup: setup(mode, 1000, mode === 'streaming' ? LARGE_REFERENCE : REFERENCE), window, seed: 7, driftShare: 0.5, columns: {}, metrics: new DriftMetrics(NO_METRICS, 'drift'), logger, clock: () => 0, ...extra });
   m.handler.keep = 10_000;
   return m;
 }

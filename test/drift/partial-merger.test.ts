@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/core/logger.js';
-import { NO_METRICS } from '../../src/core/node-metrics.js';
+import { NO_METRICS } from '../../src/core/metric-family.js';
+import { DriftMetrics } from '../../src/drift-monitor/drift-metrics.js';
 import { featureValue } from '../../src/drift-monitor/features.js';
 import { MergeOffsets } from '../../src/drift-monitor/merge-offsets.js';
 import { DriftMonitor } from '../../src/drift-monitor/monitor.js';
@@ -34,7 +35,7 @@ const WINDOW = { by: 'time', sizeMs: 100_000, slideMs: 50_000, allowedLatenessMs
 async function run(envelopes: readonly Envelope[], instance: string) {
   const partials: DriftPartial[] = [];
   const m = new DriftMonitor({
-    topology: 't', node: 'drift', setup: SETUP, window: WINDOW, seed: 3, driftShare: 0.5, columns: {}, metrics: NO_METRICS, logger, clock: () => 0,
+    topology: 't', node: 'drift', setup: SETUP, window: WINDOW, seed: 3, driftShare: 0.5, columns: {}, metrics: new DriftMetrics(NO_METRICS, 'drift'), logger, clock: () => 0,
     partials: { instance, publisher: { publish: async (_key, record) => void partials.push(readPartial(Buffer.from(JSON.stringify(record)))), close: async () => undefined } },
   });
   m.handler.keep = 1000;

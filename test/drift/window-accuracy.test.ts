@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import avro from 'avsc';
 import { createLogger } from '../../src/core/logger.js';
-import { NO_METRICS } from '../../src/core/node-metrics.js';
+import { NO_METRICS } from '../../src/core/metric-family.js';
+import { DriftMetrics } from '../../src/drift-monitor/drift-metrics.js';
 import type { Envelope } from '../../src/core/envelope.js';
 import { featureValue } from '../../src/drift-monitor/features.js';
 import { DriftMonitor, reportRecord } from '../../src/drift-monitor/monitor.js';
@@ -123,7 +124,7 @@ test('retrain on accuracy: windows of controlled accuracy give one request per e
     driftShare: 0.5,
     columns: {},
     retrain: { on: 'accuracy', consecutive: 2, recovery: 2, cooldownMs: 0, accuracyDrop: 0.1, minLabelled: 20 },
-    metrics: NO_METRICS,
+    metrics: new DriftMetrics(NO_METRICS, 'drift'),
     logger,
     clock: () => 0,
   });

@@ -9,7 +9,7 @@ import type { KafkaInputMessage } from '../../src/kafka/client.js';
 import { decodeInput, ValueOptions } from '../../src/kafka/input-message.js';
 import { CentaurError } from '../../src/core/errors.js';
 
-const place = { sourceId: 'cams', partition: 'frames-2', epoch: 0 };
+const place = { sourceId: 'cams', partition: 'frames-2' };
 
 function message(value: Buffer | null, headers: Record<string, string> = {}, key: string | null = 'cam-7'): KafkaInputMessage {
   return { topic: 'frames', partition: 2, offset: 41, key: key === null ? null : Buffer.from(key), value, headers, timestamp: 1_700_000_000_000 };
@@ -32,7 +32,7 @@ test('bytes: the value is the image; id, event time and label from headers; the 
   assert.equal(init.label, 'horse');
   assert.equal(init.metadata?.site, 'north');
   assert.deepEqual(init.payload, { kind: 'bytes', bytes: jpeg });
-  assert.deepEqual(init.position, { source: 'cams', partition: 'frames-2', offset: 41, topic: 'frames', epoch: 0 });
+  assert.deepEqual(init.position, { source: 'cams', partition: 'frames-2', offset: 41, topic: 'frames' });
   assert.equal(init.original?.value, jpeg);
 });
 

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CentaurMetrics } from '../../src/observability/metrics.js';
+import { readFile } from 'node:fs/promises';
+import { gaugeFamily } from '../../src/core/metric-family.js';
+import type { MetricFamily } from '../../src/core/metric-family.js';
+import { DriftMetrics } from '../../src/drift-monitor/drift-metrics.js';
+import { InferenceMetrics } from '../../src/inference/inference-metrics.js';
+import { CentaurMetrics, STATUS_FAMILIES } from '../../src/observability/metrics.js';
+import { allMetricFamilies } from '../../src/topology/registry.js';
 
 function metrics(): CentaurMetrics {
   return new CentaurMetrics('cams', '9.9.9', [{ id: 'in', kind: 'kafka-source', role: 'source', counts: () => ({ received: 0, sent: 7, failed: 1 }) }], {
@@ -8,7 +14,7 @@ function metrics(): CentaurMetrics {
     ready: () => false,
     running: () => true,
     totals: () => ({ completed: 5, deadLetters: 1, correct: 3, labelled: 4 }),
-  });
+  }, allMetricFamilies());
 }
 
 function sample(text: string, series: string): number | undefined {
@@ -31,26 +37,48 @@ test('runtime figures are read at scrape time', async () => {
   assert.equal(sample(body, 'centaur_labelled_predictions_total{topology="cams",outcome="wrong"}'), 1);
 });
 
-test('batch, inference, model version and lag reports land in their families', async () => {
+/** A family some component declares, as the registry lists it. */
+function declared<F extends MetricFamily['type']>(name: string, type: F): Extract<MetricFamily, { type: F }> {
+  const family = allMetricFamilies().find((f) => f.name === name);
+  assert.ok(family !== undefined, `a component declares ${name}`);
+  assert.equal(family.type, type);
+  return family as Extract<MetricFamily, { type: F }>;
+}
+
+test('the families the status API reads are declared by components, with the labels it reads', () => {
+  assert.deepEqual(declared(STATUS_FAMILIES.modelInfo, 'gauge').labels, ['model', 'version']);
+  assert.deepEqual(declared(STATUS_FAMILIES.consumerLag, 'gauge').labels, ['topic', 'partition']);
+  assert.deepEqual(declared(STATUS_FAMILIES.batchFill, 'histogram').labels, []);
+});
+
+test('every declared family is registered before the first input, and one name has one shape', async () => {
+  const m = new CentaurMetrics('cams', '9.9.9', [], { inFlight: () => ({ count: 0, bytes: 0, paused: false }), ready: () => true, running: () => true, totals: () => ({ completed: 0, deadLetters: 0, correct: 0, labelled: 0 }) }, allMetricFamilies());
+  const { body } = await m.render(false);
+  for (const family of allMetricFamilies()) assert.match(body, new RegExp(`# TYPE ${family.name} ${family.type}`));
+  const node = m.forNode('n');
+  assert.throws(() => node.gauge(gaugeFamily('centaur_cache_lookups_total', 'the same name as a counter')), /declared twice/);
+});
+
+test('batch, inference, model version and lag reports land in their families, and the status API reads them', async () => {
   const m = metrics();
-  const node = m.forNode('batch');
-  node.batch(8, 32, 0.012);
-  node.batch(32, 32, 0.002);
-  const infer = m.forNode('infer');
+  const batch = m.forNode('batch');
+  const fill = batch.histogram(declared(STATUS_FAMILIES.batchFill, 'histogram'));
+  fill.observe({}, 0.25);
+  fill.observe({}, 1);
+  const infer = new InferenceMetrics(m.forNode('infer'));
   infer.modelVersion('hoh', '1');
   infer.inference('hoh', '1', 8, 0.08);
   infer.modelVersion('hoh', '2');
-  const src = m.forNode('in');
-  src.consumerLag('frames', 0, 10);
-  src.consumerLag('frames', 1, 5);
+  const lag = m.forNode('in').gauge(declared(STATUS_FAMILIES.consumerLag, 'gauge'));
+  lag.set({ topic: 'frames', partition: '0' }, 10);
+  lag.set({ topic: 'frames', partition: '1' }, 5);
   assert.equal(m.totalLag(), 15);
-  src.forgetPartition('frames', 0);
+  lag.remove({ topic: 'frames', partition: '0' });
   assert.equal(m.totalLag(), 5);
   assert.equal(m.takeBatchFill(), (0.25 + 1) / 2);
   assert.equal(m.takeBatchFill(), null, 'the fill window restarts after each read');
   const { body } = await m.render(false);
-  assert.equal(sample(body, 'centaur_batch_size_count{topology="cams",node="batch"}'), 2);
-  assert.equal(sample(body, 'centaur_batch_size_sum{topology="cams",node="batch"}'), 40);
+  assert.equal(sample(body, 'centaur_batch_fill_ratio_count{topology="cams",node="batch"}'), 2);
   assert.equal(sample(body, 'centaur_batch_fill_ratio_bucket{le="0.3",topology="cams",node="batch"}'), 1);
   assert.equal(sample(body, 'centaur_inference_images_total{topology="cams",node="infer",model="hoh",version="1"}'), 8);
   assert.equal(sample(body, 'centaur_inference_image_seconds_sum{topology="cams",node="infer",model="hoh",version="1"}'), 0.01);
@@ -59,6 +87,18 @@ test('batch, inference, model version and lag reports land in their families', a
   assert.equal(sample(body, 'centaur_kafka_consumer_lag{topology="cams",node="in",topic="frames",partition="1"}'), 5);
   assert.equal(sample(body, 'centaur_kafka_consumer_lag{topology="cams",node="in",topic="frames",partition="0"}'), undefined);
   assert.deepEqual(m.modelVersions(), [{ node: 'infer', model: 'hoh', version: '2' }]);
+});
+
+test('a drift node publishes its last window for the status API', () => {
+  const m = metrics();
+  assert.equal(m.driftSummary(), null);
+  const drift = new DriftMetrics(m.forNode('drift'), 'drift');
+  const figures = { model: 'hoh', version: '1', mode: 'evidently', window: { kind: 'count' as const, start: 0, end: 10 }, inputs: 10, late: 0, instances: 1, columns: [], embedding: null, dataset: { share: 0.6, driftShare: 0.5, drifted: true }, closedAt: 5 };
+  drift.window(figures);
+  drift.retrainRequest('hoh', '1', 'sent');
+  drift.window({ ...figures, dataset: { share: 0, driftShare: 0.5, drifted: false } });
+  const nodes = m.driftSummary()?.nodes ?? [];
+  assert.deepEqual(nodes.map((n) => [n.node, n.windows, n.driftedWindows, n.retrainRequests, n.datasetDrift]), [['drift', 2, 1, 1, false]]);
 });
 
 test('hot-path histograms render cumulative buckets, sum and count', async () => {
@@ -91,5 +131,16 @@ test('concurrent text and OpenMetrics renders each keep their own counter naming
       assert.match(r.body, /# TYPE centaur_node_sent_total counter\ncentaur_node_sent_total\{/);
       assert.doesNotMatch(r.body, /# EOF/);
     }
+  }
+});
+
+test('docs/METRICS.md documents every family a component declares, with its type and labels', async () => {
+  const doc = await readFile('docs/METRICS.md', 'utf8');
+  for (const family of allMetricFamilies()) {
+    const row = doc.split('\n').find((l) => l.startsWith(`| \`${family.name}\` |`));
+    assert.ok(row !== undefined, `docs/METRICS.md has a row for ${family.name}`);
+    const [, , type = '', labels = ''] = row.split('|').map((c) => c.trim());
+    assert.ok(type.startsWith(family.type), `${family.name} is a ${family.type} (doc says ${type})`);
+    for (const label of ['topology', 'node', ...family.labels]) assert.ok(labels.includes(`\`${label}\``), `${family.name} names label ${label}`);
   }
 });

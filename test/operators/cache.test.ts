@@ -17,8 +17,8 @@ import type { RedisCache } from '../../src/cache/redis-cache.js';
 import type { OperatorContext } from '../../src/core/component.js';
 import { envelopesOf } from '../../src/core/envelope.js';
 import type { Envelope, Item } from '../../src/core/envelope.js';
-import { NO_METRICS } from '../../src/core/node-metrics.js';
-import type { NodeMetrics } from '../../src/core/node-metrics.js';
+import type { NodeMetrics } from '../../src/core/metric-family.js';
+import { recordingMetrics } from '../helpers/recording-metrics.js';
 import { CacheOptions, createCacheLookup, createCacheStore } from '../../src/operators/cache.js';
 import { loadTopologyFile } from '../../src/topology/load.js';
 
@@ -66,15 +66,19 @@ function fakeCache(store: Map<string, Buffer>, state: { down: boolean; lookups: 
   return fake as unknown as RedisCache;
 }
 
-function counting(): { metrics: NodeMetrics; lookups: Record<string, number>; stores: Record<string, number> } {
-  const lookups: Record<string, number> = {};
-  const stores: Record<string, number> = {};
-  const metrics: NodeMetrics = {
-    ...NO_METRICS,
-    cacheLookups: (outcome, n) => (lookups[outcome] = (lookups[outcome] ?? 0) + n),
-    cacheStores: (outcome, n) => (stores[outcome] = (stores[outcome] ?? 0) + n),
+function counting(): { metrics: NodeMetrics; readonly lookups: Record<string, number>; readonly stores: Record<string, number> } {
+  const recorded = recordingMetrics();
+  const byOutcome = (family: string): Record<string, number> =>
+    Object.fromEntries([...recorded.counters].filter(([k]) => k.startsWith(`${family}{`)).map(([k, v]) => [k.slice(`${family}{outcome=`.length, -1), v]));
+  return {
+    metrics: recorded.metrics,
+    get lookups() {
+      return byOutcome('centaur_cache_lookups_total');
+    },
+    get stores() {
+      return byOutcome('centaur_cache_stores_total');
+    },
   };
-  return { metrics, lookups, stores };
 }
 
 const ctx = (nodeId: string): OperatorContext => ({ nodeId, scheduler: asyncScheduler, fail: () => assert.fail('nothing fails') });

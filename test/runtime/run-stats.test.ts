@@ -6,7 +6,7 @@ import { DeliveryState } from '../../src/runtime/delivery-state.js';
 import { RunStats } from '../../src/runtime/run-stats.js';
 
 function state(outcome: { dead?: boolean; predicted?: boolean; labelled?: boolean; correct?: boolean }): DeliveryState {
-  const s = new DeliveryState('s', 'p', 0, undefined, 10, performance.now() - 5, Date.now() - 1000, 1, () => 1, () => undefined);
+  const s = new DeliveryState('s', 'p', 0, 0, 10, performance.now() - 5, Date.now() - 1000, 1, () => 1, () => undefined);
   s.deadLettered_ = outcome.dead ?? false;
   s.predicted = outcome.predicted ?? false;
   s.labelled = outcome.labelled ?? false;

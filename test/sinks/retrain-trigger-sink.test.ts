@@ -17,8 +17,9 @@ import type { Sink } from '../../src/core/component.js';
 import type { Envelope } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
-import { NO_METRICS } from '../../src/core/node-metrics.js';
-import type { NodeMetrics } from '../../src/core/node-metrics.js';
+import { NO_METRICS } from '../../src/core/metric-family.js';
+import type { NodeMetrics } from '../../src/core/metric-family.js';
+import { recordingMetrics as recorder } from '../helpers/recording-metrics.js';
 import type { DriftReport } from '../../src/drift-monitor/report.js';
 import type { RetrainRequest } from '../../src/drift-monitor/retrain-trigger.js';
 import { reportRecord } from '../../src/drift-monitor/monitor.js';
@@ -71,9 +72,20 @@ function envelope(value: string | Buffer): Envelope {
 const json = (r: DriftReport): Envelope => envelope(JSON.stringify(reportRecord(r)));
 
 /** Retrain metric calls, as outcome strings. */
-function recordingMetrics(): { metrics: NodeMetrics; outcomes: string[] } {
-  const outcomes: string[] = [];
-  return { metrics: { ...NO_METRICS, retrainRequest: (model, version, outcome) => outcomes.push(`${model}/${version}/${outcome}`) }, outcomes };
+function recordingMetrics(): { metrics: NodeMetrics; readonly outcomes: string[] } {
+  const recorded = recorder();
+  const prefix = 'centaur_retrain_requests_total{';
+  return {
+    metrics: recorded.metrics,
+    // model/version/outcome, once per request or suppression.
+    get outcomes() {
+      return [...recorded.counters].flatMap(([k, n]) => {
+        if (!k.startsWith(prefix)) return [];
+        const labels = Object.fromEntries(k.slice(prefix.length, -1).split(',').map((p) => p.split('=') as [string, string]));
+        return Array.from({ length: n }, () => `${labels.model ?? ''}/${labels.version ?? ''}/${labels.outcome ?? ''}`);
+      });
+    },
+  };
 }
 
 async function create(options: Record<string, unknown>, dir: string, metrics: NodeMetrics = NO_METRICS): Promise<Sink> {
@@ -89,8 +101,8 @@ async function requestsIn(dir: string): Promise<RetrainRequest[]> {
 
 test('K drifted windows in a row give one request per episode, with the windows and drifted features; the metric counts it', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-retrain-sink-'));
-  const { metrics, outcomes } = recordingMetrics();
-  const sink = await create({ on: 'dataset', consecutive: 3, recovery: 2, cooldownMs: 0, files: { dir: 'out' } }, dir, metrics);
+  const recorded = recordingMetrics();
+  const sink = await create({ on: 'dataset', consecutive: 3, recovery: 2, cooldownMs: 0, files: { dir: 'out' } }, dir, recorded.metrics);
   const pattern = '..DDDD.DDD..DDD';
   for (const [i, c] of [...pattern].entries()) assert.deepEqual(await sink.write([json(report(i, c === 'D'))]), []);
   await sink.flush(true);
@@ -101,7 +113,7 @@ test('K drifted windows in a row give one request per episode, with the windows 
   assert.deepEqual(requests[0]!.model, { name: 'demo', version: '3' });
   assert.deepEqual(requests[0]!.driftedFeatures, [{ name: 'brightness', method: 'jensenshannon', score: 0.4, threshold: 0.1 }]);
   assert.equal(requests[0]!.requestedAt, report(4, true).createdAt, 'report time, so a replay decides as the live run did');
-  assert.deepEqual(outcomes, ['demo/3/sent', 'demo/3/sent']);
+  assert.deepEqual(recorded.outcomes, ['demo/3/sent', 'demo/3/sent']);
 });
 
 test('a value that is not a drift report is rejected (dead letter) and the others in the write still count', async () => {
