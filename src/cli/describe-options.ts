@@ -1,6 +1,7 @@
 /** Renders component option schemas for people: the `components` command and docs/components.md. */
 import type { TSchema } from '@sinclair/typebox';
 import type { ComponentSpec } from '../core/component.js';
+import { stringify as stringifyYaml } from 'yaml';
 
 /** One option, flattened for display. */
 export interface OptionRow {
@@ -77,6 +78,7 @@ export function componentsMarkdown(specs: readonly ComponentSpec[]): string {
     out.push(`## ${role === 'source' ? 'Sources' : role === 'operator' ? 'Operators' : 'Sinks'}`, '');
     for (const spec of specs.filter((s) => s.role === role)) {
       out.push(`### \`${spec.kind}\``, '', `${spec.description} Stability: **${spec.stability}**.`, '');
+      out.push(...examplesMarkdown(spec));
       const families = spec.metrics ?? [];
       if (families.length > 0) out.push(`Metrics ([METRICS.md](METRICS.md)): ${families.map((f) => `\`${f.name}\``).join(', ')}.`, '');
       const rows = optionRows(spec);
@@ -93,6 +95,17 @@ export function componentsMarkdown(specs: readonly ComponentSpec[]): string {
     }
   }
   return out.join('\n');
+}
+
+/** A spec's examples as YAML nodes, each under its title. */
+function examplesMarkdown(spec: ComponentSpec): string[] {
+  const id = spec.kind.replace(/-(source|sink)$/, '');
+  const out = ['Examples:', ''];
+  for (const example of spec.examples) {
+    const node = { kind: spec.kind, ...(spec.role === 'source' ? {} : { from: ['<upstream>'] }), ...example.options };
+    out.push(`- ${example.title}:`, '', '  ```yaml', ...stringifyYaml({ [id]: node }, { lineWidth: 0 }).trimEnd().split('\n').map((l) => `  ${l}`), '  ```', '');
+  }
+  return out;
 }
 
 /** Plain-text listing for the terminal. */

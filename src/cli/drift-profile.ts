@@ -138,6 +138,7 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
     stability: 'stable',
     description: 'Reads the image files of a drift profile folder.',
     options: Type.Object({}, { additionalProperties: false }),
+    examples: [{ title: 'Private to `drift profile`', options: {} }],
     create: () => {
       const gate = new PauseGate();
       return {
@@ -169,6 +170,7 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
     stability: 'stable',
     description: 'Collects the feature rows of drift profile inputs.',
     options: Type.Object({}, { additionalProperties: false }),
+    examples: [{ title: 'Private to `drift profile`', options: {} }],
     create: () => ({
       write: async (envelopes) => {
         for (const e of envelopes) {
@@ -191,6 +193,7 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
     description: 'Reports drift profile inputs that could not be read.',
     takesDeadLetters: true,
     options: Type.Object({}, { additionalProperties: false }),
+    examples: [{ title: 'Private to `drift profile`', options: {} }],
     create: () => ({
       write: async () => undefined,
       writeDeadLetters: async (letters) => {

@@ -191,12 +191,28 @@ export interface ValidateContext {
   readonly baseDir: string;
 }
 
+/**
+ * A node's options as a topology file holds them: shown in docs/components.md, checked against the
+ * schema and `validate` by `npm test`, and the first one is what the compliance suite runs. Paths
+ * are relative to the topology file (the suite provides `images/` with a JPEG, `models/demo` and
+ * `reference-profile.json`); services are named by the variables `scripts/services/services.sh
+ * env` exports (`${CENTAUR_KAFKA_BROKERS}`, `${CENTAUR_SCHEMA_REGISTRY_URL}`, `${CENTAUR_REDIS_URL}`,
+ * `${CENTAUR_KINESIS_ENDPOINT}`); topic, stream and group names are placeholders.
+ */
+export interface ComponentExample {
+  /** What the example shows, one line. */
+  readonly title: string;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
 /** Fields every component spec has. */
 interface SpecBase<S extends TObject> {
   readonly kind: string;
   readonly description: string;
   readonly stability: Stability;
   readonly options: S;
+  /** At least one example of the node's options (the first is the simplest that runs). */
+  readonly examples: readonly [ComponentExample, ...ComponentExample[]];
   /** The metric families the component records (declared next to its code), registered and documented before the first input. */
   readonly metrics?: readonly MetricFamily[];
   /**

@@ -295,6 +295,10 @@ export const cache = defineOperator({
   description: 'Answers repeated images from Redis: `lookup` before decoding sends hits straight to its `store` node after infer, which caches new predictions with a TTL.',
   stability: 'experimental',
   options: CacheOptions,
+  examples: [
+    { title: 'The store node, after infer', options: { mode: 'store', namespace: 'demo', url: '${CENTAUR_REDIS_URL}' } },
+    { title: 'The lookup node, before decode-image', options: { mode: 'lookup', namespace: 'demo', url: '${CENTAUR_REDIS_URL}', model: { path: 'models/demo' } } },
+  ],
   metrics: [lookups, stores],
   claims: (o) => [`cache ${o.mode} node of namespace ${o.namespace}`],
   shortcut: (o) => ({ name: `cache namespace \`${o.namespace}\``, end: o.mode === 'lookup' ? 'from' : 'to' }),

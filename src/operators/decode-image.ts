@@ -209,6 +209,10 @@ export const decodeImage = defineOperator({
     'Decodes image bytes with sharp into a resized RGB uint8 tensor (EXIF-oriented) plus drift features; ' +
     'formats outside an allow-list, read from the bytes, are refused before sharp sees them.',
   options: DecodeImageOptions,
+  examples: [
+    { title: 'The model input size, pixels scaled to 0..1', options: { size: [224, 224], scale: 'unit' } },
+    { title: 'Centre crop, JPEG and PNG only', options: { size: [224, 224], fit: 'cover', formats: ['jpeg', 'png'] } },
+  ],
   async create(options) {
     const { default: sharp } = await import('sharp');
     const sniff = await loadFormatSniffer();

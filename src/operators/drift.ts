@@ -113,6 +113,13 @@ export const drift = defineOperator({
   stability: 'experimental',
   description: 'Measures data and embedding drift per window against the reference profile; passes every input on unchanged.',
   options: DriftOptions,
+  examples: [
+    { title: 'Windows of 500 inputs against a reference profile', options: { profile: 'reference-profile.json', window: { by: 'count', size: 500 } } },
+    {
+      title: 'Hourly windows by event time, reports to a file, a retrain trigger',
+      options: { profile: 'reference-profile.json', window: { by: 'time', size: 3600000 }, reports: { files: { dir: 'drift' } }, retrain: { on: 'dataset', files: { dir: 'drift' } } },
+    },
+  ],
   metrics: DRIFT_WINDOW_FAMILIES,
   validate: (o) => driftProblems(o),
   async create(options, ctx) {

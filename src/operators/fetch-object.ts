@@ -72,6 +72,10 @@ export const fetchObject = defineOperator({
   description: 'Fetches the bytes of inputs that reference an object (file://, s3://, azure:// URIs), with size limits, retries and bounded concurrency.',
   stability: 'experimental',
   options,
+  examples: [
+    { title: 'Objects that upload events name, from any bucket', options: {} },
+    { title: 'Only one bucket prefix, and local files under a folder', options: { allow: ['s3://uploads/cameras/'], fileBase: 'images' } },
+  ],
   validate: (o) =>
     o.allow.flatMap((entry, index) => {
       const parsed = parseAllowEntry(entry);

@@ -303,6 +303,9 @@ export const filter = defineOperator({
   description: 'Keeps or drops envelopes by one condition on one field (equals, in, matches, a numeric range); dropped envelopes count as done, not failed.',
   stability: 'experimental',
   options: FilterOptions,
+  examples: [
+    { title: 'Only inputs labelled horse', options: { field: 'label', equals: 'horse' } },
+  ],
   validate: (o) => validateFilter(o),
   create: (o) => createFilter(o),
 });

@@ -397,6 +397,13 @@ export const infer = defineOperator({
     'Runs an image classifier (onnxruntime in process, or a KServe v2 / Triton server) on batches and sets prediction, embedding and model on each envelope.',
   stability: 'beta',
   options: InferOptions,
+  examples: [
+    { title: 'A model folder, in process with onnxruntime', options: { model: { path: 'models/demo' } } },
+    {
+      title: 'The production alias of a registry, on a Triton server over gRPC',
+      options: { model: { registry: 's3://models/registry', name: 'horse-or-human', alias: 'production' }, backend: { kind: 'kserve', endpoint: '127.0.0.1:8001' } },
+    },
+  ],
   metrics: INFERENCE_FAMILIES,
   validate: (o) => inferProblems(o),
   create: (options, ctx) => createInfer(options, ctx),

@@ -211,6 +211,9 @@ export const microBatch = defineOperator({
   description: 'Groups envelopes into batches by size or delay and packs their images into one pooled tensor.',
   stability: 'beta',
   options: MicroBatchOptions,
+  examples: [
+    { title: 'Batches of up to 32, or what arrived within 20 ms', options: { maxSize: 32, maxDelayMs: 20 } },
+  ],
   metrics: [batchSize, batchFill, batchWait],
   create: (options, ctx) => createMicroBatch(options, ctx.metrics, ctx.logger),
 });

@@ -42,6 +42,9 @@ export const deadLetter = defineSink({
   description: 'Writes failed inputs, with the error and the original reference, as JSON lines.',
   stability: 'beta',
   options,
+  examples: [
+    { title: 'Failed inputs with their reasons, as JSON lines', options: { dir: 'dead-letters' } },
+  ],
   claims: (o, baseDir) => [`output ${path.join(path.resolve(baseDir, o.dir), o.prefix)}-*.jsonl`],
   create: (o, ctx): Sink => createDeadLetterSink(path.resolve(ctx.baseDir, o.dir), o.prefix, o.includePayload, o.maxFileBytes, o.fsync),
 });

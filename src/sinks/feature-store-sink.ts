@@ -100,6 +100,13 @@ export const featureStoreSink = defineSink({
   description: 'Writes embeddings and predictions to a feature store: the latest per image in Redis in Feast’s online layout, every row to Parquet in the lake.',
   stability: 'experimental',
   options,
+  examples: [
+    { title: 'The offline store: Parquet in a lake folder', options: { offline: { uri: 'lake' } } },
+    {
+      title: "Online (Feast's Redis layout) and offline",
+      options: { online: { url: '${CENTAUR_REDIS_URL}', project: 'centaur', featureView: 'image_embeddings' }, offline: { uri: 's3://lake/features' } },
+    },
+  ],
   claims: (o, baseDir) => [
     ...(o.online === undefined ? [] : [`feast online store ${o.online.project}/${o.online.featureView}`]),
     ...(o.offline === undefined ? [] : [`output ${offlineBase(o.offline, baseDir)}/`]),

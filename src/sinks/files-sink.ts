@@ -25,6 +25,9 @@ export const filesSink = defineSink({
   description: 'Writes predictions as JSON lines to rotating files.',
   stability: 'beta',
   options,
+  examples: [
+    { title: 'JSON lines in a folder', options: { dir: 'out' } },
+  ],
   claims: (o, baseDir) => [`output ${path.join(path.resolve(baseDir, o.dir), o.prefix ?? '<node>')}-*.jsonl`],
   create: (o, ctx): Sink => {
     const writer = new JsonlWriter({

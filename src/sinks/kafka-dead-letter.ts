@@ -36,6 +36,9 @@ export const kafkaDeadLetter = defineSink({
   description: 'Writes failed inputs to a Kafka topic with the original bytes, headers, source position, node and error.',
   stability: 'beta',
   options,
+  examples: [
+    { title: 'Failed inputs in Avro, with the original message', options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topic: 'dead-letters', schemaRegistry: { url: '${CENTAUR_SCHEMA_REGISTRY_URL}' } } },
+  ],
   claims: (o) => (o.topic === undefined ? [] : [`dead-letter topic ${o.topic}`]),
   validate: (o) => producerProblems(o, o.value.format === 'avro'),
   needs: (o) => producerNeeds(o),

@@ -48,6 +48,10 @@ export const kafkaSink = defineSink({
   description: 'Produces predictions or embeddings to a Kafka topic (Avro with a schema registry, or JSON), acknowledged by the broker.',
   stability: 'beta',
   options,
+  examples: [
+    { title: 'Prediction records in Avro', options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topic: 'predictions', schemaRegistry: { url: '${CENTAUR_SCHEMA_REGISTRY_URL}' } } },
+    { title: 'Embeddings as JSON', options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topic: 'embeddings', record: 'embedding', value: { format: 'json' } } },
+  ],
   // `record: input` relays the input's bytes: no encoding, so no registry.
   validate: (o) => producerProblems(o, o.value.format === 'avro' && o.record !== 'input'),
   needs: (o) => producerNeeds(o),

@@ -135,6 +135,10 @@ export const objectSink = defineSink({
   description: 'Archives raw images content-addressed and writes predictions as date-partitioned JSON lines or Parquet to S3, Azure Blob or a folder.',
   stability: 'experimental',
   options,
+  examples: [
+    { title: 'Images and prediction records in a lake folder', options: { uri: 'lake' } },
+    { title: 'Parquet records in S3, images archived once', options: { uri: 's3://lake/centaur', records: 'parquet' } },
+  ],
   claims: (o, baseDir) => (o.records === 'none' ? [] : [`output ${lakeBaseUri(o.uri, baseDir)}/${o.recordsPrefix}/`]),
   validate: (o, ctx) => objectUriProblems(['uri'], lakeBaseUri(o.uri, ctx.baseDir)),
   create: async (o, ctx): Promise<Sink> => {

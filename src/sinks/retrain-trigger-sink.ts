@@ -60,6 +60,10 @@ export const retrainTriggerSink = defineSink({
   stability: 'experimental',
   description: 'Runs the retrain trigger over drift reports (JSON or Avro) and sends one retrain request per episode to files, Kafka or a webhook.',
   options,
+  examples: [
+    { title: 'One request per drift episode, to a file', options: { files: { dir: 'retrain' } } },
+    { title: 'Three drifted windows in a row start an episode; requests to a webhook', options: { on: 'dataset', consecutive: 3, webhook: { url: '${RETRAIN_WEBHOOK}' } } },
+  ],
   metrics: RETRAIN_FAMILIES,
   claims: (o, baseDir) => [
     ...(o.stateFile === undefined ? [] : [`retrain state ${path.resolve(baseDir, o.stateFile)}`]),

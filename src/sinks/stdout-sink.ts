@@ -32,6 +32,9 @@ export const stdoutSink = defineSink({
   description: 'Prints one readable line (or JSON record) per prediction to standard output.',
   stability: 'beta',
   options,
+  examples: [
+    { title: 'One readable line per 100th input', options: { every: 100 } },
+  ],
   claims: () => ['standard output'],
   create: (o): Sink => {
     let count = 0;

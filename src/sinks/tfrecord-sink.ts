@@ -93,6 +93,10 @@ export const tfrecordSink = defineSink({
   description: 'Writes inputs (encoded images or decoded tensors, with labels) as tf.train.Example records in sharded TFRecord files to S3, Azure Blob or a folder.',
   stability: 'experimental',
   options,
+  examples: [
+    { title: 'Training examples as TFRecord files in a folder', options: { uri: 'training' } },
+    { title: 'Four gzipped shards in S3', options: { uri: 's3://lake/training', shards: 4, compression: 'gzip' } },
+  ],
   claims: (o, baseDir) => [`output ${lakeBaseUri(o.uri, baseDir)}/${o.prefix}/`],
   validate: (o, ctx) => objectUriProblems(['uri'], lakeBaseUri(o.uri, ctx.baseDir)),
   create: async (o, ctx): Promise<Sink> => {

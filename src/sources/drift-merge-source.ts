@@ -55,6 +55,12 @@ export const driftMerge = defineSource({
   stability: 'experimental',
   description: 'Merges the window partials several `drift` instances publish into one report per window, emitted as a JSON envelope.',
   options,
+  examples: [
+    {
+      title: 'One report per window from the partials of two drift instances',
+      options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topic: 'drift-partials', groupId: 'drift-merge', instances: 2, profile: 'reference-profile.json' },
+    },
+  ],
   metrics: DRIFT_WINDOW_FAMILIES,
   claims: (o) => [`consumer group ${o.groupId} of ${o.topic}`],
   validate: (o) => driftAnalysisProblems(o),

@@ -36,6 +36,10 @@ export const filesSource = defineSource({
   description: 'Reads images from a directory or glob, with labels from folder names and a checkpoint of finished files.',
   stability: 'beta',
   options,
+  examples: [
+    { title: 'Every image under a folder, once', options: { path: 'images' } },
+    { title: 'JPEGs only, and new files as they arrive', options: { path: 'images/**/*.jpg', watch: true } },
+  ],
   claims: (o, baseDir) => (o.checkpoint === undefined ? [] : [`checkpoint file ${path.resolve(baseDir, o.checkpoint)}`]),
   create: (o, ctx): Source => new FilesSource(o.path, ctx.baseDir, ctx.nodeId, {
     extensions: new Set(o.extensions.map((e) => e.toLowerCase().replace(/^\./, ''))),

@@ -66,6 +66,13 @@ export const kafkaSource = defineSource({
   description: 'Consumes Kafka topics in a consumer group (Avro, JSON or raw bytes), committing only completed offsets.',
   stability: 'beta',
   options,
+  examples: [
+    { title: 'Raw JPEG bytes, one image per message', options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topics: ['camera-frames'], groupId: 'centaur', value: { format: 'bytes' } } },
+    {
+      title: 'Avro camera frames through the schema registry',
+      options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topics: ['camera-frames'], groupId: 'centaur', schemaRegistry: { url: '${CENTAUR_SCHEMA_REGISTRY_URL}' } },
+    },
+  ],
   metrics: [consumerLag],
   claims: (o) => [`consumer group ${o.groupId} of ${o.topics?.join(',') ?? o.topicPattern ?? ''}`],
   validate: (o) => optionProblems(o),

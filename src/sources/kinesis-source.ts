@@ -96,6 +96,10 @@ export const kinesisSource = defineSource({
   description: 'Reads an Amazon Kinesis data stream (JSON, raw bytes or Avro), following resharding and checkpointing only completed records.',
   stability: 'experimental',
   options,
+  examples: [
+    { title: 'Raw image bytes per record, from a local Kinesis-compatible server', options: { streamName: 'camera-frames', endpoint: '${CENTAUR_KINESIS_ENDPOINT}', value: { format: 'bytes' } } },
+    { title: 'Upload events (JSON with an object URI) on AWS, from the oldest record', options: { streamName: 'uploads', region: 'eu-west-1', startFrom: 'TRIM_HORIZON' } },
+  ],
   claims: (o, baseDir) => (o.checkpoint === undefined ? [] : [`checkpoint ${checkpointUri(o.checkpoint.uri, o.streamName, baseDir)}`]),
   validate: (o, ctx) => [
     ...(o.value.format === 'avro' && o.schemaRegistry === undefined

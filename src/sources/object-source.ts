@@ -93,6 +93,10 @@ export const objectSource = defineSource({
   description: 'Lists a prefix of S3, Azure Blob or a folder in key order and reads each object, once or polling, with a key watermark for restarts.',
   stability: 'experimental',
   options,
+  examples: [
+    { title: 'Every image under a folder (or s3://, azure:// prefix)', options: { uri: 'images' } },
+    { title: 'New objects of a bucket prefix, resuming after the last one read', options: { uri: 's3://uploads/cameras/', mode: 'poll', watermark: { uri: 's3://uploads/state/watermark.json' } } },
+  ],
   claims: (o, baseDir) => (o.watermark === undefined ? [] : [`watermark ${locationToUri(o.watermark.uri, baseDir)}`]),
   validate: (o, ctx) => [
     ...objectUriProblems(['uri'], prefixUri(o.uri, ctx.baseDir)),

@@ -1,14 +1,14 @@
 /**
- * The compliance suite, generated from the registries: every component kind is created from its
- * defaults plus the fewest options it needs, handles one input without losing it, closes, and has
- * a documented schema. A new component must add its fixture below, or this suite fails.
+ * The compliance suite, generated from the registry: every component kind runs its spec's first
+ * example (the options docs/components.md shows), handles one input without losing it, closes,
+ * and has a documented schema. Nothing here is per kind but the inputs of the two kinds that read
+ * something other than images: a new component needs only its example.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
 import { asyncScheduler, lastValueFrom, of, toArray } from 'rxjs';
 import sharp from 'sharp';
@@ -17,10 +17,14 @@ import { envelopesOf } from '../../src/core/envelope.js';
 import type { Envelope, EnvelopeInit, Item } from '../../src/core/envelope.js';
 import { createLogger } from '../../src/core/logger.js';
 import { CentaurError } from '../../src/core/errors.js';
-import { allComponents } from '../../src/topology/registry.js';
+import { buildReferenceProfile, profileFeatureSpecs, writeReferenceProfile } from '../../src/drift-monitor/profile.js';
+import { WindowState } from '../../src/drift-monitor/window-state.js';
+import { substituteEnv } from '../../src/topology/env-substitution.js';
+import { allComponents, componentByKind } from '../../src/topology/registry.js';
 import { optionRows } from '../../src/cli/describe-options.js';
 import { BROKERS, createTopics, produce, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
 import { KINESIS_ENDPOINT, streamWithOneRecord } from '../helpers/kinesis.js';
+import { REDIS_URL } from '../helpers/redis.js';
 
 const ajv = new Ajv({ useDefaults: true, strict: false });
 const logger = createLogger('silent');
@@ -41,98 +45,94 @@ function envelope(extra: Partial<Envelope> = {}): Envelope {
   };
 }
 
-const tinyTensor = { data: new Uint8Array(4 * 4 * 3).fill(200), width: 4, height: 4, channels: 3, scale: 'unit' as const };
-
-/** A fresh topic holding one JPEG message, for the Kafka source. */
-async function topicWithOneImage(): Promise<string> {
-  const topic = unique('compliance');
-  await createTopics([topic], 1);
-  await produce(topic, [{ key: 'k', value: jpeg }]);
-  return topic;
-}
-
-/** Per kind: the fewest options it needs (in `dir`), whether it needs the services, and the one input an operator gets. */
-const fixtures: Record<string, { options: (dir: string) => Record<string, unknown> | Promise<Record<string, unknown>>; services?: boolean; input?: () => Item }> = {
-  'files-source': { options: () => ({ path: 'images' }) },
-  'decode-image': { options: () => ({}), input: () => envelope() },
-  'micro-batch': { options: () => ({ maxDelayMs: 1 }), input: () => envelope({ tensor: tinyTensor }) },
-  infer: { options: () => ({ model: { path: path.resolve('test/fixtures/tiny-model') } }), input: () => envelope({ tensor: tinyTensor }) },
-  drift: {
-    options: async (dir) => {
-      const { buildReferenceProfile, writeReferenceProfile } = await import('../../src/drift-monitor/profile.js');
-      const rows = [0.2, 0.4, 0.6].map((brightness) => ({ values: { brightness, contrast: 0.1, sharpness: 0.01, width: 64, height: 48, format: 'jpeg' } }));
-      await writeReferenceProfile(path.join(dir, 'profile.json'), buildReferenceProfile(rows));
-      return { profile: 'profile.json', window: { by: 'count', size: 1 } };
-    },
-    input: () => envelope({ image: { width: 64, height: 48, format: 'jpeg', brightness: 0.5, contrast: 0.1, sharpness: 0.01 } }),
-  },
-  cache: {
-    options: () => ({ mode: 'store', namespace: 'compliance', ttlSeconds: 60, url: process.env.CENTAUR_REDIS_URL ?? 'redis://127.0.0.1:6379' }),
-    input: () => envelope({ prediction: { label: 'a', classIndex: 0, confidence: 1, probabilities: [1] }, model: { name: 'm', version: '1' } }),
-  },
-  'drift-merge-source': {
-    services: true,
-    options: async (dir) => {
-      const { buildReferenceProfile, writeReferenceProfile, profileFeatureSpecs } = await import('../../src/drift-monitor/profile.js');
-      const { WindowState } = await import('../../src/drift-monitor/window-state.js');
-      const rows = [0.2, 0.4, 0.6].map((brightness) => ({ values: { brightness, contrast: 0.1, sharpness: 0.01, width: 64, height: 48, format: 'jpeg' } }));
-      const profile = buildReferenceProfile(rows);
-      await writeReferenceProfile(path.join(dir, 'profile.json'), profile);
-      const state = new WindowState({ profile, mode: 'evidently', features: profileFeatureSpecs([]).filter((f) => profile.features[f.name] !== undefined), sampleCap: 1000, embedding: false }, 1);
-      state.add(envelope({ image: { width: 64, height: 48, format: 'jpeg', brightness: 0.5, contrast: 0.1, sharpness: 0.01 } }));
-      const partial = { type: 'drift-partial', version: 1, topology: 't', node: 'drift', instance: 'a', window: { kind: 'time', start: 0, end: 60000 }, late: 0, state: state.toJSON() };
-      const topic = unique('compliance-partials');
-      await createTopics([topic], 1);
-      await produce(topic, [{ key: 't/drift/0', value: JSON.stringify(partial) }]);
-      return { brokers: [BROKERS], topic, groupId: unique('compliance'), instances: 1, profile: 'profile.json' };
-    },
-  },
-  filter: { options: () => ({ field: 'label', equals: 'horse' }), input: () => envelope({ label: 'horse' }) },
-  'files-sink': { options: () => ({ dir: 'out' }) },
-  'object-source': { options: () => ({ uri: 'images' }) },
-  'retrain-trigger-sink': {
-    options: () => ({ files: { dir: 'out' } }),
-    input: () => {
-      const report = { topology: 't', node: 'drift', model: null, mode: 'streaming', window: { kind: 'time', start: 0, end: 60000 }, inputs: 1, columns: [], dataset: null, createdAt: 1 };
-      const bytes = Buffer.from(JSON.stringify(report));
-      return envelope({ payload: { kind: 'bytes', bytes }, sizeBytes: bytes.length });
-    },
-  },
-  'stdout-sink': { options: () => ({ every: 1000000 }) },
-  'dead-letter': { options: () => ({ dir: 'dlq' }) },
-  'object-sink': { options: () => ({ uri: 'lake', maxIdleMs: 10 }) },
-  'tfrecord-sink': { options: () => ({ uri: 'training', maxIdleMs: 10 }) },
-  'feature-store-sink': { options: () => ({ offline: { uri: 'lake', maxIdleMs: 10 } }), input: () => envelope({ prediction: { label: 'a', classIndex: 0, confidence: 1, probabilities: [1] }, model: { name: 'm', version: '1' }, embedding: new Float32Array([0.5]) }) },
-  'fetch-object': { options: () => ({ fileBase: path.resolve('data/quickstart') }), input: () => envelope({ payload: { kind: 'reference', uri: pathToFileURL(path.resolve('data/quickstart/horses/horse-000000.jpg')).href } }) },
-  'kafka-source': {
-    services: true,
-    options: async () => ({ brokers: [BROKERS], topics: [await topicWithOneImage()], groupId: unique('compliance'), value: { format: 'bytes' } }),
-  },
-  'kinesis-source': {
-    services: true,
-    options: async () => ({ streamName: await streamWithOneRecord('compliance', jpeg), endpoint: KINESIS_ENDPOINT, value: { format: 'bytes' }, pollIntervalMs: 50 }),
-  },
-  'kafka-sink': {
-    services: true,
-    options: async () => {
-      const topic = unique('compliance-out');
-      await createTopics([topic], 1);
-      return { brokers: [BROKERS], topic, schemaRegistry: { url: REGISTRY_URL } };
-    },
-  },
-  'kafka-dead-letter': {
-    services: true,
-    options: async () => {
-      const topic = unique('compliance-dlq');
-      await createTopics([topic], 1);
-      return { brokers: [BROKERS], topic, schemaRegistry: { url: REGISTRY_URL } };
-    },
-  },
+/** The services the examples name, by the variables `scripts/services/services.sh env` exports. */
+const SERVICES: Record<string, string> = {
+  CENTAUR_KAFKA_BROKERS: BROKERS,
+  CENTAUR_SCHEMA_REGISTRY_URL: REGISTRY_URL,
+  CENTAUR_REDIS_URL: REDIS_URL,
+  CENTAUR_KINESIS_ENDPOINT: KINESIS_ENDPOINT,
 };
 
-test('every registered kind has a compliance fixture, and kinds are named by role', () => {
+const imageRows = [0.2, 0.4, 0.6].map((brightness) => ({ values: { brightness, contrast: 0.1, sharpness: 0.01, width: 64, height: 48, format: 'jpeg' } }));
+
+/**
+ * The folder every example runs in (the topology folder its relative paths resolve against):
+ * `images/` with one JPEG, `models/demo`, and `reference-profile.json`.
+ */
+async function playground(kind: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), `centaur-compliance-${kind}-`));
+  await mkdir(path.join(dir, 'images'));
+  await writeFile(path.join(dir, 'images', 'one.jpg'), jpeg);
+  await mkdir(path.join(dir, 'models'));
+  await symlink(path.resolve('models/demo'), path.join(dir, 'models', 'demo'), 'dir');
+  await writeReferenceProfile(path.join(dir, 'reference-profile.json'), buildReferenceProfile(imageRows));
+  return dir;
+}
+
+/**
+ * The inputs of the two kinds that read something other than an image: window partials of two
+ * `drift` instances, and a drift report. Every other kind gets the JPEG (sources find it in their
+ * topic, stream or folder; operators and sinks get it decoded, predicted and labelled).
+ */
+const NOT_IMAGES: Record<string, () => Buffer[]> = {
+  'drift-merge-source': () => {
+    const profile = buildReferenceProfile(imageRows);
+    return ['a', 'b'].map((instance) => {
+      const state = new WindowState({ profile, mode: 'evidently', features: profileFeatureSpecs([]).filter((f) => profile.features[f.name] !== undefined), sampleCap: 1000, embedding: false }, 1);
+      state.add(envelope({ image: { width: 64, height: 48, format: 'jpeg', brightness: 0.5, contrast: 0.1, sharpness: 0.01 } }));
+      const partial = { type: 'drift-partial', version: 1, topology: 't', node: 'drift', instance, window: { kind: 'time', start: 0, end: 60000 }, late: 0, state: state.toJSON() };
+      return Buffer.from(JSON.stringify(partial));
+    });
+  },
+  'retrain-trigger-sink': () => [Buffer.from(JSON.stringify({ topology: 't', node: 'drift', model: null, mode: 'streaming', window: { kind: 'time', start: 0, end: 60000 }, inputs: 1, columns: [], dataset: null, createdAt: 1 }))],
+};
+
+/**
+ * The options of a spec's first example, made to run here: `${NAME}`s substituted with the test
+ * services, and the placeholder names of topics, streams and groups replaced by fresh ones (a
+ * source's holding its input).
+ */
+async function runnable(spec: ComponentSpec, inputs: readonly Buffer[]): Promise<Record<string, unknown>> {
+  const options = substituteEnv(structuredClone(spec.examples[0].options), [], SERVICES, new Set(), (_p, name) => assert.fail(`the example names \`\${${name}}\`, which is not a test service`)) as Record<string, unknown>;
+  const freshTopic = async (): Promise<string> => {
+    const topic = unique(`compliance-${spec.kind}`);
+    await createTopics([topic], 1);
+    if (spec.role === 'source') await produce(topic, inputs.map((value, i) => ({ key: `k${i}`, value })));
+    return topic;
+  };
+  if (Array.isArray(options.topics)) options.topics = [await freshTopic()];
+  if (typeof options.topic === 'string') options.topic = await freshTopic();
+  if (typeof options.groupId === 'string') options.groupId = unique('compliance');
+  if (typeof options.streamName === 'string') options.streamName = await streamWithOneRecord('compliance', inputs[0] as Buffer);
+  return options;
+}
+
+/** The one input an operator or sink gets: the JPEG, decoded by decode-image's defaults, predicted and labelled. */
+async function preparedEnvelope(bytes: Buffer): Promise<Envelope> {
+  const decodeImage = componentByKind('decode-image');
+  assert.ok(decodeImage?.role === 'operator');
+  const decode = await decodeImage.create(withDefaults(decodeImage.options, {}), { nodeId: 'decode', topologyName: 'compliance', baseDir: '.', logger });
+  const failed: unknown[] = [];
+  const [decoded] = (await lastValueFrom(decode.apply(of<Item>(envelope()), { nodeId: 'decode', scheduler: asyncScheduler, fail: (_e, error) => failed.push(error) }).pipe(toArray()))).flatMap(envelopesOf);
+  assert.ok(decoded !== undefined, `decoding the test image: ${failed.map(String).join()}`);
+  return {
+    ...decoded,
+    payload: { kind: 'bytes', bytes },
+    sizeBytes: bytes.length,
+    label: 'horse',
+    prediction: { label: 'horse', classIndex: 0, confidence: 0.9, probabilities: [0.9, 0.1] },
+    model: { name: 'horse-or-human', version: '1', classes: ['horse', 'human'] },
+    embedding: new Float32Array(1280).fill(0.5),
+  };
+}
+
+function withDefaults(schema: ComponentSpec['options'], options: Record<string, unknown>): Record<string, unknown> {
+  assert.ok(ajv.validate(schema, options), JSON.stringify(ajv.errors));
+  return options;
+}
+
+test('kinds are unique and named by role', () => {
   for (const spec of allComponents) {
-    assert.ok(fixtures[spec.kind], `add a compliance fixture for \`${spec.kind}\``);
     if (spec.role === 'source') assert.match(spec.kind, /-source$/);
     if (spec.role === 'sink') assert.match(spec.kind, /-sink$|dead-letter$/);
     if (spec.role === 'operator') assert.doesNotMatch(spec.kind, /-(source|sink)$/);
@@ -149,21 +149,19 @@ for (const spec of allComponents) {
     assert.match(docs, new RegExp(`### \`${spec.kind}\``));
   });
 
-  test(`${spec.kind}: created from defaults, handles one input without losing it, closes`, async (t) => {
-    const dir = await mkdtemp(path.join(tmpdir(), `centaur-compliance-${spec.kind}-`));
-    await mkdir(path.join(dir, 'images'));
-    await writeFile(path.join(dir, 'images', 'one.jpg'), jpeg);
-    const fixture = fixtures[spec.kind];
-    assert.ok(fixture);
-    if (fixture.services === true && !(await requireServices(t))) return;
-    const options = await fixture.options(dir);
+  test(`${spec.kind}: its first example runs: handles one input without losing it, closes`, async (t) => {
+    const dir = await playground(spec.kind);
+    const inputs = NOT_IMAGES[spec.kind]?.() ?? [jpeg];
+    if (JSON.stringify(spec.examples[0].options).includes('${CENTAUR_') && !(await requireServices(t))) return;
+    const options = await runnable(spec, inputs);
     assert.ok(ajv.validate(spec.options, options), JSON.stringify(ajv.errors));
     const ctx = { nodeId: 'node', topologyName: 'compliance', baseDir: dir, logger };
-    await exercise(spec, options, ctx, fixture.input);
+    const input = NOT_IMAGES[spec.kind] === undefined ? await preparedEnvelope(jpeg) : envelope({ payload: { kind: 'bytes', bytes: inputs[0] as Buffer }, sizeBytes: (inputs[0] as Buffer).length });
+    await exercise(spec, options, ctx, input);
   });
 }
 
-async function exercise(spec: ComponentSpec, options: Record<string, unknown>, ctx: { nodeId: string; topologyName: string; baseDir: string; logger: typeof logger }, input?: () => Item): Promise<void> {
+async function exercise(spec: ComponentSpec, options: Record<string, unknown>, ctx: { nodeId: string; topologyName: string; baseDir: string; logger: typeof logger }, input: Envelope): Promise<void> {
   if (spec.role === 'source') {
     const source: Source = await spec.create(options, ctx);
     const emitted: EnvelopeInit[] = [];
@@ -185,8 +183,7 @@ async function exercise(spec: ComponentSpec, options: Record<string, unknown>, c
     const operator: Operator = await spec.create(options, ctx);
     const failed: { envelope: Envelope; error: unknown }[] = [];
     const opCtx: OperatorContext = { nodeId: 'node', scheduler: asyncScheduler, fail: (envelope, error) => failed.push({ envelope, error }) };
-    assert.ok(input);
-    const out = await lastValueFrom(operator.apply(of(input()), opCtx).pipe(toArray()));
+    const out = await lastValueFrom(operator.apply(of<Item>(input), opCtx).pipe(toArray()));
     const emitted = out.flatMap(envelopesOf);
     assert.equal(emitted.length + failed.length, 1, 'the input was emitted or failed, never dropped');
     assert.equal(failed.length, 0, `failed: ${failed.map((f) => String(f.error)).join()}`);
@@ -195,10 +192,9 @@ async function exercise(spec: ComponentSpec, options: Record<string, unknown>, c
   } else {
     const sink: Sink = await spec.create(options, ctx);
     if (sink.writeDeadLetters !== undefined && spec.role === 'sink' && spec.takesDeadLetters === true) {
-      await sink.writeDeadLetters([{ envelope: envelope(), node: 'n', error: new CentaurError('IMAGE_DECODE_FAILED', 'x'), time: Date.now() }]);
+      await sink.writeDeadLetters([{ envelope: input, node: 'n', error: new CentaurError('IMAGE_DECODE_FAILED', 'x'), time: Date.now() }]);
     } else {
-      const written = input === undefined ? [envelope({ prediction: { label: 'a', classIndex: 0, confidence: 1, probabilities: [1] }, model: { name: 'm', version: '1', classes: ['a'] } })] : envelopesOf(input());
-      const rejected = await sink.write(written);
+      const rejected = await sink.write([input]);
       assert.deepEqual(rejected ?? [], [], 'the sink refused its only input');
     }
     await sink.flush(true);

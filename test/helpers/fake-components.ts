@@ -114,6 +114,7 @@ export const countingSource = defineSource({
   role: 'source',
   description: 'Test source.',
   stability: 'experimental',
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object(
     {
       probe: Type.String(),
@@ -133,6 +134,7 @@ export const failingOperator = defineOperator({
   role: 'operator',
   description: 'Test operator.',
   stability: 'experimental',
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object({ every: Type.Integer({ default: 3 }), delayMs: Type.Integer({ default: 0 }) }, { additionalProperties: false }),
   create: (o) => ({
     accepts: 'envelope',
@@ -160,6 +162,7 @@ export const tinyImageOperator = defineOperator({
   role: 'operator',
   description: 'Test operator.',
   stability: 'experimental',
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object({}, { additionalProperties: false }),
   create: () => ({
     accepts: 'envelope',
@@ -179,6 +182,7 @@ export const dtypeProbeOperator = defineOperator({
   role: 'operator',
   description: 'Test operator.',
   stability: 'experimental',
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object(
     {
       probe: Type.String(),
@@ -226,6 +230,7 @@ export const probeSink = defineSink({
   role: 'sink',
   description: 'Test sink.',
   stability: 'experimental',
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object(
     {
       probe: Type.String(),

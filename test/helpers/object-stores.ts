@@ -175,6 +175,7 @@ export const uriListSource = defineSource({
   role: 'source',
   description: 'Test source: emits a registered list of object URIs as references.',
   stability: 'experimental',
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object({ list: Type.String({ description: 'Name given to useUriList.' }) }, { additionalProperties: false }),
   create: (o, ctx) => {
     const inputs = lists.get(o.list);

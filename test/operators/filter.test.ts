@@ -29,6 +29,7 @@ const annotate = defineOperator({
   role: 'operator',
   description: 'Test operator.',
   stability: 'experimental',
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object({}, { additionalProperties: false }),
   create: () => ({
     accepts: 'envelope',

@@ -22,6 +22,7 @@ const tokenSource = defineSource({
   role: 'source',
   description: 'Test source that provides a token.',
   stability: 'experimental',
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object({ owner: Type.String() }, { additionalProperties: false }),
   provides: () => ['token'],
   create: (o, ctx) => {
@@ -35,6 +36,7 @@ const tokenSink = defineSink({
   role: 'sink',
   description: 'Test sink that takes the token.',
   stability: 'experimental',
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object({ name: Type.String() }, { additionalProperties: false }),
   needs: () => [{ resource: 'token', problem: { path: [], message: 'needs a token-source' } }],
   create: (o, ctx) => {
@@ -49,6 +51,7 @@ const tokenDeadLetters = defineSink({
   description: 'Test dead-letter sink that takes the token.',
   stability: 'experimental',
   takesDeadLetters: true,
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object({}, { additionalProperties: false }),
   needs: () => [{ resource: 'token', problem: { path: [], message: 'needs a token-source' } }],
   create: (_o, ctx) => {

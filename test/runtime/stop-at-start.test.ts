@@ -13,6 +13,7 @@ const slowStart = defineOperator({
   role: 'operator',
   description: 'Test operator that takes a while to create, as a model load does.',
   stability: 'experimental',
+  examples: [{ title: 'A test component', options: {} }],
   options: Type.Object({}, { additionalProperties: false }),
   create: async () => {
     await sleep(300);
