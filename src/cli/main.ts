@@ -244,7 +244,8 @@ async function validateCommand(files: readonly string[], io: CliIo): Promise<num
   for (const file of files) {
     try {
       const topology = await loadTopologyFile(file);
-      io.out(`${file}: ok (${topology.nodes.size} nodes)`);
+      for (const warning of topology.warnings) io.err(`warning: ${formatIssue(warning)}`);
+      io.out(`${file}: ok (${topology.nodes.size} nodes${topology.warnings.length === 0 ? '' : `, ${topology.warnings.length} warning${topology.warnings.length === 1 ? '' : 's'}`})`);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       invalid += 1;

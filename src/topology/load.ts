@@ -17,6 +17,7 @@ import type { HttpSettings, Limits } from './schema.js';
 import { findCycles, invert, pathAvoiding, pathCount, pathsToSinks, topologicalOrder } from './graph.js';
 import { locate } from './locate.js';
 import { explainSyntaxError, substituteEnv } from './env-substitution.js';
+import { batchLimitWarnings } from './batch-limits.js';
 import { ajvIssues } from './schema-issues.js';
 import type { AjvIssue, Path } from './schema-issues.js';
 import { modelProblems } from './model-checks.js';
@@ -82,9 +83,10 @@ function analyzeTopology(text: string, file: string, options: LoadOptions): Anal
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const issues: ConfigIssue[] = [];
-  const at = (p: Path, message: string, extra: { node?: string; suggestion?: string; key?: boolean } = {}): void => {
+  const warnings: ConfigIssue[] = [];
+  const at = (p: Path, message: string, extra: { node?: string; suggestion?: string; key?: boolean; warning?: boolean } = {}): void => {
     const loc = locate(doc, lines, p, extra.key === true ? 'key' : 'value');
-    issues.push({ file, line: loc.line, column: loc.column, message, ...(extra.node === undefined ? {} : { node: extra.node }), ...(extra.suggestion === undefined ? {} : { suggestion: extra.suggestion }) });
+    (extra.warning === true ? warnings : issues).push({ file, line: loc.line, column: loc.column, message, ...(extra.node === undefined ? {} : { node: extra.node }), ...(extra.suggestion === undefined ? {} : { suggestion: extra.suggestion }) });
   };
 
   // Duplicate keys are each their own mistake; after the first syntax error the parser's further
@@ -195,6 +197,7 @@ function analyzeTopology(text: string, file: string, options: LoadOptions): Anal
     }
   }
   if (cycles.length === 0) checkShortcuts(nodes, graph, invalidOptions, at);
+  for (const w of batchLimitWarnings(nodes, invalidOptions)) at([...w.path], w.message, { node: w.node, suggestion: w.suggestion, warning: true });
   if (unresolved.size === 0 && nodes.size > 0 && ![...nodes.values()].some((n) => n.spec.role === 'source')) {
     at(['nodes'], 'the topology has no source', { key: true, suggestion: `add a node of a source kind (${components.filter((c) => c.role === 'source').map((c) => `\`${c.kind}\``).join(', ')})` });
   }
@@ -261,6 +264,7 @@ function analyzeTopology(text: string, file: string, options: LoadOptions): Anal
         nodes,
         order: topologicalOrder(graph),
         deadLetter,
+        warnings: [...warnings].sort((a, b) => a.line - b.line || a.column - b.column),
       };
     },
   };

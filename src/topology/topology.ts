@@ -1,5 +1,6 @@
 /** The validated, typed form of a topology file that the runtime builds a graph from. */
 import type { ComponentSpec } from '../core/component.js';
+import type { ConfigIssue } from '../core/errors.js';
 import type { HttpSettings, Limits } from './schema.js';
 
 /** One node after validation: its spec, upstreams and options with defaults filled in. */
@@ -28,4 +29,6 @@ export interface Topology {
   readonly order: readonly string[];
   /** The dead-letter sink node id, or null for the built-in default. */
   readonly deadLetter: string | null;
+  /** What validation found worth a warning but not a refusal (`centaur validate` prints them). */
+  readonly warnings: readonly ConfigIssue[];
 }

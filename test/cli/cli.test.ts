@@ -49,6 +49,17 @@ test('validate: exit 2 and every problem with file:line:column for an invalid fi
   assert.match(r.err, /2 problems/);
 });
 
+test('validate: a warning is printed with its place, and the file is still valid (exit 0)', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-cli-'));
+  const file = path.join(dir, 'big-batches.yaml');
+  const model = JSON.stringify(path.resolve('models/demo'));
+  await writeFile(file, `version: 1\nname: t\nnodes:\n  a: { kind: files-source, path: x }\n  d: { kind: decode-image, from: [a] }\n  b: { kind: micro-batch, from: [d], maxSize: 64 }\n  i: { kind: infer, from: [b], model: { path: ${model} }, maxBatchSize: 32 }\n  o: { kind: files-sink, from: [i], dir: o }\n`);
+  const r = await cli('validate', file);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, new RegExp(`^warning: ${file}:6:47: node \`b\`: maxSize 64 is above the maxBatchSize 32 of \`i\``, 'm'));
+  assert.match(r.out, /ok \(5 nodes, 1 warning\)/);
+});
+
 test('validate: a missing file is invalid input (exit 2)', async () => {
   const r = await cli('validate', 'no/such/file.yaml');
   assert.equal(r.code, 2);

@@ -44,3 +44,22 @@ test('a model folder without a manifest is reported at model.path', async () => 
   assert.equal(found.length, 1);
   assert.match(found[0] ?? '', /^6 infer: .*manifest.*; point `model.path` at a model folder with a manifest.json/);
 });
+
+test('a micro-batch maxSize above the maxBatchSize of the infer it feeds is a warning at maxSize, not a refusal', () => {
+  const text = `version: 1
+name: t
+nodes:
+  images: { kind: files-source, path: imgs }
+  decode: { kind: decode-image, from: [images] }
+  batch: { kind: micro-batch, from: [decode], maxSize: 64 }
+  infer: { kind: infer, from: [batch], model: { path: ${MODEL} }, maxBatchSize: 16 }
+  small: { kind: micro-batch, from: [decode], maxSize: 16 }
+  infer2: { kind: infer, from: [small], model: { path: ${MODEL} }, maxBatchSize: 16 }
+  out: { kind: files-sink, from: [infer, infer2], dir: out }
+`;
+  const topology = parseTopology(text, 't.yaml', { env: {} });
+  assert.deepEqual(
+    topology.warnings.map((w) => `${w.line}:${w.column} ${w.node ?? ''}: ${w.message}; ${w.suggestion ?? ''}`),
+    ['6:56 batch: maxSize 64 is above the maxBatchSize 16 of `infer`: a full batch runs as 4 backend calls; set `maxSize: 16`, or raise `maxBatchSize` of `infer`'],
+  );
+});
