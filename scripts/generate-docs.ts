@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatedFiles } from '../src/cli/generated-files.js';
+import { generatedFiles } from '../src/reference/generated-files.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 for (const [file, content] of Object.entries(generatedFiles())) {

@@ -5,7 +5,7 @@ import { createLogger } from '../core/logger.js';
 import { allComponents } from '../topology/registry.js';
 import { topologyJsonSchema } from '../topology/schema.js';
 import { loadTopologyFile } from '../topology/load.js';
-import { componentsMarkdown, componentsText, optionRows } from './describe-options.js';
+import { componentsMarkdown, componentsText, optionRows } from '../reference/component-docs.js';
 import type { ModelRegistryApi } from '../registry/model-registry.js';
 import type { ExportTritonFlags } from './export-triton.js';
 import type { DriftProfileFlags } from './drift-profile.js';

@@ -21,7 +21,7 @@ import { buildReferenceProfile, profileFeatureSpecs, writeReferenceProfile } fro
 import { WindowState } from '../../src/drift-monitor/window-state.js';
 import { substituteEnv } from '../../src/topology/env-substitution.js';
 import { allComponents, componentByKind } from '../../src/topology/registry.js';
-import { optionRows } from '../../src/cli/describe-options.js';
+import { optionRows } from '../../src/reference/component-docs.js';
 import { BROKERS, createTopics, produce, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
 import { KINESIS_ENDPOINT, streamWithOneRecord } from '../helpers/kinesis.js';
 import { REDIS_URL } from '../helpers/redis.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { generatedFiles } from '../../src/cli/generated-files.js';
+import { generatedFiles } from '../../src/reference/generated-files.js';
 import { ERROR_CODES } from '../../src/core/errors.js';
 
 for (const [file, expected] of Object.entries(generatedFiles())) {

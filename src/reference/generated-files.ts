@@ -2,7 +2,7 @@
 import { ERROR_CODES } from '../core/errors.js';
 import { allComponents } from '../topology/registry.js';
 import { topologyJsonSchema } from '../topology/schema.js';
-import { componentsMarkdown } from './describe-options.js';
+import { componentsMarkdown } from './component-docs.js';
 
 /** `docs/errors.md`: the error catalogue as a table. */
 export function errorsMarkdown(): string {
