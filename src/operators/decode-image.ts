@@ -21,6 +21,11 @@ import { isBatch } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import { concurrentMap } from '../rx/concurrent-map.js';
 import { computeImageFeatures } from '../images/image-features.js';
+import { isUnsupported, loadScaledJpegDecoder } from '../images/jpeg-scaled.js';
+import type { ScaledJpegDecoder } from '../images/jpeg-scaled.js';
+
+/** How JPEGs are decoded (see the option `decoder`). */
+const DECODERS = ['sharp', 'jpeg-turbo'] as const;
 
 const Channel = Type.Integer({ minimum: 0, maximum: 255 });
 
@@ -73,6 +78,15 @@ export const DecodeImageOptions = Type.Object(
       description: 'Images decoded at once (on libuv worker threads); output order is kept.',
       default: 4,
     }),
+    decoder: oneOf(DECODERS, {
+      description:
+        '`sharp`: libvips decodes every format at full size, then resizes. `jpeg-turbo`: JPEGs are decoded by libjpeg-turbo in the DCT ' +
+        'domain at the smallest n/8 scale that still covers `size` (a fraction of the work for camera frames), then resized by sharp; ' +
+        'other formats, JPEGs with an EXIF rotation, an ICC profile or CMYK, fits other than `fill`/`cover`, and anything the fast path ' +
+        'does not take as it is go the `sharp` way. The two give slightly different pixels: serve with the decoder the model was trained with. ' +
+        '`jpeg-turbo` needs the optional `centaur-jpeg-scaled` addon (built at `npm ci` where `libturbojpeg0-dev` is installed).',
+      default: 'sharp',
+    }),
     features: Type.Boolean({
       description: 'Compute drift features (size, format, brightness, contrast, sharpness, saturation) into `envelope.image`.',
       default: true,
@@ -121,6 +135,7 @@ function formatRefused(found: string, allowed: readonly string[], by: 'bytes' | 
 async function decodeEnvelope(
   sharp: SharpConstructor,
   sniff: FormatSniffer,
+  turbo: ScaledJpegDecoder | null,
   envelope: Envelope,
   options: DecodeImageOptions,
   nodeId: string,
@@ -165,16 +180,35 @@ async function decodeEnvelope(
 
   const [width, height] = options.size;
   const [r, g, b] = options.background;
-  let decoded: { data: Buffer; info: OutputInfo };
-  try {
-    decoded = await sharp(bytes, { limitInputPixels: options.maxPixels, failOn: FAIL_ON, autoOrient: true })
-      .toColourspace('srgb')
-      .removeAlpha()
-      .resize(width, height, { fit: options.fit, kernel: options.kernel, background: { r, g, b } })
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-  } catch (error) {
-    throw decodeError(error, options.maxPixels);
+  const resize = { fit: options.fit, kernel: options.kernel, background: { r, g, b } };
+  let decoded: { data: Buffer; info: OutputInfo } | null = null;
+  if (turbo !== null && takesFastPath(metadata, loaded, options)) {
+    const scaled = await turbo.decode(bytes, width, height).catch((error: unknown) => {
+      if (isUnsupported(error)) return null;
+      throw decodeError(error, options.maxPixels);
+    });
+    if (scaled !== null) {
+      try {
+        decoded = await sharp(scaled.data, { raw: { width: scaled.width, height: scaled.height, channels: 3 } })
+          .resize(width, height, resize)
+          .raw({ depth: 'uchar' })
+          .toBuffer({ resolveWithObject: true });
+      } catch (error) {
+        throw decodeError(error, options.maxPixels);
+      }
+    }
+  }
+  if (decoded === null) {
+    try {
+      decoded = await sharp(bytes, { limitInputPixels: options.maxPixels, failOn: FAIL_ON, autoOrient: true })
+        .toColourspace('srgb')
+        .removeAlpha()
+        .resize(width, height, resize)
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true });
+    } catch (error) {
+      throw decodeError(error, options.maxPixels);
+    }
   }
   const { info } = decoded;
   if (info.channels !== 3 || decoded.data.length !== info.width * info.height * 3) {
@@ -200,6 +234,21 @@ async function decodeEnvelope(
   envelope.timings[nodeId] = performance.now() - started;
 }
 
+/**
+ * Whether a JPEG goes the libjpeg-turbo way: only when that path gives what sharp's would up to
+ * resampling — no EXIF rotation, no ICC profile to convert from, RGB or grey — and the fit needs
+ * the image to cover `size` (for `fill` and `cover` the n/8 scale is chosen to cover it).
+ */
+function takesFastPath(metadata: Metadata, format: string, options: DecodeImageOptions): boolean {
+  return (
+    format === 'jpeg' &&
+    (metadata.orientation ?? 1) === 1 &&
+    metadata.icc === undefined &&
+    (metadata.space === 'srgb' || metadata.space === 'b-w') &&
+    (options.fit === 'fill' || options.fit === 'cover')
+  );
+}
+
 /** The `decode-image` operator spec: bytes in, HWC uint8 tensor and drift features out. */
 export const decodeImage = defineOperator({
   kind: 'decode-image',
@@ -216,6 +265,17 @@ export const decodeImage = defineOperator({
   async create(options) {
     const { default: sharp } = await import('sharp');
     const sniff = await loadFormatSniffer();
+    let turbo: ScaledJpegDecoder | null = null;
+    if (options.decoder === 'jpeg-turbo') {
+      const loaded = loadScaledJpegDecoder();
+      if ('missing' in loaded) {
+        throw new CentaurError(
+          'CONFIG_INVALID',
+          `decoder \`jpeg-turbo\` needs the addon centaur-jpeg-scaled, which is not built (${loaded.missing}); install libturbojpeg0-dev, then \`npm rebuild centaur-jpeg-scaled\`, or use \`decoder: sharp\``,
+        );
+      }
+      turbo = loaded;
+    }
     return {
       accepts: 'envelope',
       apply: (input, ctx) =>
@@ -226,7 +286,7 @@ export const decodeImage = defineOperator({
               throw new CentaurError('INTERNAL', 'decode-image received a batch; the runtime must unbatch its input');
             }
             try {
-              await decodeEnvelope(sharp, sniff, item, options, ctx.nodeId);
+              await decodeEnvelope(sharp, sniff, turbo, item, options, ctx.nodeId);
               return { envelope: item };
             } catch (error) {
               // sharp's errors are mapped inside; anything else escaping is a bug, still dead-lettered.
