@@ -7,18 +7,29 @@
  */
 import { createRequire } from 'node:module';
 
-/** A JPEG decoded at a reduced scale: packed RGB, `width` × `height`, scaled by `scaleNum`/`scaleDenom`. */
+/** A decoded JPEG: packed RGB, `width` × `height`; decoded at `scaleNum`/`scaleDenom` of its `sourceWidth` × `sourceHeight`. */
 export interface ScaledJpeg {
   readonly data: Buffer;
   readonly width: number;
   readonly height: number;
   readonly scaleNum: number;
   readonly scaleDenom: number;
+  readonly sourceWidth: number;
+  readonly sourceHeight: number;
 }
 
-/** The addon's one function; rejects with `code` `UNSUPPORTED` for what the fast path does not take as it is (CMYK, any decoder warning). */
+/** How the decoded image becomes the target: not resized (the covering scale only), stretched, or the centred box of the target's aspect. */
+export const JPEG_FIT = { none: -1, fill: 0, cover: 1 } as const;
+
+/**
+ * The addon's one function. Decodes at the smallest of 1/8, 1/4, 1/2, 1 that covers `width` ×
+ * `height` (Pillow's `draft` rule), then resamples with an antialiased bilinear filter (Pillow's
+ * BILINEAR) unless `fit` is `none`. Rejects with `code` `TOO_MANY_PIXELS` (from the header, before
+ * decoding) or `UNSUPPORTED` (EXIF rotation, ICC profile, CMYK, any decoder warning: for the
+ * general decoder to judge).
+ */
 export interface ScaledJpegDecoder {
-  decode(jpeg: Buffer, width: number, height: number): Promise<ScaledJpeg>;
+  decode(jpeg: Buffer, width: number, height: number, fit: (typeof JPEG_FIT)[keyof typeof JPEG_FIT], maxPixels: number): Promise<ScaledJpeg>;
 }
 
 /** The addon, or the reason it cannot be loaded (not built: no libturbojpeg when `npm ci` ran). */
@@ -30,7 +41,8 @@ export function loadScaledJpegDecoder(): ScaledJpegDecoder | { readonly missing:
   }
 }
 
-/** Whether an error of `decode` means "hand it to the general decoder". */
-export function isUnsupported(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === 'UNSUPPORTED';
+/** The code of an error `decode` rejected with (`UNSUPPORTED`: hand it to the general decoder). */
+export function decodeErrorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }

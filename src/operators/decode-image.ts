@@ -21,7 +21,7 @@ import { isBatch } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import { concurrentMap } from '../rx/concurrent-map.js';
 import { computeImageFeatures } from '../images/image-features.js';
-import { isUnsupported, loadScaledJpegDecoder } from '../images/jpeg-scaled.js';
+import { decodeErrorCode, JPEG_FIT, loadScaledJpegDecoder } from '../images/jpeg-scaled.js';
 import type { ScaledJpegDecoder } from '../images/jpeg-scaled.js';
 
 /** How JPEGs are decoded (see the option `decoder`). */
@@ -80,10 +80,11 @@ export const DecodeImageOptions = Type.Object(
     }),
     decoder: oneOf(DECODERS, {
       description:
-        '`sharp`: libvips decodes every format at full size, then resizes. `jpeg-turbo`: JPEGs are decoded by libjpeg-turbo in the DCT ' +
-        'domain at the smallest n/8 scale that still covers `size` (a fraction of the work for camera frames), then resized by sharp; ' +
-        'other formats, JPEGs with an EXIF rotation, an ICC profile or CMYK, fits other than `fill`/`cover`, and anything the fast path ' +
-        'does not take as it is go the `sharp` way. The two give slightly different pixels: serve with the decoder the model was trained with. ' +
+        '`sharp`: libvips decodes every format at full size, then resizes. `jpeg-turbo`: a JPEG is decoded by libjpeg-turbo in the DCT ' +
+        'domain at the smallest of 1/8, 1/4, 1/2 that still covers `size` (a fraction of the work for camera frames) and resampled with ' +
+        "an antialiased bilinear filter — Pillow's `draft` + BILINEAR, so Python training code can match it; other formats, JPEGs with an " +
+        'EXIF rotation, an ICC profile or CMYK, truncated files, fits other than `fill`/`cover` and kernels other than `linear` go the ' +
+        '`sharp` way. The two give slightly different pixels: serve with the decoder the model was trained with. ' +
         '`jpeg-turbo` needs the optional `centaur-jpeg-scaled` addon (built at `npm ci` where `libturbojpeg0-dev` is installed).',
       default: 'sharp',
     }),
@@ -155,6 +156,22 @@ async function decodeEnvelope(
   const sniffed = await sniff(bytes);
   if (!isImageFormat(sniffed) || !allowed.includes(sniffed)) throw formatRefused(sniffed, allowed, 'bytes');
 
+  // `decoder: jpeg-turbo`: a JPEG the fast path takes as it is never reaches sharp.
+  if (turbo !== null && sniffed === 'jpeg' && (options.fit === 'fill' || options.fit === 'cover') && options.kernel === 'linear') {
+    const [width, height] = options.size;
+    const fast = await turbo.decode(bytes, width, height, JPEG_FIT[options.fit], options.maxPixels).catch((error: unknown) => {
+      const code = decodeErrorCode(error);
+      if (code === 'UNSUPPORTED') return null;
+      if (code === 'TOO_MANY_PIXELS') throw new CentaurError('IMAGE_TOO_MANY_PIXELS', `image is more than maxPixels ${options.maxPixels} pixels`);
+      throw decodeError(error, options.maxPixels);
+    });
+    if (fast !== null) {
+      finish(envelope, new Uint8Array(fast.data.buffer, fast.data.byteOffset, fast.data.length), fast.width, fast.height, { width: fast.sourceWidth, height: fast.sourceHeight, format: 'jpeg' }, options);
+      envelope.timings[nodeId] = performance.now() - started;
+      return;
+    }
+  }
+
   // Header only: the pixel limit is checked here, before anything is decoded, so that a
   // decompression bomb is rejected with its real size and never allocated.
   let metadata: Metadata;
@@ -182,22 +199,6 @@ async function decodeEnvelope(
   const [r, g, b] = options.background;
   const resize = { fit: options.fit, kernel: options.kernel, background: { r, g, b } };
   let decoded: { data: Buffer; info: OutputInfo } | null = null;
-  if (turbo !== null && takesFastPath(metadata, loaded, options)) {
-    const scaled = await turbo.decode(bytes, width, height).catch((error: unknown) => {
-      if (isUnsupported(error)) return null;
-      throw decodeError(error, options.maxPixels);
-    });
-    if (scaled !== null) {
-      try {
-        decoded = await sharp(scaled.data, { raw: { width: scaled.width, height: scaled.height, channels: 3 } })
-          .resize(width, height, resize)
-          .raw({ depth: 'uchar' })
-          .toBuffer({ resolveWithObject: true });
-      } catch (error) {
-        throw decodeError(error, options.maxPixels);
-      }
-    }
-  }
   if (decoded === null) {
     try {
       decoded = await sharp(bytes, { limitInputPixels: options.maxPixels, failOn: FAIL_ON, autoOrient: true })
@@ -218,35 +219,18 @@ async function decodeEnvelope(
     );
   }
   const data = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length);
-
-  envelope.tensor = { data, width: info.width, height: info.height, channels: 3, scale: options.scale };
-  if (options.features) {
-    // EXIF orientations 5–8 rotate by 90°: the image as seen is height × width.
-    const swapped = (metadata.orientation ?? 1) >= 5;
-    envelope.image = {
-      width: swapped ? metadata.height : metadata.width,
-      height: swapped ? metadata.width : metadata.height,
-      format: metadata.format,
-      ...computeImageFeatures(data, info.width, info.height, 3),
-    };
-  }
-  envelope.sizeBytes += data.length;
+  // EXIF orientations 5–8 rotate by 90°: the image as seen is height × width.
+  const swapped = (metadata.orientation ?? 1) >= 5;
+  const seen = { width: swapped ? metadata.height : metadata.width, height: swapped ? metadata.width : metadata.height, format: metadata.format };
+  finish(envelope, data, info.width, info.height, seen, options);
   envelope.timings[nodeId] = performance.now() - started;
 }
 
-/**
- * Whether a JPEG goes the libjpeg-turbo way: only when that path gives what sharp's would up to
- * resampling — no EXIF rotation, no ICC profile to convert from, RGB or grey — and the fit needs
- * the image to cover `size` (for `fill` and `cover` the n/8 scale is chosen to cover it).
- */
-function takesFastPath(metadata: Metadata, format: string, options: DecodeImageOptions): boolean {
-  return (
-    format === 'jpeg' &&
-    (metadata.orientation ?? 1) === 1 &&
-    metadata.icc === undefined &&
-    (metadata.space === 'srgb' || metadata.space === 'b-w') &&
-    (options.fit === 'fill' || options.fit === 'cover')
-  );
+/** Puts the tensor (and, when asked, the drift features of the image as seen) on the envelope. */
+function finish(envelope: Envelope, data: Uint8Array, width: number, height: number, seen: { width: number; height: number; format: string }, options: DecodeImageOptions): void {
+  envelope.tensor = { data, width, height, channels: 3, scale: options.scale };
+  if (options.features) envelope.image = { ...seen, ...computeImageFeatures(data, width, height, 3) };
+  envelope.sizeBytes += data.length;
 }
 
 /** The `decode-image` operator spec: bytes in, HWC uint8 tensor and drift features out. */

@@ -16,7 +16,7 @@ import type { Envelope } from '../../src/core/envelope.js';
 import { envelopesOf } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
 import { renderImage } from '../../src/demo/generate-images.js';
-import { loadScaledJpegDecoder } from '../../src/images/jpeg-scaled.js';
+import { JPEG_FIT, loadScaledJpegDecoder } from '../../src/images/jpeg-scaled.js';
 import { decodeImage, DecodeImageOptions } from '../../src/operators/decode-image.js';
 
 const addon = loadScaledJpegDecoder();
@@ -73,8 +73,8 @@ function difference(a: readonly Uint8Array[], b: readonly Uint8Array[]): { mean:
 test('640×480 camera frames: decoded at a DCT scale, within a small distance of the full-size decode', async (t) => {
   if (!available(t)) return;
   const frames = await Promise.all(Array.from({ length: 12 }, (_, i) => renderImage(i % 2 === 0 ? 'horse' : 'human', 900 + i, { width: 640, height: 480, quality: 80 })));
-  const scaled = await Promise.all(frames.map((f) => (addon as Exclude<typeof addon, { missing: string }>).decode(f, 224, 224)));
-  // 640×480 → 224×224: 3/8 gives 240×180 (too low), 4/8 gives 320×240, the smallest that covers.
+  const scaled = await Promise.all(frames.map((f) => (addon as Exclude<typeof addon, { missing: string }>).decode(f, 224, 224, JPEG_FIT.none, 1e9)));
+  // 640×480 → 224×224: 1/4 gives 160×120 (too small), 1/2 gives 320×240, the smallest that covers.
   assert.deepEqual([...new Set(scaled.map((s) => `${s.width}×${s.height} ${s.scaleNum}/${s.scaleDenom}`))], ['320×240 1/2']);
   for (const fit of ['fill', 'cover']) {
     const viaSharp = await decode(frames, { decoder: 'sharp', fit });

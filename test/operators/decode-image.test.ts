@@ -156,6 +156,7 @@ void test('the spec is a beta operator with schema defaults for every option', (
     maxInputBytes: 20_971_520,
     maxPixels: 40_000_000,
     concurrency: 4,
+    decoder: 'sharp',
     features: true,
   });
   for (const [name, field] of Object.entries(DecodeImageOptions.properties)) {

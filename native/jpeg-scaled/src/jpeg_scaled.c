@@ -1,16 +1,24 @@
 /*
- * decode(jpeg: Buffer, width: number, height: number): Promise<{ data, width, height, scaleNum,
- * scaleDenom }>
+ * decode(jpeg: Buffer, width, height, fit, maxPixels): Promise<{ data, width, height, scaleNum,
+ * scaleDenom, sourceWidth, sourceHeight }>
  *
- * Decodes a JPEG with libjpeg-turbo (TurboJPEG API) to packed RGB at the smallest of its DCT-domain
- * scaling factors (n/8 for n = 1..8) whose output still covers width × height, on a libuv worker
- * thread. Anything the fast path does not take as it is — CMYK or YCCK, or any decoder warning
- * (a truncated or corrupt file) — rejects with `code` = 'UNSUPPORTED', so the caller can hand the
- * image to a general decoder that judges it.
+ * On a libuv worker thread: reads the JPEG's header, decodes it with libjpeg-turbo (TurboJPEG API)
+ * to packed RGB at the smallest of the DCT-domain scales 1/8, 1/4, 1/2, 1 that still covers the
+ * target (Pillow's `draft` rule), then, when `width` and `height` are given (not 0), resamples it to
+ * exactly width × height with an antialiased bilinear filter (the triangle filter widened by the
+ * reduction, as Pillow's BILINEAR): `fit` 0 stretches the whole image (fill), 1 takes the centred
+ * box of the target's aspect ratio (cover).
+ *
+ * Inputs are untrusted: every length read from the file is bounds-checked, and an image over
+ * `maxPixels` is refused from its header (code TOO_MANY_PIXELS) before anything is allocated.
+ * What this path does not take as it is — an EXIF rotation, an ICC profile, CMYK or YCCK, any
+ * decoder warning (a truncated or corrupt file) — rejects with code UNSUPPORTED, so that the
+ * caller hands the image to a general decoder that judges it.
  */
 #include <node_api.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <turbojpeg.h>
 
@@ -22,11 +30,16 @@ typedef struct {
   size_t input_length;
   int target_width;
   int target_height;
+  int resize;
+  int cover;
+  double max_pixels;
   unsigned char *output;
   int width;
   int height;
   int scale_num;
   int scale_denom;
+  int source_width;
+  int source_height;
   const char *code;
   char message[200];
 } Job;
@@ -36,29 +49,174 @@ static void fail(Job *job, const char *code, const char *message) {
   snprintf(job->message, sizeof job->message, "%s", message);
 }
 
-/* Picks the scaling factor with the fewest output pixels that still covers the target. */
-static int pick_scale(int width, int height, int target_width, int target_height, tjscalingfactor *chosen) {
-  int count = 0;
-  tjscalingfactor *factors = tjGetScalingFactors(&count);
-  if (factors == NULL) return 0;
-  long best = -1;
-  for (int i = 0; i < count; i++) {
-    tjscalingfactor f = factors[i];
-    if (f.num > f.denom) continue;
-    int w = TJSCALED(width, f);
-    int h = TJSCALED(height, f);
-    if (w < target_width || h < target_height) continue;
-    long pixels = (long)w * (long)h;
-    if (best < 0 || pixels < best) {
-      best = pixels;
-      *chosen = f;
+/* The largest of 1/8, 1/4, 1/2 by which a `box_width` × `box_height` region can shrink and still cover the target. */
+static int draft_denominator(double box_width, double box_height, int target_width, int target_height) {
+  static const int denominators[] = {8, 4, 2};
+  for (int i = 0; i < 3; i++) {
+    int d = denominators[i];
+    if (box_width >= (double)d * target_width && box_height >= (double)d * target_height) return d;
+  }
+  return 1;
+}
+
+/* Reads a big- or little-endian 16- or 32-bit value. */
+static unsigned read16(const unsigned char *p, int big) { return big ? (unsigned)(p[0] << 8 | p[1]) : (unsigned)(p[1] << 8 | p[0]); }
+static unsigned long read32(const unsigned char *p, int big) {
+  return big ? ((unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3])
+             : ((unsigned long)p[3] << 24 | (unsigned long)p[2] << 16 | (unsigned long)p[1] << 8 | p[0]);
+}
+
+/* The EXIF orientation in an APP1 payload (1 when absent or unreadable). */
+static int exif_orientation(const unsigned char *p, size_t n) {
+  if (n < 14 || memcmp(p, "Exif\0\0", 6) != 0) return 1;
+  const unsigned char *tiff = p + 6;
+  size_t size = n - 6;
+  int big;
+  if (tiff[0] == 'M' && tiff[1] == 'M') big = 1;
+  else if (tiff[0] == 'I' && tiff[1] == 'I') big = 0;
+  else return 1;
+  if (read16(tiff + 2, big) != 42) return 1;
+  unsigned long ifd = read32(tiff + 4, big);
+  if (ifd > size - 2) return 1;
+  unsigned entries = read16(tiff + ifd, big);
+  for (unsigned i = 0; i < entries; i++) {
+    unsigned long at = ifd + 2 + 12ul * i;
+    if (at + 12 > size) return 1;
+    if (read16(tiff + at, big) == 0x0112) return (int)read16(tiff + at + 8, big);
+  }
+  return 1;
+}
+
+/* Scans the markers before the image data for an EXIF orientation and an ICC profile. */
+static void scan_markers(const unsigned char *p, size_t n, int *orientation, int *has_icc) {
+  *orientation = 1;
+  *has_icc = 0;
+  size_t i = 2;
+  while (i + 4 <= n) {
+    if (p[i] != 0xFF) return;
+    unsigned char marker = p[i + 1];
+    if (marker == 0xFF) { i += 1; continue; }
+    if (marker == 0xDA || marker == 0xD9) return;
+    if ((marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) { i += 2; continue; }
+    size_t length = (size_t)p[i + 2] << 8 | p[i + 3];
+    if (length < 2 || i + 2 + length > n) return;
+    const unsigned char *payload = p + i + 4;
+    size_t size = length - 2;
+    if (marker == 0xE1 && *orientation == 1) *orientation = exif_orientation(payload, size);
+    if (marker == 0xE2 && size >= 12 && memcmp(payload, "ICC_PROFILE\0", 12) == 0) *has_icc = 1;
+    i += 2 + length;
+  }
+}
+
+#define PRECISION_BITS (32 - 8 - 2)
+
+/* One axis of an antialiased bilinear resample: for each output position, its first input index, its tap count and fixed-point weights. */
+typedef struct {
+  int *first;
+  int *count;
+  int *weights;
+  int taps;
+} Axis;
+
+static void axis_free(Axis *a) {
+  free(a->first);
+  free(a->count);
+  free(a->weights);
+}
+
+static int axis_init(Axis *a, int in_size, double in0, double in1, int out_size) {
+  double scale = (in1 - in0) / out_size;
+  double filter_scale = scale < 1.0 ? 1.0 : scale;
+  double support = 1.0 * filter_scale;
+  a->taps = (int)ceil(support) * 2 + 1;
+  a->first = malloc(sizeof(int) * (size_t)out_size);
+  a->count = malloc(sizeof(int) * (size_t)out_size);
+  a->weights = malloc(sizeof(int) * (size_t)out_size * (size_t)a->taps);
+  double *w = malloc(sizeof(double) * (size_t)a->taps);
+  if (a->first == NULL || a->count == NULL || a->weights == NULL || w == NULL) {
+    free(w);
+    axis_free(a);
+    return 0;
+  }
+  for (int o = 0; o < out_size; o++) {
+    double center = in0 + (o + 0.5) * scale;
+    int lo = (int)(center - support + 0.5);
+    int hi = (int)(center + support + 0.5);
+    if (lo < 0) lo = 0;
+    if (hi > in_size) hi = in_size;
+    int count = hi - lo;
+    if (count > a->taps) count = a->taps;
+    double total = 0.0;
+    for (int k = 0; k < count; k++) {
+      double x = (k + lo - center + 0.5) / filter_scale;
+      if (x < 0) x = -x;
+      w[k] = x < 1.0 ? 1.0 - x : 0.0;
+      total += w[k];
+    }
+    a->first[o] = lo;
+    a->count[o] = count;
+    for (int k = 0; k < a->taps; k++) {
+      double v = k < count && total != 0.0 ? w[k] / total : 0.0;
+      a->weights[o * a->taps + k] = (int)(v * (1 << PRECISION_BITS) + (v < 0 ? -0.5 : 0.5));
     }
   }
-  if (best < 0) {
-    /* Smaller than the target: decode at full size; the resize enlarges. */
-    chosen->num = 1;
-    chosen->denom = 1;
+  free(w);
+  return 1;
+}
+
+static unsigned char clip8(long long v) {
+  v >>= PRECISION_BITS;
+  return (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* Resamples the box (x0, y0)–(x1, y1) of an RGB image to out_width × out_height: horizontal pass over the rows the vertical pass reads, then vertical. */
+static int resample(const unsigned char *in, int in_width, int in_height, double x0, double y0, double x1, double y1,
+                    unsigned char *out, int out_width, int out_height) {
+  Axis h, v;
+  if (!axis_init(&h, in_width, x0, x1, out_width)) return 0;
+  if (!axis_init(&v, in_height, y0, y1, out_height)) {
+    axis_free(&h);
+    return 0;
   }
+  int row_first = v.first[0];
+  int row_last = v.first[out_height - 1] + v.count[out_height - 1];
+  int rows = row_last - row_first;
+  unsigned char *mid = malloc((size_t)rows * (size_t)out_width * 3);
+  if (mid == NULL) {
+    axis_free(&h);
+    axis_free(&v);
+    return 0;
+  }
+  for (int y = 0; y < rows; y++) {
+    const unsigned char *src = in + (size_t)(y + row_first) * (size_t)in_width * 3;
+    unsigned char *dst = mid + (size_t)y * (size_t)out_width * 3;
+    for (int x = 0; x < out_width; x++) {
+      const int *k = h.weights + x * h.taps;
+      long long r = 1 << (PRECISION_BITS - 1), g = r, b = r;
+      const unsigned char *s0 = src + (size_t)h.first[x] * 3;
+      for (int t = 0; t < h.count[x]; t++) {
+        r += (long long)s0[t * 3] * k[t];
+        g += (long long)s0[t * 3 + 1] * k[t];
+        b += (long long)s0[t * 3 + 2] * k[t];
+      }
+      dst[x * 3] = clip8(r);
+      dst[x * 3 + 1] = clip8(g);
+      dst[x * 3 + 2] = clip8(b);
+    }
+  }
+  for (int y = 0; y < out_height; y++) {
+    const int *k = v.weights + y * v.taps;
+    int first = v.first[y] - row_first;
+    unsigned char *dst = out + (size_t)y * (size_t)out_width * 3;
+    for (int x = 0; x < out_width * 3; x++) {
+      long long acc = 1 << (PRECISION_BITS - 1);
+      for (int t = 0; t < v.count[y]; t++) acc += (long long)mid[(size_t)(first + t) * (size_t)out_width * 3 + (size_t)x] * k[t];
+      dst[x] = clip8(acc);
+    }
+  }
+  free(mid);
+  axis_free(&h);
+  axis_free(&v);
   return 1;
 }
 
@@ -76,38 +234,77 @@ static void execute(napi_env env, void *data) {
     tjDestroy(handle);
     return;
   }
+  job->source_width = width;
+  job->source_height = height;
+  if ((double)width * (double)height > job->max_pixels) {
+    fail(job, "TOO_MANY_PIXELS", "image is larger than maxPixels");
+    tjDestroy(handle);
+    return;
+  }
   if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
     fail(job, "UNSUPPORTED", "CMYK or YCCK JPEG");
     tjDestroy(handle);
     return;
   }
-  tjscalingfactor factor = {1, 1};
-  if (!pick_scale(width, height, job->target_width, job->target_height, &factor)) {
-    fail(job, "FAILED", "no scaling factors");
+  int orientation, has_icc;
+  scan_markers(job->input, job->input_length, &orientation, &has_icc);
+  if (orientation != 1 || has_icc) {
+    fail(job, "UNSUPPORTED", "EXIF rotation or ICC profile");
     tjDestroy(handle);
     return;
   }
-  int out_width = TJSCALED(width, factor);
-  int out_height = TJSCALED(height, factor);
-  unsigned char *output = malloc((size_t)out_width * (size_t)out_height * 3);
-  if (output == NULL) {
+  /* The region of the full image that becomes the output: all of it (fill), or the centred box of the target's aspect (cover). */
+  double bx0 = 0, by0 = 0, bx1 = width, by1 = height;
+  if (job->resize && job->cover) {
+    double target = (double)job->target_width / job->target_height;
+    if ((double)width / height > target) {
+      double w = height * target;
+      bx0 = (width - w) / 2;
+      bx1 = bx0 + w;
+    } else {
+      double h = width / target;
+      by0 = (height - h) / 2;
+      by1 = by0 + h;
+    }
+  }
+  int denominator = draft_denominator(bx1 - bx0, by1 - by0, job->target_width, job->target_height);
+  tjscalingfactor factor = {1, denominator};
+  int scaled_width = TJSCALED(width, factor);
+  int scaled_height = TJSCALED(height, factor);
+  unsigned char *scaled = malloc((size_t)scaled_width * (size_t)scaled_height * 3);
+  if (scaled == NULL) {
     fail(job, "FAILED", "out of memory");
     tjDestroy(handle);
     return;
   }
-  if (tjDecompress2(handle, job->input, (unsigned long)job->input_length, output, out_width, 0, out_height, TJPF_RGB, 0) != 0) {
+  if (tjDecompress2(handle, job->input, (unsigned long)job->input_length, scaled, scaled_width, 0, scaled_height, TJPF_RGB, 0) != 0) {
     /* Warnings too (a truncated file decodes with a grey tail): let the general decoder judge. */
     fail(job, "UNSUPPORTED", tjGetErrorStr2(handle));
-    free(output);
+    free(scaled);
     tjDestroy(handle);
     return;
   }
   tjDestroy(handle);
+  job->scale_num = 1;
+  job->scale_denom = denominator;
+  if (!job->resize) {
+    job->output = scaled;
+    job->width = scaled_width;
+    job->height = scaled_height;
+    return;
+  }
+  unsigned char *output = malloc((size_t)job->target_width * (size_t)job->target_height * 3);
+  double sx = (double)scaled_width / width, sy = (double)scaled_height / height;
+  if (output == NULL || !resample(scaled, scaled_width, scaled_height, bx0 * sx, by0 * sy, bx1 * sx, by1 * sy, output, job->target_width, job->target_height)) {
+    free(output);
+    free(scaled);
+    fail(job, "FAILED", "out of memory");
+    return;
+  }
+  free(scaled);
   job->output = output;
-  job->width = out_width;
-  job->height = out_height;
-  job->scale_num = factor.num;
-  job->scale_denom = factor.denom;
+  job->width = job->target_width;
+  job->height = job->target_height;
 }
 
 static void free_output(napi_env env, void *data, void *hint) {
@@ -147,6 +344,8 @@ static void complete(napi_env env, napi_status status, void *data) {
     set_int(env, result, "height", job->height);
     set_int(env, result, "scaleNum", job->scale_num);
     set_int(env, result, "scaleDenom", job->scale_denom);
+    set_int(env, result, "sourceWidth", job->source_width);
+    set_int(env, result, "sourceHeight", job->source_height);
     napi_resolve_deferred(env, job->deferred, result);
   }
   napi_delete_reference(env, job->input_ref);
@@ -160,17 +359,21 @@ static napi_value throw_type_error(napi_env env, const char *message) {
 }
 
 static napi_value decode(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) return throw_type_error(env, "decode(jpeg, width, height)");
+  if (argc < 5) return throw_type_error(env, "decode(jpeg, width, height, fit, maxPixels)");
   bool is_buffer = false;
   napi_is_buffer(env, argv[0], &is_buffer);
   if (!is_buffer) return throw_type_error(env, "jpeg must be a Buffer");
-  int32_t target_width = 0, target_height = 0;
-  if (napi_get_value_int32(env, argv[1], &target_width) != napi_ok || napi_get_value_int32(env, argv[2], &target_height) != napi_ok || target_width < 1 || target_height < 1) {
-    return throw_type_error(env, "width and height must be positive integers");
+  int32_t target_width = 0, target_height = 0, fit = 0;
+  double max_pixels = 0;
+  if (napi_get_value_int32(env, argv[1], &target_width) != napi_ok || napi_get_value_int32(env, argv[2], &target_height) != napi_ok || target_width < 1 ||
+      target_height < 1 || target_width > 65535 || target_height > 65535) {
+    return throw_type_error(env, "width and height must be integers from 1 to 65535");
   }
+  if (napi_get_value_int32(env, argv[3], &fit) != napi_ok || fit < -1 || fit > 1) return throw_type_error(env, "fit must be -1 (no resize), 0 (fill) or 1 (cover)");
+  if (napi_get_value_double(env, argv[4], &max_pixels) != napi_ok || !(max_pixels >= 1)) return throw_type_error(env, "maxPixels must be a positive number");
   Job *job = calloc(1, sizeof(Job));
   if (job == NULL) return throw_type_error(env, "out of memory");
   void *bytes = NULL;
@@ -178,6 +381,9 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   job->input = bytes;
   job->target_width = target_width;
   job->target_height = target_height;
+  job->resize = fit >= 0;
+  job->cover = fit == 1;
+  job->max_pixels = max_pixels;
   napi_create_reference(env, argv[0], 1, &job->input_ref);
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);
