@@ -126,7 +126,7 @@ install_venv() {
 }
 
 install_pytools() {
-  install_venv pytools "the test readers (pyarrow, Feast, tfrecord)"
+  install_venv pytools "the test readers (pyarrow, Feast, tfrecord, Pillow)"
 }
 
 install_s3() {

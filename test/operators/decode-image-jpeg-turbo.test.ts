@@ -9,6 +9,9 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
 import sharp from 'sharp';
@@ -18,6 +21,7 @@ import { CentaurError } from '../../src/core/errors.js';
 import { renderImage } from '../../src/demo/generate-images.js';
 import { JPEG_FIT, loadScaledJpegDecoder } from '../../src/images/jpeg-scaled.js';
 import { decodeImage, DecodeImageOptions } from '../../src/operators/decode-image.js';
+import { requirePytools, runPython } from '../helpers/pytools.js';
 
 const addon = loadScaledJpegDecoder();
 
@@ -114,4 +118,43 @@ test('a truncated JPEG is judged as decoder: sharp judges it (a dead letter), no
   const truncated = frame.subarray(0, Math.floor(frame.length * 0.6));
   assert.deepEqual((await decode([truncated], { decoder: 'jpeg-turbo' })).failed, (await decode([truncated], { decoder: 'sharp' })).failed);
   assert.deepEqual((await decode([truncated], { decoder: 'jpeg-turbo' })).failed, ['IMAGE_DECODE_FAILED']);
+});
+
+/** Pillow's draft + BILINEAR (fill) and ImageOps.fit with BILINEAR (cover), the way Python training code prepares images. */
+const PILLOW = `
+import sys
+from PIL import Image, ImageOps
+out, fit, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+with open(out, "wb") as o:
+    for f in files:
+        im = Image.open(f)
+        im.draft("RGB", (224, 224))
+        im = im.convert("RGB")
+        im = im.resize((224, 224), Image.BILINEAR) if fit == "fill" else ImageOps.fit(im, (224, 224), Image.BILINEAR)
+        o.write(im.tobytes())
+`;
+
+test('the jpeg-turbo path gives exactly the bytes of Pillow draft + BILINEAR, so Python training code can prepare images as serving does', async (t) => {
+  if (!available(t) || !(await requirePytools(t))) return;
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-jpeg-turbo-pillow-'));
+  // Camera-sized frames, and sizes whose scaled decode rounds (odd sides) or needs no scaling.
+  const sizes: [number, number][] = [[640, 480], [1280, 720], [641, 479], [300, 260]];
+  const files: string[] = [];
+  for (const [i, [width, height]] of sizes.entries()) {
+    const file = path.join(dir, `f${i}.jpg`);
+    await writeFile(file, await renderImage(i % 2 === 0 ? 'horse' : 'human', 40 + i, { width, height, quality: 85 }));
+    files.push(file);
+  }
+  const inputs = await Promise.all(files.map((f) => readFile(f)));
+  for (const fit of ['fill', 'cover']) {
+    await runPython(PILLOW, [path.join(dir, `${fit}.bin`), fit, ...files]);
+    const pillow = await readFile(path.join(dir, `${fit}.bin`));
+    const ours = await decode(inputs, { decoder: 'jpeg-turbo', fit });
+    assert.deepEqual(ours.failed, []);
+    for (const [i, tensor] of ours.tensors.entries()) {
+      const reference = pillow.subarray(i * 224 * 224 * 3, (i + 1) * 224 * 224 * 3);
+      const d = difference([tensor], [new Uint8Array(reference)]);
+      assert.deepEqual(d, { mean: 0, max: 0 }, `${fit} ${sizes[i]?.join('×') ?? ''}: differs from Pillow (mean ${d.mean}, max ${d.max})`);
+    }
+  }
 });

@@ -49,12 +49,12 @@ static void fail(Job *job, const char *code, const char *message) {
   snprintf(job->message, sizeof job->message, "%s", message);
 }
 
-/* The largest of 1/8, 1/4, 1/2 by which a `box_width` × `box_height` region can shrink and still cover the target. */
-static int draft_denominator(double box_width, double box_height, int target_width, int target_height) {
+/* The largest of 1/8, 1/4, 1/2 by which the image can shrink and still cover the target (Pillow's `draft`). */
+static int draft_denominator(int width, int height, int target_width, int target_height) {
   static const int denominators[] = {8, 4, 2};
   for (int i = 0; i < 3; i++) {
     int d = denominators[i];
-    if (box_width >= (double)d * target_width && box_height >= (double)d * target_height) return d;
+    if ((double)width >= (double)d * target_width && (double)height >= (double)d * target_height) return d;
   }
   return 1;
 }
@@ -253,21 +253,7 @@ static void execute(napi_env env, void *data) {
     tjDestroy(handle);
     return;
   }
-  /* The region of the full image that becomes the output: all of it (fill), or the centred box of the target's aspect (cover). */
-  double bx0 = 0, by0 = 0, bx1 = width, by1 = height;
-  if (job->resize && job->cover) {
-    double target = (double)job->target_width / job->target_height;
-    if ((double)width / height > target) {
-      double w = height * target;
-      bx0 = (width - w) / 2;
-      bx1 = bx0 + w;
-    } else {
-      double h = width / target;
-      by0 = (height - h) / 2;
-      by1 = by0 + h;
-    }
-  }
-  int denominator = draft_denominator(bx1 - bx0, by1 - by0, job->target_width, job->target_height);
+  int denominator = draft_denominator(width, height, job->target_width, job->target_height);
   tjscalingfactor factor = {1, denominator};
   int scaled_width = TJSCALED(width, factor);
   int scaled_height = TJSCALED(height, factor);
@@ -293,9 +279,22 @@ static void execute(napi_env env, void *data) {
     job->height = scaled_height;
     return;
   }
+  /* The region of the decoded image that becomes the output: all of it (fill), or the centred box of the target's aspect (cover). */
+  double bx0 = 0, by0 = 0, bx1 = scaled_width, by1 = scaled_height;
+  if (job->cover) {
+    double target = (double)job->target_width / job->target_height;
+    if ((double)scaled_width / scaled_height >= target) {
+      double w = scaled_height * target;
+      bx0 = (scaled_width - w) * 0.5;
+      bx1 = bx0 + w;
+    } else {
+      double h = scaled_width / target;
+      by0 = (scaled_height - h) * 0.5;
+      by1 = by0 + h;
+    }
+  }
   unsigned char *output = malloc((size_t)job->target_width * (size_t)job->target_height * 3);
-  double sx = (double)scaled_width / width, sy = (double)scaled_height / height;
-  if (output == NULL || !resample(scaled, scaled_width, scaled_height, bx0 * sx, by0 * sy, bx1 * sx, by1 * sy, output, job->target_width, job->target_height)) {
+  if (output == NULL || !resample(scaled, scaled_width, scaled_height, bx0, by0, bx1, by1, output, job->target_width, job->target_height)) {
     free(output);
     free(scaled);
     fail(job, "FAILED", "out of memory");
