@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.cache/', 'out/', '.venv/', 'eslint.config.js', '.dependency-cruiser.cjs', 'bin/', 'native/']  },
+  { ignores: ['dist/', 'node_modules/', '.cache/', 'out/', '.venv/', 'eslint.config.js', '.dependency-cruiser.cjs', 'bin/', 'native/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
