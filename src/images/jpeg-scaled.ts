@@ -6,6 +6,7 @@
  * optional (it needs `libturbojpeg0-dev` to build), so it is loaded at run time, never imported.
  */
 import { createRequire } from 'node:module';
+import type { LumaFeatures } from './image-features.js';
 
 /** A decoded JPEG: packed RGB, `width` × `height`; decoded at `scaleNum`/`scaleDenom` of its `sourceWidth` × `sourceHeight`. */
 export interface ScaledJpeg {
@@ -16,6 +17,8 @@ export interface ScaledJpeg {
   readonly scaleDenom: number;
   readonly sourceWidth: number;
   readonly sourceHeight: number;
+  /** With `features`: the drift features of `data`, exactly as `computeImageFeatures` gives them. */
+  readonly features?: LumaFeatures;
 }
 
 /** How the decoded image becomes the target: not resized (the covering scale only), stretched, or the centred box of the target's aspect. */
@@ -24,12 +27,13 @@ export const JPEG_FIT = { none: -1, fill: 0, cover: 1 } as const;
 /**
  * The addon's one function. Decodes at the smallest of 1/8, 1/4, 1/2, 1 that covers `width` ×
  * `height` (Pillow's `draft` rule), then resamples with an antialiased bilinear filter (Pillow's
- * BILINEAR) unless `fit` is `none`. Rejects with `code` `TOO_MANY_PIXELS` (from the header, before
+ * BILINEAR) unless `fit` is `none`, and with `features` computes the drift features of the result
+ * on the worker thread too (the same arithmetic as `computeImageFeatures`). Rejects with `code` `TOO_MANY_PIXELS` (from the header, before
  * decoding) or `UNSUPPORTED` (EXIF rotation, ICC profile, CMYK, any decoder warning: for the
  * general decoder to judge).
  */
 export interface ScaledJpegDecoder {
-  decode(jpeg: Buffer, width: number, height: number, fit: (typeof JPEG_FIT)[keyof typeof JPEG_FIT], maxPixels: number): Promise<ScaledJpeg>;
+  decode(jpeg: Buffer, width: number, height: number, fit: (typeof JPEG_FIT)[keyof typeof JPEG_FIT], maxPixels: number, features: boolean): Promise<ScaledJpeg>;
 }
 
 /** The addon, or the reason it cannot be loaded (not built: no libturbojpeg when `npm ci` ran). */

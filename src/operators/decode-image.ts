@@ -21,6 +21,7 @@ import { isBatch } from '../core/envelope.js';
 import { CentaurError, toCentaurError } from '../core/errors.js';
 import { concurrentMap } from '../rx/concurrent-map.js';
 import { computeImageFeatures } from '../images/image-features.js';
+import type { LumaFeatures } from '../images/image-features.js';
 import { decodeErrorCode, JPEG_FIT, loadScaledJpegDecoder } from '../images/jpeg-scaled.js';
 import type { ScaledJpegDecoder } from '../images/jpeg-scaled.js';
 
@@ -159,14 +160,15 @@ async function decodeEnvelope(
   // `decoder: jpeg-turbo`: a JPEG the fast path takes as it is never reaches sharp.
   if (turbo !== null && sniffed === 'jpeg' && (options.fit === 'fill' || options.fit === 'cover') && options.kernel === 'linear') {
     const [width, height] = options.size;
-    const fast = await turbo.decode(bytes, width, height, JPEG_FIT[options.fit], options.maxPixels).catch((error: unknown) => {
+    const fast = await turbo.decode(bytes, width, height, JPEG_FIT[options.fit], options.maxPixels, options.features).catch((error: unknown) => {
       const code = decodeErrorCode(error);
       if (code === 'UNSUPPORTED') return null;
       if (code === 'TOO_MANY_PIXELS') throw new CentaurError('IMAGE_TOO_MANY_PIXELS', `image is more than maxPixels ${options.maxPixels} pixels`);
       throw decodeError(error, options.maxPixels);
     });
     if (fast !== null) {
-      finish(envelope, new Uint8Array(fast.data.buffer, fast.data.byteOffset, fast.data.length), fast.width, fast.height, { width: fast.sourceWidth, height: fast.sourceHeight, format: 'jpeg' }, options);
+      const data = new Uint8Array(fast.data.buffer, fast.data.byteOffset, fast.data.length);
+      finish(envelope, data, fast.width, fast.height, { width: fast.sourceWidth, height: fast.sourceHeight, format: 'jpeg' }, options, fast.features);
       envelope.timings[nodeId] = performance.now() - started;
       return;
     }
@@ -226,10 +228,18 @@ async function decodeEnvelope(
   envelope.timings[nodeId] = performance.now() - started;
 }
 
-/** Puts the tensor (and, when asked, the drift features of the image as seen) on the envelope. */
-function finish(envelope: Envelope, data: Uint8Array, width: number, height: number, seen: { width: number; height: number; format: string }, options: DecodeImageOptions): void {
+/** Puts the tensor (and, when asked, the drift features of the image as seen, computed here unless given) on the envelope. */
+function finish(
+  envelope: Envelope,
+  data: Uint8Array,
+  width: number,
+  height: number,
+  seen: { width: number; height: number; format: string },
+  options: DecodeImageOptions,
+  features?: LumaFeatures,
+): void {
   envelope.tensor = { data, width, height, channels: 3, scale: options.scale };
-  if (options.features) envelope.image = { ...seen, ...computeImageFeatures(data, width, height, 3) };
+  if (options.features) envelope.image = { ...seen, ...(features ?? computeImageFeatures(data, width, height, 3)) };
   envelope.sizeBytes += data.length;
 }
 

@@ -19,6 +19,7 @@ import type { Envelope } from '../../src/core/envelope.js';
 import { envelopesOf } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
 import { renderImage } from '../../src/demo/generate-images.js';
+import { computeImageFeatures } from '../../src/images/image-features.js';
 import { JPEG_FIT, loadScaledJpegDecoder } from '../../src/images/jpeg-scaled.js';
 import { decodeImage, DecodeImageOptions } from '../../src/operators/decode-image.js';
 import { requirePytools, runPython } from '../helpers/pytools.js';
@@ -47,13 +48,14 @@ function envelope(bytes: Buffer, i: number): Envelope {
 }
 
 /** Decodes every input with these options; the tensors, or the failures' codes. */
-async function decode(inputs: readonly Buffer[], overrides: Record<string, unknown>): Promise<{ tensors: Uint8Array[]; failed: string[] }> {
+async function decode(inputs: readonly Buffer[], overrides: Record<string, unknown>): Promise<{ tensors: Uint8Array[]; images: (Envelope['image'] | undefined)[]; failed: string[] }> {
   const operator = await decodeImage.create(Value.Default(DecodeImageOptions, { ...overrides }) as DecodeImageOptions, { nodeId: 'decode', topologyName: 't', baseDir: '.', logger: undefined as never });
   const failed: string[] = [];
   const out = await lastValueFrom(
     operator.apply(from(inputs.map((b, i) => envelope(b, i))), { nodeId: 'decode', scheduler: asyncScheduler, fail: (_e, error) => failed.push(error instanceof CentaurError ? error.code : String(error)) }).pipe(toArray()),
   );
-  return { tensors: out.flatMap(envelopesOf).map((e) => e.tensor?.data ?? new Uint8Array()), failed };
+  const envelopes = out.flatMap(envelopesOf);
+  return { tensors: envelopes.map((e) => e.tensor?.data ?? new Uint8Array()), images: envelopes.map((e) => e.image), failed };
 }
 
 /** Mean and largest absolute difference per channel value. */
@@ -77,7 +79,7 @@ function difference(a: readonly Uint8Array[], b: readonly Uint8Array[]): { mean:
 test('640×480 camera frames: decoded at a DCT scale, within a small distance of the full-size decode', async (t) => {
   if (!available(t)) return;
   const frames = await Promise.all(Array.from({ length: 12 }, (_, i) => renderImage(i % 2 === 0 ? 'horse' : 'human', 900 + i, { width: 640, height: 480, quality: 80 })));
-  const scaled = await Promise.all(frames.map((f) => (addon as Exclude<typeof addon, { missing: string }>).decode(f, 224, 224, JPEG_FIT.none, 1e9)));
+  const scaled = await Promise.all(frames.map((f) => (addon as Exclude<typeof addon, { missing: string }>).decode(f, 224, 224, JPEG_FIT.none, 1e9, false)));
   // 640×480 → 224×224: 1/4 gives 160×120 (too small), 1/2 gives 320×240, the smallest that covers.
   assert.deepEqual([...new Set(scaled.map((s) => `${s.width}×${s.height} ${s.scaleNum}/${s.scaleDenom}`))], ['320×240 1/2']);
   for (const fit of ['fill', 'cover']) {
@@ -155,6 +157,26 @@ test('the jpeg-turbo path gives exactly the bytes of Pillow draft + BILINEAR, so
       const reference = pillow.subarray(i * 224 * 224 * 3, (i + 1) * 224 * 224 * 3);
       const d = difference([tensor], [new Uint8Array(reference)]);
       assert.deepEqual(d, { mean: 0, max: 0 }, `${fit} ${sizes[i]?.join('×') ?? ''}: differs from Pillow (mean ${d.mean}, max ${d.max})`);
+    }
+  }
+});
+
+test('the drift features the addon computes off the main thread are exactly those of computeImageFeatures', async (t) => {
+  if (!available(t)) return;
+  const frames = await Promise.all(Array.from({ length: 8 }, (_, i) => renderImage(i % 2 === 0 ? 'horse' : 'human', 300 + i, { width: 640, height: 480, quality: 75 })));
+  const grey = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 128, g: 128, b: 128 } } }).jpeg().toBuffer();
+  const inputs = [...frames, grey];
+  for (const fit of ['fill', 'cover']) {
+    const { tensors, images, failed } = await decode(inputs, { decoder: 'jpeg-turbo', fit });
+    assert.deepEqual(failed, []);
+    for (const [i, tensor] of tensors.entries()) {
+      const image = images[i];
+      assert.ok(image !== undefined);
+      assert.deepEqual(
+        { brightness: image.brightness, contrast: image.contrast, sharpness: image.sharpness, saturation: image.saturation },
+        computeImageFeatures(tensor, 224, 224, 3),
+      );
+      assert.deepEqual([image.width, image.height, image.format], [640, 480, 'jpeg'], 'the size and format of the image as it arrived');
     }
   }
 });

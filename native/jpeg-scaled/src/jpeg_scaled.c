@@ -1,13 +1,14 @@
 /*
- * decode(jpeg: Buffer, width, height, fit, maxPixels): Promise<{ data, width, height, scaleNum,
- * scaleDenom, sourceWidth, sourceHeight }>
+ * decode(jpeg: Buffer, width, height, fit, maxPixels, features): Promise<{ data, width, height,
+ * scaleNum, scaleDenom, sourceWidth, sourceHeight, features? }>
  *
  * On a libuv worker thread: reads the JPEG's header, decodes it with libjpeg-turbo (TurboJPEG API)
  * to packed RGB at the smallest of the DCT-domain scales 1/8, 1/4, 1/2, 1 that still covers the
  * target (Pillow's `draft` rule), then, when `width` and `height` are given (not 0), resamples it to
  * exactly width × height with an antialiased bilinear filter (the triangle filter widened by the
  * reduction, as Pillow's BILINEAR): `fit` 0 stretches the whole image (fill), 1 takes the centred
- * box of the target's aspect ratio (cover).
+ * box of the target's aspect ratio (cover). With `features`, the drift features of the output
+ * (brightness, contrast, sharpness, saturation) are computed there too, off the main thread.
  *
  * Inputs are untrusted: every length read from the file is bounds-checked, and an image over
  * `maxPixels` is refused from its header (code TOO_MANY_PIXELS) before anything is allocated.
@@ -40,6 +41,11 @@ typedef struct {
   int scale_denom;
   int source_width;
   int source_height;
+  int features;
+  double brightness;
+  double contrast;
+  double sharpness;
+  double saturation;
   const char *code;
   char message[200];
 } Job;
@@ -220,6 +226,61 @@ static int resample(const unsigned char *in, int in_width, int in_height, double
   return 1;
 }
 
+/*
+ * The drift features of the output, exactly as src/images/image-features.ts computes them (the same
+ * integer lumas, the same sums in the same order in doubles; built with -ffp-contract=off so no
+ * fused multiply-add changes a rounding): brightness, contrast, sharpness (variance of the
+ * 4-neighbour Laplacian of luma over interior pixels) and saturation.
+ */
+static int compute_features(Job *job, const unsigned char *data, int width, int height) {
+  const double luma_scale = 255000.0;
+  double *ring = malloc(sizeof(double) * 3 * (size_t)width);
+  if (ring == NULL) return 0;
+  double sum = 0, sum_sq = 0, lap_sum = 0, lap_sum_sq = 0, sat_sum = 0;
+  size_t i = 0;
+  for (int y = 0; y < height; y++) {
+    size_t row = (size_t)(y % 3) * width;
+    size_t up = (size_t)((y + 1) % 3) * width;
+    size_t mid = (size_t)((y + 2) % 3) * width;
+    int laplacian = y >= 2;
+    for (int x = 0; x < width; x++, i += 3) {
+      int r = data[i], g = data[i + 1], b = data[i + 2];
+      double luma = (double)(299 * r + 587 * g + 114 * b);
+      int max = r > g ? (r > b ? r : b) : (g > b ? g : b);
+      if (max > 0) {
+        int min = r < g ? (r < b ? r : b) : (g < b ? g : b);
+        sat_sum += (double)(max - min) / (double)max;
+      }
+      ring[row + x] = luma;
+      sum += luma;
+      sum_sq += luma * luma;
+      if (laplacian && x >= 2) {
+        size_t c = mid + x - 1;
+        double lap = 4 * ring[c] - ring[c - 1] - ring[c + 1] - ring[up + x - 1] - ring[row + x - 1];
+        lap_sum += lap;
+        lap_sum_sq += lap * lap;
+      }
+    }
+  }
+  free(ring);
+  double n = (double)width * height;
+  double mean = sum / n;
+  double variance = sum_sq / n - mean * mean;
+  if (variance < 0) variance = 0;
+  double interior = width >= 3 && height >= 3 ? (double)(width - 2) * (height - 2) : 0;
+  double lap_variance = 0;
+  if (interior > 0) {
+    double lap_mean = lap_sum / interior;
+    lap_variance = lap_sum_sq / interior - lap_mean * lap_mean;
+    if (lap_variance < 0) lap_variance = 0;
+  }
+  job->brightness = mean / luma_scale;
+  job->contrast = sqrt(variance) / luma_scale;
+  job->sharpness = lap_variance / (luma_scale * luma_scale);
+  job->saturation = sat_sum / n;
+  return 1;
+}
+
 static void execute(napi_env env, void *data) {
   (void)env;
   Job *job = data;
@@ -301,6 +362,11 @@ static void execute(napi_env env, void *data) {
     return;
   }
   free(scaled);
+  if (job->features && !compute_features(job, output, job->target_width, job->target_height)) {
+    free(output);
+    fail(job, "FAILED", "out of memory");
+    return;
+  }
   job->output = output;
   job->width = job->target_width;
   job->height = job->target_height;
@@ -345,6 +411,19 @@ static void complete(napi_env env, napi_status status, void *data) {
     set_int(env, result, "scaleDenom", job->scale_denom);
     set_int(env, result, "sourceWidth", job->source_width);
     set_int(env, result, "sourceHeight", job->source_height);
+    if (job->features) {
+      napi_value features, v;
+      napi_create_object(env, &features);
+      napi_create_double(env, job->brightness, &v);
+      napi_set_named_property(env, features, "brightness", v);
+      napi_create_double(env, job->contrast, &v);
+      napi_set_named_property(env, features, "contrast", v);
+      napi_create_double(env, job->sharpness, &v);
+      napi_set_named_property(env, features, "sharpness", v);
+      napi_create_double(env, job->saturation, &v);
+      napi_set_named_property(env, features, "saturation", v);
+      napi_set_named_property(env, result, "features", features);
+    }
     napi_resolve_deferred(env, job->deferred, result);
   }
   napi_delete_reference(env, job->input_ref);
@@ -358,10 +437,10 @@ static napi_value throw_type_error(napi_env env, const char *message) {
 }
 
 static napi_value decode(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 5) return throw_type_error(env, "decode(jpeg, width, height, fit, maxPixels)");
+  if (argc < 6) return throw_type_error(env, "decode(jpeg, width, height, fit, maxPixels, features)");
   bool is_buffer = false;
   napi_is_buffer(env, argv[0], &is_buffer);
   if (!is_buffer) return throw_type_error(env, "jpeg must be a Buffer");
@@ -373,6 +452,8 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   }
   if (napi_get_value_int32(env, argv[3], &fit) != napi_ok || fit < -1 || fit > 1) return throw_type_error(env, "fit must be -1 (no resize), 0 (fill) or 1 (cover)");
   if (napi_get_value_double(env, argv[4], &max_pixels) != napi_ok || !(max_pixels >= 1)) return throw_type_error(env, "maxPixels must be a positive number");
+  bool features = false;
+  if (napi_get_value_bool(env, argv[5], &features) != napi_ok) return throw_type_error(env, "features must be a boolean");
   Job *job = calloc(1, sizeof(Job));
   if (job == NULL) return throw_type_error(env, "out of memory");
   void *bytes = NULL;
@@ -383,6 +464,7 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   job->resize = fit >= 0;
   job->cover = fit == 1;
   job->max_pixels = max_pixels;
+  job->features = features && fit >= 0;
   napi_create_reference(env, argv[0], 1, &job->input_ref);
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);
