@@ -207,7 +207,7 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
     }),
   });
   const input = manifest?.input;
-  const decode = input === undefined ? {} : { size: [input.width, input.height], fit: input.fit, kernel: input.kernel, scale: input.scale };
+  const decode = input === undefined ? {} : { size: [input.width, input.height], fit: input.fit, kernel: input.kernel, scale: input.scale, decoder: input.decoder ?? 'sharp' };
   // `$${` is a literal `${` in topology text: a model path is taken as written.
   const model = options.model === undefined ? undefined : path.resolve(options.model).replaceAll('${', '$${');
   const yaml = [

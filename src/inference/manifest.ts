@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { FITS, KERNELS, PIXEL_SCALES, oneOf } from '../core/image-spec.js';
+import { DECODERS, FITS, KERNELS, PIXEL_SCALES, oneOf } from '../core/image-spec.js';
 import type { Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { CentaurError } from '../core/errors.js';
@@ -26,6 +26,12 @@ export const ManifestInput = Type.Object(
     scale: oneOf(PIXEL_SCALES, { description: 'Pixel scaling used in training: `unit` = /255, `symmetric` = [-1, 1], `uint8` = raw.' }),
     fit: oneOf(FITS, { description: 'How training images were fitted to the input size.' }),
     kernel: oneOf(KERNELS, { description: 'Interpolation kernel used to resize training images.' }),
+    decoder: Type.Optional(
+      oneOf(DECODERS, {
+        description:
+          "How training images were decoded and resized: `sharp` (the default when absent) or `jpeg-turbo` (Pillow's `draft` + BILINEAR, as `decode-image` with `decoder: jpeg-turbo` does).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

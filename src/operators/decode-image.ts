@@ -9,7 +9,7 @@
  * formats, inputs over the byte or pixel limits, and bytes sharp cannot decode become dead letters.
  */
 import { Type } from '@sinclair/typebox';
-import { FITS, KERNELS, PIXEL_SCALES, oneOf } from '../core/image-spec.js';
+import { DECODERS, FITS, KERNELS, PIXEL_SCALES, oneOf } from '../core/image-spec.js';
 import { IMAGE_FORMATS, UNKNOWN_FORMAT, formatFromSharp, isImageFormat, loadFormatSniffer } from '../images/sniff-format.js';
 import type { FormatSniffer } from '../images/sniff-format.js';
 import type { Static } from '@sinclair/typebox';
@@ -25,8 +25,6 @@ import type { LumaFeatures } from '../images/image-features.js';
 import { decodeErrorCode, JPEG_FIT, loadScaledJpegDecoder } from '../images/jpeg-scaled.js';
 import type { ScaledJpegDecoder } from '../images/jpeg-scaled.js';
 
-/** How JPEGs are decoded (see the option `decoder`). */
-const DECODERS = ['sharp', 'jpeg-turbo'] as const;
 
 const Channel = Type.Integer({ minimum: 0, maximum: 255 });
 

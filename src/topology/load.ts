@@ -51,7 +51,7 @@ export async function loadTopologyFile(file: string, options: LoadOptions = {}):
   }
   const analysis = analyzeTopology(text, file, options);
   for (const problem of await modelProblems(analysis.nodes, analysis.invalid, analysis.baseDir)) {
-    analysis.at([...problem.path], problem.message, { node: problem.node, ...(problem.suggestion === undefined ? {} : { suggestion: problem.suggestion }) });
+    analysis.at([...problem.path], problem.message, { node: problem.node, ...(problem.suggestion === undefined ? {} : { suggestion: problem.suggestion }), ...(problem.warning === true ? { warning: true } : {}) });
   }
   return analysis.finish();
 }
@@ -70,8 +70,8 @@ interface Analysis {
   /** Nodes whose options failed their schema (later checks skip them). */
   readonly invalid: ReadonlySet<string>;
   readonly baseDir: string;
-  /** Reports a problem at a path of the document. */
-  at(p: Path, message: string, extra?: { node?: string; suggestion?: string; key?: boolean }): void;
+  /** Reports a problem (or, with `warning`, a warning) at a path of the document. */
+  at(p: Path, message: string, extra?: { node?: string; suggestion?: string; key?: boolean; warning?: boolean }): void;
   /** Throws every problem reported, in file order, or returns the topology. */
   finish(): Topology;
 }

@@ -14,6 +14,8 @@ export interface ModelProblem {
   readonly node: string;
   readonly message: string;
   readonly suggestion?: string;
+  /** Runs, but not as trained (fit, kernel, decoder): a warning rather than a refusal. */
+  readonly warning?: true;
 }
 
 /** Checks every `infer` node with a local `model.path` against the nodes that feed it. */
@@ -66,6 +68,18 @@ function feederProblems(node: TopologyNode, manifest: Manifest, who: string): Mo
     }
     if (input.dtype !== 'uint8' && o.scale !== input.scale) {
       problems.push({ path: ['nodes', node.id, 'scale'], node: node.id, message: `scales pixels \`${String(o.scale)}\`, but ${who} was trained on \`${input.scale}\``, suggestion: `set \`scale: ${input.scale}\`` });
+    }
+    // What changes the pixels without breaking the run: the model sees images unlike its training ones.
+    const trained = { fit: input.fit, kernel: input.kernel, decoder: input.decoder ?? 'sharp' };
+    for (const key of ['fit', 'kernel', 'decoder'] as const) {
+      if (o[key] === trained[key]) continue;
+      problems.push({
+        path: ['nodes', node.id, key],
+        node: node.id,
+        message: `${key} \`${String(o[key])}\` differs from the \`${trained[key]}\` ${who} was trained with: it sees slightly different pixels`,
+        suggestion: `set \`${key}: ${trained[key]}\``,
+        warning: true,
+      });
     }
   } else if (o.layout !== input.layout) {
     problems.push({ path: ['nodes', node.id, 'layout'], node: node.id, message: `packs ${String(o.layout)}, but ${who} takes ${input.layout}`, suggestion: `set \`layout: ${input.layout}\`` });

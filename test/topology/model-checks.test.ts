@@ -63,3 +63,20 @@ nodes:
     ['6:56 batch: maxSize 64 is above the maxBatchSize 16 of `infer`: a full batch runs as 4 backend calls; set `maxSize: 16`, or raise `maxBatchSize` of `infer`'],
   );
 });
+
+test('a decode whose fit, kernel or decoder differs from the training manifest is a warning at that option', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-model-checks-'));
+  const file = path.join(dir, 't.yaml');
+  await writeFile(
+    file,
+    `version: 1\nname: t\nnodes:\n  images: { kind: files-source, path: imgs }\n  decode: { kind: decode-image, from: [images], fit: cover, decoder: jpeg-turbo }\n  infer: { kind: infer, from: [decode], model: { path: ${MODEL} } }\n  out: { kind: files-sink, from: [infer], dir: out }\n`,
+  );
+  const topology = await loadTopologyFile(file, { env: {} });
+  assert.deepEqual(
+    topology.warnings.map((w) => `${w.line} ${w.node ?? ''}: ${w.message}; ${w.suggestion ?? ''}`),
+    [
+      '5 decode: fit `cover` differs from the `fill` model `horse-or-human` 1 (node `infer`) was trained with: it sees slightly different pixels; set `fit: fill`',
+      '5 decode: decoder `jpeg-turbo` differs from the `sharp` model `horse-or-human` 1 (node `infer`) was trained with: it sees slightly different pixels; set `decoder: sharp`',
+    ],
+  );
+});
