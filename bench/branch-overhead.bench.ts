@@ -23,7 +23,7 @@ import { WindowState } from '../src/drift-monitor/window-state.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import type { PredictionRecord } from '../src/formats/prediction-record.js';
 import { loadTopologyFile } from '../src/topology/load.js';
-import { benchImages } from './bench-images.js';
+import { benchImages } from '../src/bench/bench-images.js';
 
 const { values } = parseArgs({
   options: {

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../src/core/logger.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { loadTopologyFile } from '../src/topology/load.js';
-import { benchImages } from './bench-images.js';
+import { benchImages } from '../src/bench/bench-images.js';
 
 const { values } = parseArgs({ options: { images: { type: 'string', default: '1000' } } });
 const count = Number(values.images);

@@ -21,7 +21,7 @@ import { createBackend } from '../src/inference/create-backend.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { loadTopologyFile } from '../src/topology/load.js';
 import { Value } from '@sinclair/typebox/value';
-import { benchImages } from './bench-images.js';
+import { benchImages } from '../src/bench/bench-images.js';
 
 const { values } = parseArgs({
   options: {

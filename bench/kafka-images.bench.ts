@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import { glob } from 'tinyglobby';
 import { Runtime } from '../src/runtime/runtime.js';
 import { parseTopology } from '../src/topology/load.js';
-import { benchImages } from './bench-images.js';
+import { benchImages } from '../src/bench/bench-images.js';
 
 const { values } = parseArgs({
   options: {

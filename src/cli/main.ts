@@ -10,6 +10,7 @@ import type { ModelRegistryApi } from '../registry/model-registry.js';
 import type { ExportTritonFlags } from './export-triton.js';
 import type { DriftProfileFlags } from './drift-profile.js';
 import type { DriftCompareFlags } from './drift-compare.js';
+import type { BenchFlags } from './bench.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid input or config. */
 export const EXIT = { ok: 0, runtime: 1, invalid: 2 } as const;
@@ -187,6 +188,23 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .action(async (dir: string, opts: ExportTritonFlags) => {
       const { exportTritonCommand } = await import('./export-triton.js');
       code = await exportTritonCommand(dir, opts, io);
+    });
+
+  program
+    .command('bench')
+    .description('Benchmark a scenario against its outside reference, in the same run: decode (per-core decode against Pillow draft mode).')
+    .argument('<scenario>', 'decode')
+    .option('--images <n>', 'generated 640×480 JPEGs to measure', '300')
+    .option('--runs <n>', 'runs per path (medians and spread are reported)', '5')
+    .option('--size <px>', 'model input side', '224')
+    .option('--python <path>', 'a Python with Pillow for the reference (default: the one bench/setup-python.sh installs)')
+    .option('--json <file>', 'write the result as JSON')
+    .option('--markdown <file>', 'write the result as a Markdown table')
+    .option('--cache <dir>', 'where generated images are kept between runs', '.cache/bench')
+    .addHelpText('after', '\nExit status: 0 measured, 2 usage error. Run it on a quiet machine; the figures are per core.')
+    .action(async (scenario: string, opts: BenchFlags) => {
+      const { benchCommand } = await import('./bench.js');
+      code = await benchCommand(scenario, opts, io);
     });
 
   const driftCmd = program.command('drift').description('Drift monitoring tools.');

@@ -1,7 +1,7 @@
 /** Generates (once) and caches the benchmark's 640×480 JPEGs, so repeated runs share them. */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateImages } from '../src/demo/generate-images.js';
+import { generateImages } from '../demo/generate-images.js';
 
 /** The folder holding `count` generated 640×480 images (horses/ and humans/), generating it if needed. */
 export async function benchImages(count: number, root = '.cache/bench'): Promise<string> {
