@@ -75,7 +75,7 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
   const rates = paths.map(() => [] as number[]);
   for (let run = 0; run < o.runs; run += 1) {
     for (const [i, p] of paths.entries()) {
-      rates[i]?.push(await operatorRate(blobs, { ...p.options, size: [o.size, o.size] }, o.logger));
+      rates[i]?.push(await decodeRate(blobs, { ...p.options, size: [o.size, o.size] }, o.logger));
       o.onProgress?.(run * paths.length + i + 1, o.runs * paths.length);
     }
   }
@@ -94,7 +94,8 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
   };
 }
 
-function envelope(bytes: Buffer, i: number): Envelope {
+/** An envelope carrying one benchmark image, as a source would emit it. */
+export function benchEnvelope(bytes: Buffer, i: number): Envelope {
   return {
     id: String(i),
     eventTime: 0,
@@ -109,14 +110,14 @@ function envelope(bytes: Buffer, i: number): Envelope {
 }
 
 /** Images/s of a decode-image node with these options, one image at a time. */
-async function operatorRate(blobs: readonly Buffer[], options: Record<string, unknown>, logger: Logger): Promise<number> {
+export async function decodeRate(blobs: readonly Buffer[], options: Record<string, unknown>, logger: Logger): Promise<number> {
   const spec = componentByKind('decode-image');
   if (spec?.role !== 'operator') throw new Error('decode-image is not registered');
   const operator = await spec.create(Value.Default(spec.options, { ...options, concurrency: 1 }) as never, { nodeId: 'decode', topologyName: 'bench', baseDir: '.', logger });
   let failed = 0;
   const started = performance.now();
   const out = await lastValueFrom(
-    operator.apply(from(blobs.map((b, i): Item => envelope(b, i))), { nodeId: 'decode', scheduler: asyncScheduler, fail: () => (failed += 1) }).pipe(toArray()),
+    operator.apply(from(blobs.map((b, i): Item => benchEnvelope(b, i))), { nodeId: 'decode', scheduler: asyncScheduler, fail: () => (failed += 1) }).pipe(toArray()),
   );
   const seconds = (performance.now() - started) / 1000;
   await operator.close?.();
@@ -124,13 +125,18 @@ async function operatorRate(blobs: readonly Buffer[], options: Record<string, un
   return blobs.length / seconds;
 }
 
+/** Images/s of Pillow draft + BILINEAR to `size`², one figure per run (bench/python/pillow_decode.py). */
+export async function pillowRates(python: string, size: number, runs: number, files: readonly string[]): Promise<number[]> {
+  const { stdout } = await promisify(execFile)(python, [PILLOW_SCRIPT, String(size), String(runs), ...files], { maxBuffer: 1 << 20 });
+  return (JSON.parse(stdout) as { imagesPerSecond: number[] }).imagesPerSecond;
+}
+
 /** Pillow draft + BILINEAR, or why it could not run. */
 async function pillowReference(o: DecodeBenchOptions, files: readonly string[]): Promise<DecodeBenchResult['reference']> {
   const name = 'Pillow draft + BILINEAR (reference)';
   if (o.python === undefined) return { name, skipped: 'no Python with Pillow: run bench/setup-python.sh or pass --python' };
   try {
-    const { stdout } = await promisify(execFile)(o.python, [PILLOW_SCRIPT, String(o.size), String(o.runs), ...files], { maxBuffer: 1 << 20 });
-    return { name, ...summarize((JSON.parse(stdout) as { imagesPerSecond: number[] }).imagesPerSecond) };
+    return { name, ...summarize(await pillowRates(o.python, o.size, o.runs, files)) };
   } catch (error) {
     return { name, skipped: `${o.python}: ${(error as Error).message.split('\n')[0] ?? ''}` };
   }

@@ -192,8 +192,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
 
   program
     .command('bench')
-    .description('Benchmark a scenario against its outside reference, in the same run: decode (per-core decode against Pillow draft mode).')
-    .argument('<scenario>', 'decode')
+    .description('Benchmark a scenario against its outside reference, in the same run: decode (per-core decode against Pillow draft mode), files (the demo pipeline on a folder against the ceiling of the best decode and inference alone).')
+    .argument('<scenario>', 'decode or files')
     .option('--images <n>', 'generated 640×480 JPEGs to measure', '300')
     .option('--runs <n>', 'runs per path (medians and spread are reported)', '5')
     .option('--size <px>', 'model input side', '224')
@@ -201,6 +201,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--json <file>', 'write the result as JSON')
     .option('--markdown <file>', 'write the result as a Markdown table')
     .option('--cache <dir>', 'where generated images are kept between runs', '.cache/bench')
+    .option('--decoder <decoder>', 'files: decode-image decoder (sharp or jpeg-turbo)', 'sharp')
+    .option('--batch <n>', 'files: micro-batch size, also the batch of inference alone', '32')
+    .option('--infer-threads <n>', 'files: onnxruntime intra-op threads', '2')
+    .option('--decode-concurrency <n>', 'files: images decode-image decodes at once', '4')
+    .option('--model <dir>', 'files: model folder (default: the demo model)')
     .addHelpText('after', '\nExit status: 0 measured, 2 usage error. Run it on a quiet machine; the figures are per core.')
     .action(async (scenario: string, opts: BenchFlags) => {
       const { benchCommand } = await import('./bench.js');

@@ -1,5 +1,5 @@
 /**
- * `centaur bench` smoke: the decode scenario runs end to end with tiny counts (so the harness never
+ * `centaur bench` smoke: the decode and files scenarios run end to end with tiny counts (so the harness never
  * rots) and writes the JSON and Markdown it promises; under CI the Pillow reference runs too (the
  * test readers' Python has Pillow) and the jpeg-turbo paths are measured. Figures are not asserted:
  * numbers come from full runs on a quiet machine.
@@ -10,6 +10,7 @@ import { access, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DecodeBenchResult } from '../../src/bench/decode-scenario.js';
+import type { FilesBenchResult } from '../../src/bench/files-scenario.js';
 import { main } from '../../src/cli/main.js';
 import { PYTOOLS_PYTHON } from '../helpers/pytools.js';
 
@@ -34,11 +35,31 @@ test('bench decode: tiny counts, a table, JSON with every path and the reference
   assert.match(await readFile(path.join(dir, 'r.md'), 'utf8'), /^\| decode-image, decoder: sharp \| \d+ \[\d+–\d+\] \|/m);
 });
 
+test('bench files: tiny counts, the stages, the ceiling and the pipeline end to end, in JSON', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-bench-'));
+  const python = await access(PYTOOLS_PYTHON).then(() => PYTOOLS_PYTHON, () => undefined);
+  let out = '';
+  const code = await main(
+    ['bench', 'files', '--images', '8', '--runs', '1', '--batch', '4', '--cache', path.join(dir, 'cache'), '--json', path.join(dir, 'r.json'), ...(python === undefined ? [] : ['--python', python])],
+    { out: (t) => (out += `${t}\n`), err: () => undefined },
+  );
+  assert.equal(code, 0, out);
+  const result = JSON.parse(await readFile(path.join(dir, 'r.json'), 'utf8')) as FilesBenchResult;
+  assert.equal(result.images, 8);
+  for (const f of [result.decodePerCore, result.inference, result.ceiling, result.endToEnd]) assert.ok(f.median > 0);
+  // The ceiling is what the measured stages allow on these cores.
+  const best = Math.max(result.decodePerCore.median, result.referenceDecodePerCore?.median ?? 0);
+  assert.ok(Math.abs(result.ceiling.median - 1 / (1 / (result.cores * best) + 1 / result.inference.median)) < 1e-6);
+  assert.ok(Math.abs(result.ofCeiling.median - result.endToEnd.median / result.ceiling.median) < 1e-9);
+  if (python !== undefined) assert.ok(result.referenceDecodePerCore !== null, 'the Pillow reference ran');
+  assert.match(out, /end to end ÷ ceiling/);
+});
+
 test('bench: an unknown scenario or a bad count is a usage error (exit 2)', async () => {
   let err = '';
   const io = { out: () => undefined, err: (t: string) => (err += t) };
   assert.equal(await main(['bench', 'kafkaa'], io), 2);
-  assert.match(err, /unknown scenario `kafkaa`; scenarios: decode/);
+  assert.match(err, /unknown scenario `kafkaa`; scenarios: decode, files/);
   assert.equal(await main(['bench', 'decode', '--runs', '0'], io), 2);
   assert.match(err, /--runs must be an integer ≥ 1/);
 });
