@@ -180,3 +180,12 @@ test('the drift features the addon computes off the main thread are exactly thos
     }
   }
 });
+
+test('the jpeg-turbo path checks maxPixels from the header: an image over it is a dead letter, as with decoder: sharp', async (t) => {
+  if (!available(t)) return;
+  const frame = await renderImage('human', 11, { width: 640, height: 480, quality: 80 });
+  const viaTurbo = await decode([frame], { decoder: 'jpeg-turbo', maxPixels: 640 * 480 - 1 });
+  const viaSharp = await decode([frame], { decoder: 'sharp', maxPixels: 640 * 480 - 1 });
+  assert.deepEqual([viaTurbo.failed, viaSharp.failed], [['IMAGE_TOO_MANY_PIXELS'], ['IMAGE_TOO_MANY_PIXELS']]);
+  assert.deepEqual((await decode([frame], { decoder: 'jpeg-turbo', maxPixels: 640 * 480 })).failed, [], 'exactly at the limit is accepted');
+});
