@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
 import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
 import { glob } from 'tinyglobby';
+import type { Operator } from '../core/component.js';
 import type { Envelope, Item } from '../core/envelope.js';
 import { envelopesOf } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
@@ -109,11 +110,16 @@ export function benchEnvelope(bytes: Buffer, i: number): Envelope {
   };
 }
 
-/** Images/s of a decode-image node with these options, one image at a time. */
-export async function decodeRate(blobs: readonly Buffer[], options: Record<string, unknown>, logger: Logger): Promise<number> {
+/** A decode-image node from the registry, its options' defaults filled in as a topology's are. */
+export async function createDecodeNode(options: Record<string, unknown>, logger: Logger): Promise<Operator> {
   const spec = componentByKind('decode-image');
   if (spec?.role !== 'operator') throw new Error('decode-image is not registered');
-  const operator = await spec.create(Value.Default(spec.options, { ...options, concurrency: 1 }) as never, { nodeId: 'decode', topologyName: 'bench', baseDir: '.', logger });
+  return spec.create(Value.Default(spec.options, { ...options }) as never, { nodeId: 'decode', topologyName: 'bench', baseDir: '.', logger });
+}
+
+/** Images/s of a decode-image node with these options, one image at a time. */
+export async function decodeRate(blobs: readonly Buffer[], options: Record<string, unknown>, logger: Logger): Promise<number> {
+  const operator = await createDecodeNode({ ...options, concurrency: 1 }, logger);
   let failed = 0;
   const started = performance.now();
   const out = await lastValueFrom(

@@ -9,7 +9,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { Value } from '@sinclair/typebox/value';
 import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
 import { glob } from 'tinyglobby';
 import type { Envelope } from '../core/envelope.js';
@@ -20,9 +19,8 @@ import { loadManifest } from '../inference/manifest.js';
 import { Runtime } from '../runtime/runtime.js';
 import { packBatch } from '../tensors/pack-batch.js';
 import { loadTopologyFile } from '../topology/load.js';
-import { componentByKind } from '../topology/registry.js';
 import { benchImages } from './bench-images.js';
-import { benchEnvelope, decodeRate, pillowRates } from './decode-scenario.js';
+import { benchEnvelope, createDecodeNode, decodeRate, pillowRates } from './decode-scenario.js';
 import { summarize } from './figures.js';
 import type { Figures } from './figures.js';
 
@@ -135,9 +133,7 @@ nodes:
 
 /** Images/s of onnxruntime alone, on batches packed from the decoded benchmark images. */
 async function inferenceRate(blobs: readonly Buffer[], o: FilesBenchOptions): Promise<number> {
-  const spec = componentByKind('decode-image');
-  if (spec?.role !== 'operator') throw new Error('decode-image is not registered');
-  const decoder = await spec.create(Value.Default(spec.options, { size: [224, 224], decoder: o.decoder }) as never, { nodeId: 'decode', topologyName: 'bench', baseDir: '.', logger: o.logger });
+  const decoder = await createDecodeNode({ size: [224, 224], decoder: o.decoder }, o.logger);
   const sample = blobs.slice(0, o.batch).map((b, i) => benchEnvelope(b, i));
   const decoded = (await lastValueFrom(decoder.apply(from(sample), { nodeId: 'decode', scheduler: asyncScheduler, fail: () => undefined }).pipe(toArray()))).flatMap(envelopesOf);
   const model = await loadManifest(o.modelDir);

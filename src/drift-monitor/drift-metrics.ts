@@ -12,12 +12,13 @@ export interface DriftWindowFigures {
   readonly model: string;
   readonly version: string;
   readonly mode: string;
-  readonly window: { readonly kind: 'time' | 'count'; readonly start: number; readonly end: number };
+  readonly window: DriftNodeStatus['window'];
   readonly inputs: number;
   readonly late: number;
   readonly instances: number;
-  readonly columns: readonly { readonly feature: string; readonly method: string; readonly score: number; readonly threshold: number; readonly drifted: boolean }[];
-  readonly embedding: { readonly method: string; readonly score: number; readonly threshold: number; readonly drifted: boolean; readonly cosineDistance: number } | null;
+  /** As in the status, but a score may be NaN here (the status carries it as null). */
+  readonly columns: readonly (Omit<DriftNodeStatus['columns'][number], 'score'> & { readonly score: number })[];
+  readonly embedding: DriftNodeStatus['embedding'];
   /** Share of drifted columns, the share that makes dataset drift, and the verdict (null without columns). */
   readonly dataset: { readonly share: number; readonly driftShare: number; readonly drifted: boolean } | null;
   readonly closedAt: number;
