@@ -9,18 +9,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
 import { glob } from 'tinyglobby';
-import type { Envelope } from '../core/envelope.js';
-import { envelopesOf } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
-import { createBackend } from '../inference/create-backend.js';
-import { loadManifest } from '../inference/manifest.js';
 import { Runtime } from '../runtime/runtime.js';
-import { packBatch } from '../tensors/pack-batch.js';
 import { loadTopologyFile } from '../topology/load.js';
 import { benchImages } from './bench-images.js';
-import { benchEnvelope, createDecodeNode, decodeRate, pillowRates } from './decode-scenario.js';
+import { decodeRate, pillowRates } from './decode-scenario.js';
+import { inferenceRate } from './inference-rate.js';
 import { summarize } from './figures.js';
 import type { Figures } from './figures.js';
 
@@ -32,6 +27,7 @@ export interface FilesBenchOptions {
   readonly batch: number;
   readonly inferThreads: number;
   readonly decodeConcurrency: number;
+  readonly maxDelayMs: number;
   readonly modelDir: string;
   readonly python?: string;
   readonly cacheDir: string;
@@ -45,7 +41,7 @@ export interface FilesBenchResult {
   readonly images: number;
   readonly runs: number;
   readonly cores: number;
-  readonly settings: { readonly decoder: string; readonly batch: number; readonly inferThreads: number; readonly decodeConcurrency: number };
+  readonly settings: { readonly decoder: string; readonly batch: number; readonly inferThreads: number; readonly decodeConcurrency: number; readonly maxDelayMs: number };
   /** Images/s per core of our decode path, and of Pillow draft + BILINEAR (null: not run). */
   readonly decodePerCore: Figures;
   readonly referenceDecodePerCore: Figures | null;
@@ -82,7 +78,7 @@ export async function runFilesBench(o: FilesBenchOptions): Promise<FilesBenchRes
     o.onProgress?.(run * 3 + 1, steps);
     decode.push(await decodeRate(blobs, { decoder: o.decoder, size: [224, 224] }, o.logger));
     o.onProgress?.(run * 3 + 2, steps);
-    inference.push(await inferenceRate(blobs, o));
+    inference.push(await inferenceRate(blobs, o, o.logger));
     o.onProgress?.(run * 3 + 3, steps);
     const bestDecode = Math.max(decode[run] as number, reference?.[run] ?? 0);
     ceiling.push(1 / (1 / (cores * bestDecode) + 1 / (inference[run] as number)));
@@ -93,7 +89,7 @@ export async function runFilesBench(o: FilesBenchOptions): Promise<FilesBenchRes
     images: blobs.length,
     runs: o.runs,
     cores,
-    settings: { decoder: o.decoder, batch: o.batch, inferThreads: o.inferThreads, decodeConcurrency: o.decodeConcurrency },
+    settings: { decoder: o.decoder, batch: o.batch, inferThreads: o.inferThreads, decodeConcurrency: o.decodeConcurrency, maxDelayMs: o.maxDelayMs },
     decodePerCore: summarize(decode),
     referenceDecodePerCore: reference === null ? null : summarize(reference),
     inference: summarize(inference),
@@ -119,7 +115,7 @@ limits: { maxInFlight: 512 }
 nodes:
   images: { kind: files-source, path: ${JSON.stringify(dir)}, labels: parent-folder, labelMap: { horses: horse, humans: human } }
   decode: { kind: decode-image, from: [images], size: [224, 224], decoder: ${o.decoder}, concurrency: ${o.decodeConcurrency} }
-  batch: { kind: micro-batch, from: [decode], maxSize: ${o.batch}, maxDelayMs: 15 }
+  batch: { kind: micro-batch, from: [decode], maxSize: ${o.batch}, maxDelayMs: ${o.maxDelayMs} }
   infer: { kind: infer, from: [batch], model: { path: ${JSON.stringify(o.modelDir)} }, backend: { kind: onnx, intraOpNumThreads: ${o.inferThreads} }, maxBatchSize: ${Math.max(64, o.batch)} }
   out: { kind: files-sink, from: [infer], dir: out }
   dlq: { kind: dead-letter, dir: out }
@@ -128,28 +124,5 @@ nodes:
     return await new Runtime(await loadTopologyFile(file), { logger: o.logger }).run();
   } finally {
     await rm(work, { recursive: true, force: true });
-  }
-}
-
-/** Images/s of onnxruntime alone, on batches packed from the decoded benchmark images. */
-async function inferenceRate(blobs: readonly Buffer[], o: FilesBenchOptions): Promise<number> {
-  const decoder = await createDecodeNode({ size: [224, 224], decoder: o.decoder }, o.logger);
-  const sample = blobs.slice(0, o.batch).map((b, i) => benchEnvelope(b, i));
-  const decoded = (await lastValueFrom(decoder.apply(from(sample), { nodeId: 'decode', scheduler: asyncScheduler, fail: () => undefined }).pipe(toArray()))).flatMap(envelopesOf);
-  const model = await loadManifest(o.modelDir);
-  const backend = await createBackend({ kind: 'onnx', intraOpNumThreads: o.inferThreads, allowSpinning: true }, model);
-  try {
-    const input = model.manifest.input;
-    const buffer = new Float32Array(input.width * input.height * input.channels * o.batch);
-    const tensors = decoded.map((e: Envelope) => e.tensor).filter((t) => t !== undefined);
-    const shape = packBatch(tensors, buffer, input.layout, 'float32');
-    const tensor = { data: buffer, shape, layout: input.layout, release: () => undefined };
-    await backend.run(tensor);
-    const calls = Math.max(2, Math.round(blobs.length / o.batch));
-    const started = performance.now();
-    for (let i = 0; i < calls; i += 1) await backend.run(tensor);
-    return (calls * tensors.length) / ((performance.now() - started) / 1000);
-  } finally {
-    await backend.close();
   }
 }

@@ -5,12 +5,15 @@
  * `decode` (per-core decode against Pillow's draft mode) and `files` (a folder through the demo
  * pipeline against the ceiling of the best decode and inference alone).
  */
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { compareResults, compareText } from '../bench/compare.js';
 import { decodeMarkdown, decodeText } from '../bench/decode-report.js';
 import { runDecodeBench } from '../bench/decode-scenario.js';
 import { filesMarkdown, filesText } from '../bench/files-report.js';
 import { runFilesBench } from '../bench/files-scenario.js';
+import { kafkaMarkdown, kafkaText } from '../bench/kafka-report.js';
+import { runKafkaBench } from '../bench/kafka-scenario.js';
 import { PACKAGE_ROOT } from '../core/package-info.js';
 import { createLogger } from '../core/logger.js';
 
@@ -27,7 +30,18 @@ export interface BenchFlags {
   readonly batch: string;
   readonly inferThreads: string;
   readonly decodeConcurrency: string;
+  readonly maxDelay: string;
   readonly model?: string;
+  readonly brokers?: string;
+  readonly registry?: string;
+  readonly format: string;
+  readonly client: string;
+  readonly partitions: string;
+  readonly rate?: string;
+  readonly knee?: boolean;
+  readonly bound: string;
+  readonly probeSeconds: string;
+  readonly kneeSteps: string;
 }
 
 interface BenchIo {
@@ -38,28 +52,63 @@ interface BenchIo {
 /** The Python of bench/setup-python.sh, when it was run. */
 const SETUP_PYTHON = '.cache/bench/venv/bin/python';
 
-/** Runs a scenario; exit 0 measured, 2 bad options. */
-export async function benchCommand(scenario: string, flags: BenchFlags, io: BenchIo): Promise<number> {
-  if (scenario !== 'decode' && scenario !== 'files') {
-    io.err(`centaur bench: unknown scenario \`${scenario}\`; scenarios: decode, files`);
+/** Runs a scenario (or compares two results); exit 0 measured, 1 a run failed, 2 bad options. */
+export async function benchCommand(scenario: string, results: readonly string[], flags: BenchFlags, io: BenchIo): Promise<number> {
+  if (scenario === 'compare') return compare(results, io);
+  if (scenario !== 'decode' && scenario !== 'files' && scenario !== 'kafka') {
+    io.err(`centaur bench: unknown scenario \`${scenario}\`; scenarios: decode, files, kafka, compare`);
+    return 2;
+  }
+  if (results.length > 0) {
+    io.err(`centaur bench ${scenario}: unexpected argument ${results[0] ?? ''}`);
     return 2;
   }
   if (flags.decoder !== 'sharp' && flags.decoder !== 'jpeg-turbo') {
     io.err('centaur bench: --decoder must be sharp or jpeg-turbo');
     return 2;
   }
+  if (flags.format !== 'avro' && flags.format !== 'bytes') {
+    io.err('centaur bench: --format must be avro or bytes');
+    return 2;
+  }
+  if (flags.client !== 'kafkajs' && flags.client !== 'node-rdkafka') {
+    io.err('centaur bench: --client must be kafkajs or node-rdkafka');
+    return 2;
+  }
   const images = Number(flags.images);
   const runs = Number(flags.runs);
   const size = Number(flags.size);
   const batch = Number(flags.batch);
+  const maxDelayMs = Number(flags.maxDelay);
   const inferThreads = Number(flags.inferThreads);
   const decodeConcurrency = Number(flags.decodeConcurrency);
-  const counts = [['--images', images, 2], ['--runs', runs, 1], ['--size', size, 8], ['--batch', batch, 1], ['--infer-threads', inferThreads, 1], ['--decode-concurrency', decodeConcurrency, 1]] as const;
+  const partitions = Number(flags.partitions);
+  const boundMs = Number(flags.bound);
+  const probeSeconds = Number(flags.probeSeconds);
+  const kneeSteps = Number(flags.kneeSteps);
+  const counts = [
+    ['--images', images, 2],
+    ['--runs', runs, 1],
+    ['--size', size, 8],
+    ['--batch', batch, 1],
+    ['--max-delay', maxDelayMs, 0],
+    ['--infer-threads', inferThreads, 1],
+    ['--decode-concurrency', decodeConcurrency, 1],
+    ['--partitions', partitions, 1],
+    ['--bound', boundMs, 1],
+    ['--probe-seconds', probeSeconds, 2],
+    ['--knee-steps', kneeSteps, 1],
+  ] as const;
   for (const [name, value, min] of counts) {
     if (!Number.isInteger(value) || value < min) {
       io.err(`centaur bench: ${name} must be an integer ≥ ${min}`);
       return 2;
     }
+  }
+  const rate = flags.rate === undefined ? undefined : Number(flags.rate);
+  if (rate !== undefined && !(rate > 0)) {
+    io.err('centaur bench: --rate must be a number of frames/s > 0');
+    return 2;
   }
   const python = flags.python ?? (await access(SETUP_PYTHON).then(() => SETUP_PYTHON, () => undefined));
   let last = -1;
@@ -71,18 +120,41 @@ export async function benchCommand(scenario: string, flags: BenchFlags, io: Benc
     ...(python === undefined ? {} : { python }),
     onProgress: (done: number, total: number) => {
       const percent = Math.floor((done / total) * 100);
-      if (percent !== last) io.err(`bench ${scenario}: ${percent}%`);
+      if (percent !== last) io.err(`bench ${scenario}: ${progressBar(percent)} ${percent}%`);
       last = percent;
     },
   };
+  const modelDir = path.resolve(flags.model ?? path.join(PACKAGE_ROOT, 'models', 'demo'));
+  const decoder: 'sharp' | 'jpeg-turbo' = flags.decoder;
+  const pipeline = { decoder, batch, inferThreads, decodeConcurrency, maxDelayMs, modelDir };
   let report: { json: unknown; text: string; markdown: string };
-  if (scenario === 'decode') {
-    const result = await runDecodeBench({ ...common, size });
-    report = { json: result, text: decodeText(result), markdown: decodeMarkdown(result) };
-  } else {
-    const modelDir = path.resolve(flags.model ?? path.join(PACKAGE_ROOT, 'models', 'demo'));
-    const result = await runFilesBench({ ...common, decoder: flags.decoder, batch, inferThreads, decodeConcurrency, modelDir });
-    report = { json: result, text: filesText(result), markdown: filesMarkdown(result) };
+  try {
+    if (scenario === 'decode') {
+      const result = await runDecodeBench({ ...common, size });
+      report = { json: result, text: decodeText(result), markdown: decodeMarkdown(result) };
+    } else if (scenario === 'files') {
+      const result = await runFilesBench({ ...common, ...pipeline });
+      report = { json: result, text: filesText(result), markdown: filesMarkdown(result) };
+    } else {
+      const result = await runKafkaBench({
+        ...common,
+        ...pipeline,
+        brokers: flags.brokers ?? process.env.CENTAUR_KAFKA_BROKERS ?? '127.0.0.1:9092',
+        registry: flags.registry ?? process.env.CENTAUR_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+        format: flags.format,
+        client: flags.client,
+        partitions,
+        ...(rate === undefined ? {} : { rate }),
+        knee: flags.knee === true,
+        boundMs,
+        probeSeconds,
+        kneeSteps,
+      });
+      report = { json: result, text: kafkaText(result), markdown: kafkaMarkdown(result) };
+    }
+  } catch (error) {
+    io.err(`centaur bench ${scenario}: ${(error as Error).message}`);
+    return 1;
   }
   io.out(report.text.trimEnd());
   for (const [file, text] of [
@@ -94,4 +166,27 @@ export async function benchCommand(scenario: string, flags: BenchFlags, io: Benc
     await writeFile(file, text);
   }
   return 0;
+}
+
+/** A 20-cell bar for the progress line. */
+function progressBar(percent: number): string {
+  const full = Math.round(percent / 5);
+  return `[${'#'.repeat(full)}${'.'.repeat(20 - full)}]`;
+}
+
+/** `bench compare A.json B.json`. */
+async function compare(results: readonly string[], io: BenchIo): Promise<number> {
+  if (results.length !== 2) {
+    io.err('centaur bench compare: give two result files, A.json B.json (written by --json)');
+    return 2;
+  }
+  const [a, b] = results as [string, string];
+  try {
+    const [left, right] = await Promise.all([a, b].map(async (file) => JSON.parse(await readFile(file, 'utf8')) as unknown));
+    io.out(compareText(compareResults(left, right), a, b).trimEnd());
+    return 0;
+  } catch (error) {
+    io.err(`centaur bench compare: ${(error as Error).message}`);
+    return 2;
+  }
 }

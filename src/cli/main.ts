@@ -192,24 +192,38 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
 
   program
     .command('bench')
-    .description('Benchmark a scenario against its outside reference, in the same run: decode (per-core decode against Pillow draft mode), files (the demo pipeline on a folder against the ceiling of the best decode and inference alone).')
-    .argument('<scenario>', 'decode or files')
+    .description(
+      'Benchmark a scenario against its outside references, in the same run: decode (per-core decode against Pillow draft mode), files (the demo pipeline on a folder against the ceiling of the best decode and inference alone), kafka (Kafka → Kafka against the ceiling, a plain Python consumer and a raw copy loop; paced latency and the knee), compare A.json B.json (two results side by side).',
+    )
+    .argument('<scenario>', 'decode, files, kafka or compare')
+    .argument('[results...]', 'compare: the two JSON results (--json) to compare')
     .option('--images <n>', 'generated 640×480 JPEGs to measure', '300')
     .option('--runs <n>', 'runs per path (medians and spread are reported)', '5')
     .option('--size <px>', 'model input side', '224')
-    .option('--python <path>', 'a Python with Pillow for the reference (default: the one bench/setup-python.sh installs)')
+    .option('--python <path>', 'a Python with the packages of bench/requirements.txt, for the references (default: the one bench/setup-python.sh installs)')
     .option('--json <file>', 'write the result as JSON')
     .option('--markdown <file>', 'write the result as a Markdown table')
     .option('--cache <dir>', 'where generated images are kept between runs', '.cache/bench')
-    .option('--decoder <decoder>', 'files: decode-image decoder (sharp or jpeg-turbo)', 'sharp')
-    .option('--batch <n>', 'files: micro-batch size, also the batch of inference alone', '32')
-    .option('--infer-threads <n>', 'files: onnxruntime intra-op threads', '2')
-    .option('--decode-concurrency <n>', 'files: images decode-image decodes at once', '4')
-    .option('--model <dir>', 'files: model folder (default: the demo model)')
-    .addHelpText('after', '\nExit status: 0 measured, 2 usage error. Run it on a quiet machine; the figures are per core.')
-    .action(async (scenario: string, opts: BenchFlags) => {
+    .option('--decoder <decoder>', 'files, kafka: decode-image decoder (sharp or jpeg-turbo)', 'sharp')
+    .option('--batch <n>', 'files, kafka: micro-batch size, also the batch of inference alone and of the Python consumer', '32')
+    .option('--max-delay <ms>', 'files, kafka: micro-batch maxDelayMs', '15')
+    .option('--infer-threads <n>', 'files, kafka: onnxruntime intra-op threads', '2')
+    .option('--decode-concurrency <n>', 'files, kafka: images decode-image decodes at once', '4')
+    .option('--model <dir>', 'files, kafka: model folder (default: the demo model)')
+    .option('--brokers <list>', 'kafka: bootstrap brokers (default $CENTAUR_KAFKA_BROKERS, else 127.0.0.1:9092)')
+    .option('--registry <url>', 'kafka: schema registry for Avro frames (default $CENTAUR_SCHEMA_REGISTRY_URL, else http://127.0.0.1:8081/apis/ccompat/v7)')
+    .option('--format <format>', 'kafka: frames as avro (CameraFrame) or bytes (raw JPEG, headers)', 'avro')
+    .option('--client <client>', 'kafka: Centaur\'s client library (kafkajs or node-rdkafka)', 'kafkajs')
+    .option('--partitions <n>', 'kafka: partitions of the frames and predictions topics', '4')
+    .option('--rate <fps>', 'kafka: also one paced run at this many frames/s, with latency from capture to append')
+    .option('--knee', 'kafka: find the highest paced rate whose p95 latency stays under --bound')
+    .option('--bound <ms>', 'kafka: the p95 latency bound of the knee search', '500')
+    .option('--probe-seconds <s>', 'kafka: seconds of paced frames per probe', '10')
+    .option('--knee-steps <n>', 'kafka: probes of the knee search', '5')
+    .addHelpText('after', '\nExit status: 0 measured, 1 a service or run failed, 2 usage error. Run it on a quiet machine; the figures are per core.')
+    .action(async (scenario: string, results: string[], opts: BenchFlags) => {
       const { benchCommand } = await import('./bench.js');
-      code = await benchCommand(scenario, opts, io);
+      code = await benchCommand(scenario, results, opts, io);
     });
 
   const driftCmd = program.command('drift').description('Drift monitoring tools.');
