@@ -16,6 +16,8 @@ import { loadTopologyFile } from '../topology/load.js';
 import { benchImages } from './bench-images.js';
 import { decodeRate, pillowRates } from './decode-scenario.js';
 import { inferenceRate } from './inference-rate.js';
+import { combinations, runSweep } from './sweep.js';
+import type { SweepAxis, SweepResult } from './sweep.js';
 import { summarize } from './figures.js';
 import type { Figures } from './figures.js';
 
@@ -125,4 +127,12 @@ nodes:
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** `--sweep`: the topology end to end at every combination of the axes, ranked. */
+export async function runFilesSweep(o: FilesBenchOptions, axes: Partial<Record<SweepAxis, readonly number[]>>): Promise<SweepResult> {
+  const dir = await benchImages(o.images, o.cacheDir);
+  const combos = combinations(o, axes);
+  const rows = await runSweep(combos, o.runs, async (settings) => (await runTopology(dir, { ...o, ...settings })).imagesPerSecond, o.onProgress);
+  return { scenario: 'sweep', of: 'files', images: o.images, runs: o.runs, axes, rows };
 }

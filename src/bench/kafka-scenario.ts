@@ -31,6 +31,8 @@ import { inferenceRate } from './inference-rate.js';
 import { searchKnee } from './knee.js';
 import type { KneeResult } from './knee.js';
 import { latencyFigures } from './latency.js';
+import { combinations, runSweep } from './sweep.js';
+import type { SweepAxis, SweepResult } from './sweep.js';
 import type { LatencyFigures } from './latency.js';
 
 /** What to measure, and where. */
@@ -195,6 +197,25 @@ export async function runKafkaBench(o: KafkaBenchOptions): Promise<KafkaBenchRes
       paced,
       knee,
     };
+  } finally {
+    await kafka.close().catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** `--sweep`: Centaur draining the same frames at every combination of the axes, ranked (no Python contenders, no stages). */
+export async function runKafkaSweep(o: KafkaBenchOptions, axes: Partial<Record<SweepAxis, readonly number[]>>): Promise<SweepResult> {
+  const dir = await benchImages(o.images, o.cacheDir);
+  const files = (await glob('**/*.jpg', { cwd: dir, absolute: true })).sort();
+  const blobs = await Promise.all(files.map((f) => readFile(f)));
+  const kafka = await BenchKafka.connect(o.brokers, o.format, o.registry);
+  const work = await mkdtemp(path.join(tmpdir(), 'centaur-bench-kafka-'));
+  try {
+    const input = await kafka.createTopic('frames', o.partitions, false);
+    await kafka.produceAll(input, blobs, files, dir);
+    let tag = 0;
+    const rows = await runSweep(combinations(o, axes), o.runs, async (settings) => (await centaurDrain(kafka, input, blobs.length, `sweep-${(tag += 1)}`, work, { ...o, ...settings })).rate, o.onProgress);
+    return { scenario: 'sweep', of: 'kafka', images: blobs.length, runs: o.runs, axes, rows };
   } finally {
     await kafka.close().catch(() => undefined);
     await rm(work, { recursive: true, force: true });

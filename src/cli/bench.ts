@@ -11,9 +11,11 @@ import { compareResults, compareText } from '../bench/compare.js';
 import { decodeMarkdown, decodeText } from '../bench/decode-report.js';
 import { runDecodeBench } from '../bench/decode-scenario.js';
 import { filesMarkdown, filesText } from '../bench/files-report.js';
-import { runFilesBench } from '../bench/files-scenario.js';
+import { runFilesBench, runFilesSweep } from '../bench/files-scenario.js';
 import { kafkaMarkdown, kafkaText } from '../bench/kafka-report.js';
-import { runKafkaBench } from '../bench/kafka-scenario.js';
+import { runKafkaBench, runKafkaSweep } from '../bench/kafka-scenario.js';
+import type { KafkaBenchOptions } from '../bench/kafka-scenario.js';
+import { parseSweep, sweepMarkdown, sweepText } from '../bench/sweep.js';
 import { PACKAGE_ROOT } from '../core/package-info.js';
 import { createLogger } from '../core/logger.js';
 
@@ -42,6 +44,7 @@ export interface BenchFlags {
   readonly bound: string;
   readonly probeSeconds: string;
   readonly kneeSteps: string;
+  readonly sweep?: string[];
 }
 
 interface BenchIo {
@@ -110,6 +113,17 @@ export async function benchCommand(scenario: string, results: readonly string[],
     io.err('centaur bench: --rate must be a number of frames/s > 0');
     return 2;
   }
+  let axes: ReturnType<typeof parseSweep> | undefined;
+  try {
+    axes = flags.sweep === undefined || flags.sweep.length === 0 ? undefined : parseSweep(flags.sweep);
+  } catch (error) {
+    io.err(`centaur bench: ${(error as Error).message}`);
+    return 2;
+  }
+  if (axes !== undefined && scenario === 'decode') {
+    io.err('centaur bench: --sweep varies a pipeline: use it with files or kafka');
+    return 2;
+  }
   const python = flags.python ?? (await access(SETUP_PYTHON).then(() => SETUP_PYTHON, () => undefined));
   let last = -1;
   const common = {
@@ -127,29 +141,35 @@ export async function benchCommand(scenario: string, results: readonly string[],
   const modelDir = path.resolve(flags.model ?? path.join(PACKAGE_ROOT, 'models', 'demo'));
   const decoder: 'sharp' | 'jpeg-turbo' = flags.decoder;
   const pipeline = { decoder, batch, inferThreads, decodeConcurrency, maxDelayMs, modelDir };
+  const format: 'avro' | 'bytes' = flags.format;
+  const client: 'kafkajs' | 'node-rdkafka' = flags.client;
+  const kafkaOptions = (): KafkaBenchOptions => ({
+    ...common,
+    ...pipeline,
+    brokers: flags.brokers ?? process.env.CENTAUR_KAFKA_BROKERS ?? '127.0.0.1:9092',
+    registry: flags.registry ?? process.env.CENTAUR_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    format,
+    client,
+    partitions,
+    ...(rate === undefined ? {} : { rate }),
+    knee: flags.knee === true,
+    boundMs,
+    probeSeconds,
+    kneeSteps,
+  });
   let report: { json: unknown; text: string; markdown: string };
   try {
-    if (scenario === 'decode') {
+    if (axes !== undefined) {
+      const result = scenario === 'files' ? await runFilesSweep({ ...common, ...pipeline }, axes) : await runKafkaSweep(kafkaOptions(), axes);
+      report = { json: result, text: sweepText(result), markdown: sweepMarkdown(result) };
+    } else if (scenario === 'decode') {
       const result = await runDecodeBench({ ...common, size });
       report = { json: result, text: decodeText(result), markdown: decodeMarkdown(result) };
     } else if (scenario === 'files') {
       const result = await runFilesBench({ ...common, ...pipeline });
       report = { json: result, text: filesText(result), markdown: filesMarkdown(result) };
     } else {
-      const result = await runKafkaBench({
-        ...common,
-        ...pipeline,
-        brokers: flags.brokers ?? process.env.CENTAUR_KAFKA_BROKERS ?? '127.0.0.1:9092',
-        registry: flags.registry ?? process.env.CENTAUR_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
-        format: flags.format,
-        client: flags.client,
-        partitions,
-        ...(rate === undefined ? {} : { rate }),
-        knee: flags.knee === true,
-        boundMs,
-        probeSeconds,
-        kneeSteps,
-      });
+      const result = await runKafkaBench(kafkaOptions());
       report = { json: result, text: kafkaText(result), markdown: kafkaMarkdown(result) };
     }
   } catch (error) {

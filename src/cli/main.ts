@@ -206,9 +206,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--cache <dir>', 'where generated images are kept between runs', '.cache/bench')
     .option('--decoder <decoder>', 'files, kafka: decode-image decoder (sharp or jpeg-turbo)', 'sharp')
     .option('--batch <n>', 'files, kafka: micro-batch size, also the batch of inference alone and of the Python consumer', '32')
-    .option('--max-delay <ms>', 'files, kafka: micro-batch maxDelayMs', '15')
+    .option('--max-delay <ms>', 'files, kafka: micro-batch maxDelayMs', '50')
     .option('--infer-threads <n>', 'files, kafka: onnxruntime intra-op threads', '2')
-    .option('--decode-concurrency <n>', 'files, kafka: images decode-image decodes at once', '4')
+    .option('--decode-concurrency <n>', 'files, kafka: images decode-image decodes at once', '16')
     .option('--model <dir>', 'files, kafka: model folder (default: the demo model)')
     .option('--brokers <list>', 'kafka: bootstrap brokers (default $CENTAUR_KAFKA_BROKERS, else 127.0.0.1:9092)')
     .option('--registry <url>', 'kafka: schema registry for Avro frames (default $CENTAUR_SCHEMA_REGISTRY_URL, else http://127.0.0.1:8081/apis/ccompat/v7)')
@@ -220,6 +220,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--bound <ms>', 'kafka: the p95 latency bound of the knee search', '500')
     .option('--probe-seconds <s>', 'kafka: seconds of paced frames per probe', '10')
     .option('--knee-steps <n>', 'kafka: probes of the knee search', '5')
+    .option('--sweep <axis=values>', 'files, kafka: measure every combination instead (axes: batch, max-delay, decode-concurrency, infer-threads; repeatable), e.g. --sweep batch=8,16,32 --sweep max-delay=15,50', (value: string, previous: string[] = []) => [...previous, value])
     .addHelpText('after', '\nExit status: 0 measured, 1 a service or run failed, 2 usage error. Run it on a quiet machine; the figures are per core.')
     .action(async (scenario: string, results: string[], opts: BenchFlags) => {
       const { benchCommand } = await import('./bench.js');

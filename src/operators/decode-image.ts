@@ -74,8 +74,8 @@ export const DecodeImageOptions = Type.Object(
     concurrency: Type.Integer({
       minimum: 1,
       maximum: 64,
-      description: 'Images decoded at once (on libuv worker threads); output order is kept.',
-      default: 4,
+      description: 'Images decoded at once (on libuv worker threads); output order is kept. Enough to keep decoding while inference holds the main thread.',
+      default: 16,
     }),
     decoder: oneOf(DECODERS, {
       description:

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DecodeBenchResult } from '../../src/bench/decode-scenario.js';
 import type { FilesBenchResult } from '../../src/bench/files-scenario.js';
+import type { SweepResult } from '../../src/bench/sweep.js';
 import { main } from '../../src/cli/main.js';
 import { PYTOOLS_PYTHON } from '../helpers/pytools.js';
 
@@ -59,7 +60,29 @@ test('bench: an unknown scenario or a bad count is a usage error (exit 2)', asyn
   let err = '';
   const io = { out: () => undefined, err: (t: string) => (err += t) };
   assert.equal(await main(['bench', 'kafkaa'], io), 2);
-  assert.match(err, /unknown scenario `kafkaa`; scenarios: decode, files/);
+  assert.match(err, /unknown scenario `kafkaa`; scenarios: decode, files, kafka, compare/);
   assert.equal(await main(['bench', 'decode', '--runs', '0'], io), 2);
   assert.match(err, /--runs must be an integer ≥ 1/);
+  assert.equal(await main(['bench', 'files', '--sweep', 'threads=1'], io), 2);
+  assert.match(err, /--sweep threads=1: give axis=v1,v2,…/);
+  assert.equal(await main(['bench', 'decode', '--sweep', 'batch=1,2'], io), 2);
+  assert.match(err, /use it with files or kafka/);
+  assert.equal(await main(['bench', 'compare', 'only-one.json'], io), 2);
+  assert.match(err, /give two result files/);
+});
+
+test('bench files --sweep: every combination measured, ranked, the best recommended; bench compare reads two results', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-bench-'));
+  let out = '';
+  const io = { out: (t: string) => (out += `${t}\n`), err: () => undefined };
+  const args = ['bench', 'files', '--images', '8', '--runs', '1', '--cache', path.join(dir, 'cache')];
+  assert.equal(await main([...args, '--sweep', 'batch=2,4', '--sweep', 'max-delay=5', '--json', path.join(dir, 's.json')], io), 0, out);
+  const sweep = JSON.parse(await readFile(path.join(dir, 's.json'), 'utf8')) as SweepResult;
+  assert.deepEqual(sweep.rows.map((r) => r.settings.batch).sort(), [2, 4]);
+  assert.ok(sweep.rows.every((r) => r.settings.maxDelayMs === 5 && r.imagesPerSecond.median > 0));
+  assert.ok((sweep.rows[0]?.imagesPerSecond.median ?? 0) >= (sweep.rows[1]?.imagesPerSecond.median ?? 0), 'best first');
+  assert.match(out, new RegExp(`recommended: --batch ${sweep.rows[0]?.settings.batch ?? -1} --max-delay 5 `));
+  out = '';
+  assert.equal(await main(['bench', 'compare', path.join(dir, 's.json'), path.join(dir, 's.json')], io), 0);
+  assert.match(out, /^rows\[\d\]\.imagesPerSecond .* 1\.000 \(within spread\)$/m);
 });

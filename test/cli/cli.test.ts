@@ -112,7 +112,7 @@ test('components lists every kind with its description and options', async () =>
   for (const kind of ['files-source', 'kafka-source', 'fetch-object', 'decode-image', 'micro-batch', 'infer', 'files-sink', 'stdout-sink', 'dead-letter', 'kafka-sink', 'kafka-dead-letter', 'object-sink']) {
     assert.match(r.out, new RegExp(`^${kind} \\(`, 'm'));
   }
-  assert.match(r.out, /maxDelayMs: number \(default 15\)/);
+  assert.match(r.out, /maxDelayMs: number \(default 50\)/);
   const json = JSON.parse((await cli('components', '--format', 'json')).out) as { kind: string }[];
   assert.equal(json.length, allComponents.length);
 });

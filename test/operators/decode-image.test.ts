@@ -155,7 +155,7 @@ void test('the spec is a beta operator with schema defaults for every option', (
     formats: ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'],
     maxInputBytes: 20_971_520,
     maxPixels: 40_000_000,
-    concurrency: 4,
+    concurrency: 16,
     decoder: 'sharp',
     features: true,
   });

@@ -107,3 +107,20 @@ test('files over maxFileBytes are failed by reference without being read', async
   assert.equal(failed.length, 1);
   assert.equal(failed[0]?.payload.kind, 'reference');
 });
+
+test('readAhead: files read at once are still emitted in sorted order, each with its own bytes; an oversized one fails in its place', async () => {
+  const root = await mkdtemp(path.join(tmpdir(), 'centaur-files-'));
+  // Sizes vary a hundredfold so reads finish out of order.
+  const names = Array.from({ length: 40 }, (_, i) => `f-${String(i).padStart(2, '0')}.jpg`);
+  for (const [i, name] of names.entries()) await writeFile(path.join(root, name), Buffer.alloc(i % 7 === 0 ? 200_000 : 2_000, i));
+  for (const readAhead of [1, 8, 64]) {
+    const { emitted, failed } = await collect(await create({ path: '.', readAhead, maxFileBytes: 100_000 }, root));
+    const big = names.filter((_, i) => i % 7 === 0);
+    assert.deepEqual(emitted.map((e) => e.id), names.filter((n) => !big.includes(n)), `readAhead ${readAhead}`);
+    assert.deepEqual(failed.map((e) => e.id), big);
+    for (const e of emitted) assert.equal(e.payload.kind === 'bytes' ? e.payload.bytes[0] : -1, names.indexOf(e.id));
+    const offsets = [...emitted, ...failed].map((e) => e.position.offset).sort((a, b) => a - b);
+    assert.deepEqual(offsets, names.map((_, i) => i), 'offsets follow the sorted file order');
+    assert.equal(failed[1]?.position.offset, 7);
+  }
+});
