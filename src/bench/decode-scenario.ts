@@ -54,6 +54,16 @@ export interface DecodeBenchResult {
   readonly input: string;
   readonly paths: readonly DecodePath[];
   readonly reference: (Figures & { readonly name: string }) | { readonly name: string; readonly skipped: string };
+  /** How far `decoder: jpeg-turbo`'s pixels are from `decoder: sharp`'s on the same images (null: the addon is not built). */
+  readonly pixelDifference: PixelDifference | null;
+}
+
+/** Absolute differences of two decoders' 8-bit pixel values over every channel of every image. */
+export interface PixelDifference {
+  readonly max: number;
+  readonly mean: number;
+  /** Share of values that differ at all. */
+  readonly differing: number;
 }
 
 /** The reference script, shipped with the package. */
@@ -81,6 +91,7 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
     }
   }
   const reference = await pillowReference(o, files);
+  const pixelDifference = paths.some((p) => p.options.decoder === 'jpeg-turbo') ? await decoderDifference(blobs, o.size, o.logger) : null;
   const referenceMedian = 'skipped' in reference ? null : reference.median;
   return {
     scenario: 'decode',
@@ -92,7 +103,36 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
       return { name: p.name, ...figures, ofReference: referenceMedian === null ? null : figures.median / referenceMedian };
     }),
     reference,
+    pixelDifference,
   };
+}
+
+/** Decodes every image with both decoders and compares the tensors value by value. */
+async function decoderDifference(blobs: readonly Buffer[], size: number, logger: Logger): Promise<PixelDifference> {
+  const decodeAll = async (decoder: string): Promise<Envelope[]> => {
+    const operator = await createDecodeNode({ decoder, size: [size, size], features: false }, logger);
+    const out = await lastValueFrom(operator.apply(from(blobs.map((b, i): Item => benchEnvelope(b, i))), { nodeId: 'decode', scheduler: asyncScheduler, fail: () => undefined }).pipe(toArray()));
+    await operator.close?.();
+    return out.flatMap(envelopesOf);
+  };
+  const [sharp, turbo] = [await decodeAll('sharp'), await decodeAll('jpeg-turbo')];
+  let max = 0;
+  let sum = 0;
+  let differing = 0;
+  let values = 0;
+  for (const [i, a] of sharp.entries()) {
+    const x = a.tensor?.data;
+    const y = turbo[i]?.tensor?.data;
+    if (x === undefined || y === undefined || x.length !== y.length) throw new Error(`image ${i}: the decoders gave tensors of different shapes`);
+    for (let j = 0; j < x.length; j += 1) {
+      const d = Math.abs((x[j] as number) - (y[j] as number));
+      if (d > max) max = d;
+      if (d !== 0) differing += 1;
+      sum += d;
+    }
+    values += x.length;
+  }
+  return { max, mean: sum / values, differing: differing / values };
 }
 
 /** An envelope carrying one benchmark image, as a source would emit it. */

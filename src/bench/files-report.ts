@@ -1,5 +1,6 @@
 /** The files scenario's result as a terminal table and as Markdown (`--markdown`). */
 import type { Figures } from './figures.js';
+import type { ChartRow } from './html-report.js';
 import type { FilesBenchResult } from './files-scenario.js';
 
 const fmt = (f: Figures, digits = 0): string => `${f.median.toFixed(digits)} [${f.min.toFixed(digits)}–${f.max.toFixed(digits)}]`;
@@ -36,4 +37,15 @@ export function filesMarkdown(r: FilesBenchResult): string {
   for (const [name, figures] of rows(r)) lines.push(`| ${name} | ${figures} |`);
   lines.push('', footer(r));
   return `${lines.join('\n')}\n`;
+}
+
+/** The bars of the HTML chart (images/s). */
+export function filesChart(r: FilesBenchResult): ChartRow[] {
+  return [
+    [`decode per core, ${r.settings.decoder}`, r.decodePerCore],
+    ['decode per core, Pillow draft (reference)', r.referenceDecodePerCore],
+    ['onnxruntime alone', r.inference],
+    ['ceiling', r.ceiling],
+    ['end to end', r.endToEnd],
+  ];
 }

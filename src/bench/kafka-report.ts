@@ -1,5 +1,6 @@
 /** The kafka scenario's result as a terminal table and as Markdown (`--markdown`). */
 import type { Figures } from './figures.js';
+import type { ChartRow } from './html-report.js';
 import type { KafkaBenchResult } from './kafka-scenario.js';
 import type { LatencyFigures } from './latency.js';
 
@@ -58,4 +59,16 @@ export function kafkaMarkdown(r: KafkaBenchResult): string {
   for (const [name, figures] of rows(r)) lines.push(`| ${name} | ${figures} |`);
   lines.push('', ...footer(r).map((l) => `- ${l}`));
   return `${lines.join('\n')}\n`;
+}
+
+/** The bars of the HTML chart (images/s). */
+export function kafkaChart(r: KafkaBenchResult): ChartRow[] {
+  return [
+    [`decode per core, ${r.settings.decoder}`, r.decodePerCore],
+    ['decode per core, Pillow draft (reference)', r.referenceDecodePerCore],
+    ['onnxruntime alone', r.inference],
+    ['ceiling', r.ceiling],
+    ['plain Python consumer', r.python],
+    ['Centaur', r.centaur],
+  ];
 }

@@ -5,6 +5,7 @@
  */
 import { summarize } from './figures.js';
 import type { Figures } from './figures.js';
+import type { ChartRow } from './html-report.js';
 
 /** The settings a sweep can vary, by their flag names. */
 export const SWEEP_AXES = { batch: 'batch', 'max-delay': 'maxDelayMs', 'decode-concurrency': 'decodeConcurrency', 'infer-threads': 'inferThreads' } as const;
@@ -101,4 +102,12 @@ export function sweepMarkdown(r: SweepResult): string {
     lines.push(`| ${s.batch} | ${s.maxDelayMs} | ${s.decodeConcurrency} | ${s.inferThreads} | ${row.imagesPerSecond.median.toFixed(1)} [${row.imagesPerSecond.min.toFixed(1)}–${row.imagesPerSecond.max.toFixed(1)}] |`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The bars of the HTML chart (images/s), best first. */
+export function sweepChart(r: SweepResult): ChartRow[] {
+  return r.rows.map((row): ChartRow => {
+    const s = row.settings;
+    return [`batch ${s.batch}, max-delay ${s.maxDelayMs}, decode ${s.decodeConcurrency}, threads ${s.inferThreads}`, row.imagesPerSecond];
+  });
 }

@@ -8,14 +8,16 @@
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compareResults, compareText } from '../bench/compare.js';
-import { decodeMarkdown, decodeText } from '../bench/decode-report.js';
+import { decodeChart, decodeMarkdown, decodeText } from '../bench/decode-report.js';
 import { runDecodeBench } from '../bench/decode-scenario.js';
-import { filesMarkdown, filesText } from '../bench/files-report.js';
+import { filesChart, filesMarkdown, filesText } from '../bench/files-report.js';
+import { htmlReport } from '../bench/html-report.js';
+import type { ChartRow } from '../bench/html-report.js';
 import { runFilesBench, runFilesSweep } from '../bench/files-scenario.js';
-import { kafkaMarkdown, kafkaText } from '../bench/kafka-report.js';
+import { kafkaChart, kafkaMarkdown, kafkaText } from '../bench/kafka-report.js';
 import { runKafkaBench, runKafkaSweep } from '../bench/kafka-scenario.js';
 import type { KafkaBenchOptions } from '../bench/kafka-scenario.js';
-import { parseSweep, sweepMarkdown, sweepText } from '../bench/sweep.js';
+import { parseSweep, sweepChart, sweepMarkdown, sweepText } from '../bench/sweep.js';
 import { PACKAGE_ROOT } from '../core/package-info.js';
 import { createLogger } from '../core/logger.js';
 
@@ -27,6 +29,7 @@ export interface BenchFlags {
   readonly python?: string;
   readonly json?: string;
   readonly markdown?: string;
+  readonly html?: string;
   readonly cache: string;
   readonly decoder: string;
   readonly batch: string;
@@ -157,20 +160,20 @@ export async function benchCommand(scenario: string, results: readonly string[],
     probeSeconds,
     kneeSteps,
   });
-  let report: { json: unknown; text: string; markdown: string };
+  let report: { json: unknown; text: string; markdown: string; chart: ChartRow[] };
   try {
     if (axes !== undefined) {
       const result = scenario === 'files' ? await runFilesSweep({ ...common, ...pipeline }, axes) : await runKafkaSweep(kafkaOptions(), axes);
-      report = { json: result, text: sweepText(result), markdown: sweepMarkdown(result) };
+      report = { json: result, text: sweepText(result), markdown: sweepMarkdown(result), chart: sweepChart(result) };
     } else if (scenario === 'decode') {
       const result = await runDecodeBench({ ...common, size });
-      report = { json: result, text: decodeText(result), markdown: decodeMarkdown(result) };
+      report = { json: result, text: decodeText(result), markdown: decodeMarkdown(result), chart: decodeChart(result) };
     } else if (scenario === 'files') {
       const result = await runFilesBench({ ...common, ...pipeline });
-      report = { json: result, text: filesText(result), markdown: filesMarkdown(result) };
+      report = { json: result, text: filesText(result), markdown: filesMarkdown(result), chart: filesChart(result) };
     } else {
       const result = await runKafkaBench(kafkaOptions());
-      report = { json: result, text: kafkaText(result), markdown: kafkaMarkdown(result) };
+      report = { json: result, text: kafkaText(result), markdown: kafkaMarkdown(result), chart: kafkaChart(result) };
     }
   } catch (error) {
     io.err(`centaur bench ${scenario}: ${(error as Error).message}`);
@@ -180,6 +183,7 @@ export async function benchCommand(scenario: string, results: readonly string[],
   for (const [file, text] of [
     [flags.json, `${JSON.stringify(report.json, null, 2)}\n`],
     [flags.markdown, report.markdown],
+    [flags.html, htmlReport(`centaur bench ${scenario}`, scenario === 'decode' ? 'images/s per core' : 'images/s', report.chart, report.text)],
   ] as const) {
     if (file === undefined) continue;
     await mkdir(path.dirname(path.resolve(file)), { recursive: true });

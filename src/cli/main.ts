@@ -203,6 +203,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--python <path>', 'a Python with the packages of bench/requirements.txt, for the references (default: the one bench/setup-python.sh installs)')
     .option('--json <file>', 'write the result as JSON')
     .option('--markdown <file>', 'write the result as a Markdown table')
+    .option('--html <file>', 'write the result as an HTML page with a bar chart (median and range of the runs)')
     .option('--cache <dir>', 'where generated images are kept between runs', '.cache/bench')
     .option('--decoder <decoder>', 'files, kafka: decode-image decoder (sharp or jpeg-turbo)', 'sharp')
     .option('--batch <n>', 'files, kafka: micro-batch size, also the batch of inference alone and of the Python consumer', '32')

@@ -32,6 +32,12 @@ test('bench decode: tiny counts, a table, JSON with every path and the reference
   if (process.env.CI === 'true') assert.ok(names.includes('decode-image, decoder: jpeg-turbo'), 'CI builds the jpeg-turbo addon');
   for (const p of result.paths) assert.ok(p.median > 0 && p.runs.length === 1, p.name);
   if (python !== undefined) assert.ok(!('skipped' in result.reference), `the Pillow reference ran: ${JSON.stringify(result.reference)}`);
+  if (names.includes('decode-image, decoder: jpeg-turbo')) {
+    // The two decoders differ (DCT-domain scaling, then Pillow's filter) but agree closely on average.
+    const d = result.pixelDifference;
+    assert.ok(d !== null && d.max > 0 && d.mean < 1.5 && d.differing < 0.9, JSON.stringify(d));
+    assert.match(out, /jpeg-turbo vs sharp, same images: max \|difference\| \d+ of 255, mean \d\.\d{3}/);
+  }
   assert.match(out, /decoder: sharp/);
   assert.match(await readFile(path.join(dir, 'r.md'), 'utf8'), /^\| decode-image, decoder: sharp \| \d+ \[\d+–\d+\] \|/m);
 });
@@ -41,7 +47,7 @@ test('bench files: tiny counts, the stages, the ceiling and the pipeline end to 
   const python = await access(PYTOOLS_PYTHON).then(() => PYTOOLS_PYTHON, () => undefined);
   let out = '';
   const code = await main(
-    ['bench', 'files', '--images', '8', '--runs', '1', '--batch', '4', '--cache', path.join(dir, 'cache'), '--json', path.join(dir, 'r.json'), ...(python === undefined ? [] : ['--python', python])],
+    ['bench', 'files', '--images', '8', '--runs', '1', '--batch', '4', '--cache', path.join(dir, 'cache'), '--json', path.join(dir, 'r.json'), '--html', path.join(dir, 'r.html'), ...(python === undefined ? [] : ['--python', python])],
     { out: (t) => (out += `${t}\n`), err: () => undefined },
   );
   assert.equal(code, 0, out);
@@ -54,6 +60,12 @@ test('bench files: tiny counts, the stages, the ceiling and the pipeline end to 
   assert.ok(Math.abs(result.ofCeiling.median - result.endToEnd.median / result.ceiling.median) < 1e-9);
   if (python !== undefined) assert.ok(result.referenceDecodePerCore !== null, 'the Pillow reference ran');
   assert.match(out, /end to end ÷ ceiling/);
+  // The HTML page: one bar per measured figure, each labelled with its median, and the table.
+  const html = await readFile(path.join(dir, 'r.html'), 'utf8');
+  const bars = (python === undefined ? 4 : 5);
+  assert.equal(html.match(/<rect [^>]*class="bar"/g)?.length, bars);
+  assert.ok(html.includes(`>${result.endToEnd.median.toPrecision(4)}</text>`));
+  assert.match(html, /<pre>files: 8 images/);
 });
 
 test('bench: an unknown scenario or a bad count is a usage error (exit 2)', async () => {
