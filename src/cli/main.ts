@@ -206,7 +206,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--html <file>', 'write the result as an HTML page with a bar chart (median and range of the runs)')
     .option('--cache <dir>', 'where generated images are kept between runs', '.cache/bench')
     .option('--decoder <decoder>', 'files, kafka: decode-image decoder (sharp or jpeg-turbo)', 'sharp')
-    .option('--batch <n>', 'files, kafka: micro-batch size, also the batch of inference alone and of the Python consumer', '32')
+    .option('--batch <n>', 'files, kafka: micro-batch size, also the batch of inference alone and of the Python consumer', '16')
     .option('--max-delay <ms>', 'files, kafka: micro-batch maxDelayMs', '50')
     .option('--infer-threads <n>', 'files, kafka: onnxruntime intra-op threads', '2')
     .option('--decode-concurrency <n>', 'files, kafka: images decode-image decodes at once', '16')

@@ -55,12 +55,12 @@ function context(scheduler: SchedulerLike): { ctx: OperatorContext; failed: { id
 
 const ids = (item: Item): string[] => (isBatch(item) ? item.envelopes.map((e) => e.id) : [item.id]);
 
-void test('schema defaults: maxSize 32, maxDelayMs 50, NHWC, dtype auto, poolSize 4; unknown fields rejected', () => {
+void test('schema defaults: maxSize 16, maxDelayMs 50, NHWC, dtype auto, poolSize 4; unknown fields rejected', () => {
   const ajv = new Ajv({ useDefaults: true, strict: false });
   const validate = ajv.compile(MicroBatchOptions);
   const options = {};
   assert.ok(validate(options));
-  assert.deepEqual(options, { maxSize: 32, maxDelayMs: 50, layout: 'NHWC', dtype: 'auto', poolSize: 4 });
+  assert.deepEqual(options, { maxSize: 16, maxDelayMs: 50, layout: 'NHWC', dtype: 'auto', poolSize: 4 });
   assert.equal(validate({ maxSize: 0 }), false);
   assert.equal(validate({ sise: 3 }), false);
   assert.ok(validate({ dtype: 'float16' }));
