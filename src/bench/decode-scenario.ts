@@ -109,13 +109,9 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
 
 /** Decodes every image with both decoders and compares the tensors value by value. */
 async function decoderDifference(blobs: readonly Buffer[], size: number, logger: Logger): Promise<PixelDifference> {
-  const decodeAll = async (decoder: string): Promise<Envelope[]> => {
-    const operator = await createDecodeNode({ decoder, size: [size, size], features: false }, logger);
-    const out = await lastValueFrom(operator.apply(from(blobs.map((b, i): Item => benchEnvelope(b, i))), { nodeId: 'decode', scheduler: asyncScheduler, fail: () => undefined }).pipe(toArray()));
-    await operator.close?.();
-    return out.flatMap(envelopesOf);
-  };
-  const [sharp, turbo] = [await decodeAll('sharp'), await decodeAll('jpeg-turbo')];
+  const options = { size: [size, size], features: false };
+  const sharp = await decodeAll(blobs, { ...options, decoder: 'sharp' }, logger);
+  const turbo = await decodeAll(blobs, { ...options, decoder: 'jpeg-turbo' }, logger);
   let max = 0;
   let sum = 0;
   let differing = 0;
@@ -160,15 +156,32 @@ export async function createDecodeNode(options: Record<string, unknown>, logger:
 /** Images/s of a decode-image node with these options, one image at a time. */
 export async function decodeRate(blobs: readonly Buffer[], options: Record<string, unknown>, logger: Logger): Promise<number> {
   const operator = await createDecodeNode({ ...options, concurrency: 1 }, logger);
+  try {
+    const started = performance.now();
+    await decodeThrough(operator, blobs);
+    return blobs.length / ((performance.now() - started) / 1000);
+  } finally {
+    await operator.close?.();
+  }
+}
+
+/** The envelopes of every image decoded by a decode-image node with these options. */
+export async function decodeAll(blobs: readonly Buffer[], options: Record<string, unknown>, logger: Logger): Promise<Envelope[]> {
+  const operator = await createDecodeNode(options, logger);
+  try {
+    return await decodeThrough(operator, blobs);
+  } finally {
+    await operator.close?.();
+  }
+}
+
+/** Every image through `operator`; throws if any of them failed. */
+async function decodeThrough(operator: Operator, blobs: readonly Buffer[]): Promise<Envelope[]> {
   let failed = 0;
-  const started = performance.now();
-  const out = await lastValueFrom(
-    operator.apply(from(blobs.map((b, i): Item => benchEnvelope(b, i))), { nodeId: 'decode', scheduler: asyncScheduler, fail: () => (failed += 1) }).pipe(toArray()),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  await operator.close?.();
-  if (failed > 0 || out.flatMap(envelopesOf).length !== blobs.length) throw new Error(`decode-image failed ${failed} of ${blobs.length} benchmark images`);
-  return blobs.length / seconds;
+  const items = blobs.map((b, i): Item => benchEnvelope(b, i));
+  const out = (await lastValueFrom(operator.apply(from(items), { nodeId: 'decode', scheduler: asyncScheduler, fail: () => (failed += 1) }).pipe(toArray()))).flatMap(envelopesOf);
+  if (failed > 0 || out.length !== blobs.length) throw new Error(`decode-image failed ${failed} of ${blobs.length} benchmark images`);
+  return out;
 }
 
 /** Images/s of Pillow draft + BILINEAR to `size`², one figure per run (bench/python/pillow_decode.py). */

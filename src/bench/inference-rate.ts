@@ -1,12 +1,10 @@
 /** The inference stage alone, the other half of every scenario's ceiling: onnxruntime on batches of decoded benchmark images. */
-import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
 import type { Envelope } from '../core/envelope.js';
-import { envelopesOf } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
 import { createBackend } from '../inference/create-backend.js';
 import { loadManifest } from '../inference/manifest.js';
 import { packBatch } from '../tensors/pack-batch.js';
-import { benchEnvelope, createDecodeNode } from './decode-scenario.js';
+import { decodeAll } from './decode-scenario.js';
 
 /** The settings inference runs with in the pipeline being judged. */
 export interface InferenceRateOptions {
@@ -18,9 +16,7 @@ export interface InferenceRateOptions {
 
 /** Images/s of onnxruntime alone, on batches packed from the decoded benchmark images. */
 export async function inferenceRate(blobs: readonly Buffer[], o: InferenceRateOptions, logger: Logger): Promise<number> {
-  const decoder = await createDecodeNode({ size: [224, 224], decoder: o.decoder }, logger);
-  const sample = blobs.slice(0, o.batch).map((b, i) => benchEnvelope(b, i));
-  const decoded = (await lastValueFrom(decoder.apply(from(sample), { nodeId: 'decode', scheduler: asyncScheduler, fail: () => undefined }).pipe(toArray()))).flatMap(envelopesOf);
+  const decoded = await decodeAll(blobs.slice(0, o.batch), { size: [224, 224], decoder: o.decoder }, logger);
   const model = await loadManifest(o.modelDir);
   const backend = await createBackend({ kind: 'onnx', intraOpNumThreads: o.inferThreads, allowSpinning: true }, model);
   try {
