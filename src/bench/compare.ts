@@ -28,7 +28,11 @@ function figuresOf(value: unknown, at: string, out: Map<string, Figures>): void 
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => figuresOf(v, `${at}[${isFigures(v) && typeof (v as { name?: unknown }).name === 'string' ? (v as unknown as { name: string }).name : i}]`, out));
+    // A list entry with a name (a decode path) is known by it, whatever its position.
+    value.forEach((v, i) => {
+      const name = (v as { name?: unknown } | null)?.name;
+      figuresOf(v, `${at}[${typeof name === 'string' ? name : i}]`, out);
+    });
   } else if (typeof value === 'object' && value !== null) {
     for (const [key, v] of Object.entries(value)) figuresOf(v, at === '' ? key : `${at}.${key}`, out);
   }

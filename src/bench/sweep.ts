@@ -45,9 +45,10 @@ export function parseSweep(flags: readonly string[]): Partial<Record<SweepAxis, 
   return axes;
 }
 
-/** Every combination of the axes over `base`, in a stable order. */
+/** Every combination of the axes over `base`'s pipeline settings (only those: a scenario's other options stay out of the rows), in a stable order. */
 export function combinations(base: PipelineSettings, axes: Partial<Record<SweepAxis, readonly number[]>>): PipelineSettings[] {
-  let out: PipelineSettings[] = [base];
+  const { batch, maxDelayMs, decodeConcurrency, inferThreads } = base;
+  let out: PipelineSettings[] = [{ batch, maxDelayMs, decodeConcurrency, inferThreads }];
   for (const [axis, values] of Object.entries(axes) as [SweepAxis, readonly number[]][]) {
     const key = SWEEP_AXES[axis];
     out = out.flatMap((s) => values.map((v) => ({ ...s, [key]: v })));

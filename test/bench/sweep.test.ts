@@ -18,6 +18,8 @@ test('every combination of the axes over the base settings', () => {
   assert.deepEqual(combos.map((c) => [c.batch, c.inferThreads]), [[8, 1], [8, 2], [16, 1], [16, 2]]);
   assert.ok(combos.every((c) => c.maxDelayMs === 50 && c.decodeConcurrency === 16));
   assert.deepEqual(combinations(base, {}), [base]);
+  // A scenario's whole options go in as the base; only the pipeline settings come out.
+  assert.deepEqual(combinations({ ...base, images: 10, logger: {} } as typeof base, { batch: [8] }), [{ ...base, batch: 8 }]);
 });
 
 test('each setting measured `runs` times, ranked best first; the best is recommended as flags', async () => {
