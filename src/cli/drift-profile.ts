@@ -16,8 +16,10 @@ import { defineSink, defineSource } from '../core/component.js';
 import { PauseGate } from '../core/pause-gate.js';
 import { createLogger } from '../core/logger.js';
 import { DriftInputError } from '../drift/errors.js';
+import { buildCalibratedProfile, DEFAULT_BOOTSTRAP_WINDOWS, DEFAULT_CALIBRATION_SIZES, DEFAULT_FALSE_ALARM_RATE, HELD_OUT_FACTOR } from '../drift-monitor/calibration.js';
+import type { CalibrationOptions } from '../drift-monitor/calibration.js';
 import { DEFAULT_PROFILE_SAMPLE, buildReferenceProfile, profileFeatureSpecs, writeReferenceProfile } from '../drift-monitor/profile.js';
-import type { ProfileRow } from '../drift-monitor/profile.js';
+import type { ProfileRow, ReferenceProfile } from '../drift-monitor/profile.js';
 import { PROBABILITY_PREFIX, featureValue, featuresFromRecord, IMAGE_FEATURES } from '../drift-monitor/features.js';
 import type { FeatureSpec } from '../drift-monitor/features.js';
 import { loadManifest } from '../inference/manifest.js';
@@ -34,6 +36,11 @@ export interface DriftProfileFlags {
   readonly strict?: boolean;
   readonly columns?: string;
   readonly categorical?: string;
+  /** Commander's `--no-calibrate` sets this false. */
+  readonly calibrate?: boolean;
+  readonly calibrateSizes?: string;
+  readonly falseAlarmRate?: string;
+  readonly calibrationWindows?: string;
 }
 
 /** Where the command writes. */
@@ -336,22 +343,46 @@ export async function driftProfileCommand(input: string, flags: DriftProfileFlag
     io.err(`centaur drift profile: ${input} has no values for ${missing.map((c) => `\`${c}\``).join(', ')}`);
     return 2;
   }
+  const calibration = calibrationFlags(flags);
+  if (typeof calibration === 'string') {
+    io.err(`centaur drift profile: ${calibration}`);
+    return 2;
+  }
   const known = new Set(profileFeatureSpecs(data.classes).map((s) => s.name));
-  const profile = buildReferenceProfile(data.rows, {
+  // Only the columns read (--columns leaves some of Centaur's features out).
+  const wanted = new Set(data.features.map((f) => f.name));
+  const rows = data.rows.map((r) => ({ ...r, values: Object.fromEntries(Object.entries(r.values).filter(([name]) => wanted.has(name))) }));
+  const build = {
     ...(data.model === undefined ? { classes: data.classes } : { model: data.model }),
     extraFeatures: data.features.filter((f) => !known.has(f.name)),
     sampleSize,
     seed,
-  });
-  // Centaur's features come from profileFeatureSpecs; drop those that --columns left out.
-  const features = Object.fromEntries(Object.entries(profile.features).filter(([name]) => data.features.some((f) => f.name === name)));
-  const written = { ...profile, features };
-  if (Object.keys(features).length === 0) {
+  };
+  let written: ReferenceProfile;
+  let skippedSizes: readonly number[] = [];
+  try {
+    if (calibration === null) {
+      written = buildReferenceProfile(rows, build);
+    } else {
+      const started = Date.now();
+      ({ profile: written, skippedSizes } = buildCalibratedProfile(rows, build, { ...calibration, seed }));
+      if (written.calibration !== undefined) io.err(`calibrated ${written.calibration.modes.streaming.sizes.map((x) => x.size).join(', ')}-input windows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } catch (error) {
+    if (!(error instanceof DriftInputError)) throw error;
+    io.err(`centaur drift profile: ${error.message}`);
+    return 2;
+  }
+  if (Object.keys(written.features).length === 0) {
     io.err(`centaur drift profile: ${input} has no feature with values`);
     return 1;
   }
   await writeReferenceProfile(flags.out, written);
-  io.out(`wrote ${flags.out}: ${data.rows.length} ${what} (${data.unreadable} ${data.kind === 'images' ? 'unreadable' : 'bad lines skipped'}), ${Object.keys(features).length} features${written.embedding === null ? '' : `, embedding of ${written.embedding.dimension}`}`);
+  const calibrated = written.calibration === undefined
+    ? calibration === null ? ', not calibrated (--no-calibrate)' : ', not calibrated (too few rows)'
+    : `, calibrated at a false-alarm rate of ${written.calibration.falseAlarmRate} on ${written.calibration.heldOut} held-out ${what} for windows of ${written.calibration.modes.streaming.sizes.map((x) => x.size).join(', ')}`;
+  io.out(`wrote ${flags.out}: ${data.rows.length} ${what} (${data.unreadable} ${data.kind === 'images' ? 'unreadable' : 'bad lines skipped'}), ${Object.keys(written.features).length} features${written.embedding === null ? '' : `, embedding of ${written.embedding.dimension}`}${calibrated}`);
+  if (skippedSizes.length > 0) io.err(`windows of ${skippedSizes.join(', ')} not calibrated: they need ${HELD_OUT_FACTOR * 2} × their size in rows (half held out); windows of other sizes take thresholds interpolated from the calibrated ones`);
   if (flags.model !== undefined) io.out(`add "referenceProfile": "${path.relative(path.resolve(flags.model), path.resolve(flags.out))}" to ${path.join(flags.model, 'manifest.json')} when the file lives beside the model`);
   return 0;
 }
@@ -359,4 +390,16 @@ export async function driftProfileCommand(input: string, flags: DriftProfileFlag
 function optionalList<K extends string>(key: K, text: string | undefined): Partial<Record<K, string[]>> {
   const list = splitList(text);
   return list === undefined ? {} : ({ [key]: list } as Partial<Record<K, string[]>>);
+}
+
+/** The calibration asked for by the flags, null for --no-calibrate, or a problem; why: bad numbers fail before the work. */
+function calibrationFlags(flags: DriftProfileFlags): CalibrationOptions | null | string {
+  if (flags.calibrate === false) return null;
+  const sizes = splitList(flags.calibrateSizes)?.map(Number) ?? [...DEFAULT_CALIBRATION_SIZES];
+  if (sizes.length === 0 || !sizes.every((n) => Number.isSafeInteger(n) && n >= 2)) return `--calibrate-sizes must list whole numbers of at least 2, got ${JSON.stringify(flags.calibrateSizes)}`;
+  const rate = flags.falseAlarmRate === undefined ? DEFAULT_FALSE_ALARM_RATE : Number(flags.falseAlarmRate);
+  if (!(rate > 0 && rate < 0.5)) return `--false-alarm-rate must be in (0, 0.5), got ${JSON.stringify(flags.falseAlarmRate)}`;
+  const windows = flags.calibrationWindows === undefined ? DEFAULT_BOOTSTRAP_WINDOWS : Number(flags.calibrationWindows);
+  if (!Number.isSafeInteger(windows) || windows < Math.ceil(2 / rate)) return `--calibration-windows must be a whole number of at least ${Math.ceil(2 / rate)} (2 / the false-alarm rate), got ${JSON.stringify(flags.calibrationWindows)}`;
+  return { sizes, falseAlarmRate: rate, windows };
 }

@@ -240,6 +240,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--columns <names>', "comma-separated columns to profile (default: every Centaur feature with values); other names are read as fields of the JSONL records")
     .option('--categorical <names>', 'comma-separated JSONL fields (not Centaur features) to treat as categorical even when their values are numbers')
     .option('--strict', 'JSONL: fail at the first bad line (default: skip bad lines, report each on stderr with its line number, and count them)')
+    .option('--no-calibrate', 'do not calibrate thresholds (the profile is then built from every row, and drift nodes use Evidently\'s fixed thresholds)')
+    .option('--calibrate-sizes <sizes>', 'comma-separated window sizes to calibrate thresholds for (default 100,500,1000; each needs 10 × its size in rows)')
+    .option('--false-alarm-rate <rate>', 'share of stationary windows allowed to alarm, per feature, for the dataset rule and for embeddings (default 0.01)')
+    .option('--calibration-windows <n>', 'windows drawn per size to calibrate (default 1000)')
     .addHelpText('after', '\nExit status: 0 written, 1 nothing could be read, 2 usage or input error.')
     .action(async (input: string, opts: DriftProfileFlags) => {
       const { driftProfileCommand } = await import('./drift-profile.js');

@@ -37,7 +37,11 @@ export const DriftAnalysisOptions = {
   driftShare: Type.Number({ minimum: 0, maximum: 1, default: DEFAULT_DRIFT_SHARE, description: 'Share of drifted features at or above which the dataset drifts.' }),
   sampleCap: Type.Integer({ minimum: 10, default: 1000, description: '`evidently` mode: values kept per numerical feature and window (a uniform sample beyond).' }),
   embedding: Type.Boolean({ default: true, description: 'Measure embedding drift (when the profile and the inputs have embeddings).' }),
-  embeddingThreshold: Type.Number({ minimum: 0, default: EMBEDDING_DISTANCE_THRESHOLD, description: 'Euclidean distance between centroids above which embeddings drift (Evidently\'s `distance` default 0.2).' }),
+  thresholds: Type.Union([Type.Literal('auto'), Type.Literal('calibrated'), Type.Literal('evidently')], {
+    default: 'auto',
+    description: '`calibrated`: the thresholds the profile was calibrated with for the window\'s size (`centaur drift profile`), at its false-alarm rate, and the calibrated dataset rule; `evidently`: Evidently\'s fixed thresholds and share rule; `auto`: calibrated when the profile has a calibration, else Evidently\'s.',
+  }),
+  embeddingThreshold: Type.Optional(Type.Number({ minimum: 0, description: `Euclidean distance between centroids above which embeddings drift (default: the calibrated one, else Evidently's \`distance\` default ${EMBEDDING_DISTANCE_THRESHOLD}).` })),
   seed: Type.Integer({ default: 1, description: 'Seed of the window samples.' }),
   reports: Type.Optional(
     Type.Object(

@@ -40,6 +40,11 @@ export function outputFeatures(classes: readonly string[]): FeatureSpec[] {
   ];
 }
 
+/** Whether a feature is a model output (class, confidence, a probability) rather than an image statistic; why: the `outputs` drift signal. */
+export function isOutputFeature(name: string): boolean {
+  return name === 'class' || name === 'confidence' || name.startsWith(PROBABILITY_PREFIX);
+}
+
 /** A feature's value in an envelope (undefined when the stage that makes it did not run); why: one reader for profiles and windows. */
 export function featureValue(envelope: Envelope, feature: FeatureSpec, classes: readonly string[]): NumericValue | CategoryValue {
   const image = envelope.image;

@@ -13,11 +13,15 @@ import { HistogramState } from '../drift/state/histogram-state.js';
 import { ReservoirState } from '../drift/state/reservoir-state.js';
 import type { Category, CategoryValue, NumericValue } from '../drift/types.js';
 import { IMAGE_FEATURES, outputFeatures } from './features.js';
+import { checkCalibration } from './thresholds.js';
+import type { ProfileCalibration } from './thresholds.js';
 import type { FeatureSpec } from './features.js';
 
 /** The format marker and version of the file. */
 export const PROFILE_FORMAT = 'centaur-drift-profile';
-export const PROFILE_VERSION = 1;
+export const PROFILE_VERSION = 2;
+/** Versions this Centaur reads (1: before calibration). */
+export const READABLE_PROFILE_VERSIONS: readonly number[] = [1, 2];
 /** Reference values kept per numerical feature by default (above it, a uniform sample). */
 export const DEFAULT_PROFILE_SAMPLE = 5000;
 
@@ -48,7 +52,8 @@ export type ProfileFeature = NumericalProfileFeature | CategoricalProfileFeature
 /** The whole profile file. */
 export interface ReferenceProfile {
   readonly format: typeof PROFILE_FORMAT;
-  readonly version: typeof PROFILE_VERSION;
+  /** 2 (this release); 1 for profiles written before calibration, still read. */
+  readonly version: 1 | 2;
   readonly createdAt: string;
   /** The model version whose outputs the profile holds, or null for image features only. */
   readonly model: { readonly name: string; readonly version: string } | null;
@@ -65,6 +70,8 @@ export interface ReferenceProfile {
    * baseline of the retrain trigger's `on: accuracy`.
    */
   readonly accuracy?: { readonly labelled: number; readonly correct: number };
+  /** Thresholds calibrated on reference rows held out of it (`centaur drift profile`), when it has them. */
+  readonly calibration?: ProfileCalibration;
 }
 
 /** One reference row: feature values by name, and the embedding when there is one. */
@@ -183,7 +190,7 @@ export function checkReferenceProfile(value: unknown, where = 'profile'): Refere
   if (typeof value !== 'object' || value === null) return fail('not a JSON object');
   const p = value as Partial<ReferenceProfile>;
   if (p.format !== PROFILE_FORMAT) return fail(`format must be "${PROFILE_FORMAT}"`);
-  if (p.version !== PROFILE_VERSION) return fail(`version ${String(p.version)} is not supported (this Centaur reads version ${PROFILE_VERSION})`);
+  if (!READABLE_PROFILE_VERSIONS.includes(p.version as number)) return fail(`version ${String(p.version)} is not supported (this Centaur reads versions ${READABLE_PROFILE_VERSIONS.join(' and ')})`);
   if (typeof p.features !== 'object' || p.features === null) return fail('features must be an object');
   if (!Array.isArray(p.classes)) return fail('classes must be an array');
   for (const [name, f] of Object.entries(p.features)) {
@@ -203,6 +210,7 @@ export function checkReferenceProfile(value: unknown, where = 'profile'): Refere
     const { labelled, correct } = p.accuracy;
     if (!Number.isInteger(labelled) || !Number.isInteger(correct) || labelled < 1 || correct < 0 || correct > labelled) fail('accuracy must be { labelled ≥ 1, correct ≤ labelled } in whole numbers');
   }
+  if (p.calibration !== undefined) checkCalibration(p.calibration, where);
   return { ...(p as ReferenceProfile), embedding: p.embedding ?? null };
 }
 

@@ -13,6 +13,7 @@ import { columnDrift } from '../drift/column-drift.js';
 import { binnedDrift, categoricalDriftFromCounts } from '../drift/counts-drift.js';
 import { summarizeDatasetDrift } from '../drift/dataset-drift.js';
 import type { DatasetDriftSummary } from '../drift/dataset-drift.js';
+import { DRIFT_METHODS, isDrifted } from '../drift/methods.js';
 import { embeddingDrift } from '../drift/embedding-drift.js';
 import type { EmbeddingDriftResult } from '../drift/embedding-drift.js';
 import { DriftInputError } from '../drift/errors.js';
@@ -20,6 +21,9 @@ import { CategoryCountsState } from '../drift/state/category-counts-state.js';
 import { HistogramState } from '../drift/state/histogram-state.js';
 import { ReservoirState } from '../drift/state/reservoir-state.js';
 import type { Category, ColumnDriftResult, DriftMethodId } from '../drift/types.js';
+import { thresholdAt } from './thresholds.js';
+import type { FeatureThresholds, ModeCalibration } from './thresholds.js';
+import { isOutputFeature } from './features.js';
 import type { ReferenceProfile } from './profile.js';
 import type { WindowMode, WindowState } from './window-state.js';
 
@@ -30,11 +34,32 @@ export interface WindowRef {
   readonly end: number;
 }
 
+/** Where a verdict's threshold came from: the profile's calibration, the topology, or Evidently's default. */
+export type ThresholdSource = 'calibrated' | 'configured' | 'evidently';
+
 /** One feature's result in a report. */
 export type ReportColumn = ColumnDriftResult & {
   readonly name: string;
   /** False when an `evidently`-mode window held more values than its cap (the score is an estimate). */
   readonly exact: boolean;
+  readonly thresholdSource: ThresholdSource;
+  /** Calibrated: the threshold of the dataset rule (any feature past it drifts the dataset). */
+  readonly datasetThreshold?: number;
+  /** Calibrated, model outputs only: the threshold of the outputs rule. */
+  readonly outputsThreshold?: number;
+};
+
+/** The outputs signal: model outputs (class shares, confidence, probabilities) drifted. */
+export interface OutputsDrift {
+  readonly drifted: boolean;
+  /** The output features past their outputs threshold (calibrated) or drifted (Evidently's thresholds). */
+  readonly columns: readonly string[];
+}
+
+/** The dataset verdict of a report: Evidently's share rule, or the calibrated any-feature rule. */
+export type ReportDataset = DatasetDriftSummary & {
+  /** `share`: share of drifted features ≥ driftShare (Evidently); `calibrated`: some feature past its dataset threshold. */
+  readonly rule: 'share' | 'calibrated';
 };
 
 /** Accuracy of a window's labelled predictions (inputs with a ground-truth label and a prediction). */
@@ -63,8 +88,13 @@ export interface DriftReport {
   readonly columns: readonly ReportColumn[];
   /** Features left out for lack of values in the window. */
   readonly skipped: readonly string[];
-  readonly embedding: EmbeddingDriftResult | null;
-  readonly dataset: DatasetDriftSummary | null;
+  readonly embedding: (EmbeddingDriftResult & { readonly thresholdSource: ThresholdSource }) | null;
+  readonly dataset: ReportDataset | null;
+  /** Model outputs drifted, or null when no output feature was compared. */
+  readonly outputs: OutputsDrift | null;
+  /** Which thresholds the verdicts use, and the calibration's false-alarm rate (null with Evidently's). */
+  readonly thresholds: 'calibrated' | 'evidently';
+  readonly falseAlarmRate: number | null;
   /** Accuracy of the labelled inputs, or null when the window had none. */
   readonly accuracy: WindowAccuracy | null;
   /** How many instance partials the report merges (1 for a single instance). */
@@ -88,6 +118,7 @@ export interface ReportContext {
   readonly instances: number;
   readonly driftShare: number;
   readonly columns: Readonly<Record<string, ColumnChoice>>;
+  /** A configured embedding threshold (else the calibrated one, else Evidently's 0.2). */
   readonly embeddingThreshold?: number;
   readonly now: number;
 }
@@ -108,44 +139,97 @@ export function referenceAccuracy(profile: ReferenceProfile): number | null {
   return correct / labelled;
 }
 
+/** The thresholds of one feature at a window comparing `n` values, or undefined where the calibration has none. */
+function calibratedAt(calibration: ModeCalibration | undefined, name: string, n: number): { method: DriftMethodId; threshold: number; dataset: number; outputs?: number } | undefined {
+  if (calibration === undefined) return undefined;
+  const method = calibration.sizes.find((s) => s.features[name] !== undefined)?.features[name]?.method;
+  if (method === undefined) return undefined;
+  const distance = DRIFT_METHODS[method].comparison === '>=';
+  const at = (pick: (f: FeatureThresholds) => number | undefined): number | undefined => thresholdAt(calibration, n, (s) => {
+    const f = s.features[name];
+    return f === undefined || f.method !== method ? undefined : pick(f);
+  }, distance);
+  const threshold = at((f) => f.threshold);
+  const dataset = at((f) => f.dataset);
+  const outputs = at((f) => f.outputs);
+  if (threshold === undefined || dataset === undefined) return undefined;
+  return { method, threshold, dataset, ...(outputs === undefined ? {} : { outputs }) };
+}
+
+/** Applies a calibrated (or configured) threshold to a result computed with Evidently's. */
+function withThreshold(result: ColumnDriftResult, threshold: number): ColumnDriftResult {
+  return { ...result, threshold, drifted: isDrifted(result.method, result.score, threshold) };
+}
+
 /** Computes the report of a closed window; why: the unit of metrics, Kafka records and the retrain trigger. */
 export function windowReport(state: WindowState, context: ReportContext): DriftReport {
-  const { profile, mode } = state.setup;
+  const { profile, mode, calibration } = state.setup;
   const columns: ReportColumn[] = [];
   const skipped: string[] = [];
   for (const spec of state.setup.features) {
     const reference = profile.features[spec.name]!;
     const current = state.states.get(spec.name)!;
     const choice = context.columns[spec.name] ?? {};
-    const options = { name: spec.name, ...(choice.method === undefined ? {} : { method: choice.method }), ...(choice.threshold === undefined ? {} : { threshold: choice.threshold }) };
+    const n = current instanceof ReservoirState ? current.values.length : current.count;
+    const calibrated = choice.threshold === undefined && (choice.method === undefined || choice.method === calibratedAt(calibration, spec.name, n)?.method) ? calibratedAt(calibration, spec.name, n) : undefined;
+    const forceable = calibrated !== undefined && DRIFT_METHODS[calibrated.method].kinds.includes(reference.kind);
+    const method = choice.method ?? (forceable ? calibrated.method : undefined);
+    const options = { name: spec.name, ...(method === undefined ? {} : { method }), ...(choice.threshold === undefined ? {} : { threshold: choice.threshold }) };
+    let result: ColumnDriftResult & { exact: boolean };
     if (current instanceof CategoryCountsState) {
       if (current.count === 0 || reference.kind !== 'categorical') {
         skipped.push(spec.name);
         continue;
       }
       const cur = countsMap(current.toJSON().counts);
-      columns.push({ name: spec.name, exact: true, ...categoricalDriftFromCounts(countsMap(reference.categories), cur, options) });
+      result = { exact: true, ...categoricalDriftFromCounts(countsMap(reference.categories), cur, options) };
     } else if (current instanceof HistogramState) {
       if (current.count === 0 || reference.kind !== 'numerical') {
         skipped.push(spec.name);
         continue;
       }
-      columns.push({ name: spec.name, exact: true, ...binnedDrift([0, ...reference.counts, 0], current.countsWithOutOfRange(), options) });
-    } else if (current instanceof ReservoirState) {
+      result = { exact: true, ...binnedDrift([0, ...reference.counts, 0], current.countsWithOutOfRange(), options) };
+    } else {
       if (current.seen === 0 || reference.kind !== 'numerical') {
         skipped.push(spec.name);
         continue;
       }
-      const result = columnDrift({ kind: 'numerical', reference: reference.sample, current: current.values, integer: reference.integer }, options);
-      columns.push({ name: spec.name, exact: current.exact && reference.sample.length === reference.count, ...result });
+      const computed = columnDrift({ kind: 'numerical', reference: reference.sample, current: current.values, integer: reference.integer }, options);
+      result = { exact: current.exact && reference.sample.length === reference.count, ...computed };
+    }
+    if (choice.threshold !== undefined) {
+      columns.push({ name: spec.name, thresholdSource: 'configured', ...result });
+    } else if (calibrated !== undefined && result.method === calibrated.method) {
+      columns.push({
+        name: spec.name,
+        thresholdSource: 'calibrated',
+        ...withThreshold(result, calibrated.threshold),
+        exact: result.exact,
+        datasetThreshold: calibrated.dataset,
+        ...(calibrated.outputs === undefined ? {} : { outputsThreshold: calibrated.outputs }),
+      });
+    } else {
+      columns.push({ name: spec.name, thresholdSource: 'evidently', ...result });
     }
   }
-  let embedding: EmbeddingDriftResult | null = null;
+  let embedding: DriftReport['embedding'] = null;
   const e = profile.embedding;
   if (state.embedding !== null && e !== null && state.embedding.count > 0) {
-    embedding = embeddingDrift({ mean: e.mean, count: e.count }, { mean: state.embedding.mean(), count: state.embedding.count }, context.embeddingThreshold);
+    const count = state.embedding.count;
+    const tuned = calibration === undefined ? undefined : thresholdAt(calibration, count, (s) => s.embedding ?? undefined, true);
+    const threshold = context.embeddingThreshold ?? tuned;
+    const source: ThresholdSource = context.embeddingThreshold !== undefined ? 'configured' : tuned !== undefined ? 'calibrated' : 'evidently';
+    embedding = { ...embeddingDrift({ mean: e.mean, count: e.count }, { mean: state.embedding.mean(), count }, threshold), thresholdSource: source };
   }
   const empty = state.count === 0;
+  const past = (c: ReportColumn, t: number | undefined): boolean => (t === undefined ? c.drifted : isDrifted(c.method, c.score, t));
+  let dataset: ReportDataset | null = null;
+  if (columns.length > 0) {
+    const summary = summarizeDatasetDrift(columns, context.driftShare);
+    dataset = calibration === undefined ? { ...summary, rule: 'share' } : { ...summary, datasetDrift: columns.some((c) => past(c, c.datasetThreshold)), rule: 'calibrated' };
+  }
+  const outputColumns = columns.filter((c) => isOutputFeature(c.name));
+  const outputsPast = outputColumns.filter((c) => past(c, calibration === undefined ? undefined : c.outputsThreshold)).map((c) => c.name);
   return {
     topology: context.topology,
     node: context.node,
@@ -159,7 +243,10 @@ export function windowReport(state: WindowState, context: ReportContext): DriftR
     columns,
     skipped,
     embedding,
-    dataset: columns.length === 0 ? null : summarizeDatasetDrift(columns, context.driftShare),
+    dataset,
+    outputs: outputColumns.length === 0 ? null : { drifted: outputsPast.length > 0, columns: outputsPast },
+    thresholds: calibration === undefined ? 'evidently' : 'calibrated',
+    falseAlarmRate: calibration === undefined ? null : (state.setup.falseAlarmRate ?? null),
     accuracy: state.labelled === 0 ? null : { labelled: state.labelled, correct: state.correct, ratio: state.correct / state.labelled, reference: referenceAccuracy(profile) },
     instances: context.instances,
     createdAt: context.now,
@@ -199,14 +286,21 @@ export function parseReportRecord(value: unknown): DriftReport {
   const r: ReportRecordFields = value;
   if (r.accuracy !== undefined && r.accuracy !== null && r.accuracy.correct > r.accuracy.labelled) throw new DriftInputError('not a drift report: `accuracy.correct` is above `accuracy.labelled`');
   const record = value as unknown as Partial<DriftReport> & ReportRecordFields;
+  // Records of earlier versions lack the threshold fields: their verdicts used Evidently's thresholds.
+  const columns: ReportColumn[] = (record.columns as readonly Partial<ReportColumn>[]).map((c) => ({ ...c, thresholdSource: c.thresholdSource ?? 'evidently' }) as ReportColumn);
+  const outputColumns = columns.filter((c) => isOutputFeature(c.name));
   return {
     ...record,
+    columns,
+    outputs: record.outputs !== undefined ? record.outputs : outputColumns.length === 0 ? null : { drifted: outputColumns.some((c) => c.drifted), columns: outputColumns.filter((c) => c.drifted).map((c) => c.name) },
+    thresholds: record.thresholds ?? 'evidently',
+    falseAlarmRate: record.falseAlarmRate ?? null,
     eventTimeMin: record.eventTimeMin ?? null,
     eventTimeMax: record.eventTimeMax ?? null,
     late: record.late ?? 0,
     skipped: record.skipped ?? [],
-    embedding: record.embedding ?? null,
-    dataset: record.dataset ?? null,
+    dataset: record.dataset === undefined || record.dataset === null ? null : { ...record.dataset, rule: record.dataset.rule ?? 'share' },
+    embedding: record.embedding === undefined || record.embedding === null ? null : { ...record.embedding, thresholdSource: record.embedding.thresholdSource ?? 'evidently' },
     accuracy: r.accuracy === undefined || r.accuracy === null ? null : { labelled: r.accuracy.labelled, correct: r.accuracy.correct, ratio: r.accuracy.correct / r.accuracy.labelled, reference: r.accuracy.reference ?? null },
     instances: record.instances ?? 1,
   };

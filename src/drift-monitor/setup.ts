@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CentaurError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { BINNED_METHODS } from '../drift/counts-drift.js';
 import { DRIFT_METHODS, isDriftMethodId } from '../drift/methods.js';
 import type { DriftMethodId } from '../drift/types.js';
@@ -41,7 +42,14 @@ export async function loadProfileFor(options: { readonly profile?: string; reado
 /** The setup of a node's windows, with every problem of its feature and method choices in one error. */
 export function resolveSetup(
   profile: ReferenceProfile,
-  o: { readonly mode: WindowMode; readonly features?: readonly string[]; readonly sampleCap: number; readonly embedding: boolean; readonly columns?: Readonly<Record<string, { readonly method?: string; readonly threshold?: number }>> },
+  o: {
+    readonly mode: WindowMode;
+    readonly features?: readonly string[];
+    readonly sampleCap: number;
+    readonly embedding: boolean;
+    readonly columns?: Readonly<Record<string, { readonly method?: string; readonly threshold?: number }>>;
+    readonly thresholds?: 'auto' | 'calibrated' | 'evidently';
+  },
   nodeId: string,
 ): { setup: WindowSetup; columns: Record<string, ColumnChoice> } {
   const problems: string[] = [];
@@ -69,6 +77,28 @@ export function resolveSetup(
     columns[name] = { ...(method === undefined ? {} : { method }), ...(choice.threshold === undefined ? {} : { threshold: choice.threshold }) };
   }
   if (features.length === 0 && problems.length === 0) problems.push('no feature to monitor');
+  const thresholds = o.thresholds ?? 'auto';
+  const calibration = thresholds === 'evidently' ? undefined : profile.calibration;
+  if (thresholds === 'calibrated' && calibration === undefined) problems.push('`thresholds: calibrated` needs a calibrated profile: build it again with `centaur drift profile` (it calibrates unless `--no-calibrate`), or say `thresholds: evidently`');
   if (problems.length > 0) throw new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: ${problems.join('; ')}`);
-  return { setup: { profile, mode: o.mode, features, sampleCap: o.sampleCap, embedding: o.embedding && profile.embedding !== null }, columns };
+  return {
+    setup: {
+      profile,
+      mode: o.mode,
+      features,
+      sampleCap: o.sampleCap,
+      embedding: o.embedding && profile.embedding !== null,
+      ...(calibration === undefined ? {} : { calibration: calibration.modes[o.mode], falseAlarmRate: calibration.falseAlarmRate }),
+    },
+    columns,
+  };
+}
+
+/** Logs which thresholds a node's verdicts use; why: an uncalibrated profile alarms on small windows, and the operator should know. */
+export function noteThresholds(thresholds: 'auto' | 'calibrated' | 'evidently', setup: WindowSetup, logger: Logger, nodeId: string): void {
+  if (setup.calibration !== undefined) {
+    logger.info({ node: nodeId, falseAlarmRate: setup.falseAlarmRate, sizes: setup.calibration.sizes.map((s) => s.size) }, 'Drift verdicts use the profile\'s calibrated thresholds.');
+  } else if (thresholds === 'auto') {
+    logger.warn({ node: nodeId }, 'The reference profile is not calibrated: drift verdicts use Evidently\'s fixed thresholds, which alarm on stationary windows of a few hundred inputs. Build the profile again with `centaur drift profile` to calibrate it.');
+  }
 }

@@ -14,7 +14,8 @@ import { HistogramState, type HistogramStateJson } from '../drift/state/histogra
 import { ReservoirState, type ReservoirStateJson } from '../drift/state/reservoir-state.js';
 import { featureValue } from './features.js';
 import type { FeatureSpec } from './features.js';
-import type { ReferenceProfile } from './profile.js';
+import type { ModeCalibration } from './thresholds.js';
+import type { ProfileRow, ReferenceProfile } from './profile.js';
 
 /** How numerical features are kept: bounded samples (Evidently's numbers) or fixed bins (exact merges). */
 export type WindowMode = 'evidently' | 'streaming';
@@ -29,6 +30,10 @@ export interface WindowSetup {
   readonly sampleCap: number;
   /** Whether embedding drift is measured (the profile has a centroid). */
   readonly embedding: boolean;
+  /** The profile's calibrated thresholds for this mode, when the node uses them (else Evidently's). */
+  readonly calibration?: ModeCalibration;
+  /** The calibration's false-alarm rate (reported beside calibrated verdicts). */
+  readonly falseAlarmRate?: number;
 }
 
 type FeatureState = ReservoirState | HistogramState | CategoryCountsState;
@@ -96,6 +101,18 @@ export class WindowState {
       else state.add(typeof value === 'number' ? value : undefined);
     }
     if (this.embedding !== null && envelope.embedding !== undefined) this.embedding.add(envelope.embedding);
+  }
+
+  /** Adds one reference row (feature values and embedding, no event time); why: calibration draws windows from held-out rows. */
+  addRow(row: ProfileRow): void {
+    this.count += 1;
+    for (const spec of this.setup.features) {
+      const state = this.states.get(spec.name)!;
+      const value = row.values[spec.name];
+      if (state instanceof CategoryCountsState) state.add(value);
+      else state.add(typeof value === 'number' ? value : undefined);
+    }
+    if (this.embedding !== null && row.embedding !== undefined && row.embedding.length > 0) this.embedding.add(row.embedding);
   }
 
   /** Adds another state of the same setup into this one and returns this. */

@@ -9,6 +9,7 @@ import { comparePython } from './categories.js';
 import { DriftInputError } from './errors.js';
 import { DRIFT_METHODS, isDrifted } from './methods.js';
 import { chiSquareFromCounts } from './methods/chi-square.js';
+import { ksFromBinnedCounts } from './methods/binned-ks.js';
 import { jensenShannonFromShares } from './methods/jensen-shannon.js';
 import { klFromShares } from './methods/kl-divergence.js';
 import { psiFromShares } from './methods/psi.js';
@@ -16,10 +17,14 @@ import { zTestFromCounts } from './methods/z-test.js';
 import type { Category, ColumnDriftResult, DriftMethodId } from './types.js';
 
 /** Methods that work on shares of bins, the only ones the streaming mode can run on numerical columns. */
-export const BINNED_METHODS: readonly DriftMethodId[] = ['psi', 'kl_div', 'jensenshannon'];
+export const BINNED_METHODS: readonly DriftMethodId[] = ['ks', 'psi', 'kl_div', 'jensenshannon'];
 
-/** The streaming mode's method for numerical columns when none is asked for. */
-export const STREAMING_DEFAULT_METHOD: DriftMethodId = 'jensenshannon';
+/**
+ * The streaming mode's method for numerical columns when none is asked for: KS on the bins, whose
+ * p-value accounts for the window's size (a distance between shares does not, so its fixed
+ * threshold alarms on small stationary windows).
+ */
+export const STREAMING_DEFAULT_METHOD: DriftMethodId = 'ks';
 
 function total(counts: ReadonlyMap<Category, number>): number {
   let n = 0;
@@ -101,8 +106,9 @@ function sharesScore(method: DriftMethodId, reference: number[], current: number
 }
 
 /**
- * Drift of a numerical column in `streaming` mode: PSI, KL or Jensen–Shannon (default) over the
- * counts [below, bins…, above] of the reference and the window on the same edges; why: exact at any rate.
+ * Drift of a numerical column in `streaming` mode: KS (default; binned, p-value for the exact
+ * sizes), PSI, KL or Jensen–Shannon over the counts [below, bins…, above] of the reference and the
+ * window on the same edges; why: exact at any rate.
  */
 export function binnedDrift(
   reference: readonly number[],
@@ -117,6 +123,10 @@ export function binnedDrift(
   const nCur = current.reduce((a, b) => a + b, 0);
   if (nRef === 0) throw new DriftInputError(`${name}: the reference has no values once missing ones are dropped`);
   if (nCur === 0) throw new DriftInputError(`${name}: the current data has no values once missing ones are dropped`);
+  if (method === 'ks') {
+    const { statistic, pValue } = ksFromBinnedCounts(reference, current);
+    return verdict('numerical', method, pValue, statistic, options.threshold, nRef, nCur);
+  }
   const score = sharesScore(method, reference.map((c) => c / nRef), current.map((c) => c / nCur));
   return verdict('numerical', method, score, undefined, options.threshold, nRef, nCur);
 }

@@ -21,7 +21,7 @@ import { DriftMonitor } from '../drift-monitor/monitor.js';
 import { kafkaPublisher, KafkaOutputOptions } from '../drift-monitor/outputs.js';
 import type { RecordPublisher } from '../drift-monitor/outputs.js';
 import { retrainTriggerOptions } from '../drift-monitor/retrain-trigger.js';
-import { loadProfileFor, resolveSetup } from '../drift-monitor/setup.js';
+import { loadProfileFor, noteThresholds, resolveSetup } from '../drift-monitor/setup.js';
 import type { WindowSpec } from '../drift-monitor/windower.js';
 
 /** Options of `drift`. */
@@ -80,6 +80,7 @@ export async function createDriftMonitor(o: DriftOptions, ctx: CreateContext): P
   const window = windowSpec(o.window);
   const profile = await loadProfileFor({ ...(o.profile === undefined ? {} : { profile: o.profile }), ...(o.model === undefined ? {} : { modelDir: o.model.path }) }, ctx.baseDir, ctx.nodeId);
   const { setup, columns } = resolveSetup(profile, o, ctx.nodeId);
+  noteThresholds(o.thresholds, setup, ctx.logger, ctx.nodeId);
   const publishers = await analysisPublishers(o, ctx);
   let partials: { publisher: RecordPublisher; instance: string } | undefined;
   if (o.partials !== undefined) {

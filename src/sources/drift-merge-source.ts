@@ -26,7 +26,7 @@ import type { MergedWindow, PartialPosition } from '../drift-monitor/partial-mer
 import { readPartial } from '../drift-monitor/partial-record.js';
 import { windowReport } from '../drift-monitor/report.js';
 import type { ColumnChoice, DriftReport } from '../drift-monitor/report.js';
-import { loadProfileFor, resolveSetup } from '../drift-monitor/setup.js';
+import { loadProfileFor, noteThresholds, resolveSetup } from '../drift-monitor/setup.js';
 import { analysisPublishers, DriftAnalysisOptions, driftAnalysisProblems } from '../drift-monitor/analysis-options.js';
 import { retrainTriggerOptions } from '../drift-monitor/retrain-trigger.js';
 
@@ -67,6 +67,8 @@ export const driftMerge = defineSource({
   async create(o, ctx): Promise<Source> {
     const profile = await loadProfileFor({ ...(o.profile === undefined ? {} : { profile: o.profile }), ...(o.model === undefined ? {} : { modelDir: o.model.path }) }, ctx.baseDir, ctx.nodeId);
     const { setup, columns } = resolveSetup(profile, o, ctx.nodeId);
+  noteThresholds(o.thresholds, setup, ctx.logger, ctx.nodeId);
+    noteThresholds(o.thresholds, setup, ctx.logger, ctx.nodeId);
     const publishers = await analysisPublishers(o, ctx);
     const factory = await createClientFactory(connectionSettings(o, ctx.topologyName, ctx.nodeId), ctx.logger);
     const consumer = factory.consumer({ groupId: o.groupId, topics: [o.topic], startFrom: { kind: o.startFrom }, sessionTimeoutMs: o.sessionTimeoutMs, maxBytesPerPartition: 2_097_152, readCommitted: true });
