@@ -10,7 +10,7 @@ import type { DriftMetrics, DriftWindowFigures } from './drift-metrics.js';
 import type { RecordPublisher } from './outputs.js';
 import { windowReport } from './report.js';
 import type { ColumnChoice, DriftReport, WindowRef } from './report.js';
-import { baselineOf, RetrainTriggers } from './retrain-trigger.js';
+import { baselineOf, RetrainTriggers, watchesAccuracy } from './retrain-trigger.js';
 import type { RetrainRequest, RetrainTriggerOptions } from './retrain-trigger.js';
 import { seedOf, WindowState } from './window-state.js';
 import type { WindowSetup, WindowStateJson } from './window-state.js';
@@ -100,7 +100,7 @@ export class ReportHandler {
     if (o.reports !== undefined) this.enqueue(() => o.reports!.publish(key, reportRecord(report)));
     if (this.trigger === undefined) return;
     const retrain = o.retrain!;
-    if (retrain.on === 'accuracy' && report.accuracy !== null && baselineOf(report, retrain) === null && !this.warnedNoBaseline) {
+    if (watchesAccuracy(retrain.on) && report.accuracy !== null && baselineOf(report, retrain) === null && !this.warnedNoBaseline) {
       this.warnedNoBaseline = true;
       o.logger.warn({ node: report.node }, 'The retrain trigger watches accuracy, but neither `baselineAccuracy` nor the reference profile gives a baseline: it will not fire.');
     }

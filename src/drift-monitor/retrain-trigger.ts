@@ -1,6 +1,6 @@
 /**
- * When to ask for retraining: a condition (dataset drift, one feature's drift, embedding drift, or
- * a drop in labelled accuracy) must hold for `consecutive` windows in a row to start an episode,
+ * When to ask for retraining: a condition (dataset drift, embedding drift, drift of the model's
+ * outputs, one feature's drift, a drop in labelled accuracy, or any-of / all-of several) must hold for `consecutive` windows in a row to start an episode,
  * which emits one request; the episode ends only after `recovery` windows in a row without the
  * condition (hysteresis), and a new episode asks again only once `cooldownMs` has passed since the
  * last request (an episode that starts inside the cooldown is recorded as suppressed and never
@@ -21,9 +21,18 @@ export const DEFAULT_ACCURACY_DROP = 0.05;
 /** Default least number of labelled inputs a window needs to count for `on: accuracy`. */
 export const DEFAULT_MIN_LABELLED = 30;
 
+const Signals = Type.Array(Type.String({ minLength: 1 }), { minItems: 1 });
+
+/** The signals a condition combines by default: a new class shows in embeddings and outputs before image statistics. */
+export const DEFAULT_RETRAIN_ON = { anyOf: ['dataset', 'embedding'] } as const;
+
 /** The trigger's condition options, as a topology writes them (a `retrain` block holds them with its outputs). */
 export const RetrainConditionOptions = {
-  on: Type.String({ minLength: 1, default: 'dataset', description: '`dataset`, `embedding`, `accuracy` (labelled accuracy dropped by `accuracyDrop`), or a feature name: the condition that counts.' }),
+  on: Type.Union([Type.String({ minLength: 1 }), Signals, Type.Object({ anyOf: Signals }, { additionalProperties: false }), Type.Object({ allOf: Signals }, { additionalProperties: false })], {
+    default: DEFAULT_RETRAIN_ON,
+    description:
+      'The condition that counts: a signal — `dataset`, `embedding`, `outputs` (class shares, confidence, probabilities), `accuracy` (labelled accuracy dropped by `accuracyDrop`) or a feature name — or several, as a list or `{ anyOf: [...] }` (any holds) or `{ allOf: [...] }` (all hold).',
+  }),
   consecutive: Type.Integer({ minimum: 1, default: 3, description: 'Windows in a row with the condition that start an episode (and its one request).' }),
   recovery: Type.Integer({ minimum: 1, default: 2, description: 'Windows in a row without the condition that end an episode.' }),
   cooldownMs: Type.Integer({ minimum: 0, default: 3_600_000, description: 'Least time between two requests, in report time; an episode starting sooner sends none.' }),
@@ -35,10 +44,32 @@ const _retrainCondition = Type.Object(RetrainConditionOptions);
 /** A filled `retrain` condition block. */
 export type RetrainConditionValues = Static<typeof _retrainCondition>;
 
+/** A condition: one signal, a list of signals (any of them), or an explicit any-of / all-of. */
+export type RetrainCondition = string | readonly string[] | { readonly anyOf: readonly string[] } | { readonly allOf: readonly string[] };
+
+/** A condition as the signals it combines and how. */
+export function conditionParts(on: RetrainCondition): { readonly combine: 'any' | 'all'; readonly signals: readonly string[] } {
+  if (typeof on === 'string') return { combine: 'any', signals: [on] };
+  if (Array.isArray(on)) return { combine: 'any', signals: on as readonly string[] };
+  if ('allOf' in on) return { combine: 'all', signals: on.allOf };
+  return { combine: 'any', signals: (on as { readonly anyOf: readonly string[] }).anyOf };
+}
+
+/** A condition as text for logs and the request's `reason`: `dataset`, `anyOf(dataset, embedding)`. */
+export function describeCondition(on: RetrainCondition): string {
+  const { combine, signals } = conditionParts(on);
+  return signals.length === 1 ? signals[0]! : `${combine}Of(${signals.join(', ')})`;
+}
+
+/** Whether a condition reads labelled accuracy; why: a trigger without a baseline warns once. */
+export function watchesAccuracy(on: RetrainCondition): boolean {
+  return conditionParts(on).signals.includes('accuracy');
+}
+
 /** Trigger settings. */
 export interface RetrainTriggerOptions {
-  /** `dataset`, `embedding`, `accuracy`, or a feature name. */
-  readonly on: string;
+  /** The signals that count and how they combine. */
+  readonly on: RetrainCondition;
   readonly consecutive: number;
   readonly recovery: number;
   readonly cooldownMs: number;
@@ -81,7 +112,12 @@ export interface RetrainRequest {
   readonly topology: string;
   readonly node: string;
   readonly model: { readonly name: string; readonly version: string } | null;
+  /** The condition, as text (`dataset`, `anyOf(dataset, embedding)`). */
   readonly reason: string;
+  /** The signals that held in the last window of the streak. */
+  readonly reasons: readonly string[];
+  /** The drift episode: topology, node, model version and the streak's first window; a trainer trains once per episode. */
+  readonly episode: string;
   readonly requestedAt: number;
   /** The windows of the streak that started the episode, oldest first. */
   readonly windows: readonly RetrainWindow[];
@@ -107,23 +143,35 @@ export function baselineOf(report: DriftReport, options: RetrainTriggerOptions):
   return options.baselineAccuracy ?? report.accuracy?.reference ?? null;
 }
 
-/** Whether a report meets the condition. */
-export function conditionVerdict(report: DriftReport, options: RetrainTriggerOptions): ConditionVerdict {
-  const on = options.on;
-  if (on === 'dataset') return report.dataset?.datasetDrift === true ? 'holds' : 'clear';
-  if (on === 'embedding') return report.embedding?.drifted === true ? 'holds' : 'clear';
-  if (on === 'accuracy') {
+/** Whether a report shows one signal: `dataset`, `embedding`, `outputs`, `accuracy` or a feature name. */
+export function signalVerdict(report: DriftReport, signal: string, options: RetrainTriggerOptions): ConditionVerdict {
+  if (signal === 'dataset') return report.dataset?.datasetDrift === true ? 'holds' : 'clear';
+  if (signal === 'embedding') return report.embedding?.drifted === true ? 'holds' : 'clear';
+  if (signal === 'outputs') return report.outputs?.drifted === true ? 'holds' : 'clear';
+  if (signal === 'accuracy') {
     const a = report.accuracy;
     const baseline = baselineOf(report, options);
     if (a === null || a.labelled < (options.minLabelled ?? DEFAULT_MIN_LABELLED) || baseline === null) return 'unknown';
     // A tolerance far below any meaningful accuracy step, so that 0.9 − 0.8 counts as a drop of 0.1.
     return baseline - a.ratio >= (options.accuracyDrop ?? DEFAULT_ACCURACY_DROP) - 1e-9 ? 'holds' : 'clear';
   }
-  return report.columns.some((c) => c.name === on && c.drifted) ? 'holds' : 'clear';
+  return report.columns.some((c) => c.name === signal && c.drifted) ? 'holds' : 'clear';
+}
+
+/**
+ * Whether a report meets the condition: any-of holds when one signal holds, and cannot tell only
+ * when none can; all-of holds when every signal holds, and is clear as soon as one is clear.
+ */
+export function conditionVerdict(report: DriftReport, options: RetrainTriggerOptions): ConditionVerdict {
+  const { combine, signals } = conditionParts(options.on);
+  const verdicts = signals.map((s) => signalVerdict(report, s, options));
+  if (combine === 'any') return verdicts.includes('holds') ? 'holds' : verdicts.every((v) => v === 'unknown') ? 'unknown' : 'clear';
+  return verdicts.includes('clear') ? 'clear' : verdicts.every((v) => v === 'holds') ? 'holds' : 'unknown';
 }
 
 function checkOptions(o: RetrainTriggerOptions): void {
   if (!(o.consecutive >= 1) || !(o.recovery >= 1) || !(o.cooldownMs >= 0)) throw new RangeError('consecutive and recovery must be at least 1, cooldownMs at least 0');
+  if (conditionParts(o.on).signals.length === 0) throw new RangeError('the retrain condition needs at least one signal');
   if (o.accuracyDrop !== undefined && !(o.accuracyDrop > 0 && o.accuracyDrop <= 1)) throw new RangeError('accuracyDrop must be in (0, 1]');
   if (o.minLabelled !== undefined && !(o.minLabelled >= 1)) throw new RangeError('minLabelled must be at least 1');
   if (o.baselineAccuracy !== undefined && !(o.baselineAccuracy >= 0 && o.baselineAccuracy <= 1)) throw new RangeError('baselineAccuracy must be in [0, 1]');
@@ -218,17 +266,21 @@ export class RetrainTrigger {
   }
 
   private request(windows: readonly RetrainWindow[], last: DriftReport, now: number): RetrainRequest {
+    const first = windows[0] ?? windowOf(last);
+    const model = last.model === null ? '-' : `${last.model.name}@${last.model.version}`;
     return {
       id: `${last.topology}/${last.node}/${last.window.kind}-${last.window.start}-${last.window.end}`,
       topology: last.topology,
       node: last.node,
       model: last.model,
-      reason: this.options.on,
+      reason: describeCondition(this.options.on),
+      reasons: conditionParts(this.options.on).signals.filter((s) => signalVerdict(last, s, this.options) === 'holds'),
+      episode: `${last.topology}/${last.node}/${model}/${first.kind}-${first.start}`,
       requestedAt: now,
       windows,
       driftedFeatures: last.columns.filter((c) => c.drifted).map((c) => ({ name: c.name, method: c.method, score: c.score, threshold: c.threshold })),
       embeddingScore: last.embedding?.score ?? null,
-      baselineAccuracy: this.options.on === 'accuracy' ? baselineOf(last, this.options) : null,
+      baselineAccuracy: watchesAccuracy(this.options.on) ? baselineOf(last, this.options) : null,
     };
   }
 }

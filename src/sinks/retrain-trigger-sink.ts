@@ -24,7 +24,7 @@ import { filesPublisher, FilesOutputOptions, kafkaOutputProblems, kafkaPublisher
 import type { RecordPublisher } from '../drift-monitor/outputs.js';
 import { parseReportRecord } from '../drift-monitor/report.js';
 import type { DriftReport } from '../drift-monitor/report.js';
-import { baselineOf, RetrainConditionOptions, retrainTriggerOptions, RetrainTriggers } from '../drift-monitor/retrain-trigger.js';
+import { baselineOf, RetrainConditionOptions, retrainTriggerOptions, RetrainTriggers, watchesAccuracy } from '../drift-monitor/retrain-trigger.js';
 import type { RetrainRequest, RetrainTriggerOptions, RetrainTriggersStateJson } from '../drift-monitor/retrain-trigger.js';
 import { AvroRegistryCodec, SchemaRegistryOptions } from '../kafka/schema-registry.js';
 
@@ -188,7 +188,7 @@ class RetrainTriggerSink implements Sink {
   /** Feeds one report to its trigger; returns whether the state changed. */
   private observe(report: DriftReport): boolean {
     const logger = this.ctx.logger;
-    if (this.trigger.on === 'accuracy' && report.accuracy !== null && baselineOf(report, this.trigger) === null && !this.warnedNoBaseline) {
+    if (watchesAccuracy(this.trigger.on) && report.accuracy !== null && baselineOf(report, this.trigger) === null && !this.warnedNoBaseline) {
       this.warnedNoBaseline = true;
       logger.warn({ node: this.ctx.nodeId, drift: `${report.topology}/${report.node}` }, 'The retrain trigger watches accuracy, but neither `baselineAccuracy` nor the reports give a baseline: it will not fire.');
     }

@@ -49,7 +49,8 @@ test('the profile holds samples, Sturges histograms, category counts and the cen
   assert.ok(REFERENCE.features['probability.horse'] !== undefined);
   assert.equal(REFERENCE.embedding?.dimension, 3);
   assert.deepEqual(checkReferenceProfile(JSON.parse(JSON.stringify(REFERENCE))), REFERENCE);
-  assert.throws(() => checkReferenceProfile({ ...REFERENCE, version: 2 }), /version 2 is not supported/);
+  assert.throws(() => checkReferenceProfile({ ...REFERENCE, version: 3 }), /version 3 is not supported/);
+  assert.equal(checkReferenceProfile({ ...REFERENCE, version: 1 }).version, 1, 'profiles written before calibration are still read');
 });
 
 for (const [mode, size] of [['evidently', 200], ['streaming', 1000]] as const) {
