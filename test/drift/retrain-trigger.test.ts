@@ -184,3 +184,44 @@ test('one trigger per node and model version: a new version starts afresh, two n
   assert.equal(copy.observe(v(1, '1', 'other'), 0).kind, 'request', 'the other node\'s streak survived');
   assert.equal(copy.observe(v(3, '2'), 0).kind, 'stale');
 });
+
+/** A report whose dataset, embedding and outputs signals are set one by one. */
+function signals(i: number, s: { dataset?: boolean; embedding?: boolean; outputs?: boolean }): DriftReport {
+  const base = report(i, s.dataset === true);
+  return {
+    ...base,
+    embedding: { method: 'distance', distance: 'euclidean', score: s.embedding === true ? 3 : 1, threshold: 2, drifted: s.embedding === true, cosineDistance: 0, referenceSize: 10, currentSize: 10, thresholdSource: 'calibrated' },
+    outputs: { drifted: s.outputs === true, columns: s.outputs === true ? ['class'] : [] },
+  };
+}
+
+test('any-of: a new class seen only in embeddings starts an episode; the request lists the signals that held and names the episode', () => {
+  const trigger = new RetrainTrigger({ on: { anyOf: ['dataset', 'embedding'] }, consecutive: 2, recovery: 2, cooldownMs: 0 });
+  assert.equal(trigger.observe(signals(0, { embedding: true }), 0).kind, 'none');
+  const outcome = trigger.observe(signals(1, { embedding: true, dataset: true }), 60_000);
+  assert.equal(outcome.kind, 'request');
+  if (outcome.kind !== 'request') return;
+  assert.equal(outcome.request.reason, 'anyOf(dataset, embedding)');
+  assert.deepEqual(outcome.request.reasons, ['dataset', 'embedding']);
+  assert.equal(outcome.request.episode, 't/drift/demo@1/count-0');
+  assert.equal(trigger.observe(signals(2, { embedding: true }), 120_000).kind, 'none', 'one request per episode');
+});
+
+test('a list means any-of; all-of needs every signal in the same window', () => {
+  const list = new RetrainTrigger({ on: ['outputs', 'embedding'], consecutive: 1, recovery: 1, cooldownMs: 0 });
+  const sent = list.observe(signals(0, { outputs: true }), 0);
+  assert.equal(sent.kind, 'request');
+  if (sent.kind === 'request') assert.deepEqual(sent.request.reasons, ['outputs']);
+  const all = new RetrainTrigger({ on: { allOf: ['outputs', 'embedding'] }, consecutive: 2, recovery: 1, cooldownMs: 0 });
+  assert.equal(all.observe(signals(0, { outputs: true }), 0).kind, 'none');
+  assert.equal(all.observe(signals(1, { outputs: true, embedding: true }), 1).kind, 'none', 'the first window broke the streak');
+  assert.equal(all.observe(signals(2, { outputs: true, embedding: true }), 2).kind, 'request');
+});
+
+test('any-of with accuracy: windows without enough labels count by the other signals alone', () => {
+  const trigger = new RetrainTrigger({ on: { anyOf: ['accuracy', 'embedding'] }, consecutive: 2, recovery: 1, cooldownMs: 0, minLabelled: 30 });
+  assert.equal(trigger.observe(signals(0, { embedding: true }), 0).kind, 'none');
+  assert.equal(trigger.observe(signals(1, { embedding: true }), 1).kind, 'request');
+  const all = new RetrainTrigger({ on: { allOf: ['accuracy', 'embedding'] }, consecutive: 1, recovery: 1, cooldownMs: 0, minLabelled: 30 });
+  assert.equal(all.observe(signals(0, { embedding: true }), 0).kind, 'none', 'all-of cannot tell without labels');
+});
