@@ -42,7 +42,7 @@ module.exports = {
       name: 'libraries-stay-out-of-the-engine',
       severity: 'error',
       comment: 'Libraries (everything but cli, bench, reference, runtime, topology, http, observability and the components) import neither the runtime nor the topology loader.',
-      from: { path: '^src/', pathNot: '^src/(cli|bench|reference|runtime|topology|http|observability|dashboard)/|' + COMPONENT },
+      from: { path: '^src/', pathNot: '^src/(cli|bench|datasets|reference|runtime|topology|http|observability|dashboard)/|' + COMPONENT },
       to: { path: '^src/(runtime|topology|http)/' },
     },
     {

@@ -9,6 +9,9 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compareResults, compareText } from '../bench/compare.js';
 import { decodeChart, decodeMarkdown, decodeText } from '../bench/decode-report.js';
+import { driftChart, driftMarkdown, driftText } from '../bench/drift-report.js';
+import { runDriftBench } from '../bench/drift-scenario.js';
+import type { DriftBenchResult } from '../bench/drift-scenario.js';
 import { runDecodeBench } from '../bench/decode-scenario.js';
 import { filesChart, filesMarkdown, filesText } from '../bench/files-report.js';
 import { htmlReport } from '../bench/html-report.js';
@@ -48,6 +51,16 @@ export interface BenchFlags {
   readonly probeSeconds: string;
   readonly kneeSteps: string;
   readonly sweep?: string[];
+  readonly reference: string;
+  readonly pool: string;
+  readonly shiftPool: string;
+  readonly windowSizes: string;
+  readonly windows: string;
+  readonly seeds: string;
+  readonly triggerWindows: string;
+  readonly repeats: string;
+  readonly calibrationWindows: string;
+  readonly falseAlarmRate: string;
 }
 
 interface BenchIo {
@@ -61,10 +74,11 @@ const SETUP_PYTHON = '.cache/bench/venv/bin/python';
 /** Runs a scenario (or compares two results); exit 0 measured, 1 a run failed, 2 bad options. */
 export async function benchCommand(scenario: string, results: readonly string[], flags: BenchFlags, io: BenchIo): Promise<number> {
   if (scenario === 'compare') return compare(results, io);
-  if (scenario !== 'decode' && scenario !== 'files' && scenario !== 'kafka') {
-    io.err(`centaur bench: unknown scenario \`${scenario}\`; scenarios: decode, files, kafka, compare`);
+  if (scenario !== 'decode' && scenario !== 'files' && scenario !== 'kafka' && scenario !== 'drift') {
+    io.err(`centaur bench: unknown scenario \`${scenario}\`; scenarios: decode, files, kafka, drift, compare`);
     return 2;
   }
+  if (scenario === 'drift') return driftBench(results, flags, io);
   if (results.length > 0) {
     io.err(`centaur bench ${scenario}: unexpected argument ${results[0] ?? ''}`);
     return 2;
@@ -188,6 +202,62 @@ export async function benchCommand(scenario: string, results: readonly string[],
     if (file === undefined) continue;
     await mkdir(path.dirname(path.resolve(file)), { recursive: true });
     await writeFile(file, text);
+  }
+  return 0;
+}
+
+/** `centaur bench drift`: checks its flags, runs the scenario, prints and writes the tables. */
+async function driftBench(results: readonly string[], flags: BenchFlags, io: BenchIo): Promise<number> {
+  if (results.length > 0) {
+    io.err(`centaur bench drift: unexpected argument ${results[0] ?? ''}`);
+    return 2;
+  }
+  const sizes = flags.windowSizes.split(',').map((v) => Number(v.trim()));
+  if (sizes.length === 0 || !sizes.every((n) => Number.isInteger(n) && n >= 2)) {
+    io.err('centaur bench drift: --window-sizes must list whole numbers ≥ 2');
+    return 2;
+  }
+  const whole = { reference: Number(flags.reference), pool: Number(flags.pool), shiftPool: Number(flags.shiftPool), windows: Number(flags.windows), seeds: Number(flags.seeds), triggerWindows: Number(flags.triggerWindows), repeats: Number(flags.repeats), calibrationWindows: Number(flags.calibrationWindows) };
+  for (const [name, value] of Object.entries(whole)) {
+    if (!Number.isInteger(value) || value < 1) {
+      io.err(`centaur bench drift: --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a whole number ≥ 1`);
+      return 2;
+    }
+  }
+  const falseAlarmRate = Number(flags.falseAlarmRate);
+  if (!(falseAlarmRate > 0 && falseAlarmRate < 0.5)) {
+    io.err('centaur bench drift: --false-alarm-rate must be in (0, 0.5)');
+    return 2;
+  }
+  let last = -1;
+  let result: DriftBenchResult;
+  try {
+    result = await runDriftBench({
+      ...whole,
+      sizes,
+      falseAlarmRate,
+      cacheDir: flags.cache,
+      modelDir: path.resolve(flags.model ?? path.join(PACKAGE_ROOT, 'models', 'demo')),
+      onProgress: (done, total) => {
+        const percent = Math.floor((done / total) * 100);
+        if (percent !== last) io.err(`bench drift: ${progressBar(percent)} ${percent}%`);
+        last = percent;
+      },
+    });
+  } catch (error) {
+    io.err(`centaur bench drift: ${(error as Error).message}`);
+    return 1;
+  }
+  const text = driftText(result);
+  io.out(text.trimEnd());
+  for (const [file, content] of [
+    [flags.json, `${JSON.stringify(result, null, 2)}\n`],
+    [flags.markdown, driftMarkdown(result)],
+    [flags.html, htmlReport('centaur bench drift', 'alarms per 100 stationary windows (any of dataset, embedding)', driftChart(result), text)],
+  ] as const) {
+    if (file === undefined) continue;
+    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    await writeFile(file, content);
   }
   return 0;
 }

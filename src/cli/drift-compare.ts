@@ -19,8 +19,9 @@ import { checkReferenceProfile, featuresOfProfile, PROFILE_FORMAT } from '../dri
 import type { ReferenceProfile } from '../drift-monitor/profile.js';
 import type { FeatureSpec } from '../drift-monitor/features.js';
 import type { Category, CategoryValue, ColumnDriftResult, DriftMethodId, NumericValue } from '../drift/types.js';
-import { readDriftInput, splitList } from './drift-profile.js';
-import type { DriftData, DriftInputOptions, DriftProfileIo } from './drift-profile.js';
+import { readDriftInput, splitList } from '../datasets/drift-input.js';
+import type { DriftData, DriftInputOptions } from '../datasets/drift-input.js';
+import type { DriftProfileIo } from './drift-profile.js';
 
 /** Exit statuses of the command. */
 export const COMPARE_EXIT = { noDrift: 0, drift: 1, invalid: 2 } as const;

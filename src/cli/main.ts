@@ -193,9 +193,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   program
     .command('bench')
     .description(
-      'Benchmark a scenario against its outside references, in the same run: decode (per-core decode against Pillow draft mode), files (the demo pipeline on a folder against the ceiling of the best decode and inference alone), kafka (Kafka → Kafka against the ceiling, a plain Python consumer and a raw copy loop; paced latency and the knee), compare A.json B.json (two results side by side).',
+      'Benchmark a scenario against its outside references, in the same run: decode (per-core decode against Pillow draft mode), files (the demo pipeline on a folder against the ceiling of the best decode and inference alone), kafka (Kafka → Kafka against the ceiling, a plain Python consumer and a raw copy loop; paced latency and the knee), drift (false alarms on stationary streams and windows until a shift is detected, calibrated thresholds against Evidently\'s fixed ones), compare A.json B.json (two results side by side).',
     )
-    .argument('<scenario>', 'decode, files, kafka or compare')
+    .argument('<scenario>', 'decode, files, kafka, drift or compare')
     .argument('[results...]', 'compare: the two JSON results (--json) to compare')
     .option('--images <n>', 'generated 640×480 JPEGs to measure', '300')
     .option('--runs <n>', 'runs per path (medians and spread are reported)', '5')
@@ -221,6 +221,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--bound <ms>', 'kafka: the p95 latency bound of the knee search', '500')
     .option('--probe-seconds <s>', 'kafka: seconds of paced frames per probe', '10')
     .option('--knee-steps <n>', 'kafka: probes of the knee search', '5')
+    .option('--reference <n>', 'drift: reference images (profile and calibration; 10 × the largest window at least)', '10000')
+    .option('--pool <n>', 'drift: images of the live source stationary windows are drawn from', '4000')
+    .option('--shift-pool <n>', 'drift: images per shift', '1000')
+    .option('--window-sizes <list>', 'drift: window sizes', '100,500,1000')
+    .option('--windows <n>', 'drift: stationary windows per mode, thresholds, size and seed', '100')
+    .option('--seeds <n>', 'drift: stationary streams per mode, thresholds and size', '3')
+    .option('--trigger-windows <n>', 'drift: stationary windows of the smallest size fed to the retrain trigger, per mode', '10000')
+    .option('--repeats <n>', 'drift: episodes per shift, mode and size', '5')
+    .option('--calibration-windows <n>', 'drift: windows drawn per size to calibrate', '1000')
+    .option('--false-alarm-rate <rate>', 'drift: the calibration\'s false-alarm rate', '0.01')
     .option('--sweep <axis=values>', 'files, kafka: measure every combination instead (axes: batch, max-delay, decode-concurrency, infer-threads; repeatable), e.g. --sweep batch=8,16,32 --sweep max-delay=15,50', (value: string, previous: string[] = []) => [...previous, value])
     .addHelpText('after', '\nExit status: 0 measured, 1 a service or run failed, 2 usage error. Run it on a quiet machine; the figures are per core.')
     .action(async (scenario: string, results: string[], opts: BenchFlags) => {

@@ -6,7 +6,6 @@
 import { DriftInputError } from '../drift/errors.js';
 import { DRIFT_METHODS } from '../drift/methods.js';
 import type { DriftMethodId } from '../drift/types.js';
-import type { WindowMode } from './window-state.js';
 
 /** One feature's calibrated thresholds at one window size, in its method's units. */
 export interface FeatureThresholds {
@@ -41,7 +40,7 @@ export interface ProfileCalibration {
   /** Reference rows held out of the profile and drawn from. */
   readonly heldOut: number;
   readonly seed: number;
-  readonly modes: Readonly<Record<WindowMode, ModeCalibration>>;
+  readonly modes: Readonly<Record<'evidently' | 'streaming', ModeCalibration>>;
 }
 
 /** Interpolates a threshold between two calibrated sizes on log(size) (and log(threshold) where positive). */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readImageFolder } from '../../src/cli/drift-profile.js';
+import { readImageFolder } from '../../src/datasets/drift-input.js';
 
 const HORSE = 'data/quickstart/horses/horse-000000.jpg';
 const HUMAN = 'data/quickstart/humans/human-000000.jpg';
