@@ -23,16 +23,19 @@ export const DEFAULT_MIN_LABELLED = 30;
 
 const Signals = Type.Array(Type.String({ minLength: 1 }), { minItems: 1 });
 
-/** The signals a condition combines by default: a new class shows in embeddings and outputs before image statistics. */
+/** The condition with calibrated thresholds when none is given: a new class shows in embeddings and outputs before image statistics. */
 export const DEFAULT_RETRAIN_ON = { anyOf: ['dataset', 'embedding'] } as const;
+/** The condition with Evidently's thresholds when none is given (its embedding threshold of 0.2 alarms on every window of a large embedding). */
+export const UNCALIBRATED_RETRAIN_ON = 'dataset';
 
 /** The trigger's condition options, as a topology writes them (a `retrain` block holds them with its outputs). */
 export const RetrainConditionOptions = {
-  on: Type.Union([Type.String({ minLength: 1 }), Signals, Type.Object({ anyOf: Signals }, { additionalProperties: false }), Type.Object({ allOf: Signals }, { additionalProperties: false })], {
-    default: DEFAULT_RETRAIN_ON,
-    description:
-      'The condition that counts: a signal — `dataset`, `embedding`, `outputs` (class shares, confidence, probabilities), `accuracy` (labelled accuracy dropped by `accuracyDrop`) or a feature name — or several, as a list or `{ anyOf: [...] }` (any holds) or `{ allOf: [...] }` (all hold).',
-  }),
+  on: Type.Optional(
+    Type.Union([Type.String({ minLength: 1 }), Signals, Type.Object({ anyOf: Signals }, { additionalProperties: false }), Type.Object({ allOf: Signals }, { additionalProperties: false })], {
+      description:
+        'The condition that counts: a signal — `dataset`, `embedding`, `outputs` (class shares, confidence, probabilities), `accuracy` (labelled accuracy dropped by `accuracyDrop`) or a feature name — or several, as a list or `{ anyOf: [...] }` (any holds) or `{ allOf: [...] }` (all hold). Default: `{ anyOf: [dataset, embedding] }` for reports with calibrated thresholds, `dataset` for reports with Evidently\'s.',
+    }),
+  ),
   consecutive: Type.Integer({ minimum: 1, default: 3, description: 'Windows in a row with the condition that start an episode (and its one request).' }),
   recovery: Type.Integer({ minimum: 1, default: 2, description: 'Windows in a row without the condition that end an episode.' }),
   cooldownMs: Type.Integer({ minimum: 0, default: 3_600_000, description: 'Least time between two requests, in report time; an episode starting sooner sends none.' }),
@@ -62,14 +65,23 @@ export function describeCondition(on: RetrainCondition): string {
 }
 
 /** Whether a condition reads labelled accuracy; why: a trigger without a baseline warns once. */
-export function watchesAccuracy(on: RetrainCondition): boolean {
-  return conditionParts(on).signals.includes('accuracy');
+export function watchesAccuracy(on: RetrainCondition | undefined): boolean {
+  return on !== undefined && conditionParts(on).signals.includes('accuracy');
+}
+
+/**
+ * The condition a report is judged by: the one given, else any of dataset and embedding drift
+ * when the report's thresholds are calibrated, else dataset drift alone; why: Evidently's
+ * embedding threshold alarms on every window of a 1,280-d embedding, so it must not count by default.
+ */
+export function effectiveCondition(options: Pick<RetrainTriggerOptions, 'on'>, report: Pick<DriftReport, 'thresholds'>): RetrainCondition {
+  return options.on ?? (report.thresholds === 'calibrated' ? DEFAULT_RETRAIN_ON : UNCALIBRATED_RETRAIN_ON);
 }
 
 /** Trigger settings. */
 export interface RetrainTriggerOptions {
-  /** The signals that count and how they combine. */
-  readonly on: RetrainCondition;
+  /** The signals that count and how they combine (default: {@link effectiveCondition}). */
+  readonly on?: RetrainCondition;
   readonly consecutive: number;
   readonly recovery: number;
   readonly cooldownMs: number;
@@ -84,7 +96,7 @@ export interface RetrainTriggerOptions {
 /** The trigger settings of a filled `retrain` block; why: the operator, the merge source and the sink read them alike. */
 export function retrainTriggerOptions(o: RetrainConditionValues): RetrainTriggerOptions {
   return {
-    on: o.on,
+    ...(o.on === undefined ? {} : { on: o.on }),
     consecutive: o.consecutive,
     recovery: o.recovery,
     cooldownMs: o.cooldownMs,
@@ -163,7 +175,7 @@ export function signalVerdict(report: DriftReport, signal: string, options: Retr
  * when none can; all-of holds when every signal holds, and is clear as soon as one is clear.
  */
 export function conditionVerdict(report: DriftReport, options: RetrainTriggerOptions): ConditionVerdict {
-  const { combine, signals } = conditionParts(options.on);
+  const { combine, signals } = conditionParts(effectiveCondition(options, report));
   const verdicts = signals.map((s) => signalVerdict(report, s, options));
   if (combine === 'any') return verdicts.includes('holds') ? 'holds' : verdicts.every((v) => v === 'unknown') ? 'unknown' : 'clear';
   return verdicts.includes('clear') ? 'clear' : verdicts.every((v) => v === 'holds') ? 'holds' : 'unknown';
@@ -171,7 +183,7 @@ export function conditionVerdict(report: DriftReport, options: RetrainTriggerOpt
 
 function checkOptions(o: RetrainTriggerOptions): void {
   if (!(o.consecutive >= 1) || !(o.recovery >= 1) || !(o.cooldownMs >= 0)) throw new RangeError('consecutive and recovery must be at least 1, cooldownMs at least 0');
-  if (conditionParts(o.on).signals.length === 0) throw new RangeError('the retrain condition needs at least one signal');
+  if (o.on !== undefined && conditionParts(o.on).signals.length === 0) throw new RangeError('the retrain condition needs at least one signal');
   if (o.accuracyDrop !== undefined && !(o.accuracyDrop > 0 && o.accuracyDrop <= 1)) throw new RangeError('accuracyDrop must be in (0, 1]');
   if (o.minLabelled !== undefined && !(o.minLabelled >= 1)) throw new RangeError('minLabelled must be at least 1');
   if (o.baselineAccuracy !== undefined && !(o.baselineAccuracy >= 0 && o.baselineAccuracy <= 1)) throw new RangeError('baselineAccuracy must be in [0, 1]');
@@ -273,8 +285,8 @@ export class RetrainTrigger {
       topology: last.topology,
       node: last.node,
       model: last.model,
-      reason: describeCondition(this.options.on),
-      reasons: conditionParts(this.options.on).signals.filter((s) => signalVerdict(last, s, this.options) === 'holds'),
+      reason: describeCondition(effectiveCondition(this.options, last)),
+      reasons: conditionParts(effectiveCondition(this.options, last)).signals.filter((s) => signalVerdict(last, s, this.options) === 'holds'),
       episode: `${last.topology}/${last.node}/${model}/${first.kind}-${first.start}`,
       requestedAt: now,
       windows,

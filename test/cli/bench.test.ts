@@ -10,6 +10,7 @@ import { access, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DecodeBenchResult } from '../../src/bench/decode-scenario.js';
+import type { DriftBenchResult } from '../../src/bench/drift-scenario.js';
 import type { FilesBenchResult } from '../../src/bench/files-scenario.js';
 import type { SweepResult } from '../../src/bench/sweep.js';
 import { main } from '../../src/cli/main.js';
@@ -97,4 +98,30 @@ test('bench files --sweep: every combination measured, ranked, the best recommen
   out = '';
   assert.equal(await main(['bench', 'compare', path.join(dir, 's.json'), path.join(dir, 's.json')], io), 0);
   assert.match(out, /^rows\[\d\]\.imagesPerSecond .* 1\.000 \(within spread\)$/m);
+});
+
+test('bench drift: tiny counts, both modes, calibrated against Evidently\'s fixed thresholds, every shift, JSON and Markdown', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-bench-drift-'));
+  let out = '';
+  const code = await main(
+    ['bench', 'drift', '--reference', '400', '--pool', '150', '--shift-pool', '40', '--window-sizes', '20', '--windows', '10', '--seeds', '1', '--trigger-windows', '30', '--repeats', '1', '--calibration-windows', '200', '--cache', path.join(dir, 'cache'), '--json', path.join(dir, 'r.json'), '--markdown', path.join(dir, 'r.md')],
+    { out: (t) => (out += `${t}\n`), err: () => undefined },
+  );
+  assert.equal(code, 0, out);
+  const result = JSON.parse(await readFile(path.join(dir, 'r.json'), 'utf8')) as DriftBenchResult;
+  assert.equal(result.images.reference, 400);
+  assert.equal(result.calibration.heldOut, 100, 'five times the window held out');
+  assert.deepEqual(result.stationary.map((s) => `${s.mode}/${s.thresholds}`), ['evidently/calibrated', 'evidently/evidently', 'streaming/calibrated', 'streaming/evidently']);
+  for (const mode of ['evidently', 'streaming']) {
+    const calibrated = result.stationary.find((s) => s.mode === mode && s.thresholds === 'calibrated')!;
+    const fixed = result.stationary.find((s) => s.mode === mode && s.thresholds === 'evidently')!;
+    // Evidently's 0.2 on 1,280-d centroids of 20 images alarms on every stationary window; the calibrated one does not.
+    assert.equal(fixed.median.embedding, 100);
+    assert.ok(calibrated.median.embedding <= 30, `${mode}: calibrated embedding alarms ${calibrated.median.embedding} per 100`);
+  }
+  assert.deepEqual([...new Set(result.shifts.map((s) => s.shift))], ['brightness −30 %', 'blur', 'camera 640×480', 'new class 10 %', 'new class 33 %']);
+  for (const s of result.shifts.filter((x) => x.shift === 'camera 640×480')) assert.equal(s.condition.median, 1, `${s.mode}: a camera of another size is seen in its first window`);
+  assert.equal(result.trigger.length, 2);
+  assert.match(await readFile(path.join(dir, 'r.md'), 'utf8'), /\| shift \| mode \| window \|/);
+  assert.match(out, /Stationary streams: alarms per 100 windows/);
 });

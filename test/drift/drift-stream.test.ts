@@ -22,10 +22,10 @@ const WINDOW = 100;
 test('drift in a topology: quiet before a brightness shift, detected within two windows after it, one retrain request', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-drift-'));
   const referenceDir = path.join(dir, 'reference');
-  await generateImages({ outDir: referenceDir, count: 300, seed: 31_000, width: 96, height: 72 });
+  await generateImages({ outDir: referenceDir, count: 1000, seed: 31_000, width: 96, height: 72 });
   const profile = path.join(dir, 'profile.json');
   const out: string[] = [];
-  const code = await driftProfileCommand(referenceDir, { out: profile, model: MODEL }, { out: (t) => out.push(t), err: (t) => out.push(t) });
+  const code = await driftProfileCommand(referenceDir, { out: profile, model: MODEL, calibrateSizes: String(WINDOW) }, { out: (t) => out.push(t), err: (t) => out.push(t) });
   assert.equal(code, 0, out.join('\n'));
   await writeShiftedStream(path.join(dir, 'images'), 8 * WINDOW, 32_000, 2 * WINDOW);
   const file = path.join(dir, 'topology.yaml');
@@ -60,8 +60,13 @@ nodes:
   assert.ok(verdicts[6] === true || verdicts[7] === true, 'drift within two windows of the shift');
   const brightness = reports.map((r) => r.columns.find((c) => c.name === 'brightness')!);
   assert.ok(brightness[6]!.drifted && brightness[7]!.drifted);
-  const requests = (await readFile(path.join(dir, 'out', 'drift-retrain-requests.jsonl'), 'utf8')).trim().split('\n');
+  const requests = (await readFile(path.join(dir, 'out', 'drift-retrain-requests.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { reason: string; reasons: string[]; windows: { start: number }[] });
   assert.equal(requests.length, 1);
+  // The calibrated profile's default condition: any of dataset and embedding drift, quiet until the shift.
+  assert.equal(requests[0]!.reason, 'anyOf(dataset, embedding)');
+  assert.deepEqual(requests[0]!.windows.map((w) => w.start), [6 * WINDOW, 7 * WINDOW]);
+  assert.ok(requests[0]!.reasons.includes('dataset'));
+  assert.ok(reports.every((r) => (r as unknown as { thresholds: string }).thresholds === 'calibrated'));
   const metrics = (await runtime.metrics.render(false)).body;
   assert.match(metrics, /centaur_drift_detected\{topology="drift-stream",node="drift",model="horse-or-human",version="[^"]+"\} 1/);
   assert.match(metrics, /centaur_retrain_requests_total\{[^}]*outcome="sent"\} 1/);

@@ -32,8 +32,9 @@ interface ReportRecord {
   window: { kind: string; start: number; end: number };
   inputs: number;
   columns: { name: string; drifted: boolean; score: number }[];
-  dataset: { datasetDrift: boolean; shareOfDriftedColumns: number } | null;
+  dataset: { datasetDrift: boolean; shareOfDriftedColumns: number; rule: string } | null;
   accuracy: unknown;
+  thresholds: string;
 }
 
 interface RequestRecord {
@@ -41,6 +42,8 @@ interface RequestRecord {
   windows: { start: number; end: number }[];
   driftedFeatures: { name: string }[];
   model: { name: string; version: string } | null;
+  reason: string;
+  reasons: string[];
 }
 
 async function runUntil(yaml: string, file: string, done: () => Promise<void>): Promise<{ deadLetters: number }> {
@@ -57,9 +60,9 @@ async function runUntil(yaml: string, file: string, done: () => Promise<void>): 
 test('drift reports and retrain requests on Kafka (Avro): readable with the committed schema, quiet before the shift, one request per episode; retrain-trigger-sink agrees', async (t) => {
   if (!(await requireServices(t))) return;
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-drift-kafka-'));
-  await generateImages({ outDir: path.join(dir, 'reference'), count: 300, seed: 31_000, width: 96, height: 72 });
+  await generateImages({ outDir: path.join(dir, 'reference'), count: 1000, seed: 31_000, width: 96, height: 72 });
   const out: string[] = [];
-  assert.equal(await driftProfileCommand(path.join(dir, 'reference'), { out: path.join(dir, 'profile.json'), model: MODEL }, { out: (s) => out.push(s), err: (s) => out.push(s) }), 0, out.join('\n'));
+  assert.equal(await driftProfileCommand(path.join(dir, 'reference'), { out: path.join(dir, 'profile.json'), model: MODEL, calibrateSizes: String(WINDOW) }, { out: (s) => out.push(s), err: (s) => out.push(s) }), 0, out.join('\n'));
   await writeShiftedStream(path.join(dir, 'images'), WINDOWS * WINDOW, 32_000, DARKENED * WINDOW);
 
   // One partition for reports: a node's reports reach the trigger sink in window order.
@@ -111,6 +114,9 @@ nodes:
   const request = (await registry.decode(requestMessages[0]!.value as Buffer)) as RequestRecord;
   assert.deepEqual(request.windows.map((w) => w.start), [shift * WINDOW, (shift + 1) * WINDOW]);
   assert.ok(request.driftedFeatures.some((f) => f.name === 'brightness'));
+  assert.equal(request.reason, 'anyOf(dataset, embedding)', 'the calibrated profile\'s default condition');
+  assert.ok(request.reasons.includes('dataset'));
+  assert.ok(reports.every((r) => r.thresholds === 'calibrated' && r.dataset?.rule === 'calibrated'), 'v3 fields read back with the committed schema');
   assert.equal(request.model?.name, 'horse-or-human');
 
   // The same from the reports alone: kafka-source on the report topic → retrain-trigger-sink.
