@@ -73,7 +73,13 @@ test('bench: an unknown scenario or a bad count is a usage error (exit 2)', asyn
   let err = '';
   const io = { out: () => undefined, err: (t: string) => (err += t) };
   assert.equal(await main(['bench', 'kafkaa'], io), 2);
-  assert.match(err, /unknown scenario `kafkaa`; scenarios: decode, files, kafka, compare/);
+  assert.match(err, /unknown scenario `kafkaa`; scenarios: decode, files, kafka, drift, compare/);
+  assert.equal(await main(['bench', 'drift', '--window-sizes', '100,x'], io), 2);
+  assert.match(err, /--window-sizes must list whole numbers ≥ 2/);
+  assert.equal(await main(['bench', 'drift', '--trigger-windows', '0'], io), 2);
+  assert.match(err, /--trigger-windows must be a whole number ≥ 1/);
+  assert.equal(await main(['bench', 'drift', '--false-alarm-rate', '0.7'], io), 2);
+  assert.match(err, /--false-alarm-rate must be in \(0, 0\.5\)/);
   assert.equal(await main(['bench', 'decode', '--runs', '0'], io), 2);
   assert.match(err, /--runs must be an integer ≥ 1/);
   assert.equal(await main(['bench', 'files', '--sweep', 'threads=1'], io), 2);

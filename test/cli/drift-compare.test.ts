@@ -270,3 +270,28 @@ test('compare: --method and --threshold apply to every column they fit, or to on
   assert.equal(by('format').method, 'psi');
   assert.equal(by('format').threshold, 0.2);
 });
+
+test('profile: calibrates on held-out records when there are enough, says so, and refuses bad calibration flags', async () => {
+  const file = path.join(dir, 'calibrate.jsonl');
+  const lines = Array.from({ length: 450 }, (_, i) => JSON.stringify({ brightness: 0.4 + ((i * 37) % 100) / 500, class: i % 3 === 0 ? 'human' : 'horse', confidence: 0.5 + ((i * 13) % 50) / 100 }));
+  await writeFile(file, `${lines.join('\n')}\n`);
+  const out = path.join(dir, 'calibrated-profile.json');
+  const r = await cli('drift', 'profile', file, '--out', out, '--calibrate-sizes', '20,100', '--calibration-windows', '300');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /450 records .*calibrated at a false-alarm rate of 0\.01 on 100 held-out records for windows of 20/);
+  assert.match(r.err, /windows of 100 not calibrated: they need 10 × their size in rows/);
+  const profile = JSON.parse(await readFile(out, 'utf8')) as { version: number; rows: number; calibration: { heldOut: number; modes: { streaming: { sizes: { size: number; features: Record<string, unknown> }[] } } } };
+  assert.equal(profile.version, 2);
+  assert.equal(profile.rows, 350, 'the profile is built from the rows not held out');
+  assert.deepEqual(profile.calibration.modes.streaming.sizes.map((s) => s.size), [20]);
+  assert.deepEqual(Object.keys(profile.calibration.modes.streaming.sizes[0]!.features).sort(), ['brightness', 'class', 'confidence']);
+  const plain = await cli('drift', 'profile', file, '--out', path.join(dir, 'plain-profile.json'), '--no-calibrate');
+  assert.equal(plain.code, 0, plain.err);
+  assert.match(plain.out, /not calibrated \(--no-calibrate\)/);
+  assert.equal((JSON.parse(await readFile(path.join(dir, 'plain-profile.json'), 'utf8')) as { rows: number }).rows, 450);
+  for (const [flag, value, message] of [['--false-alarm-rate', '0.5', /--false-alarm-rate must be in \(0, 0\.5\)/], ['--calibrate-sizes', '1', /--calibrate-sizes must list whole numbers of at least 2/], ['--calibration-windows', '50', /--calibration-windows must be a whole number of at least 200/]] as const) {
+    const bad = await cli('drift', 'profile', file, '--out', path.join(dir, 'never.json'), flag, value);
+    assert.equal(bad.code, 2, `${flag} ${value}`);
+    assert.match(bad.err, message);
+  }
+});
