@@ -17,7 +17,7 @@ function tables(r: DriftBenchResult): { title: string; header: string[]; rows: s
       header: ['mode', 'thresholds', 'window', 'dataset', 'embedding', 'outputs', 'any of dataset, embedding', 'each feature'],
       rows: r.stationary.map((s) => [
         s.mode,
-        s.thresholds === 'calibrated' ? `calibrated (${r.calibration.falseAlarmRate * 100} %)` : 'Evidently\'s fixed',
+        s.thresholds === 'calibrated' ? `calibrated (${r.calibration.falseAlarmRate * 100} %)` : s.thresholds === 'evidently' ? 'Evidently\'s fixed' : 'Jensen–Shannon 0.1 (before)',
         String(s.size),
         `${pct(s.pooled.dataset)} [${pct(s.max.dataset)}]`,
         `${pct(s.pooled.embedding)} [${pct(s.max.embedding)}]`,

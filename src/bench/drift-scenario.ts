@@ -19,7 +19,7 @@ import { buildCalibratedProfile } from '../drift-monitor/calibration.js';
 import type { ProfileRow, ReferenceProfile } from '../drift-monitor/profile.js';
 import { featuresOfProfile } from '../drift-monitor/profile.js';
 import { windowReport } from '../drift-monitor/report.js';
-import type { DriftReport } from '../drift-monitor/report.js';
+import type { ColumnChoice, DriftReport } from '../drift-monitor/report.js';
 import { conditionVerdict, DEFAULT_RETRAIN_ON, RetrainTrigger } from '../drift-monitor/retrain-trigger.js';
 import type { RetrainTriggerOptions } from '../drift-monitor/retrain-trigger.js';
 import { WindowState } from '../drift-monitor/window-state.js';
@@ -64,7 +64,8 @@ export interface AlarmRates {
 /** One stationary row of the result. */
 export interface StationaryResult {
   readonly mode: WindowMode;
-  readonly thresholds: 'calibrated' | 'evidently';
+  /** `jensenshannon`: streaming mode as it compared numerical features before binned KS (Jensen–Shannon at 0.1). */
+  readonly thresholds: 'calibrated' | 'evidently' | 'jensenshannon';
   readonly size: number;
   readonly windows: number;
   /** Alarms per 100 windows over every seed's windows together, and the largest of one seed. */
@@ -164,10 +165,10 @@ function drawWindow(random: Random, size: number, pool: readonly ProfileRow[], s
   return rows;
 }
 
-function reportOf(setup: WindowSetup, rows: readonly ProfileRow[], index: number): DriftReport {
+function reportOf(setup: WindowSetup, rows: readonly ProfileRow[], index: number, columns: Readonly<Record<string, ColumnChoice>> = {}): DriftReport {
   const state = new WindowState(setup, index);
   for (const row of rows) state.addRow(row);
-  return windowReport(state, { topology: 'bench', node: 'drift', window: { kind: 'count', start: index * rows.length, end: (index + 1) * rows.length }, late: 0, instances: 1, driftShare: 0.5, columns: {}, now: index * 60_000 });
+  return windowReport(state, { topology: 'bench', node: 'drift', window: { kind: 'count', start: index * rows.length, end: (index + 1) * rows.length }, late: 0, instances: 1, driftShare: 0.5, columns, now: index * 60_000 });
 }
 
 /** The trigger's defaults (one request per episode of 3 drifted windows in a row), without the cooldown so every episode counts. */
@@ -226,7 +227,7 @@ export async function runDriftBench(o: DriftBenchOptions): Promise<DriftBenchRes
     embedding: true,
     ...(calibrated ? { calibration: p.calibration!.modes[mode], falseAlarmRate: p.calibration!.falseAlarmRate } : {}),
   });
-  const total = MODES.length * o.sizes.length * (o.seeds * o.windows * 2 + shifts.length * o.repeats * (PRELUDE + HORIZON)) + MODES.length * o.triggerWindows;
+  const total = MODES.length * o.sizes.length * (o.seeds * o.windows * 2.5 + shifts.length * o.repeats * (PRELUDE + HORIZON)) + MODES.length * o.triggerWindows;
   let done = 0;
   const tick = (n = 1): void => {
     done += n;
@@ -234,39 +235,46 @@ export async function runDriftBench(o: DriftBenchOptions): Promise<DriftBenchRes
   };
 
   const stationary: StationaryResult[] = [];
-  for (const mode of MODES) {
-    for (const calibrated of [true, false]) {
-      const setup = setups(profile, mode, calibrated);
-      for (const size of o.sizes) {
-        const perSeed: AlarmRates[] = [];
-        for (let seed = 0; seed < o.seeds; seed += 1) {
-          const random = Random.fromSeed(1000 * size + seed);
-          const counts = { dataset: 0, embedding: 0, outputs: 0, condition: 0, features: 0, columns: 0 };
-          for (let w = 0; w < o.windows; w += 1) {
-            const s = signals(reportOf(setup, drawWindow(random, size, pool), w));
-            counts.dataset += Number(s.dataset);
-            counts.embedding += Number(s.embedding);
-            counts.outputs += Number(s.outputs);
-            counts.condition += Number(s.condition);
-            counts.features += s.features;
-            counts.columns += s.columns;
-            tick();
-          }
-          const per100 = (n: number): number => (100 * n) / o.windows;
-          perSeed.push({ dataset: per100(counts.dataset), embedding: per100(counts.embedding), outputs: per100(counts.outputs), condition: per100(counts.condition), perFeature: (100 * counts.features) / counts.columns });
+  // Streaming mode before binned KS: Jensen–Shannon at Evidently's 0.1 on the numerical features.
+  const jensenShannon: Record<string, ColumnChoice> = Object.fromEntries(featuresOfProfile(profile).filter((f) => f.kind === 'numerical').map((f) => [f.name, { method: 'jensenshannon' as const }]));
+  const variants: readonly { mode: WindowMode; thresholds: StationaryResult['thresholds'] }[] = MODES.flatMap((mode) => [
+    { mode, thresholds: 'calibrated' as const },
+    { mode, thresholds: 'evidently' as const },
+    ...(mode === 'streaming' ? [{ mode, thresholds: 'jensenshannon' as const }] : []),
+  ]);
+  for (const { mode, thresholds } of variants) {
+    const calibrated = thresholds === 'calibrated';
+    const columns = thresholds === 'jensenshannon' ? jensenShannon : {};
+    const setup = setups(profile, mode, calibrated);
+    for (const size of o.sizes) {
+      const perSeed: AlarmRates[] = [];
+      for (let seed = 0; seed < o.seeds; seed += 1) {
+        const random = Random.fromSeed(1000 * size + seed);
+        const counts = { dataset: 0, embedding: 0, outputs: 0, condition: 0, features: 0, columns: 0 };
+        for (let w = 0; w < o.windows; w += 1) {
+          const s = signals(reportOf(setup, drawWindow(random, size, pool), w, columns));
+          counts.dataset += Number(s.dataset);
+          counts.embedding += Number(s.embedding);
+          counts.outputs += Number(s.outputs);
+          counts.condition += Number(s.condition);
+          counts.features += s.features;
+          counts.columns += s.columns;
+          tick();
         }
-        const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
-        const pick = (f: (r: AlarmRates) => number, how: (v: number[]) => number): number => how(perSeed.map(f));
-        const summary = (how: (v: number[]) => number): AlarmRates => ({
-          dataset: pick((r) => r.dataset, how),
-          embedding: pick((r) => r.embedding, how),
-          outputs: pick((r) => r.outputs, how),
-          condition: pick((r) => r.condition, how),
-          perFeature: pick((r) => r.perFeature, how),
-        });
-        // Every seed has the same number of windows, so the pooled rate is the mean of the seeds'.
-        stationary.push({ mode, thresholds: calibrated ? 'calibrated' : 'evidently', size, windows: o.windows * o.seeds, pooled: summary(mean), max: summary((v) => Math.max(...v)) });
+        const per100 = (n: number): number => (100 * n) / o.windows;
+        perSeed.push({ dataset: per100(counts.dataset), embedding: per100(counts.embedding), outputs: per100(counts.outputs), condition: per100(counts.condition), perFeature: (100 * counts.features) / counts.columns });
       }
+      const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+      const pick = (f: (r: AlarmRates) => number, how: (v: number[]) => number): number => how(perSeed.map(f));
+      const summary = (how: (v: number[]) => number): AlarmRates => ({
+        dataset: pick((r) => r.dataset, how),
+        embedding: pick((r) => r.embedding, how),
+        outputs: pick((r) => r.outputs, how),
+        condition: pick((r) => r.condition, how),
+        perFeature: pick((r) => r.perFeature, how),
+      });
+      // Every seed has the same number of windows, so the pooled rate is the mean of the seeds'.
+      stationary.push({ mode, thresholds, size, windows: o.windows * o.seeds, pooled: summary(mean), max: summary((v) => Math.max(...v)) });
     }
   }
 

@@ -117,7 +117,7 @@ test('bench drift: tiny counts, both modes, calibrated against Evidently\'s fixe
   const result = JSON.parse(await readFile(path.join(dir, 'r.json'), 'utf8')) as DriftBenchResult;
   assert.equal(result.images.reference, 400);
   assert.equal(result.calibration.heldOut, 100, 'five times the window held out');
-  assert.deepEqual(result.stationary.map((s) => `${s.mode}/${s.thresholds}`), ['evidently/calibrated', 'evidently/evidently', 'streaming/calibrated', 'streaming/evidently']);
+  assert.deepEqual(result.stationary.map((s) => `${s.mode}/${s.thresholds}`), ['evidently/calibrated', 'evidently/evidently', 'streaming/calibrated', 'streaming/evidently', 'streaming/jensenshannon']);
   for (const mode of ['evidently', 'streaming']) {
     const calibrated = result.stationary.find((s) => s.mode === mode && s.thresholds === 'calibrated')!;
     const fixed = result.stationary.find((s) => s.mode === mode && s.thresholds === 'evidently')!;
