@@ -69,6 +69,18 @@ export interface Prediction {
   readonly cached?: true;
 }
 
+/** Why a `select-for-labelling` node picked an input for a person to label. */
+export interface LabellingMark {
+  /** `uncertainty` (most uncertain), `diversity` (k-center among the uncertain) or `exploration` (random). */
+  readonly strategy: 'uncertainty' | 'diversity' | 'exploration';
+  /** The uncertainty measure and the input's score by it, in [0, 1]. */
+  readonly method: string;
+  readonly uncertainty: number;
+  /** The selection node and its window (ordinal from 0), so a request names where it came from. */
+  readonly node: string;
+  readonly window: number;
+}
+
 /** The model that produced a prediction. */
 export interface ModelRef {
   readonly name: string;
@@ -121,6 +133,8 @@ export interface Envelope {
   embedding?: Float32Array;
   prediction?: Prediction;
   model?: ModelRef;
+  /** Set when a `select-for-labelling` node picked the input for labelling. */
+  labelling?: LabellingMark;
   /** Milliseconds spent per stage, keyed by node id. */
   readonly timings: Record<string, number>;
   readonly delivery: Delivery;

@@ -17,6 +17,8 @@ export interface PredictionRecord {
   model?: { name: string; version: string };
   image?: Envelope['image'];
   embedding?: number[];
+  /** Why a `select-for-labelling` node picked the input, when one did. */
+  labelling?: Envelope['labelling'];
   timingsMs: Record<string, number>;
   metadata: Record<string, string>;
 }
@@ -45,6 +47,7 @@ export function toPredictionRecord(envelope: Envelope, options: { includeEmbeddi
     ...(envelope.model === undefined ? {} : { model: { name: envelope.model.name, version: envelope.model.version } }),
     ...(envelope.image === undefined ? {} : { image: envelope.image }),
     ...(options.includeEmbedding && envelope.embedding !== undefined ? { embedding: Array.from(envelope.embedding, round) } : {}),
+    ...(envelope.labelling === undefined ? {} : { labelling: { ...envelope.labelling, uncertainty: round(envelope.labelling.uncertainty) } }),
     timingsMs: Object.fromEntries(Object.entries(envelope.timings).map(([k, v]) => [k, round(v)])),
     metadata: { ...envelope.metadata },
   };

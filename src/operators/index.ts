@@ -7,5 +7,6 @@ import { infer } from './infer.js';
 import { drift } from './drift.js';
 import { cache } from './cache.js';
 import { filter } from './filter.js';
+import { selectForLabellingSpec } from './select-for-labelling.js';
 
-export const operators: readonly OperatorSpec[] = [fetchObject, decodeImage, microBatch, infer, drift, cache, filter];
+export const operators: readonly OperatorSpec[] = [fetchObject, decodeImage, microBatch, infer, drift, selectForLabellingSpec, cache, filter];

@@ -1,0 +1,157 @@
+/**
+ * `select-for-labelling`: after `infer`, picks the inputs a person should label, within a labelling
+ * budget, and passes only those on, marked with why (`envelope.labelling`: strategy, uncertainty
+ * measure and score, window). Windows are `size` inputs, or fewer when `maxWaitMs` passes first
+ * (or the input ends); in each, a random exploration share is drawn first, then the most uncertain
+ * inputs, stratified by predicted class and optionally diversified by k-center greedy over their
+ * embeddings (src/labelling/selection.ts); a labels-per-hour ceiling caps every window's budget.
+ * Inputs not picked are done here, not failed (as `filter` drops them), so every input is
+ * acknowledged once whatever is picked. Put it on a branch of its own beside the prediction sinks:
+ * it holds a window's inputs until the window closes, which delays their acknowledgement, never the
+ * predictions on the other branch. The budget is per instance: run selection where one instance
+ * sees the whole stream (for example a topology reading the predictions topic).
+ */
+import { performance } from 'node:perf_hooks';
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Observable } from 'rxjs';
+import type { Subscription } from 'rxjs';
+import { defineOperator } from '../core/component.js';
+import type { Operator, OperatorContext } from '../core/component.js';
+import type { Envelope, Item } from '../core/envelope.js';
+import { NO_METRICS } from '../core/metric-family.js';
+import type { CounterFamily } from '../core/metric-family.js';
+import { Random } from '../drift/state/random.js';
+import { RateCeiling, selectForLabelling } from '../labelling/selection.js';
+import type { Candidate } from '../labelling/selection.js';
+import { uncertainty, UNCERTAINTY_METHODS } from '../labelling/uncertainty.js';
+import type { UncertaintyMethod } from '../labelling/uncertainty.js';
+
+/** Inputs of one window at most; why: a window's inputs are held in memory until it closes. */
+export const MAX_WINDOW_INPUTS = 10_000;
+
+/** Options of `select-for-labelling`. */
+export const SelectForLabellingOptions = Type.Object(
+  {
+    method: Type.Union(
+      UNCERTAINTY_METHODS.map((m) => Type.Literal(m)),
+      { default: 'margin', description: 'Uncertainty measure: `least-confidence` (1 − top probability), `margin` (1 − the gap between the two top probabilities) or `entropy` (normalised).' },
+    ),
+    window: Type.Object(
+      {
+        size: Type.Integer({ minimum: 1, maximum: MAX_WINDOW_INPUTS, default: 500, description: 'Inputs per window (held until it closes).' }),
+        maxWaitMs: Type.Integer({ minimum: 1, default: 60_000, description: 'A window closes this long after its first input even if not full (and at the end of input).' }),
+      },
+      { additionalProperties: false, default: {}, description: 'Selection windows.' },
+    ),
+    budget: Type.Object(
+      {
+        perWindow: Type.Integer({ minimum: 0, default: 10, description: 'Inputs picked per window at most.' }),
+        perHour: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Labels per hour at most, what the team can label (a token bucket, full at start).' })),
+      },
+      { additionalProperties: false, default: {}, description: 'The labelling budget.' },
+    ),
+    explorationShare: Type.Number({ minimum: 0, maximum: 1, default: 0.1, description: 'Share of each window\'s picks drawn at random from all its inputs (unbiased accuracy estimates come from these).' }),
+    stratify: Type.Boolean({ default: true, description: 'Equal quotas per predicted class, so a dominant class does not take the whole budget.' }),
+    diversity: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Pick by k-center greedy over embeddings among the most uncertain (needs `includeEmbedding` on `infer`; without embeddings, the most uncertain).' }),
+        pool: Type.Number({ minimum: 1, default: 4, description: 'Candidates considered per pick: k-center runs over the `pool × quota` most uncertain of a class.' }),
+      },
+      { additionalProperties: false, default: {}, description: 'Diversity: near-duplicates cost one label.' },
+    ),
+    seed: Type.Integer({ default: 1, description: 'Seed of the exploration draws.' }),
+  },
+  { additionalProperties: false },
+);
+export type SelectForLabellingOptions = Static<typeof SelectForLabellingOptions>;
+
+const SELECTED: CounterFamily<'strategy'> = { type: 'counter', name: 'centaur_labelling_selected_total', help: 'Inputs picked for labelling, by strategy.', labels: ['strategy'] };
+const CONSIDERED: CounterFamily<never> = { type: 'counter', name: 'centaur_labelling_considered_total', help: 'Inputs a labelling selection considered (with a prediction).', labels: [] };
+
+/** Builds the operator; exported for tests and for embedding without the registry. */
+export function createSelectForLabelling(o: SelectForLabellingOptions, metrics = NO_METRICS, clock: () => number = Date.now): Operator {
+  const method: UncertaintyMethod = o.method;
+  const random = Random.fromSeed(o.seed);
+  const ceiling = o.budget.perHour === undefined ? undefined : new RateCeiling(o.budget.perHour);
+  const selected = metrics.counter(SELECTED);
+  const considered = metrics.counter(CONSIDERED);
+  let windowIndex = 0;
+
+  /** Decides one window: emits the picks, drops the rest. */
+  const decide = (window: readonly Envelope[], emit: (e: Envelope) => void, ctx: OperatorContext): void => {
+    const started = performance.now();
+    const candidates: Candidate[] = [];
+    window.forEach((e, index) => {
+      if (e.prediction === undefined) return;
+      candidates.push({ index, predicted: e.prediction.label, uncertainty: uncertainty(method, e.prediction.probabilities), ...(o.diversity.enabled && e.embedding !== undefined ? { embedding: e.embedding } : {}) });
+    });
+    considered.inc({}, candidates.length);
+    const now = clock();
+    const budget = ceiling === undefined ? o.budget.perWindow : Math.min(o.budget.perWindow, ceiling.available(now));
+    const picks = selectForLabelling(candidates, { budget, explorationShare: o.explorationShare, stratify: o.stratify, diversityPool: o.diversity.enabled ? o.diversity.pool : 1 }, random);
+    ceiling?.spend(picks.length);
+    const byIndex = new Map(picks.map((p) => [p.index, p.strategy]));
+    const scores = new Map(candidates.map((c) => [c.index, c.uncertainty]));
+    const index = windowIndex;
+    windowIndex += 1;
+    const elapsed = (performance.now() - started) / Math.max(1, window.length);
+    window.forEach((e, i) => {
+      e.timings[ctx.nodeId] = elapsed;
+      const strategy = byIndex.get(i);
+      if (strategy === undefined) {
+        ctx.drop?.(e);
+        return;
+      }
+      e.labelling = { strategy, method, uncertainty: scores.get(i)!, node: ctx.nodeId, window: index };
+      selected.inc({ strategy });
+      emit(e);
+    });
+  };
+
+  return {
+    accepts: 'envelope',
+    apply: (input: Observable<Item>, ctx: OperatorContext): Observable<Item> =>
+      new Observable<Item>((subscriber) => {
+        let window: Envelope[] = [];
+        let timer: Subscription | undefined;
+        const close = (): void => {
+          timer?.unsubscribe();
+          timer = undefined;
+          const full = window;
+          window = [];
+          if (full.length > 0) decide(full, (e) => subscriber.next(e), ctx);
+        };
+        const subscription = input.subscribe({
+          next: (item) => {
+            window.push(item as Envelope);
+            if (window.length === 1) timer = ctx.scheduler.schedule(close, o.window.maxWaitMs);
+            if (window.length >= o.window.size) close();
+          },
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => {
+            close();
+            subscriber.complete();
+          },
+        });
+        return () => {
+          timer?.unsubscribe();
+          subscription.unsubscribe();
+        };
+      }),
+  };
+}
+
+/** The `select-for-labelling` operator spec. */
+export const selectForLabellingSpec = defineOperator({
+  kind: 'select-for-labelling',
+  role: 'operator',
+  stability: 'experimental',
+  description: 'Picks the inputs a person should label within a budget (uncertainty, stratified by class, diversified by embeddings, plus a random share) and passes only those on, marked; the rest count as done.',
+  options: SelectForLabellingOptions,
+  examples: [
+    { title: 'Ten labels per 500 inputs, at most 200 an hour', options: { window: { size: 500 }, budget: { perWindow: 10, perHour: 200 } } },
+  ],
+  metrics: [SELECTED, CONSIDERED],
+  create: (o, ctx) => createSelectForLabelling(o, ctx.metrics),
+});
