@@ -19,7 +19,7 @@ export function outputValueOptions(defaultSchema: string) {
       schema: Type.String({
         minLength: 1,
         default: defaultSchema,
-        description: 'A built-in Avro schema (`prediction`, `embedding`, `dead-letter`) or the path of an `.avsc` file that reads the same record.',
+        description: 'A built-in Avro schema (`prediction`, `embedding`, `label-request`, `dead-letter`) or the path of an `.avsc` file that reads the same record.',
       }),
       subject: Type.Optional(Type.String({ minLength: 1, description: 'Registry subject. Default: `<topic>-value` (TopicNameStrategy).' })),
     },

@@ -1,6 +1,6 @@
 /**
  * The records Centaur writes to Kafka, shaped by the Avro schemas in `schemas/avro/`
- * (`prediction`, `embedding`, `dead-letter`). JSON outputs use the same shapes.
+ * (`prediction`, `embedding`, `label-request`, `dead-letter`). JSON outputs use the same shapes.
  */
 import { performance } from 'node:perf_hooks';
 import type { DeadLetter } from '../core/component.js';
@@ -8,7 +8,7 @@ import type { Envelope } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
 
 /** The record kinds a Kafka sink can write. */
-export type OutputRecordKind = 'prediction' | 'embedding';
+export type OutputRecordKind = 'prediction' | 'embedding' | 'label-request';
 
 /** The Kafka header carrying a trace id from input to output. */
 export const TRACE_HEADER = 'trace-id';
@@ -58,8 +58,40 @@ export function embeddingRecord(envelope: Envelope): Record<string, unknown> {
   };
 }
 
+/**
+ * Builds the `label-request` record of an input a `select-for-labelling` node picked; an input
+ * without the mark or a prediction is a data error. Why: the request a labelling team consumes.
+ */
+export function labelRequestRecord(envelope: Envelope, topology: string): Record<string, unknown> {
+  const p = envelope.prediction;
+  const model = envelope.model;
+  const mark = envelope.labelling;
+  if (p === undefined || model === undefined || mark === undefined) {
+    throw new CentaurError('OUTPUT_ENCODE_FAILED', 'the input was not picked for labelling; put a `select-for-labelling` node before this sink');
+  }
+  const uri = envelope.payload.kind === 'reference' ? envelope.payload.uri : (envelope.position.uri ?? null);
+  return {
+    id: `${topology}/${mark.node}/${envelope.id}`,
+    topology,
+    node: mark.node,
+    inputId: envelope.id,
+    key: envelope.key ?? null,
+    imageUri: uri,
+    model: { name: model.name, version: model.version },
+    predicted: p.label,
+    probabilities: p.probabilities.map((probability, i) => ({ label: model.classes?.[i] ?? String(i), probability })),
+    uncertainty: mark.uncertainty,
+    method: mark.method,
+    strategy: mark.strategy,
+    window: mark.window,
+    eventTime: Math.round(envelope.eventTime),
+    requestedAt: Date.now(),
+  };
+}
+
 /** Builds the record of a kind. */
-export function outputRecord(kind: OutputRecordKind, envelope: Envelope): Record<string, unknown> {
+export function outputRecord(kind: OutputRecordKind, envelope: Envelope, topology = ''): Record<string, unknown> {
+  if (kind === 'label-request') return labelRequestRecord(envelope, topology);
   return kind === 'prediction' ? predictionRecord(envelope) : embeddingRecord(envelope);
 }
 

@@ -25,9 +25,9 @@ const options = Type.Object(
   {
     ...ConnectionOptions,
     topic: Type.String({ minLength: 1, description: 'Topic to write to.' }),
-    record: Type.Union([Type.Literal('prediction'), Type.Literal('embedding'), Type.Literal('input')], {
+    record: Type.Union([Type.Literal('prediction'), Type.Literal('embedding'), Type.Literal('label-request'), Type.Literal('input')], {
       default: 'prediction',
-      description: 'What each message holds: the prediction record, the embedding record, or `input` — the input’s original value and key, byte for byte (relaying; `value` is ignored).',
+      description: 'What each message holds: the prediction record, the embedding record, a label request (inputs a `select-for-labelling` node picked; schemas/avro/label-request.avsc), or `input` — the input’s original value and key, byte for byte (relaying; `value` is ignored).',
     }),
     value: outputValueOptions('prediction'),
     schemaRegistry: Type.Optional(SchemaRegistryOptions),
@@ -51,17 +51,19 @@ export const kafkaSink = defineSink({
   examples: [
     { title: 'Prediction records in Avro', options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topic: 'predictions', schemaRegistry: { url: '${CENTAUR_SCHEMA_REGISTRY_URL}' } } },
     { title: 'Embeddings as JSON', options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topic: 'embeddings', record: 'embedding', value: { format: 'json' } } },
+    { title: 'Label requests in Avro (after select-for-labelling)', options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topic: 'label-requests', record: 'label-request', schemaRegistry: { url: '${CENTAUR_SCHEMA_REGISTRY_URL}' } } },
   ],
   // `record: input` relays the input's bytes: no encoding, so no registry.
   validate: (o) => producerProblems(o, o.value.format === 'avro' && o.record !== 'input'),
   needs: (o) => producerNeeds(o),
   create: async (o, ctx): Promise<Sink> => {
     const value: OutputValue = o.value;
-    const schema = value.schema === 'prediction' && o.record === 'embedding' ? { ...value, schema: 'embedding' } : value;
+    // The default schema follows the record: `prediction` names the built-in schema of the record asked for.
+    const schema = value.schema === 'prediction' && (o.record === 'embedding' || o.record === 'label-request') ? { ...value, schema: o.record } : value;
     const encoder = o.record === 'input' ? undefined : await createOutputEncoder(schema, o.topic, o.schemaRegistry, ctx.baseDir);
     const send = await createSinkProducer(o, o.topic, ctx.topologyName, ctx.nodeId, ctx.logger, ctx.shared);
     const batching = new BatchingProducer(o.topic, send.send, o.batchSize, 0, o.maxBatchBytes);
-    return new KafkaSink(o, encoder, batching, send.close);
+    return new KafkaSink(o, encoder, batching, send.close, ctx.topologyName);
   },
 });
 
@@ -75,6 +77,7 @@ class KafkaSink implements Sink {
     private readonly encoder: OutputEncoder | undefined,
     private readonly producer: BatchingProducer,
     private readonly closeProducer: () => Promise<void>,
+    private readonly topology: string,
   ) {
     this.batching = { maxSize: options.batchSize, maxDelayMs: options.lingerMs };
   }
@@ -121,7 +124,7 @@ class KafkaSink implements Sink {
 
   /** The prediction or embedding record, encoded, with trace and model headers. */
   private async encoded(envelope: Envelope, encoder: OutputEncoder, kind: OutputRecordKind): Promise<KafkaOutputMessage> {
-    const value = await encoder.encode(outputRecord(kind, envelope));
+    const value = await encoder.encode(outputRecord(kind, envelope, this.topology));
     const key = this.options.key === 'none' ? null : this.options.key === 'id' ? envelope.id : (envelope.key ?? envelope.id);
     const headers: Record<string, string> = {};
     // The input's trace id travels on; an input without one is traced by its own id.
