@@ -3,8 +3,9 @@
 # (KRaft, single node), a schema registry with the Confluent REST API, Redis, a KServe v2
 # (Open Inference Protocol) inference server: MLServer serving the demo model (scripts/services/kserve),
 # an S3-compatible object store: S3Proxy on the file system (scripts/services/s3), Azurite's
-# blob service for Azure Blob Storage (scripts/services/azurite), and kinesalite for Amazon Kinesis
-# Data Streams (scripts/services/kinesis).
+# blob service for Azure Blob Storage (scripts/services/azurite), kinesalite for Amazon Kinesis
+# Data Streams (scripts/services/kinesis), and Label Studio, the labelling server
+# (scripts/services/labelstudio).
 #
 #   scripts/services/services.sh install            fetch what is missing (Maven Central, apt, PyPI, npm)
 #   scripts/services/services.sh up [SERVICE...]    start (idempotent) and wait until healthy
@@ -14,7 +15,7 @@
 #   scripts/services/services.sh status             one line per service; exit 1 if any is down
 #   scripts/services/services.sh env                the addresses, as shell exports for tests
 #
-# SERVICE is kafka, registry, redis, kserve, s3, azurite or kinesis (default: all). Where a Docker
+# SERVICE is kafka, registry, redis, kserve, s3, azurite, kinesis or labelstudio (default: all). Where a Docker
 # engine answers and CENTAUR_SERVICES_MODE is not `native`, `up`/`down` use docker-compose.yml for
 # kafka, registry and redis; kserve, s3, azurite and kinesis always run natively.
 #
@@ -30,6 +31,8 @@
 #   CENTAUR_S3_ACCESS_KEY_ID, CENTAUR_S3_SECRET_ACCESS_KEY  the credentials it accepts (centaur, centaur-secret)
 #   CENTAUR_AZURITE_PORT    Azurite's blob service port (10000)
 #   CENTAUR_KINESIS_PORT    kinesalite's port, the Kinesis Data Streams API (4567)
+#   CENTAUR_LABEL_STUDIO_PORT  Label Studio's port (8089); its admin is admin@centaur.local, and its
+#                           legacy API token the test token below (a test server: never expose it)
 #   CENTAUR_SERVICES_TIMEOUT_S  seconds to wait for each service to become healthy (120)
 set -euo pipefail
 
@@ -47,6 +50,11 @@ S3_ACCESS_KEY_ID="${CENTAUR_S3_ACCESS_KEY_ID:-centaur}"
 S3_SECRET_ACCESS_KEY="${CENTAUR_S3_SECRET_ACCESS_KEY:-centaur-secret}"
 AZURITE_PORT="${CENTAUR_AZURITE_PORT:-10000}"
 KINESIS_PORT="${CENTAUR_KINESIS_PORT:-4567}"
+LABEL_STUDIO_PORT="${CENTAUR_LABEL_STUDIO_PORT:-8089}"
+# The test server's admin and legacy API token (40 hex digits, as Label Studio makes them).
+LABEL_STUDIO_USER=admin@centaur.local
+LABEL_STUDIO_PASSWORD=centaur-label-studio
+LABEL_STUDIO_TOKEN=c3a7a0e1d2b4f6a8c0e2d4f6a8b0c2e4f6a8b0d2
 # Azurite's one account: the emulator's fixed, publicly documented development account and key.
 AZURITE_ACCOUNT=devstoreaccount1
 AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
@@ -55,7 +63,7 @@ KSERVE_MODEL=horse-or-human
 TIMEOUT_S="${CENTAUR_SERVICES_TIMEOUT_S:-120}"
 LOGS="$HOME_DIR/logs"
 RUN="$HOME_DIR/run"
-ALL=(kafka registry redis kserve s3 azurite kinesis)
+ALL=(kafka registry redis kserve s3 azurite kinesis labelstudio)
 # The services docker-compose.yml knows; the others run natively in every mode.
 COMPOSED=(kafka registry redis)
 
@@ -123,6 +131,10 @@ install_venv() {
     > "$LOGS/$name-install.log" 2>&1 || { tail -n 30 "$LOGS/$name-install.log" >&2; die "pip could not install $what; log: $LOGS/$name-install.log"; }
   echo "$stamp" > "$venv/.stamp"
   log "$what installed in $((SECONDS - started)) s"
+}
+
+install_labelstudio() {
+  install_venv labelstudio "Label Studio"
 }
 
 install_pytools() {
@@ -201,6 +213,7 @@ healthy_redis() { [[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]
 healthy_kserve() {
   curl -fsS "http://127.0.0.1:$KSERVE_HTTP_PORT/v2/models/$KSERVE_MODEL/ready" >/dev/null 2>&1 && port_open "$KSERVE_GRPC_PORT"
 }
+healthy_labelstudio() { curl -fsS "http://127.0.0.1:$LABEL_STUDIO_PORT/health" 2>/dev/null | grep -q '"UP"'; }
 healthy_s3() { curl -fsS "http://127.0.0.1:$S3_PORT/healthz" >/dev/null 2>&1; }
 # Azurite answers an unsigned request with 403 and its own Server header.
 healthy_azurite() { curl -sS -o /dev/null -D - "http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT?comp=list" 2>/dev/null | grep -qi '^server: Azurite-Blob'; }
@@ -253,6 +266,18 @@ start_kserve() {
   # The working folder is MLServer's scratch space (it adds it to sys.path), not the repository.
   spawn kserve env -C "$HOME_DIR/kserve/work" MLSERVER_HTTP_PORT="$KSERVE_HTTP_PORT" MLSERVER_GRPC_PORT="$KSERVE_GRPC_PORT" \
     PYTHONUNBUFFERED=1 "$HOME_DIR/kserve/venv/bin/python" "$HERE/kserve/serve.py" "$ROOT/test/fixtures/kserve"
+}
+
+start_labelstudio() {
+  mkdir -p "$HOME_DIR/labelstudio/data"
+  : > "$LOGS/labelstudio.log"
+  # Its data (SQLite, uploads) lives under the services home; the admin and token are created on the
+  # first start and kept. Local files are served from the system's temporary folder, where tests
+  # write their images. No telemetry.
+  spawn labelstudio env LABEL_STUDIO_BASE_DATA_DIR="$HOME_DIR/labelstudio/data" LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true \
+    LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT="${TMPDIR:-/tmp}" SENTRY_DSN= FRONTEND_SENTRY_DSN= COLLECT_ANALYTICS=false PYTHONUNBUFFERED=1 \
+    "$HOME_DIR/labelstudio/venv/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$LABEL_STUDIO_PORT" \
+    --username "$LABEL_STUDIO_USER" --password "$LABEL_STUDIO_PASSWORD" --user-token "$LABEL_STUDIO_TOKEN" --enable-legacy-api-token
 }
 
 start_s3() {
@@ -309,6 +334,7 @@ up_one() {
     s3) ports=("$S3_PORT:S3_PORT") ;;
     azurite) ports=("$AZURITE_PORT:AZURITE_PORT") ;;
     kinesis) ports=("$KINESIS_PORT:KINESIS_PORT") ;;
+    labelstudio) ports=("$LABEL_STUDIO_PORT:LABEL_STUDIO_PORT") ;;
   esac
   for port in "${ports[@]}"; do
     if ! pid_alive "$name" && port_open "${port%%:*}"; then
@@ -405,6 +431,8 @@ case "$cmd" in
     echo "export CENTAUR_S3_ENDPOINT=\${CENTAUR_S3_ENDPOINT:-http://127.0.0.1:$S3_PORT}"
     # The test server's credentials and region, for the AWS SDK's standard chain.
     echo "export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY AWS_REGION=us-east-1"
+    echo "export CENTAUR_LABEL_STUDIO_URL=\${CENTAUR_LABEL_STUDIO_URL:-http://127.0.0.1:$LABEL_STUDIO_PORT}"
+    echo "export CENTAUR_LABEL_STUDIO_TOKEN=\${CENTAUR_LABEL_STUDIO_TOKEN:-$LABEL_STUDIO_TOKEN}"
     echo "export CENTAUR_KINESIS_ENDPOINT=\${CENTAUR_KINESIS_ENDPOINT:-http://127.0.0.1:$KINESIS_PORT}"
     echo "export CENTAUR_AZURE_BLOB_CONNECTION_STRING=\"\${CENTAUR_AZURE_BLOB_CONNECTION_STRING:-DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT;}\""
     ;;

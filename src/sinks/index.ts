@@ -9,5 +9,6 @@ import { objectSink } from './object-sink.js';
 import { featureStoreSink } from './feature-store-sink.js';
 import { tfrecordSink } from './tfrecord-sink.js';
 import { retrainTriggerSink } from './retrain-trigger-sink.js';
+import { labelStudioSink } from './label-studio-sink.js';
 
-export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter, objectSink, tfrecordSink, featureStoreSink, retrainTriggerSink];
+export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter, objectSink, tfrecordSink, featureStoreSink, retrainTriggerSink, labelStudioSink];

@@ -1,0 +1,134 @@
+/**
+ * The part of Label Studio's REST API a labelling pipeline needs: find or create a project with a
+ * choices labelling config, find a task by the input id it carries (task creation is not idempotent,
+ * so a retried write looks first), connect a local-files storage (Label Studio serves local images
+ * only under one), and import tasks with a pre-annotation. Authentication is a
+ * legacy API token (`Authorization: Token …`) or a personal access token, exchanged for a
+ * short-lived access token (`/api/token/refresh`) and renewed when it expires. Errors are typed:
+ * unreachable, 5xx and 429 are retriable `SINK_WRITE_FAILED`; other answers are not. The token never
+ * appears in an error message.
+ */
+import { CentaurError } from '../core/errors.js';
+
+/** How to reach and authenticate with the server. */
+export interface LabelStudioConnection {
+  readonly url: string;
+  readonly token: string;
+  /** `legacy`: the token is sent as is; `personal`: a personal access token (refresh token). */
+  readonly tokenType: 'legacy' | 'personal';
+  readonly timeoutMs: number;
+}
+
+/** A task to import: its data (the image URL and the input's fields) and the model's pre-annotation. */
+export interface LabelStudioTask {
+  readonly data: Readonly<Record<string, string | number>>;
+  readonly prediction: { readonly modelVersion: string; readonly score: number; readonly choice: string };
+}
+
+/** The choice a person picks when an input is none of the model's classes. */
+export const NEW_CLASS_CHOICE = 'other / new class';
+
+/** Escapes text for an XML attribute. */
+function xmlAttribute(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** The labelling config: the image and one choice per class, plus "other / new class". */
+export function choicesConfig(classes: readonly string[]): string {
+  const choices = [...classes, NEW_CLASS_CHOICE].map((c) => `<Choice value="${xmlAttribute(c)}"/>`).join('');
+  return `<View><Image name="image" value="$image"/><Choices name="label" toName="image" choice="single" showInline="true">${choices}</Choices></View>`;
+}
+
+/** A Label Studio server; why: the sink (and later the label source) speak to it through one client. */
+export class LabelStudioClient {
+  private access: string | undefined;
+
+  constructor(private readonly connection: LabelStudioConnection) {}
+
+  /** The id of the project with this title, created with a choices config for `classes` when missing. */
+  async ensureProject(title: string, classes: readonly string[]): Promise<number> {
+    const found = await this.request<{ results?: { id: number; title: string }[] } | { id: number; title: string }[]>('GET', `/api/projects?title=${encodeURIComponent(title)}&page_size=100`);
+    const list = Array.isArray(found) ? found : (found.results ?? []);
+    const existing = list.find((p) => p.title === title);
+    if (existing !== undefined) return existing.id;
+    const created = await this.request<{ id: number }>('POST', '/api/projects', { title, label_config: choicesConfig(classes) });
+    return created.id;
+  }
+
+  /**
+   * Connects a local-files storage for `dir` to the project unless one already covers it; why:
+   * Label Studio serves a local file only under a storage of the project (never its document root itself).
+   */
+  async ensureLocalStorage(project: number, dir: string): Promise<void> {
+    const storages = await this.request<{ path?: string }[]>('GET', `/api/storages/localfiles?project=${project}`);
+    const covered = storages.some((x) => typeof x.path === 'string' && (dir === x.path || dir.startsWith(`${x.path.replace(/\/+$/, '')}/`)));
+    if (!covered) await this.request('POST', '/api/storages/localfiles', { project, path: dir, use_blob_urls: false, title: 'centaur images' });
+  }
+
+  /** The id of the project's task whose data carries this input id, or undefined. */
+  async findTask(project: number, inputId: string): Promise<number | undefined> {
+    const query = JSON.stringify({ filters: { conjunction: 'and', items: [{ filter: 'filter:tasks:data.inputId', operator: 'equal', type: 'String', value: inputId }] } });
+    const answer = await this.request<{ tasks?: { id: number; data?: { inputId?: unknown } }[] }>('GET', `/api/tasks?project=${project}&page_size=10&query=${encodeURIComponent(query)}`);
+    return (answer.tasks ?? []).find((t) => t.data?.inputId === inputId)?.id;
+  }
+
+  /** Imports tasks with their pre-annotations into a project. */
+  async importTasks(project: number, tasks: readonly LabelStudioTask[]): Promise<number> {
+    if (tasks.length === 0) return 0;
+    const body = tasks.map((t) => ({
+      data: t.data,
+      predictions: [{ model_version: t.prediction.modelVersion, score: t.prediction.score, result: [{ from_name: 'label', to_name: 'image', type: 'choices', value: { choices: [t.prediction.choice] } }] }],
+    }));
+    const answer = await this.request<{ task_count?: number }>('POST', `/api/projects/${project}/import`, body);
+    return answer.task_count ?? tasks.length;
+  }
+
+  /** The Authorization header, exchanging a personal access token when needed. */
+  private async authorization(renew: boolean): Promise<string> {
+    if (this.connection.tokenType === 'legacy') return `Token ${this.connection.token}`;
+    if (this.access === undefined || renew) {
+      const answer = await this.fetch('POST', '/api/token/refresh', { refresh: this.connection.token }, undefined);
+      const access = (answer as { access?: unknown }).access;
+      if (typeof access !== 'string') throw new CentaurError('SINK_WRITE_FAILED', 'Label Studio did not exchange the personal access token for an access token');
+      this.access = access;
+    }
+    return `Bearer ${this.access}`;
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    try {
+      return (await this.fetch(method, path, body, await this.authorization(false))) as T;
+    } catch (error) {
+      // An expired access token: renew once.
+      if (this.connection.tokenType === 'personal' && error instanceof CentaurError && error.message.includes('HTTP 401')) {
+        return (await this.fetch(method, path, body, await this.authorization(true))) as T;
+      }
+      throw error;
+    }
+  }
+
+  private async fetch(method: string, path: string, body: unknown, authorization: string | undefined): Promise<unknown> {
+    const url = `${this.connection.url.replace(/\/+$/, '')}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(authorization === undefined ? {} : { authorization }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.connection.timeoutMs),
+      });
+    } catch (error) {
+      throw new CentaurError('SINK_WRITE_FAILED', `Label Studio at ${this.connection.url} is unreachable: ${(error as Error).message}`, { cause: error, retriable: true });
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      const detail = text.slice(0, 200).replaceAll(this.connection.token, '<token>');
+      throw new CentaurError('SINK_WRITE_FAILED', `Label Studio answered ${method} ${path.split('?')[0] ?? path}: HTTP ${response.status} ${detail}`, { retriable: response.status >= 500 || response.status === 429 });
+    }
+    try {
+      return text.length === 0 ? {} : (JSON.parse(text) as unknown);
+    } catch {
+      throw new CentaurError('SINK_WRITE_FAILED', `Label Studio answered ${method} ${path.split('?')[0] ?? path} with something other than JSON`);
+    }
+  }
+}
