@@ -25,6 +25,7 @@ import { optionRows } from '../../src/reference/component-docs.js';
 import { BROKERS, createTopics, produce, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
 import { KINESIS_ENDPOINT, streamWithOneRecord } from '../helpers/kinesis.js';
 import { REDIS_URL } from '../helpers/redis.js';
+import { LABEL_STUDIO_TOKEN, LABEL_STUDIO_URL } from '../helpers/label-studio.js';
 
 const ajv = new Ajv({ useDefaults: true, strict: false });
 const logger = createLogger('silent');
@@ -51,6 +52,8 @@ const SERVICES: Record<string, string> = {
   CENTAUR_SCHEMA_REGISTRY_URL: REGISTRY_URL,
   CENTAUR_REDIS_URL: REDIS_URL,
   CENTAUR_KINESIS_ENDPOINT: KINESIS_ENDPOINT,
+  CENTAUR_LABEL_STUDIO_URL: LABEL_STUDIO_URL,
+  CENTAUR_LABEL_STUDIO_TOKEN: LABEL_STUDIO_TOKEN,
 };
 
 const imageRows = [0.2, 0.4, 0.6].map((brightness) => ({ values: { brightness, contrast: 0.1, sharpness: 0.01, width: 64, height: 48, format: 'jpeg' } }));
@@ -107,7 +110,7 @@ async function runnable(spec: ComponentSpec, inputs: readonly Buffer[]): Promise
   return options;
 }
 
-/** The one input an operator or sink gets: the JPEG, decoded by decode-image's defaults, predicted and labelled. */
+/** The one input an operator or sink gets: the JPEG, decoded by decode-image's defaults, predicted, labelled and picked for labelling. */
 async function preparedEnvelope(bytes: Buffer): Promise<Envelope> {
   const decodeImage = componentByKind('decode-image');
   assert.ok(decodeImage?.role === 'operator');
@@ -123,6 +126,7 @@ async function preparedEnvelope(bytes: Buffer): Promise<Envelope> {
     prediction: { label: 'horse', classIndex: 0, confidence: 0.9, probabilities: [0.9, 0.1] },
     model: { name: 'horse-or-human', version: '1', classes: ['horse', 'human'] },
     embedding: new Float32Array(1280).fill(0.5),
+    labelling: { strategy: 'uncertainty', method: 'margin', uncertainty: 0.2, node: 'select', window: 0 },
   };
 }
 
