@@ -44,7 +44,14 @@ export interface RuntimeGaugeSource {
   ready(): boolean;
   running(): boolean;
   /** Inputs finished (ok, dead-lettered) and labelled predictions (correct of labelled). */
-  totals(): { readonly completed: number; readonly deadLetters: number; readonly correct: number; readonly labelled: number };
+  totals(): {
+    readonly completed: number;
+    readonly deadLetters: number;
+    readonly correct: number;
+    readonly labelled: number;
+    /** Per class: inputs labelled with it, predictions of it among labelled inputs, correct ones. */
+    readonly perClass?: ReadonlyMap<string, { readonly labelled: number; readonly predicted: number; readonly correct: number }>;
+  };
 }
 
 /** Short-window figures for the status API, kept beside the Prometheus families. */
@@ -152,6 +159,22 @@ export class CentaurMetrics {
         this.inc({ topology, outcome: 'wrong' }, totals.labelled - totals.correct);
       },
     });
+    for (const [name, help, field] of [
+      ['centaur_class_labelled_total', 'Labelled predictions by true class (the model\'s classes, `other` for a label outside them): recall = correct / labelled.', 'labelled'],
+      ['centaur_class_predicted_total', 'Labelled predictions by predicted class: precision = correct / predicted.', 'predicted'],
+      ['centaur_class_correct_total', 'Correct labelled predictions by class.', 'correct'],
+    ] as const) {
+      new Counter({
+        name,
+        help,
+        labelNames: ['topology', 'class'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [cls, counts] of gauges.totals().perClass ?? new Map<string, { labelled: number; predicted: number; correct: number }>()) this.inc({ topology, class: cls }, counts[field]);
+        },
+      });
+    }
     this.endToEnd = new FastHistogram('centaur_end_to_end_latency_seconds', "From an input's event time to its last sink acknowledgement.", ['topology'], LATENCY_BUCKETS, this.registry).labels(t);
     this.processing = new FastHistogram('centaur_processing_latency_seconds', 'From admission by the source to the last sink acknowledgement.', ['topology'], LATENCY_BUCKETS, this.registry).labels(t);
     new Gauge({

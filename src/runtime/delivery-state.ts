@@ -12,6 +12,9 @@ export class DeliveryState implements Delivery {
   /** Whether a prediction was compared with a ground-truth label, and matched. */
   labelled = false;
   correct = false;
+  /** With a label: the true class (the model's class, or `other` for one outside its list) and the predicted one. */
+  trueClass: string | undefined;
+  predictedClass: string | undefined;
   done = false;
 
   constructor(

@@ -8,6 +8,18 @@ import { LatencyHistogram } from './latency-histogram.js';
 import { RecentLatency } from './recent-latency.js';
 import type { RunSummary } from './run-summary.js';
 
+/** The class a label outside the model's class list (a new class) is counted under. */
+export const OTHER_CLASS = 'other';
+/** Distinct classes counted at most; later ones count under {@link OTHER_CLASS} (bounded metric labels). */
+export const MAX_COUNTED_CLASSES = 1000;
+
+/** Labelled predictions of one class: inputs whose label is it, predictions of it among labelled inputs, and the correct ones. */
+export interface ClassCounts {
+  labelled: number;
+  predicted: number;
+  correct: number;
+}
+
 /** Totals of a run so far, for the status API. */
 export interface RunTotals {
   readonly inputs: number;
@@ -16,11 +28,13 @@ export interface RunTotals {
   readonly deadLetters: number;
   readonly correct: number;
   readonly labelled: number;
+  /** Per class (precision = correct / predicted, recall = correct / labelled). */
+  readonly perClass: ReadonlyMap<string, Readonly<ClassCounts>>;
 }
 
 /** Counts, latencies and memory of one run. */
 export class RunStats {
-  private readonly totals = { inputs: 0, completed: 0, predictions: 0, deadLetters: 0, correct: 0, labelled: 0 };
+  private readonly totals = { inputs: 0, completed: 0, predictions: 0, deadLetters: 0, correct: 0, labelled: 0, perClass: new Map<string, ClassCounts>() };
   private readonly latency = new LatencyHistogram();
   private readonly recent = new RecentLatency();
   private startedAt = 0;
@@ -59,9 +73,24 @@ export class RunStats {
       if (state.labelled) {
         t.labelled += 1;
         if (state.correct) t.correct += 1;
+        if (state.trueClass !== undefined) this.countClass(state.trueClass).labelled += 1;
+        if (state.predictedClass !== undefined) this.countClass(state.predictedClass).predicted += 1;
+        if (state.correct && state.trueClass !== undefined) this.countClass(state.trueClass).correct += 1;
       }
     }
     return { endToEndSeconds, processingSeconds: processingMs / 1000 };
+  }
+
+  /** The counts of a class, created on first use (beyond {@link MAX_COUNTED_CLASSES}, those of `other`). */
+  private countClass(name: string): ClassCounts {
+    const map = this.totals.perClass;
+    const key = map.has(name) || map.size < MAX_COUNTED_CLASSES ? name : OTHER_CLASS;
+    let counts = map.get(key);
+    if (counts === undefined) {
+      counts = { labelled: 0, predicted: 0, correct: 0 };
+      map.set(key, counts);
+    }
+    return counts;
   }
 
   /** Totals so far (a live view: read, do not keep). */
@@ -94,7 +123,7 @@ export class RunStats {
       durationSeconds: seconds,
       imagesPerSecond: seconds > 0 ? t.inputs / seconds : 0,
       latencyMs: { p50: this.latency.quantile(0.5), p95: this.latency.quantile(0.95), p99: this.latency.quantile(0.99) },
-      ...(t.labelled > 0 ? { accuracy: { correct: t.correct, labelled: t.labelled, ratio: t.correct / t.labelled } } : {}),
+      ...(t.labelled > 0 ? { accuracy: { correct: t.correct, labelled: t.labelled, ratio: t.correct / t.labelled, perClass: perClassFigures(t.perClass) } } : {}),
       peakRssBytes: this.peakRss,
       peakInFlight,
       drainTimedOut,
@@ -104,4 +133,13 @@ export class RunStats {
   private sampleRss(): void {
     this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
   }
+}
+
+/** Precision and recall per class from the counts (null where undefined: nothing predicted, or no label of it). */
+export function perClassFigures(counts: ReadonlyMap<string, Readonly<ClassCounts>>): Record<string, { labelled: number; predicted: number; correct: number; precision: number | null; recall: number | null }> {
+  const out: Record<string, { labelled: number; predicted: number; correct: number; precision: number | null; recall: number | null }> = {};
+  for (const [name, c] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
+    out[name] = { ...c, precision: c.predicted === 0 ? null : c.correct / c.predicted, recall: c.labelled === 0 ? null : c.correct / c.labelled };
+  }
+  return out;
 }

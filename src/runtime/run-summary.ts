@@ -15,7 +15,13 @@ export interface RunSummary {
   /** Source emission to last acknowledgement, per input. */
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number };
   /** Predictions compared with ground-truth labels, when the source had labels. */
-  readonly accuracy?: { readonly correct: number; readonly labelled: number; readonly ratio: number };
+  readonly accuracy?: {
+    readonly correct: number;
+    readonly labelled: number;
+    readonly ratio: number;
+    /** Per class (the model's, and `other` for labels outside its list): counts, precision and recall. */
+    readonly perClass?: Readonly<Record<string, { readonly labelled: number; readonly predicted: number; readonly correct: number; readonly precision: number | null; readonly recall: number | null }>>;
+  };
   readonly peakRssBytes: number;
   readonly peakInFlight: number;
   readonly drainTimedOut: boolean;
@@ -29,6 +35,9 @@ export function formatSummary(s: RunSummary): string {
   ];
   if (s.accuracy !== undefined) {
     lines.push(`accuracy against labels: ${(s.accuracy.ratio * 100).toFixed(1)}% (${s.accuracy.correct}/${s.accuracy.labelled})`);
+    const classes = Object.entries(s.accuracy.perClass ?? {});
+    const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(1)}%`);
+    if (classes.length > 0 && classes.length <= 10) lines.push(`per class: ${classes.map(([name, c]) => `${name} precision ${pct(c.precision)} recall ${pct(c.recall)}`).join('; ')}`);
   }
   if (s.unfinished > 0) lines.push(`${s.unfinished} inputs were still in flight when the drain timed out; they will be read again on restart`);
   return lines.join('\n');

@@ -18,6 +18,7 @@ import type { HistogramChild } from '../observability/fast-histogram.js';
 import { microBatchBuffer } from '../rx/micro-batch-buffer.js';
 import type { DeadLetterRoute } from './dead-letters.js';
 import { DeliveryState } from './delivery-state.js';
+import { OTHER_CLASS } from './run-stats.js';
 import { unbatch } from './items.js';
 import type { NodeCounters, NodeHealth } from './node-counters.js';
 
@@ -125,6 +126,10 @@ async function writeOne(item: Item, w: SinkWriterContext): Promise<void> {
       if (envelope.label !== undefined) {
         state.labelled = true;
         state.correct = envelope.label === envelope.prediction.label;
+        const classes = envelope.model?.classes;
+        // The class label of the per-class metrics stays within the model's class list.
+        state.trueClass = classes === undefined || classes.includes(envelope.label) ? envelope.label : OTHER_CLASS;
+        state.predictedClass = envelope.prediction.label;
       }
     }
     envelope.delivery.acknowledge();

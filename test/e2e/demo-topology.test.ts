@@ -62,6 +62,9 @@ test('the demo model classifies a fresh generated holdout above 95%, and bad fil
   assert.equal(summary.unfinished, 0);
   assert.ok(summary.accuracy !== undefined);
   assert.ok(summary.accuracy.ratio > 0.95, `accuracy ${summary.accuracy.ratio}`);
+  // Per class, from the folder labels: both classes seen, each recall and precision high.
+  assert.deepEqual(Object.keys(summary.accuracy.perClass ?? {}), ['horse', 'human']);
+  for (const c of Object.values(summary.accuracy.perClass ?? {})) assert.ok((c.precision ?? 0) > 0.9 && (c.recall ?? 0) > 0.9 && c.labelled > 50, JSON.stringify(c));
 
   const records = await readJsonl(path.join(dir, 'out'), 'out');
   assert.equal(records.length, 120);

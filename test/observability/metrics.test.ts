@@ -13,7 +13,7 @@ function metrics(): CentaurMetrics {
     inFlight: () => ({ count: 3, bytes: 300, paused: true }),
     ready: () => false,
     running: () => true,
-    totals: () => ({ completed: 5, deadLetters: 1, correct: 3, labelled: 4 }),
+    totals: () => ({ completed: 5, deadLetters: 1, correct: 3, labelled: 4, perClass: new Map([['horse', { labelled: 3, predicted: 2, correct: 2 }], ['other', { labelled: 1, predicted: 0, correct: 0 }]]) }),
   }, allMetricFamilies());
 }
 
@@ -35,6 +35,10 @@ test('runtime figures are read at scrape time', async () => {
   assert.equal(sample(body, 'centaur_inputs_completed_total{topology="cams",outcome="ok"}'), 5);
   assert.equal(sample(body, 'centaur_inputs_completed_total{topology="cams",outcome="dead_letter"}'), 1);
   assert.equal(sample(body, 'centaur_labelled_predictions_total{topology="cams",outcome="wrong"}'), 1);
+  assert.equal(sample(body, 'centaur_class_labelled_total{topology="cams",class="horse"}'), 3);
+  assert.equal(sample(body, 'centaur_class_predicted_total{topology="cams",class="horse"}'), 2);
+  assert.equal(sample(body, 'centaur_class_correct_total{topology="cams",class="horse"}'), 2);
+  assert.equal(sample(body, 'centaur_class_labelled_total{topology="cams",class="other"}'), 1);
 });
 
 /** A family some component declares, as the registry lists it. */
