@@ -304,7 +304,7 @@ export async function runDriftBench(o: DriftBenchOptions): Promise<DriftBenchRes
         let requests = 0;
         let before = 0;
         for (let e = 0; e < o.repeats; e += 1) {
-          const random = Random.fromSeed(size * 7919 + e * 104729 + shift.name.length);
+          const random = Random.fromSeed(size * 7919 + e * 104729 + shifts.indexOf(shift) * 15485863);
           const t = new RetrainTrigger(TRIGGER);
           const first = { condition: null as number | null, dataset: null as number | null, embedding: null as number | null, outputs: null as number | null };
           for (let w = 0; w < PRELUDE + HORIZON; w += 1) {

@@ -16,7 +16,7 @@ import { RetrainConditionOptions } from './retrain-trigger.js';
 
 const ColumnChoiceOptions = Type.Object(
   {
-    method: Type.Optional(Type.String({ description: 'Evidently method id: ks, chisquare, z, psi, kl_div, jensenshannon, wasserstein (default: Evidently\'s automatic choice; `jensenshannon` for numerical features in streaming mode).' })),
+    method: Type.Optional(Type.String({ description: 'Evidently method id: ks, chisquare, z, psi, kl_div, jensenshannon, wasserstein (default: the calibrated one, else Evidently\'s automatic choice; `ks` on the bins for numerical features in streaming mode).' })),
     threshold: Type.Optional(Type.Number({ description: "The method's threshold (default: Evidently's)." })),
   },
   { additionalProperties: false },

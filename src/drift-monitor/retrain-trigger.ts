@@ -287,7 +287,8 @@ export class RetrainTrigger {
       model: last.model,
       reason: describeCondition(effectiveCondition(this.options, last)),
       reasons: conditionParts(effectiveCondition(this.options, last)).signals.filter((s) => signalVerdict(last, s, this.options) === 'holds'),
-      episode: `${last.topology}/${last.node}/${model}/${first.kind}-${first.start}`,
+      // Count windows restart their ordinals with the node: the request time keeps such an episode's id unique.
+      episode: `${last.topology}/${last.node}/${model}/${first.kind}-${first.start}${first.kind === 'count' ? `@${now}` : ''}`,
       requestedAt: now,
       windows,
       driftedFeatures: last.columns.filter((c) => c.drifted).map((c) => ({ name: c.name, method: c.method, score: c.score, threshold: c.threshold })),

@@ -52,9 +52,9 @@ function interpolate(n: number, s1: number, t1: number, s2: number, t2: number):
 
 /**
  * A calibrated threshold for a window that compared `n` values: the calibrated size's own, else
- * interpolated on log(size) between the nearest sizes; outside the calibrated sizes, a p-value
- * threshold is the nearest size's and a distance threshold scales as 1/√n from it (the way a
- * distance between stationary samples shrinks). Why: time windows hold as many inputs as arrived.
+ * interpolated on log(size) between the nearest sizes; below the smallest size a distance threshold
+ * grows as 1/√n from it (p-value thresholds stay), above the largest size every threshold stays the
+ * largest size's. Why: time windows hold as many inputs as arrived.
  */
 export function thresholdAt(calibration: ModeCalibration, n: number, pick: (size: SizeCalibration) => number | undefined, distance: boolean): number | undefined {
   const points = calibration.sizes.flatMap((s) => {
@@ -65,7 +65,9 @@ export function thresholdAt(calibration: ModeCalibration, n: number, pick: (size
   const first = points[0]!;
   const last = points[points.length - 1]!;
   if (n <= first[0]) return distance ? first[1] * Math.sqrt(first[0] / n) : first[1];
-  if (n >= last[0]) return distance ? last[1] * Math.sqrt(last[0] / n) : last[1];
+  // Above the largest size the distance between stationary samples levels off at the reference's
+  // own noise (it goes as √(1/n + 1/m)), so the largest size's threshold stands.
+  if (n >= last[0]) return last[1];
   for (let i = 1; i < points.length; i += 1) {
     const [s2, t2] = points[i]!;
     const [s1, t1] = points[i - 1]!;

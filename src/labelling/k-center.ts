@@ -35,6 +35,7 @@ export function kCenterGreedy(points: readonly ArrayLike<number>[], k: number, f
         best = i;
       }
     }
+    if (best < 0) break;
     chosen.push(best);
     taken[best] = 1;
     const c = points[best]!;

@@ -107,6 +107,25 @@ export class LabelStudioClient {
     }
   }
 
+  /** The server's address without any user:password part, for messages. */
+  private where(): string {
+    try {
+      const u = new URL(this.connection.url);
+      u.username = '';
+      u.password = '';
+      return u.toString().replace(/\/$/, '');
+    } catch {
+      return '<invalid url>';
+    }
+  }
+
+  /** Text with the tokens (given and exchanged) replaced; why: answers and errors may echo them. */
+  private redact(text: string): string {
+    let out = text.replaceAll(this.connection.token, '<token>');
+    if (this.access !== undefined) out = out.replaceAll(this.access, '<token>');
+    return out;
+  }
+
   private async fetch(method: string, path: string, body: unknown, authorization: string | undefined): Promise<unknown> {
     const url = `${this.connection.url.replace(/\/+$/, '')}${path}`;
     let response: Response;
@@ -118,11 +137,11 @@ export class LabelStudioClient {
         signal: AbortSignal.timeout(this.connection.timeoutMs),
       });
     } catch (error) {
-      throw new CentaurError('SINK_WRITE_FAILED', `Label Studio at ${this.connection.url} is unreachable: ${(error as Error).message}`, { cause: error, retriable: true });
+      throw new CentaurError('SINK_WRITE_FAILED', `Label Studio at ${this.where()} is unreachable: ${this.redact((error as Error).message)}`, { retriable: true });
     }
     const text = await response.text();
     if (!response.ok) {
-      const detail = text.slice(0, 200).replaceAll(this.connection.token, '<token>');
+      const detail = this.redact(text).slice(0, 200);
       throw new CentaurError('SINK_WRITE_FAILED', `Label Studio answered ${method} ${path.split('?')[0] ?? path}: HTTP ${response.status} ${detail}`, { retriable: response.status >= 500 || response.status === 429 });
     }
     try {

@@ -65,7 +65,9 @@ function pickStratum(candidates: readonly Candidate[], count: number, pool: numb
   if (count <= 0) return [];
   const ranked = [...candidates].sort((a, b) => b.uncertainty - a.uncertainty || a.index - b.index);
   const considered = ranked.slice(0, Math.max(count, Math.floor(count * pool)));
-  const withEmbeddings = considered.every((c) => c.embedding !== undefined && c.embedding.length > 0);
+  // Diversity needs comparable vectors: all present, of one length, finite.
+  const dimension = considered[0]?.embedding?.length ?? 0;
+  const withEmbeddings = dimension > 0 && considered.every((c) => c.embedding !== undefined && c.embedding.length === dimension && Array.prototype.every.call(c.embedding, Number.isFinite));
   if (pool <= 1 || !withEmbeddings || considered.length <= count) return ranked.slice(0, count).map((c) => ({ index: c.index, strategy: 'uncertainty' }));
   // k-center from the most uncertain: each further pick is the candidate least like those taken.
   return kCenterGreedy(considered.map((c) => c.embedding!), count, 0).map((i) => ({ index: considered[i]!.index, strategy: 'diversity' }));
@@ -102,14 +104,18 @@ export class RateCeiling {
   private tokens: number;
   private last: number | undefined;
 
+  private readonly capacity: number;
+
   constructor(private readonly perHour: number) {
     if (!(perHour > 0)) throw new RangeError('a labelling rate ceiling must be above 0 labels per hour');
-    this.tokens = perHour;
+    // At least one whole label fits, so a ceiling below one an hour still yields labels.
+    this.capacity = Math.max(1, perHour);
+    this.tokens = this.capacity;
   }
 
   /** Whole labels available at time `now` (ms). */
   available(now: number): number {
-    if (this.last !== undefined) this.tokens = Math.min(this.perHour, this.tokens + ((now - this.last) / 3_600_000) * this.perHour);
+    if (this.last !== undefined) this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 3_600_000) * this.perHour);
     this.last = now;
     return Math.floor(this.tokens);
   }

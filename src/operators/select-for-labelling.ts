@@ -103,9 +103,9 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
         ctx.drop?.(e);
         return;
       }
-      e.labelling = { strategy, method, uncertainty: scores.get(i)!, node: ctx.nodeId, window: index };
+      // A copy carries the mark: the same envelope may travel other branches (a prediction sink), which must not see it.
       selected.inc({ strategy });
-      emit(e);
+      emit({ ...e, labelling: { strategy, method, uncertainty: scores.get(i)!, node: ctx.nodeId, window: index } });
     });
   };
 

@@ -52,7 +52,12 @@ function imageUrl(envelope: Envelope, o: Options, localRoot: string | undefined)
   const uri = envelope.payload.kind === 'reference' ? envelope.payload.uri : envelope.position.uri;
   if (uri === undefined) return new CentaurError('OUTPUT_ENCODE_FAILED', 'the input has no URI to show; use `image: inline`');
   if (/^(https?|s3|gs|azure-blob):\/\//i.test(uri)) return { url: uri };
-  const file = uri.startsWith('file:') ? fileURLToPath(uri) : uri;
+  let file: string;
+  try {
+    file = uri.startsWith('file:') ? fileURLToPath(uri) : uri;
+  } catch {
+    return new CentaurError('OUTPUT_ENCODE_FAILED', 'the input\'s file URI is not a local path');
+  }
   if (localRoot === undefined) return new CentaurError('OUTPUT_ENCODE_FAILED', 'a local image needs `localFilesRoot` (the folder Label Studio serves local files from), or `image: inline`');
   const relative = path.relative(localRoot, path.resolve(file));
   if (relative.startsWith('..') || path.isAbsolute(relative)) return new CentaurError('OUTPUT_ENCODE_FAILED', 'the image is outside `localFilesRoot`');

@@ -67,7 +67,6 @@ export const driftMerge = defineSource({
   async create(o, ctx): Promise<Source> {
     const profile = await loadProfileFor({ ...(o.profile === undefined ? {} : { profile: o.profile }), ...(o.model === undefined ? {} : { modelDir: o.model.path }) }, ctx.baseDir, ctx.nodeId);
     const { setup, columns } = resolveSetup(profile, o, ctx.nodeId);
-  noteThresholds(o.thresholds, setup, ctx.logger, ctx.nodeId);
     noteThresholds(o.thresholds, setup, ctx.logger, ctx.nodeId);
     const publishers = await analysisPublishers(o, ctx);
     const factory = await createClientFactory(connectionSettings(o, ctx.topologyName, ctx.nodeId), ctx.logger);

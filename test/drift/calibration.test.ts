@@ -173,7 +173,7 @@ test('a threshold flags the allowed number of windows and never splits a tie', (
   assert.ok(thresholdFlagging('jensenshannon', [0, 0, 0], 1) > 0, 'a constant statistic: only a change alarms');
 });
 
-test('a window of another size reads thresholds interpolated on log(size); beyond the sizes, distances scale as 1/√n', () => {
+test('a window of another size reads thresholds interpolated on log(size); below the sizes distances grow as 1/√n, above them the largest size\'s stand', () => {
   const calibration: ModeCalibration = {
     sizes: [
       { size: 100, features: {}, embedding: 0.4 },
@@ -183,7 +183,7 @@ test('a window of another size reads thresholds interpolated on log(size); beyon
   const at = (n: number): number | undefined => thresholdAt(calibration, n, (s) => s.embedding ?? undefined, true);
   assert.equal(at(100), 0.4);
   assert.ok(Math.abs(at(200)! - Math.sqrt(0.4 * 0.2)) < 1e-12, 'the geometric middle at the geometric middle size');
-  assert.ok(Math.abs(at(1600)! - 0.1) < 1e-12);
+  assert.equal(at(1600), 0.2, 'a larger window keeps the largest size\'s threshold (the reference\'s own noise remains)');
   assert.ok(Math.abs(at(25)! - 0.8) < 1e-12);
   assert.equal(thresholdAt(calibration, 25, () => 0.01, false), 0.01, 'p-value thresholds stay put outside the sizes');
 });

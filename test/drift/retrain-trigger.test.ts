@@ -203,7 +203,7 @@ test('any-of: a new class seen only in embeddings starts an episode; the request
   if (outcome.kind !== 'request') return;
   assert.equal(outcome.request.reason, 'anyOf(dataset, embedding)');
   assert.deepEqual(outcome.request.reasons, ['dataset', 'embedding']);
-  assert.equal(outcome.request.episode, 't/drift/demo@1/count-0');
+  assert.equal(outcome.request.episode, 't/drift/demo@1/count-0@60000', 'count windows: the request time keeps the id unique across restarts');
   assert.equal(trigger.observe(signals(2, { embedding: true }), 120_000).kind, 'none', 'one request per episode');
 });
 

@@ -66,6 +66,12 @@ test('diversity: ten tight groups of near-duplicates among the most uncertain gi
   const plain = selectForLabelling(c, { budget: 10, explorationShare: 0, stratify: true, diversityPool: 1 }, Random.fromSeed(1));
   assert.ok(new Set(plain.map((p) => Math.floor(p.index / 10))).size < 10, 'by uncertainty alone, duplicates take several picks');
   assert.deepEqual(kCenterGreedy([[0], [0], [0]], 3), [0, 1, 2], 'identical points: each taken once');
+  assert.deepEqual(kCenterGreedy([[Number.NaN], [1], [2]], 3), [0], 'NaN distances: no further pick, no crash');
+  // A NaN or short embedding among the candidates: diversity steps aside, the budget still holds.
+  const broken = candidates(20, () => 'horse', (i) => i / 20, (i) => (i === 19 ? [Number.NaN, 0] : i === 18 ? [1] : [i, 0]));
+  const picks = selectForLabelling(broken, { budget: 5, explorationShare: 0, stratify: true, diversityPool: 4 }, Random.fromSeed(1));
+  assert.equal(picks.length, 5);
+  assert.ok(picks.every((p) => p.strategy === 'uncertainty'));
 });
 
 test('rate ceiling: full at start, refills per hour, never above its size', () => {
@@ -76,4 +82,9 @@ test('rate ceiling: full at start, refills per hour, never above its size', () =
   ceiling.spend(30);
   assert.equal(ceiling.available(10 * 3_600_000), 60);
   assert.throws(() => new RateCeiling(0), /above 0/);
+  const slow = new RateCeiling(0.5);
+  assert.equal(slow.available(0), 1, 'a ceiling below one an hour still yields a label');
+  slow.spend(1);
+  assert.equal(slow.available(3_600_000), 0);
+  assert.equal(slow.available(2 * 3_600_000), 1, 'one every two hours');
 });

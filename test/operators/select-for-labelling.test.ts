@@ -58,6 +58,7 @@ nodes:
   const all = await records(path.join(dir, 'all'));
   const picked = await records(path.join(dir, 'picked'));
   assert.equal(all.length, 240, 'the prediction branch has every input');
+  assert.ok(all.every((r) => r.labelling === undefined), 'the mark stays on the selection branch');
   assert.equal(picked.length, 24, '6 per window of 60, 4 windows');
   const perWindow = new Map<number, number>();
   for (const r of picked) perWindow.set(r.labelling!.window, (perWindow.get(r.labelling!.window) ?? 0) + 1);
