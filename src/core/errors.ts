@@ -94,6 +94,11 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'The Avro body of a message does not decode with the schema its header names (truncated or corrupt).',
   },
+  PREDICTION_MISSING: {
+    category: 'data',
+    retriable: false,
+    description: 'An envelope reached `select-for-labelling` without a prediction to rank: put `infer` before it; the input goes to the dead letter.',
+  },
   OUTPUT_ENCODE_FAILED: {
     category: 'data',
     retriable: false,

@@ -6,7 +6,7 @@
  * inputs, stratified by predicted class and optionally diversified by k-center greedy over their
  * embeddings (src/labelling/selection.ts); a labels-per-hour ceiling caps every window's budget.
  * Inputs not picked are done here, not failed (as `filter` drops them), so every input is
- * acknowledged once whatever is picked. Put it on a branch of its own beside the prediction sinks:
+ * acknowledged once whatever is picked; an input without a prediction is a dead letter. Put it on a branch of its own beside the prediction sinks:
  * it holds a window's inputs until the window closes, which delays their acknowledgement, never the
  * predictions on the other branch. The budget is per instance: run selection where one instance
  * sees the whole stream (for example a topology reading the predictions topic).
@@ -17,6 +17,7 @@ import type { Static } from '@sinclair/typebox';
 import { Observable } from 'rxjs';
 import type { Subscription } from 'rxjs';
 import { defineOperator } from '../core/component.js';
+import { CentaurError } from '../core/errors.js';
 import type { Operator, OperatorContext } from '../core/component.js';
 import type { Envelope, Item } from '../core/envelope.js';
 import { NO_METRICS } from '../core/metric-family.js';
@@ -82,8 +83,12 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
   const decide = (window: readonly Envelope[], emit: (e: Envelope) => void, ctx: OperatorContext): void => {
     const started = performance.now();
     const candidates: Candidate[] = [];
+    const unranked = new Set<number>();
     window.forEach((e, index) => {
-      if (e.prediction === undefined) return;
+      if (e.prediction === undefined) {
+        unranked.add(index);
+        return;
+      }
       candidates.push({ index, predicted: e.prediction.label, uncertainty: uncertainty(method, e.prediction.probabilities), ...(o.diversity.enabled && e.embedding !== undefined ? { embedding: e.embedding } : {}) });
     });
     considered.inc({}, candidates.length);
@@ -98,6 +103,10 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
     const elapsed = (performance.now() - started) / Math.max(1, window.length);
     window.forEach((e, i) => {
       e.timings[ctx.nodeId] = elapsed;
+      if (unranked.has(i)) {
+        ctx.fail(e, new CentaurError('PREDICTION_MISSING', 'the input has no prediction to rank for labelling; put `infer` before `select-for-labelling`'));
+        return;
+      }
       const strategy = byIndex.get(i);
       if (strategy === undefined) {
         ctx.drop?.(e);
@@ -153,5 +162,9 @@ export const selectForLabellingSpec = defineOperator({
     { title: 'Ten labels per 500 inputs, at most 200 an hour', options: { window: { size: 500 }, budget: { perWindow: 10, perHour: 200 } } },
   ],
   metrics: [SELECTED, CONSIDERED],
+  validate: (o) =>
+    o.budget.perWindow > o.window.size
+      ? [{ path: ['budget', 'perWindow'], message: `budget.perWindow ${o.budget.perWindow} is more than window.size ${o.window.size}: every input would be picked`, suggestion: `lower \`budget.perWindow\` below ${o.window.size}, or raise \`window.size\`` }]
+      : [],
   create: (o, ctx) => createSelectForLabelling(o, ctx.metrics),
 });

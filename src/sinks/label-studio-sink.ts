@@ -76,6 +76,10 @@ export const labelStudioSink = defineSink({
   examples: [
     { title: 'Tasks in a project, images inline', options: { url: '${CENTAUR_LABEL_STUDIO_URL}', token: '${CENTAUR_LABEL_STUDIO_TOKEN}', tokenType: 'legacy', project: 'centaur-examples', image: 'inline' } },
   ],
+  validate: (o) =>
+    o.image === 'inline' && o.localFilesRoot !== undefined
+      ? [{ path: ['localFilesRoot'], message: '`localFilesRoot` applies to `image: uri`; with `image: inline` the bytes go in the task', suggestion: 'remove `localFilesRoot`, or set `image: uri`' }]
+      : [],
   create: (o, ctx): Sink => {
     const client = new LabelStudioClient({ url: o.url, token: o.token, tokenType: o.tokenType, timeoutMs: o.timeoutMs });
     const title = o.project ?? ctx.topologyName.slice(0, 50);

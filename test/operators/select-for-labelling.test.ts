@@ -88,6 +88,20 @@ function envelope(i: number, confidence: number): Envelope {
   } as unknown as Envelope;
 }
 
+test('an input without a prediction is a dead letter naming the fix; the others are picked as usual', () => {
+  const scheduler = new VirtualTimeScheduler();
+  const operator = createSelectForLabelling(Value.Default(SelectForLabellingOptions, { window: { size: 3 }, budget: { perWindow: 1 }, explorationShare: 0 }) as never);
+  const input = new Subject<Envelope>();
+  const failed: string[] = [];
+  const out: string[] = [];
+  operator.apply(input, { nodeId: 'select', scheduler, fail: (e, error) => failed.push(`${e.id}: ${(error as Error).message}`), drop: () => undefined }).subscribe((e) => out.push((e as Envelope).id));
+  const unpredicted = { ...envelope(9, 0.5), prediction: undefined } as unknown as Envelope;
+  [envelope(0, 0.9), unpredicted, envelope(2, 0.6)].forEach((e) => input.next(e));
+  assert.deepEqual(out, ['e2']);
+  assert.deepEqual(failed, ['e9: the input has no prediction to rank for labelling; put `infer` before `select-for-labelling`']);
+  input.complete();
+});
+
 test('a window that does not fill closes after maxWaitMs; the rest are dropped, not failed', () => {
   const scheduler = new VirtualTimeScheduler();
   const options = Value.Default(SelectForLabellingOptions, { window: { size: 100, maxWaitMs: 1000 }, budget: { perWindow: 2 }, explorationShare: 0 }) as never;

@@ -240,6 +240,18 @@ const rows: Row[] = [
     yaml: sink('kind: tfrecord-sink\nuri: s3://Bad_Bucket/tf'),
     line: 8, node: 'n', message: 'cannot use s3://Bad_Bucket/tf: `Bad_Bucket` is not a valid bucket name (3 to 63 lowercase letters, digits and hyphens)', suggestion: /s3:\/\//,
   },
+  // select-for-labelling
+  {
+    rule: 'select-for-labelling: a budget above the window',
+    yaml: operator('kind: select-for-labelling\nwindow: { size: 10 }\nbudget: { perWindow: 20 }'),
+    line: 9, node: 'n', message: 'budget.perWindow 20 is more than window.size 10: every input would be picked', suggestion: /lower `budget.perWindow` below 10/,
+  },
+  // label-studio-sink
+  {
+    rule: 'label-studio-sink: localFilesRoot with inline images',
+    yaml: sink('kind: label-studio-sink\nurl: http://ls:8080\ntoken: t\nimage: inline\nlocalFilesRoot: /data'),
+    line: 11, node: 'n', message: '`localFilesRoot` applies to `image: uri`; with `image: inline` the bytes go in the task', suggestion: /remove `localFilesRoot`/,
+  },
   // retrain-trigger-sink
   {
     rule: 'retrain-trigger-sink: no output for the requests',
