@@ -25,7 +25,7 @@ function envelope(uri: string | undefined, picked = true, bytes = Buffer.alloc(1
     prediction: { label: 'horse', classIndex: 0, confidence: 0.6, probabilities: [0.6, 0.4] },
     model: { name: 'm', version: '1', classes: ['horse', 'human'] },
     ...(picked ? { labelling: { strategy: 'uncertainty', method: 'margin', uncertainty: 0.8, node: 'select', window: 0 } } : {}),
-  } as Envelope;
+  };
 }
 
 async function sink(options: Record<string, unknown>): Promise<ReturnType<typeof labelStudioSink.create>> {
