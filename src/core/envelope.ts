@@ -79,6 +79,8 @@ export interface LabellingMark {
   /** The selection node and its window (ordinal from 0), so a request names where it came from. */
   readonly node: string;
   readonly window: number;
+  /** Where the input's original bytes were archived for a person to see (content-addressed in the lake), when they were. */
+  readonly imageUri?: string;
 }
 
 /** The model that produced a prediction. */

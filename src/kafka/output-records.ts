@@ -69,7 +69,8 @@ export function labelRequestRecord(envelope: Envelope, topology: string): Record
   if (p === undefined || model === undefined || mark === undefined) {
     throw new CentaurError('OUTPUT_ENCODE_FAILED', 'the input was not picked for labelling; put a `select-for-labelling` node before this sink');
   }
-  const uri = envelope.payload.kind === 'reference' ? envelope.payload.uri : (envelope.position.uri ?? null);
+  // The archived copy when the selection archived one (it outlives the input's own source).
+  const uri = mark.imageUri ?? (envelope.payload.kind === 'reference' ? envelope.payload.uri : (envelope.position.uri ?? null));
   return {
     id: `${topology}/${mark.node}/${envelope.id}`,
     topology,

@@ -18,6 +18,7 @@ import { Observable } from 'rxjs';
 import type { Subscription } from 'rxjs';
 import { defineOperator } from '../core/component.js';
 import { CentaurError } from '../core/errors.js';
+import { retry } from '../core/retry.js';
 import type { Operator, OperatorContext } from '../core/component.js';
 import type { Envelope, Item } from '../core/envelope.js';
 import { NO_METRICS } from '../core/metric-family.js';
@@ -26,7 +27,14 @@ import { Random } from '../drift/state/random.js';
 import { RateCeiling, selectForLabelling } from '../labelling/selection.js';
 import type { Candidate } from '../labelling/selection.js';
 import { uncertainty, UNCERTAINTY_METHODS } from '../labelling/uncertainty.js';
+import { ImageArchive } from '../storage/image-archive.js';
+import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
+import { storeFor } from '../storage/store-for.js';
+import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 import type { UncertaintyMethod } from '../labelling/uncertainty.js';
+
+/** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
+const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
 
 /** Inputs of one window at most; why: a window's inputs are held in memory until it closes. */
 export const MAX_WINDOW_INPUTS = 10_000;
@@ -62,6 +70,16 @@ export const SelectForLabellingOptions = Type.Object(
       { additionalProperties: false, default: {}, description: 'Diversity: near-duplicates cost one label.' },
     ),
     seed: Type.Integer({ default: 1, description: 'Seed of the exploration draws.' }),
+    archive: Type.Optional(
+      Type.Object(
+        {
+          uri: Type.String({ minLength: 1, description: 'The lake: `s3://bucket/prefix`, `azure://container/prefix`, `file:///path` or a folder relative to the topology file (probed at start).' }),
+          prefix: Type.String({ pattern: FOLDER, default: 'labelling', description: 'Folder of the archived images under `uri`: `<uri>/<prefix>/<sha256[0:2]>/<sha256>.<ext>`.' }),
+          ...StoreUploadFields,
+        },
+        { additionalProperties: false, description: 'Archive each picked input\'s original bytes in the lake, content-addressed (as `object-sink` does), and name the object in the mark (`labelling.imageUri`), so the image a person must see exists whatever happens to the input\'s own source.' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -71,7 +89,7 @@ const SELECTED: CounterFamily<'strategy'> = { type: 'counter', name: 'centaur_la
 const CONSIDERED: CounterFamily<never> = { type: 'counter', name: 'centaur_labelling_considered_total', help: 'Inputs a labelling selection considered (with a prediction).', labels: [] };
 
 /** Builds the operator; exported for tests and for embedding without the registry. */
-export function createSelectForLabelling(o: SelectForLabellingOptions, metrics = NO_METRICS, clock: () => number = Date.now): Operator {
+export function createSelectForLabelling(o: SelectForLabellingOptions, metrics = NO_METRICS, clock: () => number = Date.now, archive?: { readonly images: ImageArchive; readonly retries: number }): Operator {
   const method: UncertaintyMethod = o.method;
   const random = Random.fromSeed(o.seed);
   const ceiling = o.budget.perHour === undefined ? undefined : new RateCeiling(o.budget.perHour);
@@ -79,8 +97,16 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
   const considered = metrics.counter(CONSIDERED);
   let windowIndex = 0;
 
-  /** Decides one window: emits the picks, drops the rest. */
-  const decide = (window: readonly Envelope[], emit: (e: Envelope) => void, ctx: OperatorContext): void => {
+  /** Archives a picked input's original bytes (with retries); resolves with its URI. */
+  const archived = async (e: Envelope): Promise<string> => {
+    const bytes = e.original?.value ?? (e.payload.kind === 'bytes' ? e.payload.bytes : undefined);
+    if (bytes === undefined) throw new CentaurError('PAYLOAD_MISSING', 'the picked input has no bytes to archive (a reference payload): archive it where it was fetched, or leave `archive` out');
+    const image = await retry(() => archive!.images.archive(bytes, e.image?.format), { attempts: archive!.retries + 1, baseDelayMs: 250, maxDelayMs: 5000 });
+    return image.uri;
+  };
+
+  /** Decides one window: emits the picks (once archived, with `archive`), drops the rest; resolves when every pick is settled. */
+  const decide = (window: readonly Envelope[], emit: (e: Envelope) => void, ctx: OperatorContext): Promise<void> => {
     const started = performance.now();
     const candidates: Candidate[] = [];
     const unranked = new Set<number>();
@@ -101,6 +127,7 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
     const index = windowIndex;
     windowIndex += 1;
     const elapsed = (performance.now() - started) / Math.max(1, window.length);
+    const settling: Promise<void>[] = [];
     window.forEach((e, i) => {
       e.timings[ctx.nodeId] = elapsed;
       if (unranked.has(i)) {
@@ -114,8 +141,19 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
       }
       // A copy carries the mark: the same envelope may travel other branches (a prediction sink), which must not see it.
       selected.inc({ strategy });
-      emit({ ...e, labelling: { strategy, method, uncertainty: scores.get(i)!, node: ctx.nodeId, window: index } });
+      const mark = { strategy, method, uncertainty: scores.get(i)!, node: ctx.nodeId, window: index };
+      if (archive === undefined) {
+        emit({ ...e, labelling: mark });
+        return;
+      }
+      settling.push(
+        archived(e).then(
+          (imageUri) => emit({ ...e, labelling: { ...mark, imageUri } }),
+          (error: unknown) => ctx.fail(e, error),
+        ),
+      );
     });
+    return Promise.all(settling).then(() => undefined);
   };
 
   return {
@@ -124,12 +162,17 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
       new Observable<Item>((subscriber) => {
         let window: Envelope[] = [];
         let timer: Subscription | undefined;
+        /** Windows whose picks are still being archived; completion waits for them. */
+        const unsettled = new Set<Promise<void>>();
         const close = (): void => {
           timer?.unsubscribe();
           timer = undefined;
           const full = window;
           window = [];
-          if (full.length > 0) decide(full, (e) => subscriber.next(e), ctx);
+          if (full.length === 0) return;
+          const settled = decide(full, (e) => subscriber.next(e), ctx);
+          unsettled.add(settled);
+          void settled.finally(() => unsettled.delete(settled));
         };
         const subscription = input.subscribe({
           next: (item) => {
@@ -140,7 +183,7 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
           error: (error: unknown) => subscriber.error(error),
           complete: () => {
             close();
-            subscriber.complete();
+            void Promise.all(unsettled).then(() => subscriber.complete());
           },
         });
         return () => {
@@ -162,9 +205,20 @@ export const selectForLabellingSpec = defineOperator({
     { title: 'Ten labels per 500 inputs, at most 200 an hour', options: { window: { size: 500 }, budget: { perWindow: 10, perHour: 200 } } },
   ],
   metrics: [SELECTED, CONSIDERED],
-  validate: (o) =>
-    o.budget.perWindow > o.window.size
+  claims: (o, baseDir) => (o.archive === undefined ? [] : [`output ${lakeBaseUri(o.archive.uri, baseDir)}/${o.archive.prefix}/`]),
+  validate: (o, ctx) => [
+    ...(o.budget.perWindow > o.window.size
       ? [{ path: ['budget', 'perWindow'], message: `budget.perWindow ${o.budget.perWindow} is more than window.size ${o.window.size}: every input would be picked`, suggestion: `lower \`budget.perWindow\` below ${o.window.size}, or raise \`window.size\`` }]
-      : [],
-  create: (o, ctx) => createSelectForLabelling(o, ctx.metrics),
+      : []),
+    ...(o.archive === undefined ? [] : objectUriProblems(['archive', 'uri'], lakeBaseUri(o.archive.uri, ctx.baseDir))),
+  ],
+  async create(o, ctx) {
+    if (o.archive === undefined) return createSelectForLabelling(o, ctx.metrics);
+    const a = o.archive;
+    const base = lakeBaseUri(a.uri, ctx.baseDir);
+    const store = await storeFor(base, { ...(a.s3 === undefined ? {} : { s3: a.s3 }), ...(a.azure === undefined ? {} : { azure: a.azure }), timeoutMs: a.timeoutMs });
+    await probeLake(store, base, a.retries, ctx.nodeId, 'archive.uri');
+    const operator = createSelectForLabelling(o, ctx.metrics, Date.now, { images: new ImageArchive(store, `${base}/${a.prefix}`), retries: a.retries });
+    return { ...operator, close: () => store.close() };
+  },
 });

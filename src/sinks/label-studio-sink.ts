@@ -49,7 +49,8 @@ function imageUrl(envelope: Envelope, o: Options, localRoot: string | undefined)
     const format = envelope.image?.format ?? 'jpeg';
     return { url: `data:image/${format};base64,${bytes.toString('base64')}` };
   }
-  const uri = envelope.payload.kind === 'reference' ? envelope.payload.uri : envelope.position.uri;
+  // The archived copy when the selection archived one, else the input's own URI.
+  const uri = envelope.labelling?.imageUri ?? (envelope.payload.kind === 'reference' ? envelope.payload.uri : envelope.position.uri);
   if (uri === undefined) return new CentaurError('OUTPUT_ENCODE_FAILED', 'the input has no URI to show; use `image: inline`');
   if (/^(https?|s3|gs|azure-blob):\/\//i.test(uri)) return { url: uri };
   let file: string;

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Subject, VirtualTimeScheduler } from 'rxjs';
 import { createLogger } from '../../src/core/logger.js';
 import type { Envelope } from '../../src/core/envelope.js';
@@ -48,6 +50,7 @@ nodes:
     window: { size: 60 }
     budget: { perWindow: 6 }
     explorationShare: 0
+    archive: { uri: lake }
   picked: { kind: files-sink, from: [select], dir: picked }
 `,
   );
@@ -69,6 +72,14 @@ nodes:
   const pickedConfidence = mean(picked.map((r) => r.prediction!.confidence));
   const restConfidence = mean(all.filter((r) => !pickedIds.has(r.id)).map((r) => r.prediction!.confidence));
   assert.ok(pickedConfidence < restConfidence - 0.1, `picked inputs are the uncertain ones: mean confidence ${pickedConfidence.toFixed(3)} against ${restConfidence.toFixed(3)}`);
+  // Each pick's original bytes are archived in the lake, content-addressed, and the mark names them.
+  for (const r of picked) {
+    const archivedUri = r.labelling!.imageUri!;
+    const original = await readFile(fileURLToPath(r.source.uri!));
+    const sha = createHash('sha256').update(original).digest('hex');
+    assert.equal(archivedUri, pathToFileURL(path.join(dir, 'lake', 'labelling', sha.slice(0, 2), `${sha}.jpg`)).href);
+    assert.ok((await readFile(fileURLToPath(archivedUri))).equals(original));
+  }
   const dogs = picked.filter((r) => r.source.uri?.includes('/dogs/') === true).length;
   assert.ok(dogs >= 8, `dogs (a third of the inputs, a class the model never saw) take ${dogs} of 24 picks`);
 });
