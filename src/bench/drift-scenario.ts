@@ -25,6 +25,7 @@ import type { RetrainTriggerOptions } from '../drift-monitor/retrain-trigger.js'
 import { WindowState } from '../drift-monitor/window-state.js';
 import type { WindowMode, WindowSetup } from '../drift-monitor/window-state.js';
 import { Random } from '../drift/state/random.js';
+import { summarize } from './figures.js';
 
 /** What the scenario runs on and how much. */
 export interface DriftBenchOptions {
@@ -186,9 +187,7 @@ function signals(report: DriftReport): { dataset: boolean; embedding: boolean; o
 }
 
 function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length / 2;
-  return s.length % 2 === 1 ? s[Math.floor(m)]! : (s[m - 1]! + s[m]!) / 2;
+  return summarize(values).median;
 }
 
 function detection(firsts: readonly (number | null)[]): Detection {

@@ -30,11 +30,8 @@ import { uncertainty, UNCERTAINTY_METHODS } from '../labelling/uncertainty.js';
 import { ImageArchive } from '../storage/image-archive.js';
 import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
 import { storeFor } from '../storage/store-for.js';
-import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
+import { LAKE_FOLDER_PATTERN, objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 import type { UncertaintyMethod } from '../labelling/uncertainty.js';
-
-/** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
-const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
 
 /** Inputs of one window at most; why: a window's inputs are held in memory until it closes. */
 export const MAX_WINDOW_INPUTS = 10_000;
@@ -74,7 +71,7 @@ export const SelectForLabellingOptions = Type.Object(
       Type.Object(
         {
           uri: Type.String({ minLength: 1, description: 'The lake: `s3://bucket/prefix`, `azure://container/prefix`, `file:///path` or a folder relative to the topology file (probed at start).' }),
-          prefix: Type.String({ pattern: FOLDER, default: 'labelling', description: 'Folder of the archived images under `uri`: `<uri>/<prefix>/<sha256[0:2]>/<sha256>.<ext>`.' }),
+          prefix: Type.String({ pattern: LAKE_FOLDER_PATTERN, default: 'labelling', description: 'Folder of the archived images under `uri`: `<uri>/<prefix>/<sha256[0:2]>/<sha256>.<ext>`.' }),
           ...StoreUploadFields,
         },
         { additionalProperties: false, description: 'Archive each picked input\'s original bytes in the lake, content-addressed (as `object-sink` does), and name the object in the mark (`labelling.imageUri`), so the image a person must see exists whatever happens to the input\'s own source.' },

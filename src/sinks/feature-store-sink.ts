@@ -28,7 +28,7 @@ import type { FeatureRow } from '../feature-store/feature-row.js';
 import { FeastOfflineStore } from '../feature-store/offline-store.js';
 import { FeastOnlineStore } from '../feature-store/online-store.js';
 import { storeFor } from '../storage/store-for.js';
-import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
+import { LAKE_FOLDER_PATTERN, objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
 
 /** Feast names: letters, digits and underscores, not starting with a digit. */
@@ -52,9 +52,6 @@ const OnlineOptions = Type.Object(
   { additionalProperties: false, description: 'The online store: the latest row per image in Redis, in Feast’s Redis online store layout.' },
 );
 
-/** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
-const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
-
 const OfflineOptions = Type.Object(
   {
     uri: Type.String({
@@ -62,7 +59,7 @@ const OfflineOptions = Type.Object(
       description:
         'Where the lake is: `s3://bucket/prefix`, `azure://container/prefix`, `file:///path`, or a folder relative to the topology file. The bucket or container must exist, and the credentials may list and write under it (checked at start).',
     }),
-    prefix: Type.String({ pattern: FOLDER, default: 'features', description: 'Folder of the Parquet files under `uri`: `<uri>/<prefix>/dt=YYYY-MM-DD/part-<run>-<seq>.parquet`.' }),
+    prefix: Type.String({ pattern: LAKE_FOLDER_PATTERN, default: 'features', description: 'Folder of the Parquet files under `uri`: `<uri>/<prefix>/dt=YYYY-MM-DD/part-<run>-<seq>.parquet`.' }),
     entity: Type.String({ pattern: FEAST_NAME, default: 'image_id', description: 'Name of the entity column (the join key of the Feast entity).' }),
     keyFrom: KeyFromOption,
     partitionBy: Type.Union([Type.Literal('event-time'), Type.Literal('write-time')], {

@@ -20,16 +20,13 @@ import { checkParquetRow } from '../formats/parquet.js';
 import type { ParquetColumn } from '../formats/parquet.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { storeFor } from '../storage/store-for.js';
-import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
+import { LAKE_FOLDER_PATTERN, objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 import { ImageArchive } from '../storage/image-archive.js';
 import type { ArchivedImage } from '../storage/image-archive.js';
 import { predictionParquetColumns, toPredictionRecord, toPredictionRow } from '../formats/prediction-record.js';
 import { jsonLines, parquetRows, RollingObjectFiles } from '../storage/rolling-object-files.js';
 import type { ParquetRow, RecordFileFormat } from '../storage/rolling-object-files.js';
 import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
-
-/** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
-const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
 
 const options = Type.Object(
   {
@@ -48,8 +45,8 @@ const options = Type.Object(
       default: 'zstd',
       description: 'Compression of Parquet record files.',
     }),
-    imagesPrefix: Type.String({ pattern: FOLDER, default: 'images', description: 'Folder of the archived images under `uri`.' }),
-    recordsPrefix: Type.String({ pattern: FOLDER, default: 'predictions', description: 'Folder of the record files under `uri`.' }),
+    imagesPrefix: Type.String({ pattern: LAKE_FOLDER_PATTERN, default: 'images', description: 'Folder of the archived images under `uri`.' }),
+    recordsPrefix: Type.String({ pattern: LAKE_FOLDER_PATTERN, default: 'predictions', description: 'Folder of the record files under `uri`.' }),
     partitionBy: Type.Union([Type.Literal('event-time'), Type.Literal('write-time')], {
       default: 'event-time',
       description: 'The date of a record’s `dt=` partition (UTC): the input’s event time, or the time it is written.',
@@ -148,8 +145,6 @@ export const objectSink = defineSink({
     return new ObjectSink(o, base, store, ctx.logger);
   },
 });
-
-
 
 class ObjectSink implements Sink {
   readonly concurrency = WAITING_WRITES;

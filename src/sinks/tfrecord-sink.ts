@@ -30,12 +30,9 @@ import type { Features } from '../formats/tfrecord.js';
 import { scaleTable } from '../tensors/pack-batch.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { storeFor } from '../storage/store-for.js';
-import { objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
+import { LAKE_FOLDER_PATTERN, objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 import { RollingObjectFiles } from '../storage/rolling-object-files.js';
 import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
-
-/** A relative folder: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
-const FOLDER = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
 
 const options = Type.Object(
   {
@@ -49,7 +46,7 @@ const options = Type.Object(
       description:
         'What each record holds: `encoded`, the input’s image bytes as read (`image/encoded`); `tensor`, the float32 HWC tensor `decode-image` produced, scaled as the model sees it (`image/tensor` and `image/shape`). `infer` drops the tensor, so a `tensor` sink takes its input `from` the `decode-image` node.',
     }),
-    prefix: Type.String({ pattern: FOLDER, default: 'tfrecords', description: 'Folder of the TFRecord files under `uri`.' }),
+    prefix: Type.String({ pattern: LAKE_FOLDER_PATTERN, default: 'tfrecords', description: 'Folder of the TFRecord files under `uri`.' }),
     shards: Type.Integer({
       minimum: 1,
       maximum: 256,
@@ -107,8 +104,6 @@ export const tfrecordSink = defineSink({
     return new TfrecordSink(o, `${base}/${o.prefix}`, store, format, ctx.logger);
   },
 });
-
-
 
 /** FNV-1a (32-bit) of a string's UTF-16 code units: a fast, stable spread of ids over shards. */
 export function shardOf(id: string, shards: number): number {

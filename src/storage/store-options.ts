@@ -9,6 +9,9 @@ import type { Static } from '@sinclair/typebox';
 import type { OptionProblem } from '../core/component.js';
 import { parseObjectUri } from './object-uri.js';
 
+/** A relative folder under a lake URI: `/`-separated names of letters, digits, `._=-`, none of them `.` or `..`. */
+export const LAKE_FOLDER_PATTERN = '^(?!\\.\\.?(/|$))(?!.*/\\.\\.?(/|$))[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$';
+
 /** `s3: { … }`: AWS S3 or an S3-compatible server; credentials come from the standard AWS chain. */
 export const S3ConnectionOptions = Type.Object(
   {

@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -21,14 +21,10 @@ import { Value } from '@sinclair/typebox/value';
 import { createSelectForLabelling, SelectForLabellingOptions } from '../../src/operators/select-for-labelling.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadTopologyFile } from '../../src/topology/load.js';
+import { predictedEnvelope } from '../helpers/envelopes.js';
+import { readJsonLines } from '../helpers/jsonl-files.js';
 
 const MODEL = path.resolve('models/demo');
-
-async function records(dir: string): Promise<PredictionRecord[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort();
-  const lines = (await Promise.all(files.map((f) => readFile(path.join(dir, f), 'utf8')))).join('').trim().split('\n').filter((l) => l.length > 0);
-  return lines.map((l) => JSON.parse(l) as PredictionRecord);
-}
 
 test('in a topology: the budget holds per window, the picks are the uncertain ones, every input completes once', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-select-'));
@@ -58,8 +54,8 @@ nodes:
   assert.equal(summary.inputs, 240);
   assert.equal(summary.completed, 240, 'every input completes once, picked or not');
   assert.equal(summary.deadLetters, 0);
-  const all = await records(path.join(dir, 'all'));
-  const picked = await records(path.join(dir, 'picked'));
+  const all = await readJsonLines<PredictionRecord>(path.join(dir, 'all'), 'all');
+  const picked = await readJsonLines<PredictionRecord>(path.join(dir, 'picked'), 'picked');
   assert.equal(all.length, 240, 'the prediction branch has every input');
   assert.ok(all.every((r) => r.labelling === undefined), 'the mark stays on the selection branch');
   assert.equal(picked.length, 24, '6 per window of 60, 4 windows');
@@ -85,18 +81,7 @@ nodes:
 });
 
 function envelope(i: number, confidence: number): Envelope {
-  return {
-    id: `e${i}`,
-    eventTime: i,
-    position: { source: 's', partition: '0', offset: i },
-    payload: { kind: 'bytes', bytes: Buffer.alloc(0) },
-    sizeBytes: 0,
-    metadata: {},
-    receivedAt: 0,
-    timings: {},
-    delivery: { attempt: 1 },
-    prediction: { label: 'horse', classIndex: 0, confidence, probabilities: [confidence, 1 - confidence] },
-  } as unknown as Envelope;
+  return predictedEnvelope(`e${i}`, { eventTime: i, position: { source: 's', partition: '0', offset: i } }, confidence);
 }
 
 test('an input without a prediction is a dead letter naming the fix; the others are picked as usual', () => {

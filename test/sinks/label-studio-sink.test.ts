@@ -10,22 +10,15 @@ import { Value } from '@sinclair/typebox/value';
 import type { Envelope } from '../../src/core/envelope.js';
 import { labelStudioSink } from '../../src/sinks/label-studio-sink.js';
 import { createLogger } from '../../src/core/logger.js';
+import { predictedEnvelope } from '../helpers/envelopes.js';
 
 function envelope(uri: string | undefined, picked = true, bytes = Buffer.alloc(10)): Envelope {
-  return {
-    id: `in-${uri ?? 'none'}`,
-    eventTime: 0,
+  return predictedEnvelope(`in-${uri ?? 'none'}`, {
     position: { source: 's', partition: '0', offset: 0, ...(uri === undefined ? {} : { uri }) },
     payload: { kind: 'bytes', bytes },
     sizeBytes: bytes.length,
-    metadata: {},
-    receivedAt: 0,
-    timings: {},
-    delivery: { acknowledge: () => undefined, deadLettered: () => undefined },
-    prediction: { label: 'horse', classIndex: 0, confidence: 0.6, probabilities: [0.6, 0.4] },
-    model: { name: 'm', version: '1', classes: ['horse', 'human'] },
     ...(picked ? { labelling: { strategy: 'uncertainty', method: 'margin', uncertainty: 0.8, node: 'select', window: 0 } } : {}),
-  };
+  });
 }
 
 async function sink(options: Record<string, unknown>): Promise<ReturnType<typeof labelStudioSink.create>> {
