@@ -83,6 +83,22 @@ export interface LabellingMark {
   readonly imageUri?: string;
 }
 
+/** Where a label came from: a person in Label Studio, a label topic, or ground truth known at the source. */
+export type LabelOrigin = 'label-studio' | 'kafka' | 'ground-truth';
+
+/** A label a person (or a labelling tool) gave an input, carried by a label event (`label-studio-source`, `kafka-source` with `value.content: label`). */
+export interface Annotation {
+  /** The class the annotator chose; may be a class the model does not know (a new class). */
+  readonly label: string;
+  /** Who labelled it, e.g. `label-studio:3` (a Label Studio user id) or what the label record says. */
+  readonly annotator: string;
+  readonly origin: LabelOrigin;
+  /** When the label was given or last changed, ms since the epoch. */
+  readonly labelTime: number;
+  /** Why the input was picked for labelling, when the label answers a label request. */
+  readonly selection?: LabellingMark['strategy'];
+}
+
 /** The model that produced a prediction. */
 export interface ModelRef {
   readonly name: string;
@@ -114,6 +130,8 @@ export interface EnvelopeInit {
   readonly label?: string;
   /** The original bytes, kept for the dead-letter sink when the payload differs from them. */
   readonly original?: OriginalInput;
+  /** Set by sources of label events: the label given to the input named by `id`. */
+  readonly annotation?: Annotation;
 }
 
 /** One input travelling through the graph. */
@@ -128,6 +146,8 @@ export interface Envelope {
   readonly metadata: Readonly<Record<string, string>>;
   readonly label?: string;
   readonly original?: OriginalInput;
+  /** A label event's label for the input named by `id` (no image travels with it). */
+  readonly annotation?: Annotation;
   /** Monotonic time (ms, performance.now()) at which the source emitted it. */
   readonly receivedAt: number;
   image?: ImageFeatures;

@@ -219,6 +219,24 @@ export const ERROR_CODES = {
     description:
       'An input reached `feature-store-sink` without what its feature row needs: a prediction, a model, an embedding, or (with `keyFrom: key`) a key. It goes to the dead letter.',
   },
+  LABEL_INVALID: {
+    category: 'data',
+    retriable: false,
+    description:
+      'A label event is malformed: no input id, no label, a label or annotator that is empty, too long or holds control characters, an unknown origin or selection, a time that is not one, or a Label Studio annotation without a choice. It goes to the dead letter with the reason; the stream goes on.',
+  },
+  LABEL_INPUT_UNKNOWN: {
+    category: 'data',
+    retriable: false,
+    description:
+      'A label names an input the feature store has no row for (never predicted with `includeEmbedding`, expired, or a mistyped id), so `training-set-sink` cannot join it to an embedding. It goes to the dead letter; send it again once the input is predicted.',
+  },
+  LABEL_STUDIO_UNAVAILABLE: {
+    category: 'infrastructure',
+    retriable: true,
+    description:
+      'Label Studio could not be reached, timed out or answered 5xx/429 while `label-studio-source` read annotations; the source logs it, waits and polls again.',
+  },
 } as const satisfies Record<string, ErrorDefinition>;
 
 /** A code from the catalogue. */

@@ -172,3 +172,23 @@ export function feastRow(target: FeastTarget, entityValue: string, features: Rea
   fields.push([feastTimestampField(target.featureView), encodeTimestamp(eventTimeMs)]);
   return { key: feastRedisKey(target.project, target.joinKey, entityValue), fields };
 }
+
+/** A decoded `feast.types.Value`: a string, a number, a boolean, bytes, a list, or null when unset. */
+export type FeastDecoded = string | number | boolean | Uint8Array | Float32Array | readonly number[] | readonly string[] | null;
+
+/** Reads a serialized `feast.types.Value` back; why: the training-set join reads the rows `feature-store-sink` wrote. */
+export function decodeFeastValue(bytes: Uint8Array): FeastDecoded {
+  const message = ValueMessage.toObject(ValueMessage.decode(bytes), { longs: Number, bytes: Uint8Array, oneofs: true }) as Record<string, unknown> & { val?: string };
+  const field = message.val;
+  if (field === undefined) return null;
+  const value = message[field];
+  if (field === 'float_list_val') return Float32Array.from(((value as { val?: number[] }).val ?? []) as number[]);
+  if (field.endsWith('_list_val')) return ((value as { val?: unknown[] }).val ?? []) as readonly number[] | readonly string[];
+  return value as string | number | boolean | Uint8Array;
+}
+
+/** Reads a serialized `google.protobuf.Timestamp` as milliseconds since the epoch. */
+export function decodeTimestamp(bytes: Uint8Array): number {
+  const t = TimestampMessage.toObject(TimestampMessage.decode(bytes), { longs: Number }) as { seconds?: number; nanos?: number };
+  return (t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1_000_000;
+}

@@ -6,6 +6,7 @@
  */
 import type { Envelope } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
+import { decodeFeastValue, decodeTimestamp, feastFeatureField, feastTimestampField } from './feast-redis-layout.js';
 import type { FeastValue } from './feast-redis-layout.js';
 
 /** Where an entity's value comes from: the input's id (e.g. the file's relative path) or its key (e.g. the Kafka key). */
@@ -21,6 +22,8 @@ export interface FeatureRow {
   readonly embedding: Float32Array;
   readonly predictedLabel: string;
   readonly confidence: number;
+  /** Every class's probability, by class index. */
+  readonly probabilities: readonly number[];
   /** Ground truth, when the source knows it. */
   readonly trueLabel?: string;
 }
@@ -45,6 +48,7 @@ export function toFeatureRow(envelope: Envelope, keyFrom: KeyFrom): FeatureRow |
     embedding: envelope.embedding,
     predictedLabel: envelope.prediction.label,
     confidence: envelope.prediction.confidence,
+    probabilities: envelope.prediction.probabilities,
     ...(envelope.label === undefined ? {} : { trueLabel: envelope.label }),
   };
 }
@@ -56,5 +60,49 @@ export function onlineFeatures(row: FeatureRow): Record<string, FeastValue> {
     predicted_label: { type: 'string', value: row.predictedLabel },
     confidence: { type: 'float32', value: row.confidence },
     model_version: { type: 'string', value: row.modelVersion },
+    model_name: { type: 'string', value: row.modelName },
+    probabilities: { type: 'float32-list', value: Float32Array.from(row.probabilities) },
+  };
+}
+
+/** The online features read back for an entity (`model_name` and `probabilities` are absent from rows written before they existed). */
+export interface StoredFeatures {
+  readonly entity: string;
+  readonly eventTime: number;
+  readonly modelName?: string;
+  readonly modelVersion: string;
+  readonly embedding: Float32Array;
+  readonly predictedLabel: string;
+  readonly confidence: number;
+  readonly probabilities?: Float32Array;
+}
+
+const STORED = ['embedding', 'predicted_label', 'confidence', 'model_version', 'model_name', 'probabilities'] as const;
+
+/** The hash fields to read for `storedFeatures`, in its order: the features, then the event time. */
+export function storedFeatureFields(featureView: string): (Buffer | string)[] {
+  return [...STORED.map((name) => feastFeatureField(featureView, name)), feastTimestampField(featureView)];
+}
+
+/** An entity's stored features from the values of `storedFeatureFields`, or undefined when the row is missing or incomplete. */
+export function storedFeatures(entity: string, values: readonly (Buffer | null)[]): StoredFeatures | undefined {
+  const [embedding, label, confidence, version, name, probabilities, time] = values.map((v) => (v === null || v === undefined ? null : v));
+  if (embedding === null || label === null || confidence === null || version === null || time === null) return undefined;
+  const e = decodeFeastValue(embedding as Buffer);
+  const l = decodeFeastValue(label as Buffer);
+  const c = decodeFeastValue(confidence as Buffer);
+  const v = decodeFeastValue(version as Buffer);
+  if (!(e instanceof Float32Array) || typeof l !== 'string' || typeof c !== 'number' || typeof v !== 'string') return undefined;
+  const n = name === null ? null : decodeFeastValue(name as Buffer);
+  const p = probabilities === null ? null : decodeFeastValue(probabilities as Buffer);
+  return {
+    entity,
+    eventTime: decodeTimestamp(time as Buffer),
+    modelVersion: v,
+    embedding: e,
+    predictedLabel: l,
+    confidence: c,
+    ...(typeof n === 'string' ? { modelName: n } : {}),
+    ...(p instanceof Float32Array ? { probabilities: p } : {}),
   };
 }

@@ -22,7 +22,7 @@ export interface OnlineStoreOptions {
   readonly ttlSeconds: number;
 }
 
-/** A Redis connection that writes Feast rows, or fails with a retriable error. */
+/** A Redis connection that writes (and reads back) Feast rows, or fails with a retriable error. */
 export class FeastOnlineStore {
   private readonly client: Redis;
   private closed = false;
@@ -97,6 +97,25 @@ export class FeastOnlineStore {
     if (results === null || failed !== undefined) {
       throw new CentaurError('FEATURE_STORE_UNAVAILABLE', `Feature store Redis write failed: ${failed?.message ?? 'the pipeline was discarded'}`, { cause: failed });
     }
+  }
+
+  /** The values of `fields` of each key (null where a field or the key is missing), in one pipeline; fails with `FEATURE_STORE_UNAVAILABLE`. */
+  async read(keys: readonly Buffer[], fields: readonly (Buffer | string)[]): Promise<(Buffer | null)[][]> {
+    if (keys.length === 0) return [];
+    if (!this.ready) throw new CentaurError('FEATURE_STORE_UNAVAILABLE', `Feature store Redis is not connected (${this.client.status}).`);
+    const pipeline = this.client.pipeline();
+    for (const key of keys) pipeline.hmgetBuffer(key, ...fields);
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipeline.exec();
+    } catch (error) {
+      throw new CentaurError('FEATURE_STORE_UNAVAILABLE', `Feature store Redis read failed: ${(error as Error).message}`, { cause: error });
+    }
+    const failed = (results ?? []).find(([error]) => error !== null)?.[0];
+    if (results === null || failed !== undefined) {
+      throw new CentaurError('FEATURE_STORE_UNAVAILABLE', `Feature store Redis read failed: ${failed?.message ?? 'the pipeline was discarded'}`, { cause: failed });
+    }
+    return results.map(([, values]) => values as (Buffer | null)[]);
   }
 
   /** Closes the connection (once; later calls do nothing). */

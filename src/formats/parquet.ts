@@ -13,6 +13,8 @@
  * - `timestamp-ms` → INT64 TIMESTAMP(MILLIS, isAdjustedToUTC) (Arrow `timestamp[ms, tz=UTC]`,
  *   pandas `datetime64[ms, UTC]`), from epoch milliseconds or a Date.
  * - `float32-list` → a LIST of FLOAT (Arrow `list<item: float>`), from a Float32Array or number[].
+ * - `string-list` → a LIST of UTF8 (Arrow `list<item: string>`), from a string[].
+ * - `timestamp-ms-list` → a LIST of TIMESTAMP(MILLIS, UTC), from an array of epoch milliseconds.
  *
  * The whole file is built in memory (an object store takes whole objects anyway); the WebAssembly
  * heap grows to about four times the largest file's uncompressed size and keeps that size.
@@ -22,7 +24,18 @@ import type * as ParquetWasmModule from 'parquet-wasm';
 import { CentaurError } from '../core/errors.js';
 
 /** The value types a Parquet column may hold. */
-export type ParquetColumnType = 'string' | 'int32' | 'int64' | 'float32' | 'float64' | 'boolean' | 'timestamp-ms' | 'float32-list' | 'binary';
+export type ParquetColumnType =
+  | 'string'
+  | 'int32'
+  | 'int64'
+  | 'float32'
+  | 'float64'
+  | 'boolean'
+  | 'timestamp-ms'
+  | 'float32-list'
+  | 'string-list'
+  | 'timestamp-ms-list'
+  | 'binary';
 
 /** One column: its name, type, and whether rows may lack a value (null or undefined). */
 export interface ParquetColumn {
@@ -77,6 +90,8 @@ const ACCEPTS: Readonly<Record<ParquetColumnType, { readonly expected: string; r
   },
   'float32-list': { expected: 'a Float32Array or an array of numbers', ok: (v) => v instanceof Float32Array || (Array.isArray(v) && v.every((x) => typeof x === 'number')) },
   binary: { expected: 'a Uint8Array', ok: (v) => v instanceof Uint8Array },
+  'string-list': { expected: 'an array of strings', ok: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string') },
+  'timestamp-ms-list': { expected: 'an array of epoch milliseconds', ok: (v) => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)) },
 };
 
 /** Throws the error `encodeParquet` would for this row (a value of the wrong type, or a required value missing), so a bad row can be refused alone before it joins a file. */
@@ -112,6 +127,12 @@ export function estimateParquetRowBytes(columns: readonly ParquetColumn[], row: 
         break;
       case 'float32-list':
         bytes += 4 + 4 * (v instanceof Float32Array || Array.isArray(v) ? v.length : 0);
+        break;
+      case 'string-list':
+        bytes += 4 + (Array.isArray(v) ? v.reduce((sum: number, x: unknown) => sum + 4 + (typeof x === 'string' ? Buffer.byteLength(x) : 0), 0) : 0);
+        break;
+      case 'timestamp-ms-list':
+        bytes += 4 + 8 * (Array.isArray(v) ? v.length : 0);
         break;
       case 'boolean':
         bytes += 1;
@@ -182,6 +203,10 @@ function arrowType(arrow: Arrow, type: ParquetColumnType): InstanceType<Arrow['D
       return new arrow.TimestampMillisecond('UTC');
     case 'float32-list':
       return new arrow.List(new arrow.Field('item', new arrow.Float32(), true));
+    case 'string-list':
+      return new arrow.List(new arrow.Field('item', new arrow.Utf8(), true));
+    case 'timestamp-ms-list':
+      return new arrow.List(new arrow.Field('item', new arrow.TimestampMillisecond('UTC'), true));
   }
 }
 
@@ -308,5 +333,89 @@ function columnData(arrow: Arrow, column: ParquetColumn, field: InstanceType<Arr
       const child = arrow.makeData({ type: listType.children[0]?.type as InstanceType<Arrow['Float32']>, length: total, nullCount: 0, data: values });
       return arrow.makeData({ type: listType, ...base, valueOffsets, child, ...withNulls() });
     }
+    case 'timestamp-ms-list': {
+      const lists: number[][] = new Array<number[]>(n);
+      const valueOffsets = new Int32Array(n + 1);
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const list = (valueAt(i) as number[] | undefined) ?? [];
+        lists[i] = list;
+        total += list.length;
+        valueOffsets[i + 1] = total;
+      }
+      const values = new BigInt64Array(total);
+      for (let i = 0; i < n; i++) (lists[i] as number[]).forEach((t, j) => (values[(valueOffsets[i] as number) + j] = BigInt(Math.floor(t))));
+      const listType = field.type as InstanceType<Arrow['List']>;
+      const child = arrow.makeData({ type: listType.children[0]?.type as InstanceType<Arrow['TimestampMillisecond']>, length: total, nullCount: 0, data: values });
+      return arrow.makeData({ type: listType, ...base, valueOffsets, child, ...withNulls() });
+    }
+    case 'string-list': {
+      const encoder = new TextEncoder();
+      const valueOffsets = new Int32Array(n + 1);
+      const strings: Uint8Array[] = [];
+      const stringOffsets: number[] = [0];
+      let bytes = 0;
+      for (let i = 0; i < n; i++) {
+        const list = (valueAt(i) as string[] | undefined) ?? [];
+        for (const text of list) {
+          const encoded = encoder.encode(text);
+          strings.push(encoded);
+          bytes += encoded.length;
+          if (bytes > 2147483647) throw new CentaurError('OUTPUT_ENCODE_FAILED', `Parquet column \`${column.name}\` holds more than 2 GiB in one file; write smaller files.`);
+          stringOffsets.push(bytes);
+        }
+        valueOffsets[i + 1] = strings.length;
+      }
+      const data = new Uint8Array(bytes);
+      strings.forEach((encoded, j) => data.set(encoded, stringOffsets[j]));
+      const listType = field.type as InstanceType<Arrow['List']>;
+      const child = arrow.makeData({ type: listType.children[0]?.type as InstanceType<Arrow['Utf8']>, length: strings.length, nullCount: 0, valueOffsets: Int32Array.from(stringOffsets), data });
+      return arrow.makeData({ type: listType, ...base, valueOffsets, child, ...withNulls() });
+    }
   }
+}
+
+/** One row read back: column name to a plain value (see `decodeParquet`). */
+export type DecodedRow = Record<string, unknown>;
+
+/**
+ * Reads a Parquet file back into plain rows; why: a table kept in the lake (the training set) is
+ * read, merged and written again. Values come back as `encodeParquet` takes them: strings, numbers
+ * (int64 as a number), booleans, timestamps as epoch milliseconds, float lists as Float32Array,
+ * other lists as arrays, binary as Uint8Array, null for missing values.
+ */
+export async function decodeParquet(bytes: Uint8Array): Promise<DecodedRow[]> {
+  const { arrow, parquet } = await load();
+  let table: InstanceType<Arrow['Table']>;
+  try {
+    const wasmTable = parquet.readParquet(bytes);
+    table = arrow.tableFromIPC(wasmTable.intoIPCStream());
+  } catch (error) {
+    throw new CentaurError('INPUT_READ_FAILED', `not a readable Parquet file: ${String((error as Error).message ?? error)}`, { cause: error });
+  }
+  const fields = table.schema.fields;
+  const vectors = fields.map((f) => table.getChild(f.name));
+  const rows: DecodedRow[] = [];
+  for (let i = 0; i < table.numRows; i++) {
+    const row: DecodedRow = {};
+    fields.forEach((field, c) => {
+      row[field.name] = plainValue(arrow, field.type, vectors[c]?.get(i));
+    });
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** An Arrow cell as a plain value. */
+function plainValue(arrow: Arrow, type: InstanceType<Arrow['DataType']>, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (arrow.DataType.isList(type)) {
+    const child = (type as InstanceType<Arrow['List']>).children[0]?.type;
+    const items = [...(value as Iterable<unknown>)];
+    if (child !== undefined && arrow.DataType.isFloat(child) && (child as InstanceType<Arrow['Float']>).precision === arrow.Precision.SINGLE) return Float32Array.from(items as number[]);
+    return items.map((x) => (child === undefined ? x : plainValue(arrow, child, x)));
+  }
+  if (value instanceof Date) return value.getTime();
+  return value;
 }

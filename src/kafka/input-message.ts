@@ -8,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { EnvelopeInit, Payload } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
+import { labelFromRecord } from '../labelling/label-event.js';
 import type { KafkaInputMessage } from './client.js';
 import type { AvroRegistryCodec } from './schema-registry.js';
 
@@ -17,6 +18,11 @@ export const ValueOptions = Type.Object(
     format: Type.Union([Type.Literal('avro'), Type.Literal('json'), Type.Literal('bytes')], {
       default: 'avro',
       description: '`avro`: Confluent-framed Avro (needs `schemaRegistry`); `json`: a JSON object; `bytes`: the value is the encoded image.',
+    }),
+    content: Type.Union([Type.Literal('image'), Type.Literal('label')], {
+      default: 'image',
+      description:
+        '`image`: each message is an input to classify (an image or an object URI). `label`: each message is a label event (the `label` schema: `inputId`, `label`, `annotator`, `origin`, `labelTime`, `selection`) for `training-set-sink`; a malformed one is a `LABEL_INVALID` dead letter.',
     }),
     imageField: Type.String({ default: 'image', description: 'Field holding the encoded image (Avro `bytes`, or base64 in JSON).' }),
     uriField: Type.String({ default: 'uri', description: 'Field holding the object URI when there is no image field (upload events).' }),
@@ -103,6 +109,7 @@ function fromValue(record: unknown, raw: DraftInit, message: KafkaInputMessage, 
 }
 
 function fromRecord(record: Record<string, unknown>, raw: DraftInit, message: KafkaInputMessage, options: ValueOptions): EnvelopeInit {
+  if (options.content === 'label') return fromLabel(record, raw, message);
   const payload = payloadOf(record, options);
   const idField = options.idField ?? ID_FIELDS.find((f) => typeof record[f] === 'string');
   const timeField = options.timeField ?? TIME_FIELDS.find((f) => record[f] !== undefined && record[f] !== null);
@@ -128,6 +135,16 @@ function fromRecord(record: Record<string, unknown>, raw: DraftInit, message: Ka
   raw.eventTime = eventTime;
   raw.payload = payload;
   if (typeof label === 'string') raw.label = label;
+  return raw;
+}
+
+/** A label event: the envelope names the labelled input and carries the label; the payload stays the message value. */
+function fromLabel(record: Record<string, unknown>, raw: DraftInit, message: KafkaInputMessage): EnvelopeInit {
+  const event = labelFromRecord(record, message.timestamp);
+  raw.id = event.inputId;
+  raw.eventTime = event.annotation.labelTime;
+  raw.annotation = event.annotation;
+  Object.assign(raw.metadata as Record<string, string>, message.headers);
   return raw;
 }
 

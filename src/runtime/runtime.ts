@@ -292,6 +292,7 @@ export class Runtime {
     if (init.key !== undefined) envelope.key = init.key;
     if (init.label !== undefined) envelope.label = init.label;
     if (init.original !== undefined) envelope.original = init.original;
+    if (init.annotation !== undefined) envelope.annotation = init.annotation;
     return envelope;
   }
 

@@ -10,5 +10,6 @@ import { featureStoreSink } from './feature-store-sink.js';
 import { tfrecordSink } from './tfrecord-sink.js';
 import { retrainTriggerSink } from './retrain-trigger-sink.js';
 import { labelStudioSink } from './label-studio-sink.js';
+import { trainingSetSink } from './training-set-sink.js';
 
-export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter, objectSink, tfrecordSink, featureStoreSink, retrainTriggerSink, labelStudioSink];
+export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter, objectSink, tfrecordSink, featureStoreSink, retrainTriggerSink, labelStudioSink, trainingSetSink];

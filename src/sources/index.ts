@@ -5,5 +5,6 @@ import { kafkaSource } from './kafka-source.js';
 import { kinesisSource } from './kinesis-source.js';
 import { driftMerge } from './drift-merge-source.js';
 import { objectSource } from './object-source.js';
+import { labelStudioSource } from './label-studio-source.js';
 
-export const sources: readonly SourceSpec[] = [filesSource, kafkaSource, kinesisSource, driftMerge, objectSource];
+export const sources: readonly SourceSpec[] = [filesSource, kafkaSource, kinesisSource, driftMerge, objectSource, labelStudioSource];

@@ -126,6 +126,9 @@ function optionProblems(o: Options): OptionProblem[] {
   if (o.value.format === 'avro' && o.schemaRegistry === undefined) {
     problems.push({ path: ['value', 'format'], message: '`value.format: avro` needs `schemaRegistry`', suggestion: 'add `schemaRegistry: { url: … }`, or set `value.format` to `json` or `bytes`' });
   }
+  if (o.value.content === 'label' && o.value.format === 'bytes') {
+    problems.push({ path: ['value', 'content'], message: '`value.content: label` reads label records, which `format: bytes` does not carry', suggestion: 'set `value.format` to `avro` (the `label` schema) or `json`' });
+  }
   if (o.startFrom === 'timestamp' && o.startTimestampMs === undefined) {
     problems.push({ path: ['startFrom'], message: '`startFrom: timestamp` needs `startTimestampMs`', suggestion: 'add `startTimestampMs: <ms since the epoch>`, or set `startFrom` to `earliest` or `latest`' });
   }

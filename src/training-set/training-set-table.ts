@@ -1,0 +1,153 @@
+/**
+ * The training set as a table in the lake: one row per labelled input, spread over a fixed number
+ * of Parquet files by a hash of the input id (`<base>/bucket-NN.parquet`), with the bucket count
+ * in `<base>/_table.json`. An object cannot be updated in place, so a change rewrites the whole
+ * bucket holding the row: a repeated label replaces its row rather than adding one, and a reader
+ * (pyarrow, pandas, the trainer) reading the folder sees every input once. Each upload replaces
+ * one object whole, so a reader sees each bucket before or after a change, never half of it.
+ *
+ * The table is held in memory (about 4 bytes per embedding value per row: 5 KiB for a 1,280-d
+ * model) and loaded from the lake when opened, so a restarted sink goes on from what is stored.
+ * One writer per table: rows are read once and rewritten from memory.
+ */
+import { createHash } from 'node:crypto';
+import { CentaurError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { retry } from '../core/retry.js';
+import { decodeParquet, encodeParquet } from '../formats/parquet.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { fromParquetRow, toParquetRow, TRAINING_COLUMNS } from './training-row.js';
+import type { LabelPolicy, TrainingRow } from './training-row.js';
+
+/** Where the table is and how it is written. */
+export interface TrainingSetTableOptions {
+  /** The table's folder URI, without a trailing slash. */
+  readonly base: string;
+  /** Files the rows are spread over, for a new table (an existing one keeps its count). */
+  readonly buckets: number;
+  readonly policy: LabelPolicy;
+  /** The model's classes: a label outside them is a new class. */
+  readonly classes: ReadonlySet<string>;
+  readonly compression: 'zstd' | 'snappy' | 'none';
+  /** Retries of an upload the store could not take, before the write fails. */
+  readonly retries: number;
+}
+
+interface TableInfo {
+  readonly version: 1;
+  readonly buckets: number;
+}
+
+/** The training set's rows, by input id, kept in the lake. */
+export class TrainingSetTable {
+  private readonly rowsById = new Map<string, TrainingRow>();
+  /** Uploads in progress per bucket: a bucket's writes are made one after the other. */
+  private readonly writing = new Map<number, Promise<void>>();
+
+  private constructor(
+    private readonly options: TrainingSetTableOptions,
+    private readonly store: ObjectStore,
+    private readonly buckets: number,
+    private readonly logger: Logger,
+    private readonly node: string,
+  ) {}
+
+  /** Opens the table at `options.base`, creating its `_table.json` when new and reading every bucket's rows. */
+  static async open(options: TrainingSetTableOptions, store: ObjectStore, logger: Logger, node: string): Promise<TrainingSetTable> {
+    const infoUri = `${options.base}/_table.json`;
+    let buckets = options.buckets;
+    const stored = await readIfExists(store, infoUri);
+    if (stored === undefined) {
+      await store.put(infoUri, JSON.stringify({ version: 1, buckets } satisfies TableInfo), { contentType: 'application/json' });
+    } else {
+      let info: Partial<TableInfo>;
+      try {
+        info = JSON.parse(stored.toString('utf8')) as Partial<TableInfo>;
+      } catch (error) {
+        throw new CentaurError('CONFIG_INVALID', `${infoUri} is not JSON: ${(error as Error).message}`, { cause: error });
+      }
+      if (info.version !== 1 || !Number.isInteger(info.buckets) || (info.buckets as number) < 1) throw new CentaurError('CONFIG_INVALID', `${infoUri} is not a version 1 training-set table ({ version, buckets })`);
+      buckets = info.buckets as number;
+      if (buckets !== options.buckets) logger.warn({ node, stored: buckets, configured: options.buckets }, 'The training set keeps the bucket count it was created with.');
+    }
+    const table = new TrainingSetTable(options, store, buckets, logger, node);
+    let skipped = 0;
+    for (let b = 0; b < buckets; b++) {
+      const bytes = await readIfExists(store, table.bucketUri(b));
+      if (bytes === undefined) continue;
+      for (const raw of await decodeParquet(bytes)) {
+        const row = fromParquetRow(raw);
+        if (row === undefined) skipped += 1;
+        else table.rowsById.set(row.inputId, row);
+      }
+    }
+    if (skipped > 0) logger.warn({ node, skipped, base: options.base }, 'Training-set rows of another layout were skipped; they are dropped on the next write of their bucket.');
+    return table;
+  }
+
+  /** The row of an input, if labelled. */
+  get(inputId: string): TrainingRow | undefined {
+    return this.rowsById.get(inputId);
+  }
+
+  /** Every row (a live view: read, do not keep). */
+  rows(): IterableIterator<TrainingRow> {
+    return this.rowsById.values();
+  }
+
+  get size(): number {
+    return this.rowsById.size;
+  }
+
+  /** Puts the rows in the table and rewrites the buckets holding them; resolves once every one is uploaded. */
+  async put(rows: readonly TrainingRow[]): Promise<void> {
+    const touched = new Set<number>();
+    for (const row of rows) {
+      this.rowsById.set(row.inputId, row);
+      touched.add(this.bucketOf(row.inputId));
+    }
+    await Promise.all([...touched].map((b) => this.rewrite(b)));
+  }
+
+  /** The bucket of an input id: the first 32 bits of SHA-1(id) modulo the bucket count. */
+  bucketOf(inputId: string): number {
+    return createHash('sha1').update(inputId, 'utf8').digest().readUInt32BE(0) % this.buckets;
+  }
+
+  private bucketUri(bucket: number): string {
+    return `${this.options.base}/bucket-${String(bucket).padStart(3, '0')}.parquet`;
+  }
+
+  /** Rewrites a bucket from memory, after any write of it still in progress (which may then carry the newer rows already). */
+  private rewrite(bucket: number): Promise<void> {
+    const previous = this.writing.get(bucket) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.upload(bucket));
+    this.writing.set(bucket, next);
+    void next.finally(() => {
+      if (this.writing.get(bucket) === next) this.writing.delete(bucket);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  private async upload(bucket: number): Promise<void> {
+    const rows = [...this.rowsById.values()].filter((row) => this.bucketOf(row.inputId) === bucket).sort((a, b) => (a.inputId < b.inputId ? -1 : a.inputId > b.inputId ? 1 : 0));
+    const body = await encodeParquet(TRAINING_COLUMNS, rows.map((row) => toParquetRow(row, this.options.policy, this.options.classes)), { compression: this.options.compression });
+    await retry(() => this.store.put(this.bucketUri(bucket), Buffer.from(body.buffer, body.byteOffset, body.byteLength), { contentType: 'application/vnd.apache.parquet' }), {
+      attempts: this.options.retries + 1,
+      baseDelayMs: 250,
+      maxDelayMs: 5000,
+      onRetry: (error, attempt, delayMs) => this.logger.warn({ node: this.node, code: error.code, error: error.message, attempt, delayMs: Math.round(delayMs) }, 'Training-set upload failed; retrying.'),
+    });
+  }
+
+  /** Releases the store's connections. */
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+/** An object's bytes, or undefined when it does not exist. */
+async function readIfExists(store: ObjectStore, uri: string): Promise<Buffer | undefined> {
+  if ((await store.head(uri)) === null) return undefined;
+  return store.get(uri);
+}
