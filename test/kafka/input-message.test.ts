@@ -70,3 +70,16 @@ test('data errors: empty value, invalid JSON, a list, no image or URI, a bad tim
   await fails(decodeInput(message(Buffer.from('{"uri":"file:///a","time":"yesterday"}')), place, json, undefined), 'KAFKA_VALUE_INVALID');
   await fails(decodeInput(message(Buffer.from('x'), { 'capture-time': 'soon' }), place, options({ format: 'bytes' }), undefined), 'KAFKA_VALUE_INVALID');
 });
+
+test('json label events: the envelope names the labelled input and carries the annotation; a malformed one is LABEL_INVALID', async () => {
+  const value = Buffer.from(JSON.stringify({ inputId: 'cam-3/frame-1', label: 'dog', annotator: 'ann', labelTime: 1_700_000_500_000, selection: 'diversity' }));
+  const init = await decodeInput(message(value), place, options({ format: 'json', content: 'label' }), undefined);
+  assert.equal(init.id, 'cam-3/frame-1');
+  assert.equal(init.eventTime, 1_700_000_500_000);
+  assert.deepEqual(init.annotation, { label: 'dog', annotator: 'ann', origin: 'kafka', labelTime: 1_700_000_500_000, selection: 'diversity' });
+  assert.equal(init.original?.value, value, 'the message is kept for the dead letter');
+  await assert.rejects(
+    decodeInput(message(Buffer.from(JSON.stringify({ inputId: 'x', label: '' }))), place, options({ format: 'json', content: 'label' }), undefined),
+    (error: unknown) => error instanceof CentaurError && error.code === 'LABEL_INVALID',
+  );
+});
