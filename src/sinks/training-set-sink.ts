@@ -96,7 +96,7 @@ export const trainingSetSink = defineSink({
   examples: [
     {
       title: 'Labels joined with the feature store into a training set in the lake',
-      options: { features: { url: '${CENTAUR_REDIS_URL}', project: 'centaur', featureView: 'image_embeddings' }, uri: 's3://lake', classes: ['horses', 'humans'] },
+      options: { features: { url: '${CENTAUR_REDIS_URL}', project: 'centaur', featureView: 'image_embeddings' }, uri: 'lake', model: { path: 'models/demo' } },
     },
   ],
   claims: (o, baseDir) => [`output ${tableBase(o, baseDir)}/`],

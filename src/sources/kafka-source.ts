@@ -72,6 +72,10 @@ export const kafkaSource = defineSource({
       title: 'Avro camera frames through the schema registry',
       options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topics: ['camera-frames'], groupId: 'centaur', schemaRegistry: { url: '${CENTAUR_SCHEMA_REGISTRY_URL}' } },
     },
+    {
+      title: 'Label events (the `label` Avro schema) for `training-set-sink`',
+      options: { brokers: ['${CENTAUR_KAFKA_BROKERS}'], topics: ['labels'], groupId: 'centaur-labels', schemaRegistry: { url: '${CENTAUR_SCHEMA_REGISTRY_URL}' }, value: { content: 'label' } },
+    },
   ],
   metrics: [consumerLag],
   claims: (o) => [`consumer group ${o.groupId} of ${o.topics?.join(',') ?? o.topicPattern ?? ''}`],

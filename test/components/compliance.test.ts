@@ -2,9 +2,11 @@
  * The compliance suite, generated from the registry: every component kind runs its spec's first
  * example (the options docs/components.md shows), handles one input without losing it, closes,
  * and has a documented schema. Nothing here is per kind but the inputs of the two kinds that read
- * something other than images: a new component needs only its example.
+ * something other than images, and what the two label kinds need to exist first (a stored
+ * embedding, an annotated Label Studio task): a new component needs only its example.
  */
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +27,11 @@ import { optionRows } from '../../src/reference/component-docs.js';
 import { BROKERS, createTopics, produce, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
 import { KINESIS_ENDPOINT, streamWithOneRecord } from '../helpers/kinesis.js';
 import { REDIS_URL } from '../helpers/redis.js';
-import { LABEL_STUDIO_TOKEN, LABEL_STUDIO_URL } from '../helpers/label-studio.js';
+import { LABEL_STUDIO_TOKEN, LABEL_STUDIO_URL, requireLabelStudio } from '../helpers/label-studio.js';
+import { feastRow } from '../../src/feature-store/feast-redis-layout.js';
+import { onlineFeatures } from '../../src/feature-store/feature-row.js';
+import { FeastOnlineStore } from '../../src/feature-store/online-store.js';
+import { LabelStudioClient } from '../../src/labelling/label-studio-client.js';
 
 const ajv = new Ajv({ useDefaults: true, strict: false });
 const logger = createLogger('silent');
@@ -91,6 +97,34 @@ const NOT_IMAGES: Record<string, () => Buffer[]> = {
 };
 
 /**
+ * What the kinds that join or read labels need before their one input: `training-set-sink` the
+ * input's stored embedding (in a fresh Feast project), `label-studio-source` a project holding one
+ * annotated task. Each returns the options pointed at what it made.
+ */
+const PREPARE: Record<string, (options: Record<string, unknown>, t: TestContext) => Promise<Record<string, unknown> | undefined>> = {
+  'training-set-sink': async (options) => {
+    const features = options.features as Record<string, unknown>;
+    const project = unique('compliance').replace(/[^A-Za-z0-9_]/g, '_');
+    const store = new FeastOnlineStore({ url: String(features.url), timeoutMs: 5000, ttlSeconds: 0 }, logger, 'compliance');
+    await store.connect();
+    const row = { entity: 'one', eventTime: Date.now(), modelName: 'horse-or-human', modelVersion: '1', embedding: new Float32Array(1280).fill(0.5), predictedLabel: 'horse', confidence: 0.9, probabilities: [0.9, 0.1] };
+    await store.write([feastRow({ project, featureView: String(features.featureView), joinKey: 'image_id' }, 'one', onlineFeatures(row), row.eventTime)]);
+    await store.close();
+    return { ...options, features: { ...features, project } };
+  },
+  'label-studio-source': async (options, t) => {
+    if (!(await requireLabelStudio(t))) return undefined;
+    const client = new LabelStudioClient({ url: LABEL_STUDIO_URL, token: LABEL_STUDIO_TOKEN, tokenType: 'legacy', timeoutMs: 10000 });
+    const project = unique('compliance');
+    const id = await client.ensureProject(project, ['horse', 'human']);
+    await client.importTasks(id, [{ data: { image: 'https://example.com/one.jpg', inputId: 'one' }, prediction: { modelVersion: 'm@1', score: 0.9, choice: 'horse' } }]);
+    const [task] = await client.listChangedTasks(id, 0, 10);
+    await client.annotate(task!.id, 'horse');
+    return { ...options, project, tokenType: 'legacy' };
+  },
+};
+
+/**
  * The options of a spec's first example, made to run here: `${NAME}`s substituted with the test
  * services, and the placeholder names of topics, streams and groups replaced by fresh ones (a
  * source's holding its input).
@@ -127,6 +161,7 @@ async function preparedEnvelope(bytes: Buffer): Promise<Envelope> {
     model: { name: 'horse-or-human', version: '1', classes: ['horse', 'human'] },
     embedding: new Float32Array(1280).fill(0.5),
     labelling: { strategy: 'uncertainty', method: 'margin', uncertainty: 0.2, node: 'select', window: 0 },
+    annotation: { label: 'horse', annotator: 'compliance', origin: 'kafka', labelTime: Date.now() },
   };
 }
 
@@ -157,7 +192,9 @@ for (const spec of allComponents) {
     const dir = await playground(spec.kind);
     const inputs = NOT_IMAGES[spec.kind]?.() ?? [jpeg];
     if (JSON.stringify(spec.examples[0].options).includes('${CENTAUR_') && !(await requireServices(t))) return;
-    const options = await runnable(spec, inputs);
+    const prepare = PREPARE[spec.kind];
+    const options = prepare === undefined ? await runnable(spec, inputs) : await prepare(await runnable(spec, inputs), t);
+    if (options === undefined) return;
     assert.ok(ajv.validate(spec.options, options), JSON.stringify(ajv.errors));
     const ctx = { nodeId: 'node', topologyName: 'compliance', baseDir: dir, logger };
     const input = NOT_IMAGES[spec.kind] === undefined ? await preparedEnvelope(jpeg) : envelope({ payload: { kind: 'bytes', bytes: inputs[0] as Buffer }, sizeBytes: (inputs[0] as Buffer).length });
