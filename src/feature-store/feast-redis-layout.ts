@@ -182,7 +182,7 @@ export function decodeFeastValue(bytes: Uint8Array): FeastDecoded {
   const field = message.val;
   if (field === undefined) return null;
   const value = message[field];
-  if (field === 'float_list_val') return Float32Array.from(((value as { val?: number[] }).val ?? []) as number[]);
+  if (field === 'float_list_val') return Float32Array.from(((value as { val?: number[] }).val ?? []));
   if (field.endsWith('_list_val')) return ((value as { val?: unknown[] }).val ?? []) as readonly number[] | readonly string[];
   return value as string | number | boolean | Uint8Array;
 }

@@ -399,7 +399,7 @@ export async function decodeParquet(bytes: Uint8Array): Promise<DecodedRow[]> {
   for (let i = 0; i < table.numRows; i++) {
     const row: DecodedRow = {};
     fields.forEach((field, c) => {
-      row[field.name] = plainValue(arrow, field.type, vectors[c]?.get(i));
+      row[field.name] = plainValue(arrow, field.type as InstanceType<Arrow['DataType']>, vectors[c]?.get(i));
     });
     rows.push(row);
   }
@@ -411,9 +411,9 @@ function plainValue(arrow: Arrow, type: InstanceType<Arrow['DataType']>, value: 
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return Number(value);
   if (arrow.DataType.isList(type)) {
-    const child = (type as InstanceType<Arrow['List']>).children[0]?.type;
+    const child = (type as InstanceType<Arrow['List']>).children[0]?.type as InstanceType<Arrow['DataType']> | undefined;
     const items = [...(value as Iterable<unknown>)];
-    if (child !== undefined && arrow.DataType.isFloat(child) && (child as InstanceType<Arrow['Float']>).precision === arrow.Precision.SINGLE) return Float32Array.from(items as number[]);
+    if (child !== undefined && arrow.DataType.isFloat(child) && child.precision === arrow.Precision.SINGLE) return Float32Array.from(items as number[]);
     return items.map((x) => (child === undefined ? x : plainValue(arrow, child, x)));
   }
   if (value instanceof Date) return value.getTime();

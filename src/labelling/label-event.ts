@@ -61,12 +61,14 @@ export function labelFromLabelStudio(task: LabelStudioTaskRecord, annotation: La
   const choice = annotation.result.find((r) => r.from_name === 'label' && r.type === 'choices');
   const choices = (choice?.value as { choices?: unknown } | undefined)?.choices;
   if (!Array.isArray(choices) || choices.length !== 1) throw invalid(`annotation ${annotation.id} of task ${task.id} has no single choice for \`label\``);
-  let label = labelText(choices[0], 'label');
+  const picked: unknown = choices[0];
+  let label = labelText(picked, 'label');
   if (label === NEW_CLASS_CHOICE) {
     const typed = annotation.result.find((r) => r.from_name === NEW_CLASS_FIELD);
     const text = (typed?.value as { text?: unknown } | undefined)?.text;
-    const name = Array.isArray(text) ? text[0] : text;
-    if (name !== undefined && name !== null && String(name).trim() !== '') label = labelText(name, NEW_CLASS_FIELD);
+    const name: unknown = Array.isArray(text) ? (text as unknown[])[0] : text;
+    if (typeof name === 'string' && name.trim() !== '') label = labelText(name, NEW_CLASS_FIELD);
+    else if (name !== undefined && name !== null && typeof name !== 'string') throw invalid(`the new class name of annotation ${annotation.id} is not text`);
   }
   const strategy = task.data.strategy;
   return {

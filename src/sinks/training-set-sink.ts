@@ -31,7 +31,7 @@ import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
 import { storeFor } from '../storage/store-for.js';
 import { LAKE_FOLDER_PATTERN, objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 import { chooseLabel, selectionOf, splitOf, withAnnotation } from '../training-set/training-row.js';
-import type { LabelPolicy, SplitShares, TrainingRow } from '../training-set/training-row.js';
+import type { SplitShares, TrainingRow } from '../training-set/training-row.js';
 import { TrainingSetTable } from '../training-set/training-set-table.js';
 
 const FEAST_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -249,7 +249,7 @@ class TrainingSetSink implements Sink {
     };
     for (const row of this.table.rows()) {
       splits[row.split] += 1;
-      const label = chooseLabel(row.annotations, this.o.policy as LabelPolicy).annotation.label;
+      const label = chooseLabel(row.annotations, this.o.policy).annotation.label;
       const known = this.classes.has(label);
       if (!known) {
         const name = newClasses.has(label) || newClasses.size < MAX_NEW_CLASS_LABELS ? label : 'other';

@@ -89,7 +89,7 @@ async function runUntil(file: string, done: () => Promise<boolean>, timeoutMs: n
   try {
     await until(done, (x) => x, timeoutMs, what);
   } finally {
-    await runtime.stop();
+    runtime.stop();
   }
   return running;
 }
