@@ -4,6 +4,7 @@
  * node states, failure counts and the failing readiness checks.
  */
 import { AccuracyPanel } from './accuracy-panel.js';
+import { LabelsPanel } from './labels-panel.js';
 import { EVENTS_URL } from './api-client.js';
 import { byId } from './dom.js';
 import { DriftPanel } from './drift-panel.js';
@@ -75,6 +76,7 @@ function start(): void {
   const panels = byId('panels');
   const model = new ModelPanel(panels);
   const accuracy = new AccuracyPanel(panels);
+  const labels = new LabelsPanel(panels);
   const drift = new DriftPanel(panels);
   let instance: string | undefined;
   let lastReady: boolean | undefined;
@@ -98,6 +100,7 @@ function start(): void {
     for (const chart of charts) chart.update(history);
     model.update(summary.models, summary.totals.predictions);
     accuracy.update(summary.accuracy);
+    labels.update(summary.labels);
     drift.update(summary.drift);
     if (lastReady !== undefined && summary.ready !== lastReady) poller.poll();
     lastReady = summary.ready;

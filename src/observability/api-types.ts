@@ -98,6 +98,8 @@ export interface SummaryEvent {
   readonly accuracy: Accuracy | null;
   /** The last closed window of each drift node; null without drift nodes or before the first window closes. */
   readonly drift: DriftSummary | null;
+  /** The training set of each `training-set-sink`; null without one. */
+  readonly labels: LabelsSummary | null;
 }
 
 /** The last closed window of one drift node, as the live summary's `drift.nodes[]` carries it (docs/METRICS.md). */
@@ -125,4 +127,37 @@ export interface DriftNodeStatus {
 /** The live summary's `drift` field. */
 export interface DriftSummary {
   readonly nodes: readonly DriftNodeStatus[];
+}
+
+/** One class's labelled rows: by label (`labelled`), by prediction (`predicted`), and both (`correct`); precision and recall when defined. */
+export interface ClassFigures {
+  readonly labelled: number;
+  readonly predicted: number;
+  readonly correct: number;
+  readonly precision: number | null;
+  readonly recall: number | null;
+}
+
+/** Accuracy over a set of labelled rows, overall and per class (the model's classes, `new` for labels outside them). */
+export interface LabelFigures {
+  readonly labelled: number;
+  readonly correct: number;
+  readonly accuracy: number | null;
+  readonly perClass: Readonly<Record<string, ClassFigures>>;
+}
+
+/** The training set a `training-set-sink` keeps, as the live summary's `labels.nodes[]` carries it. */
+export interface LabelsNodeStatus {
+  readonly node: string;
+  readonly rows: number;
+  readonly newClassRows: number;
+  /** Every labelled row. */
+  readonly all: LabelFigures;
+  /** Only the randomly explored rows: the estimate without selection bias. */
+  readonly exploration: LabelFigures;
+}
+
+/** The live summary's `labels` field. */
+export interface LabelsSummary {
+  readonly nodes: readonly LabelsNodeStatus[];
 }

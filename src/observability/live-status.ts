@@ -176,6 +176,7 @@ export class LiveStatus {
       models: r.metrics.modelVersions(),
       accuracy: accuracyOf(totals),
       drift: r.metrics.driftSummary(),
+      labels: r.metrics.labelsSummary(),
     };
   }
 }

@@ -8,7 +8,8 @@ import type { RegistryContentType } from 'prom-client';
 import { LATENCY_BUCKETS } from '../core/metric-family.js';
 import type { LabelValues, MetricFamily, NodeMetrics, StatusChannel } from '../core/metric-family.js';
 import { DRIFT_STATUS } from '../drift-monitor/drift-metrics.js';
-import type { DriftSummary } from './api-types.js';
+import { LABELS_STATUS } from '../training-set/labels-status.js';
+import type { DriftSummary, LabelsSummary } from './api-types.js';
 import { FastHistogram } from './fast-histogram.js';
 import type { HistogramChild } from './fast-histogram.js';
 
@@ -342,6 +343,12 @@ export class CentaurMetrics {
   /** The last drift window of every drift node, for the live summary (null without drift nodes). */
   driftSummary(): DriftSummary | null {
     const nodes = this.published(DRIFT_STATUS);
+    return nodes.length === 0 ? null : { nodes };
+  }
+
+  /** The training set of every `training-set-sink`, for the live summary (null without one). */
+  labelsSummary(): LabelsSummary | null {
+    const nodes = this.published(LABELS_STATUS);
     return nodes.length === 0 ? null : { nodes };
   }
 

@@ -33,6 +33,8 @@ import { LAKE_FOLDER_PATTERN, objectUriProblems, StoreUploadFields } from '../st
 import { chooseLabel, selectionOf, splitOf, withAnnotation } from '../training-set/training-row.js';
 import type { SplitShares, TrainingRow } from '../training-set/training-row.js';
 import { TrainingSetTable } from '../training-set/training-set-table.js';
+import { labelFigures, LABELS_STATUS } from '../training-set/labels-status.js';
+import type { ClassTally } from '../training-set/labels-status.js';
 
 const FEAST_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 
@@ -77,7 +79,7 @@ const ROWS = gaugeFamily('centaur_training_set_rows', 'Rows in the training set,
 const NEW_CLASS_ROWS = gaugeFamily('centaur_training_set_new_class_rows', 'Rows whose label is outside the model’s classes, by label (the first 50 new classes; the rest as `other`).', ['label']);
 const CLASS_ROWS = gaugeFamily(
   'centaur_label_class_rows',
-  'Labelled inputs per class (the model’s classes; `new` for labels outside them) for precision and recall: `labelled` by label, `predicted` by prediction, `correct` by label. `sample`: all labels, or only the randomly explored ones (an unbiased estimate).',
+  'Labelled inputs per class (the model’s classes; `new` for labels outside them, and for predictions of a class the model no longer has) for precision and recall: `labelled` by label, `predicted` by prediction, `correct` by label. `sample`: all labels, or only the randomly explored ones (an unbiased estimate).',
   ['class', 'kind', 'sample'],
 );
 const LABEL_TO_ROW = histogramFamily('centaur_label_to_training_seconds', 'From a label’s time to its row being in the lake.', [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600], []);
@@ -119,7 +121,7 @@ export const trainingSetSink = defineSink({
       throw error;
     }
     ctx.logger.info({ node: ctx.nodeId, base, rows: table.size }, 'Training set opened.');
-    return new TrainingSetSink(o, classes, table, online, ctx.metrics ?? NO_METRICS);
+    return new TrainingSetSink(o, classes, table, online, ctx.metrics ?? NO_METRICS, ctx.nodeId);
   },
 });
 
@@ -146,7 +148,8 @@ class TrainingSetSink implements Sink {
     classes: readonly string[],
     private readonly table: TrainingSetTable,
     private readonly online: FeastOnlineStore,
-    metrics: NodeMetrics,
+    private readonly metrics: NodeMetrics,
+    private readonly node: string,
   ) {
     this.classes = new Set(classes);
     this.shares = { validation: o.split.validation, holdout: o.split.holdout };
@@ -238,38 +241,36 @@ class TrainingSetSink implements Sink {
     return found;
   }
 
-  /** Sets the gauges from the whole table: rows per split, new classes, per-class counts (all labels, explored labels). */
+  /** Sets the gauges from the whole table and publishes the status: rows per split, new classes, per-class counts (all labels, explored labels). */
   private publish(): void {
     const splits = { train: 0, validation: 0, holdout: 0 };
     const newClasses = new Map<string, number>();
-    const counts = new Map<string, number>();
-    const add = (cls: string, kind: string, sample: string): void => {
-      const key = `${cls}\u0000${kind}\u0000${sample}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    };
+    const samples = { all: new Map<string, ClassTally>(), exploration: new Map<string, ClassTally>() };
+    for (const sample of Object.values(samples)) for (const cls of [...this.classes, 'new']) sample.set(cls, { labelled: 0, predicted: 0, correct: 0 });
+    let newClassRows = 0;
     for (const row of this.table.rows()) {
       splits[row.split] += 1;
       const label = chooseLabel(row.annotations, this.o.policy).annotation.label;
       const known = this.classes.has(label);
       if (!known) {
+        newClassRows += 1;
         const name = newClasses.has(label) || newClasses.size < MAX_NEW_CLASS_LABELS ? label : 'other';
         newClasses.set(name, (newClasses.get(name) ?? 0) + 1);
       }
       const trueClass = known ? label : 'new';
-      const predicted = this.classes.has(row.features.predictedLabel) ? row.features.predictedLabel : 'other';
-      const samples = selectionOf(row.annotations) === 'exploration' ? ['all', 'exploration'] : ['all'];
-      for (const sample of samples) {
-        add(trueClass, 'labelled', sample);
-        add(predicted, 'predicted', sample);
-        if (label === row.features.predictedLabel) add(trueClass, 'correct', sample);
+      const predicted = this.classes.has(row.features.predictedLabel) ? row.features.predictedLabel : 'new';
+      const into = selectionOf(row.annotations) === 'exploration' ? [samples.all, samples.exploration] : [samples.all];
+      for (const tallies of into) {
+        (tallies.get(trueClass) as ClassTally).labelled += 1;
+        (tallies.get(predicted) as ClassTally).predicted += 1;
+        if (label === row.features.predictedLabel) (tallies.get(trueClass) as ClassTally).correct += 1;
       }
     }
     for (const [split, n] of Object.entries(splits)) this.rowsGauge.set({ split }, n);
     for (const [label, n] of newClasses) this.newClassGauge.set({ label }, n);
-    for (const cls of [...this.classes, 'new']) {
-      for (const kind of ['labelled', 'predicted', 'correct']) {
-        for (const sample of ['all', 'exploration']) this.classGauge.set({ class: cls, kind, sample }, counts.get(`${cls}\u0000${kind}\u0000${sample}`) ?? 0);
-      }
+    for (const [sample, tallies] of Object.entries(samples)) {
+      for (const [cls, t] of tallies) for (const kind of ['labelled', 'predicted', 'correct'] as const) this.classGauge.set({ class: cls, kind, sample }, t[kind]);
     }
+    this.metrics.publish(LABELS_STATUS, { node: this.node, rows: this.table.size, newClassRows, all: labelFigures(samples.all), exploration: labelFigures(samples.exploration) });
   }
 }

@@ -21,6 +21,7 @@ function summary(time: number, overrides: Partial<Summary> = {}): Summary {
     models: [{ node: 'classify', model: 'horse-or-human', version: '1' }],
     accuracy: null,
     drift: null,
+    labels: null,
     ...overrides,
   };
 }

@@ -20,6 +20,7 @@ import { FeastOnlineStore } from '../../src/feature-store/online-store.js';
 import { decodeParquet } from '../../src/formats/parquet.js';
 import { AvroRegistryCodec } from '../../src/kafka/schema-registry.js';
 import { LabelStudioClient } from '../../src/labelling/label-studio-client.js';
+import type { LabelsSummary } from '../../src/observability/api-types.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { loadTopologyFile } from '../../src/topology/load.js';
 import { startCentaur } from '../helpers/centaur-process.js';
@@ -83,11 +84,12 @@ async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, ti
 }
 
 /** Runs a topology until `done` holds, then stops it; returns the run's summary. */
-async function runUntil(file: string, done: () => Promise<boolean>, timeoutMs: number, what: string) {
+async function runUntil(file: string, done: () => Promise<boolean>, timeoutMs: number, what: string, inspect?: (runtime: Runtime) => void) {
   const runtime = new Runtime(await loadTopologyFile(file), { logger });
   const running = runtime.run();
   try {
     await until(done, (x) => x, timeoutMs, what);
+    inspect?.(runtime);
   } finally {
     runtime.stop();
   }
@@ -254,12 +256,22 @@ nodes:
   failed: { kind: dead-letter, dir: failed }
 `,
   );
+  let summary: LabelsSummary | null = null;
   await runUntil(
     path.join(dir, 'labels.yaml'),
     async () => (await readJsonLines(path.join(dir, 'failed'), 'dead-letters')).length >= 2 && (await folderRows(path.join(dir, 'lake', 'training-set'))).length >= 4,
     60000,
     'four rows and two dead letters',
+    (runtime) => (summary = runtime.metrics.labelsSummary()),
   );
+  // The live summary (dashboard): every stored prediction is `horse`; labels horse, human, horse(majority), zebra.
+  const status = (summary as LabelsSummary | null)?.nodes[0];
+  assert.equal(status?.rows, 4);
+  assert.equal(status?.newClassRows, 1);
+  assert.deepEqual(status?.all.perClass.horse, { labelled: 1, predicted: 4, correct: 1, precision: 0.25, recall: 1 });
+  assert.deepEqual(status?.all.perClass.human, { labelled: 2, predicted: 0, correct: 0, precision: null, recall: 0 });
+  assert.equal(status?.all.perClass.new?.labelled, 1);
+  assert.equal(status?.exploration.labelled, 0, 'none of these labels came from exploration');
   const rows = new Map((await folderRows(path.join(dir, 'lake', 'training-set'))).map((r) => [r.input_id, r]));
   assert.equal(rows.size, 4);
   const a = rows.get('cam-1/a')!;
