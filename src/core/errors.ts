@@ -231,6 +231,12 @@ export const ERROR_CODES = {
     description:
       'A label names an input the feature store has no row for (never predicted with `includeEmbedding`, expired, or a mistyped id), so `training-set-sink` cannot join it to an embedding. It goes to the dead letter; send it again once the input is predicted.',
   },
+  TRAINING_SET_FULL: {
+    category: 'data',
+    retriable: false,
+    description:
+      'A label names a new input while the training set holds `maxRows` rows; it goes to the dead letter. Raise `maxRows` (memory: about 5 KiB a row for a 1,280-d embedding) or start a new training set under another prefix.',
+  },
   LABEL_STUDIO_UNAVAILABLE: {
     category: 'infrastructure',
     retriable: true,

@@ -12,6 +12,9 @@ import { CentaurError } from '../core/errors.js';
 import type { LabelStudioAnnotation, LabelStudioTaskRecord } from './label-studio-client.js';
 import { NEW_CLASS_CHOICE, NEW_CLASS_FIELD } from './label-studio-client.js';
 
+/** How far in the future a label's time may be (clocks differ); later times are refused. */
+const MAX_CLOCK_SKEW_MS = 86_400_000;
+
 /** Longest label, annotator or input id accepted, in characters. */
 export const MAX_LABEL_TEXT = 256;
 
@@ -30,7 +33,7 @@ export function labelText(value: unknown, field: string, maxLength = MAX_LABEL_T
   const text = value.normalize('NFC').trim();
   if (text === '') throw invalid(`\`${field}\` is empty`);
   if ([...text].length > maxLength) throw invalid(`\`${field}\` is longer than ${maxLength} characters`);
-  if (/\p{Cc}/u.test(text)) throw invalid(`\`${field}\` holds control characters`);
+  if (/[\p{Cc}\p{Cf}\p{Cs}]/u.test(text)) throw invalid(`\`${field}\` holds control, format (zero-width, bidi) or unpaired surrogate characters`);
   return text;
 }
 
@@ -42,9 +45,11 @@ export function labelFromRecord(record: Readonly<Record<string, unknown>>, fallb
   if (selection !== undefined && (typeof selection !== 'string' || !(SELECTIONS as readonly string[]).includes(selection))) {
     throw invalid(`\`selection\` must be one of ${SELECTIONS.join(', ')} or absent`);
   }
+  const annotator = labelText(record.annotator ?? 'unknown', 'annotator');
+  if (annotator.startsWith('label-studio:')) throw invalid('`annotator` names a Label Studio user; only `label-studio-source` may');
   const annotation: Annotation = {
     label: labelText(record.label, 'label'),
-    annotator: labelText(record.annotator ?? 'unknown', 'annotator'),
+    annotator,
     origin: origin as LabelOrigin,
     labelTime: record.labelTime === undefined || record.labelTime === null ? fallbackTime : timeOf(record.labelTime, 'labelTime'),
     ...(selection === undefined ? {} : { selection: selection as LabellingMark['strategy'] }),
@@ -87,6 +92,7 @@ export function labelFromLabelStudio(task: LabelStudioTaskRecord, annotation: La
 function timeOf(value: unknown, field: string): number {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : typeof value === 'string' ? (/^\d+$/.test(value) ? Number(value) : Date.parse(value)) : Number.NaN;
   if (!Number.isFinite(ms) || ms < 0) throw invalid(`\`${field}\` is not a time (ms since the epoch or ISO 8601)`);
+  if (ms > Date.now() + MAX_CLOCK_SKEW_MS) throw invalid(`\`${field}\` is more than a day in the future`);
   return ms;
 }
 

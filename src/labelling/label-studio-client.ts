@@ -119,13 +119,14 @@ export class LabelStudioClient {
    * change first; why: the label source reads annotations as they are made, by keyset pages on
    * the task's `updated_at` (which an annotation's save moves).
    */
-  async listChangedTasks(project: number, afterMs: number, pageSize: number): Promise<LabelStudioTaskRecord[]> {
+  async listChangedTasks(project: number, afterMs: number, pageSize: number, page = 1): Promise<LabelStudioTaskRecord[]> {
     const query = JSON.stringify({
       filters: { conjunction: 'and', items: [{ filter: 'filter:tasks:updated_at', operator: 'greater', type: 'Datetime', value: new Date(afterMs).toISOString() }] },
       ordering: ['tasks:updated_at'],
     });
-    const answer = await this.request<{ tasks?: unknown[] }>('GET', `/api/tasks?project=${project}&fields=all&page=1&page_size=${pageSize}&query=${encodeURIComponent(query)}`);
-    return (answer.tasks ?? []).flatMap((t) => {
+    const answer = await this.request<{ tasks?: unknown[] }>('GET', `/api/tasks?project=${project}&fields=all&page=${page}&page_size=${pageSize}&query=${encodeURIComponent(query)}`);
+    return (Array.isArray(answer.tasks) ? answer.tasks : []).flatMap((t) => {
+      if (typeof t !== 'object' || t === null) return [];
       const task = t as { id?: unknown; updated_at?: unknown; data?: unknown; annotations?: unknown };
       if (typeof task.id !== 'number' || typeof task.updated_at !== 'string') return [];
       const annotations = Array.isArray(task.annotations) ? task.annotations : [];
@@ -134,7 +135,8 @@ export class LabelStudioClient {
           id: task.id,
           updatedAt: task.updated_at,
           data: typeof task.data === 'object' && task.data !== null ? (task.data as Record<string, unknown>) : {},
-          annotations: annotations.flatMap((a) => {
+          annotations: annotations.flatMap((a: unknown) => {
+            if (typeof a !== 'object' || a === null) return [];
             const x = a as { id?: unknown; completed_by?: unknown; updated_at?: unknown; was_cancelled?: unknown; result?: unknown };
             if (typeof x.id !== 'number') return [];
             return [

@@ -76,7 +76,7 @@ type Options = Static<typeof options>;
 
 const LABELS = counterFamily('centaur_training_labels_total', 'Label events applied to the training set, by outcome: added (a new annotation), replaced (an annotator’s newer label), unchanged (a repeat), unknown-input (no stored features: dead letter).', ['outcome']);
 const ROWS = gaugeFamily('centaur_training_set_rows', 'Rows in the training set, by split.', ['split']);
-const NEW_CLASS_ROWS = gaugeFamily('centaur_training_set_new_class_rows', 'Rows whose label is outside the model’s classes, by label (the first 50 new classes; the rest as `other`).', ['label']);
+const NEW_CLASS_ROWS = gaugeFamily('centaur_training_set_new_class_rows', 'Rows whose label is outside the model’s classes, by label (the first 50 new class names seen; the rest as `other`); a name without rows drops its series.', ['label']);
 const CLASS_ROWS = gaugeFamily(
   'centaur_label_class_rows',
   'Labelled inputs per class (the model’s classes; `new` for labels outside them, and for predictions of a class the model no longer has) for precision and recall: `labelled` by label, `predicted` by prediction, `correct` by label. `sample`: all labels, or only the randomly explored ones (an unbiased estimate).',
@@ -142,6 +142,9 @@ class TrainingSetSink implements Sink {
   private readonly classGauge;
   private readonly labelToRow;
   private failure: string | null = null;
+  /** New-class names counted by name (at most MAX_NEW_CLASS_LABELS, kept for the process's life), and those with a series now. */
+  private readonly newClassNames = new Set<string>();
+  private newClassSeries = new Set<string>();
 
   constructor(
     private readonly o: Options,
@@ -179,6 +182,7 @@ class TrainingSetSink implements Sink {
     const changed = new Map<string, TrainingRow>();
     const applied: Annotation[] = [];
     const now = Date.now();
+    let added = 0;
     for (const { envelope, annotation } of events) {
       const id = envelope.id;
       const current = changed.get(id) ?? this.table.get(id);
@@ -188,15 +192,17 @@ class TrainingSetSink implements Sink {
         rejections.push({ envelope, error: new CentaurError('LABEL_INPUT_UNKNOWN', `No stored embedding for input \`${id}\` in feature view ${this.o.features.project}/${this.o.features.featureView}; it cannot join the training set.`) });
         continue;
       }
-      if (current === undefined && this.table.size + changed.size >= this.o.maxRows) {
-        rejections.push({ envelope, error: new CentaurError('SINK_WRITE_FAILED', `The training set holds its maxRows (${this.o.maxRows}); input \`${id}\` is not added.`) });
+      if (current === undefined && this.table.size + added >= this.o.maxRows) {
+        rejections.push({ envelope, error: new CentaurError('TRAINING_SET_FULL', `The training set holds its maxRows (${this.o.maxRows}); input \`${id}\` is not added.`) });
         continue;
       }
       const next = withAnnotation(current?.annotations ?? [], annotation);
+      const selection = current?.selection ?? annotation.selection;
       this.labels.inc({ outcome: next.outcome });
-      if (next.outcome === 'unchanged') continue;
+      if (next.outcome === 'unchanged' && selection === current?.selection) continue;
+      if (current === undefined && this.table.get(id) === undefined) added += 1;
       applied.push(annotation);
-      changed.set(id, { inputId: id, split: current?.split ?? splitOf(id, this.shares), annotations: next.annotations, features, updatedTime: now });
+      changed.set(id, { inputId: id, split: current?.split ?? splitOf(id, this.shares), annotations: next.annotations, ...(selection === undefined ? {} : { selection }), features, updatedTime: now });
     }
     if (changed.size > 0) {
       try {
@@ -235,7 +241,13 @@ class TrainingSetSink implements Sink {
     );
     const found = new Map<string, StoredFeatures>();
     ids.forEach((id, i) => {
-      const features = storedFeatures(id, values[i] ?? []);
+      // A row this version cannot decode counts as missing: that label alone is refused.
+      let features: StoredFeatures | undefined;
+      try {
+        features = storedFeatures(id, values[i] ?? []);
+      } catch {
+        features = undefined;
+      }
       if (features !== undefined) found.set(id, features);
     });
     return found;
@@ -254,12 +266,13 @@ class TrainingSetSink implements Sink {
       const known = this.classes.has(label);
       if (!known) {
         newClassRows += 1;
-        const name = newClasses.has(label) || newClasses.size < MAX_NEW_CLASS_LABELS ? label : 'other';
+        if (!this.newClassNames.has(label) && this.newClassNames.size < MAX_NEW_CLASS_LABELS) this.newClassNames.add(label);
+        const name = this.newClassNames.has(label) ? label : 'other';
         newClasses.set(name, (newClasses.get(name) ?? 0) + 1);
       }
       const trueClass = known ? label : 'new';
       const predicted = this.classes.has(row.features.predictedLabel) ? row.features.predictedLabel : 'new';
-      const into = selectionOf(row.annotations) === 'exploration' ? [samples.all, samples.exploration] : [samples.all];
+      const into = selectionOf(row) === 'exploration' ? [samples.all, samples.exploration] : [samples.all];
       for (const tallies of into) {
         (tallies.get(trueClass) as ClassTally).labelled += 1;
         (tallies.get(predicted) as ClassTally).predicted += 1;
@@ -268,6 +281,8 @@ class TrainingSetSink implements Sink {
     }
     for (const [split, n] of Object.entries(splits)) this.rowsGauge.set({ split }, n);
     for (const [label, n] of newClasses) this.newClassGauge.set({ label }, n);
+    for (const label of this.newClassSeries) if (!newClasses.has(label)) this.newClassGauge.remove({ label });
+    this.newClassSeries = new Set(newClasses.keys());
     for (const [sample, tallies] of Object.entries(samples)) {
       for (const [cls, t] of tallies) for (const kind of ['labelled', 'predicted', 'correct'] as const) this.classGauge.set({ class: cls, kind, sample }, t[kind]);
     }

@@ -84,29 +84,33 @@ export const labelStudioSource = defineSource({
 /** The partition of every event: the project. */
 const PARTITION = 'project';
 
-/** A sortable key of one annotation: its task's change time (microseconds), task id, annotation id. */
-export function annotationKey(task: LabelStudioTaskRecord, annotation: LabelStudioAnnotation): string {
-  return `${sortableTime(task.updatedAt)}#${String(task.id).padStart(12, '0')}#${String(annotation.id).padStart(12, '0')}`;
+/** A sortable key of a task: its change time (ISO 8601 to the microsecond) and id; undefined when the time is not one. */
+export function taskKey(task: LabelStudioTaskRecord): string | undefined {
+  const time = sortableTime(task.updatedAt);
+  return time === undefined ? undefined : `${time}#${String(task.id).padStart(12, '0')}`;
 }
 
 /** An ISO 8601 UTC time with its fraction padded to microseconds, so that keys sort as times do. */
-function sortableTime(iso: string): string {
+function sortableTime(iso: string): string | undefined {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(iso);
   if (m !== null) return `${m[1]}.${(m[2] ?? '').padEnd(6, '0')}Z`;
   const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? new Date(ms).toISOString().replace('Z', '000Z') : iso;
+  return Number.isFinite(ms) && ms >= 0 ? new Date(ms).toISOString().replace('Z', '000Z') : undefined;
 }
 
-/** Milliseconds since the epoch of a key's time. */
+/** Milliseconds since the epoch of a key's time (0 for a key without one). */
 function keyTime(key: string): number {
-  return Date.parse(key.slice(0, key.indexOf('#')).replace(/(\.\d{3})\d*Z$/, '$1Z'));
+  const ms = Date.parse(key.slice(0, key.indexOf('#')).replace(/(\.\d{3})\d*Z$/, '$1Z'));
+  return Number.isFinite(ms) ? ms : 0;
 }
 
 class LabelStudioSource implements Source {
   private readonly ledger: KeyLedger;
   private readonly gate = new PauseGate();
-  /** The key of the last annotation read: the next poll reads after it. */
+  /** The key of the last annotation read: annotations at or before it are not emitted again. */
   private cursor: string | undefined;
+  /** The key of the last task read, annotated or not: the next poll reads the tasks changed after it. */
+  private taskCursor: string | undefined;
   private project: number | undefined;
   private failure: string | null = null;
 
@@ -120,14 +124,16 @@ class LabelStudioSource implements Source {
   ) {
     this.ledger = new KeyLedger(start);
     this.cursor = start;
+    this.taskCursor = start;
   }
 
   async start(ctx: SourceContext): Promise<void> {
     while (!this.gate.stopped) {
       let more = false;
       try {
-        more = await this.poll(ctx);
-        this.failure = null;
+        const outcome = await this.poll(ctx);
+        more = outcome.more;
+        this.failure = outcome.problem;
       } catch (error) {
         const e = toCentaurError(error, 'LABEL_STUDIO_UNAVAILABLE');
         this.failure = `reading Label Studio failed: ${e.message}`;
@@ -164,38 +170,56 @@ class LabelStudioSource implements Source {
     return this.failure ?? (this.watermark?.lastFailure?.message ?? null);
   }
 
-  /** Reads one page of changed tasks and emits their new annotations; true when a full page came (more may wait). */
-  private async poll(ctx: SourceContext): Promise<boolean> {
+  /**
+   * Reads the tasks changed after the task cursor, page by page, and emits their new annotations
+   * in key order; `more` when a full page moved the cursor (the next poll goes on at once).
+   */
+  private async poll(ctx: SourceContext): Promise<{ more: boolean; problem: string | null }> {
     if (this.project === undefined) {
       this.project = await this.client.findProject(this.o.project);
-      if (this.project === undefined) {
-        this.failure = `Label Studio has no project \`${this.o.project}\` yet`;
-        return false;
-      }
+      if (this.project === undefined) return { more: false, problem: `Label Studio has no project \`${this.o.project}\` yet` };
     }
     // A millisecond before the cursor: tasks changed within its millisecond come again and are skipped by key.
-    const after = this.cursor === undefined ? 0 : keyTime(this.cursor) - 1;
-    const tasks = await this.client.listChangedTasks(this.project, after, this.o.pageSize);
-    let advanced = false;
-    for (const task of tasks) {
-      for (const annotation of [...task.annotations].sort((a, b) => a.id - b.id)) {
-        if (annotation.wasCancelled) continue;
-        const key = annotationKey(task, annotation);
-        if (this.cursor !== undefined && key <= this.cursor) continue;
-        this.cursor = key;
-        advanced = true;
-        await this.gate.whilePaused();
-        if (this.gate.stopped) return false;
-        this.emit(ctx, task, annotation, key);
+    const after = this.taskCursor === undefined ? 0 : Math.max(0, keyTime(this.taskCursor) - 1);
+    for (let page = 1; ; page++) {
+      let tasks: LabelStudioTaskRecord[];
+      try {
+        tasks = await this.client.listChangedTasks(this.project, after, this.o.pageSize, page);
+      } catch (error) {
+        // The page after an exactly full one does not exist.
+        if (page > 1 && error instanceof CentaurError && error.message.includes('HTTP 404')) return { more: false, problem: null };
+        throw error;
       }
+      const keyed = tasks.flatMap((task) => {
+        const key = taskKey(task);
+        if (key === undefined) this.logger.warn({ node: this.nodeId, task: task.id }, 'A Label Studio task without a valid updated_at was skipped.');
+        return key === undefined ? [] : [{ task, key }];
+      });
+      keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      for (const { task, key } of keyed) {
+        if (this.taskCursor === undefined || key > this.taskCursor) this.taskCursor = key;
+        for (const annotation of [...task.annotations].sort((a, b) => a.id - b.id)) {
+          if (annotation.wasCancelled) continue;
+          const annotationKey = `${key}#${String(annotation.id).padStart(12, '0')}`;
+          if (this.cursor !== undefined && annotationKey <= this.cursor) continue;
+          this.cursor = annotationKey;
+          await this.gate.whilePaused();
+          if (this.gate.stopped) return { more: false, problem: null };
+          this.emit(ctx, task, annotation, annotationKey);
+        }
+      }
+      if (tasks.length < this.o.pageSize) return { more: false, problem: null };
+      // A full page that moved the cursor past the millisecond read from: query again from there.
+      if (this.taskCursor !== undefined && keyTime(this.taskCursor) - 1 > after) return { more: true, problem: null };
+      // A full page within one millisecond: the next page of the same query.
     }
-    return tasks.length === this.o.pageSize && advanced;
   }
 
   private emit(ctx: SourceContext, task: LabelStudioTaskRecord, annotation: LabelStudioAnnotation, key: string): void {
     const value = Buffer.from(JSON.stringify({ task: task.id, annotation: annotation.id, data: task.data, result: annotation.result }));
     const base: EnvelopeInit = {
-      id: typeof task.data.inputId === 'string' ? task.data.inputId : `label-studio-task-${task.id}`,
+      // Until the task's data is checked, the event is named by the task.
+      id: `label-studio-task-${task.id}`,
       eventTime: Date.now(),
       position: { source: this.nodeId, partition: PARTITION, offset: this.ledger.assign(key) },
       payload: { kind: 'bytes', bytes: value },

@@ -34,6 +34,8 @@ export interface TrainingRow {
   readonly split: Split;
   /** Every annotator's latest annotation, in the order first seen. */
   readonly annotations: readonly Annotation[];
+  /** Why the input was picked for labelling: from the first label event that said so, never cleared. */
+  readonly selection?: LabellingMark['strategy'];
   readonly features: StoredFeatures;
   /** When the row was last written, ms since the epoch. */
   readonly updatedTime: number;
@@ -60,7 +62,7 @@ export function withAnnotation(annotations: readonly Annotation[], next: Annotat
   if (i < 0) return { annotations: [...annotations, next], outcome: 'added' };
   const old = annotations[i] as Annotation;
   if (old.labelTime > next.labelTime) return { annotations: [...annotations], outcome: 'unchanged' };
-  const same = old.label === next.label && old.labelTime === next.labelTime && old.origin === next.origin && old.selection === next.selection;
+  const same = old.label === next.label && old.labelTime === next.labelTime && old.origin === next.origin;
   const list = [...annotations];
   list[i] = next;
   return { annotations: list, outcome: same ? 'unchanged' : 'replaced' };
@@ -84,9 +86,9 @@ export function chooseLabel(annotations: readonly Annotation[], policy: LabelPol
   return { annotation: chosen, agreement: annotations.filter((a) => a.label === chosen.label).length / annotations.length };
 }
 
-/** Why the input was picked for labelling: the first annotation that says so. */
-export function selectionOf(annotations: readonly Annotation[]): LabellingMark['strategy'] | undefined {
-  return annotations.find((a) => a.selection !== undefined)?.selection;
+/** Why the input was picked for labelling: the row's, else the first annotation that says so. */
+export function selectionOf(row: Pick<TrainingRow, 'annotations' | 'selection'>): LabellingMark['strategy'] | undefined {
+  return row.selection ?? row.annotations.find((a) => a.selection !== undefined)?.selection;
 }
 
 /** The columns of the training-set files. */
@@ -133,7 +135,7 @@ export function toParquetRow(row: TrainingRow, policy: LabelPolicy, classes: Rea
     annotator_labels: row.annotations.map((a) => a.label),
     annotation_origins: row.annotations.map((a) => a.origin),
     annotation_times: row.annotations.map((a) => a.labelTime),
-    selection: selectionOf(row.annotations) ?? null,
+    selection: selectionOf(row) ?? null,
     embedding: f.embedding,
     predicted_label: f.predictedLabel,
     confidence: f.confidence,
@@ -182,13 +184,12 @@ export function fromParquetRow(r: Readonly<Record<string, unknown>>): TrainingRo
     label: String(labels[i]),
     origin: (ORIGINS.includes(String(origins[i])) ? String(origins[i]) : 'kafka') as Annotation['origin'],
     labelTime: Number(times[i]),
-    // The row keeps one selection; give it back to the first annotation so it is written again.
-    ...(i === 0 && selection !== undefined ? { selection } : {}),
   }));
   return {
     inputId: r.input_id,
     split: r.split as Split,
     annotations,
+    ...(selection === undefined ? {} : { selection }),
     features: {
       entity: r.input_id,
       eventTime: r.event_time,

@@ -71,17 +71,17 @@ export class TrainingSetTable {
       if (buckets !== options.buckets) logger.warn({ node, stored: buckets, configured: options.buckets }, 'The training set keeps the bucket count it was created with.');
     }
     const table = new TrainingSetTable(options, store, buckets, logger, node);
-    let skipped = 0;
     for (let b = 0; b < buckets; b++) {
-      const bytes = await readIfExists(store, table.bucketUri(b));
+      const uri = table.bucketUri(b);
+      const bytes = await readIfExists(store, uri);
       if (bytes === undefined) continue;
       for (const raw of await decodeParquet(bytes)) {
         const row = fromParquetRow(raw);
-        if (row === undefined) skipped += 1;
-        else table.rowsById.set(row.inputId, row);
+        // Rewriting the bucket would drop the rows this version cannot read (a newer layout): refuse instead.
+        if (row === undefined) throw new CentaurError('CONFIG_INVALID', `${uri} holds a training-set row this version cannot read (schema_version ${String(raw.schema_version)}); use the version that wrote it, or another prefix`);
+        table.rowsById.set(row.inputId, row);
       }
     }
-    if (skipped > 0) logger.warn({ node, skipped, base: options.base }, 'Training-set rows of another layout were skipped; they are dropped on the next write of their bucket.');
     return table;
   }
 
@@ -99,14 +99,28 @@ export class TrainingSetTable {
     return this.rowsById.size;
   }
 
-  /** Puts the rows in the table and rewrites the buckets holding them; resolves once every one is uploaded. */
+  /**
+   * Puts the rows in the table and rewrites the buckets holding them; resolves once every one is
+   * uploaded. When an upload fails the rows are taken back out (the earlier ones restored), so a
+   * retry of the same labels writes them again rather than finding them already there.
+   */
   async put(rows: readonly TrainingRow[]): Promise<void> {
     const touched = new Set<number>();
+    const previous = new Map<string, TrainingRow | undefined>();
     for (const row of rows) {
+      if (!previous.has(row.inputId)) previous.set(row.inputId, this.rowsById.get(row.inputId));
       this.rowsById.set(row.inputId, row);
       touched.add(this.bucketOf(row.inputId));
     }
-    await Promise.all([...touched].map((b) => this.rewrite(b)));
+    try {
+      await Promise.all([...touched].map((b) => this.rewrite(b)));
+    } catch (error) {
+      for (const [id, row] of previous) {
+        if (row === undefined) this.rowsById.delete(id);
+        else this.rowsById.set(id, row);
+      }
+      throw error;
+    }
   }
 
   /** The bucket of an input id: the first 32 bits of SHA-1(id) modulo the bucket count. */
@@ -140,9 +154,10 @@ export class TrainingSetTable {
     });
   }
 
-  /** Releases the store's connections. */
-  close(): Promise<void> {
-    return this.store.close();
+  /** Waits for uploads in progress, then releases the store's connections. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.writing.values()]);
+    await this.store.close();
   }
 }
 

@@ -9,6 +9,10 @@ import type { Annotation } from '../../src/core/envelope.js';
 import { decodeParquet, encodeParquet } from '../../src/formats/parquet.js';
 import { chooseLabel, fromParquetRow, splitOf, toParquetRow, TRAINING_COLUMNS, withAnnotation } from '../../src/training-set/training-row.js';
 import type { TrainingRow } from '../../src/training-set/training-row.js';
+import { TrainingSetTable } from '../../src/training-set/training-set-table.js';
+import { CentaurError } from '../../src/core/errors.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { ObjectStore } from '../../src/storage/object-store.js';
 
 const a = (annotator: string, label: string, labelTime: number, extra: Partial<Annotation> = {}): Annotation => ({ annotator, label, labelTime, origin: 'kafka', ...extra });
 
@@ -53,7 +57,8 @@ test('a row goes to Parquet and comes back the same; the label, new-class flag a
   const row: TrainingRow = {
     inputId: 'cam-1/frame-9',
     split: 'holdout',
-    annotations: [a('label-studio:1', 'dog', 1_700_000_000_000, { origin: 'label-studio', selection: 'exploration' }), a('bob', 'horse', 1_700_000_100_000)],
+    annotations: [a('label-studio:1', 'dog', 1_700_000_000_000, { origin: 'label-studio' }), a('bob', 'horse', 1_700_000_100_000)],
+    selection: 'exploration',
     features: { entity: 'cam-1/frame-9', eventTime: 1_699_999_000_000, modelName: 'horse-or-human', modelVersion: '1', embedding: Float32Array.from([0.25, -1, 3]), predictedLabel: 'horse', confidence: 0.75, probabilities: Float32Array.from([0.75, 0.25]) },
     updatedTime: 1_700_000_200_000,
   };
@@ -66,4 +71,39 @@ test('a row goes to Parquet and comes back the same; the label, new-class flag a
   const [back] = await decodeParquet(await encodeParquet(TRAINING_COLUMNS, [parquet]));
   assert.deepEqual(fromParquetRow(back!), row);
   assert.equal(fromParquetRow({ ...back!, schema_version: 99 }), undefined, 'a row of another layout is not read as this one');
+});
+
+test('the table: a failed upload takes the rows back out, so the retried labels are written again; a restart reads the rows back', async () => {
+  const objects = new Map<string, Buffer>();
+  let failPuts = false;
+  const store = {
+    get: async (uri: string) => objects.get(uri) as Buffer,
+    put: async (uri: string, body: Buffer | string) => {
+      if (failPuts && uri.endsWith('.parquet')) throw new CentaurError('OBJECT_STORE_UNAVAILABLE', 'down');
+      objects.set(uri, Buffer.from(body));
+    },
+    head: async (uri: string) => (objects.has(uri) ? { uri, size: objects.get(uri)!.length } : null),
+    exists: async (uri: string) => objects.has(uri),
+    list: async () => ({ objects: [] }),
+    close: async () => undefined,
+  } as unknown as ObjectStore;
+  const options = { base: 'mem://lake/training-set', buckets: 2, policy: 'latest' as const, classes: new Set(['horse', 'human']), compression: 'zstd' as const, retries: 0 };
+  const table = await TrainingSetTable.open(options, store, createLogger('silent'), 'test');
+  const row = (id: string, label: string): TrainingRow => ({
+    inputId: id,
+    split: 'train',
+    annotations: [a('ann', label, 1000)],
+    features: { entity: id, eventTime: 1, modelVersion: '1', embedding: Float32Array.from([1, 2]), predictedLabel: 'horse', confidence: 0.5 },
+    updatedTime: 2,
+  });
+  await table.put([row('x', 'horse')]);
+  failPuts = true;
+  await assert.rejects(table.put([row('x', 'human'), row('y', 'horse')]));
+  assert.equal(table.get('x')?.annotations[0]?.label, 'horse', 'the earlier row is back');
+  assert.equal(table.get('y'), undefined, 'the new row is gone');
+  failPuts = false;
+  await table.put([row('x', 'human'), row('y', 'horse')]);
+  const reopened = await TrainingSetTable.open(options, store, createLogger('silent'), 'test');
+  assert.equal(reopened.size, 2);
+  assert.equal(reopened.get('x')?.annotations[0]?.label, 'human');
 });
