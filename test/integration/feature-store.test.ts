@@ -287,7 +287,7 @@ test('Redis going away fails writes with the retriable FEATURE_STORE_UNAVAILABLE
   try {
     const key = feastRedisKey(project, 'image_id', 'a.png');
     assert.deepEqual(await sink.write([predicted('a.png')]), []);
-    assert.equal(await client.hlen(key), 5, 'four features and the timestamp');
+    assert.equal(await client.hlen(key), 7, 'six features (the four of the Feast view, model_name, probabilities) and the timestamp');
 
     await proxy.cut();
     await assert.rejects(sink.write([predicted('b.png')]), (e: unknown) => e instanceof CentaurError && e.code === 'FEATURE_STORE_UNAVAILABLE' && e.retriable);
@@ -305,7 +305,7 @@ test('Redis going away fails writes with the retriable FEATURE_STORE_UNAVAILABLE
       }
     }
     assert.ok(written, 'the write succeeded after Redis came back');
-    assert.equal(await client.hlen(feastRedisKey(project, 'image_id', 'b.png')), 5);
+    assert.equal(await client.hlen(feastRedisKey(project, 'image_id', 'b.png')), 7);
     assert.equal(sink.health?.(), null);
   } finally {
     await sink.close();
