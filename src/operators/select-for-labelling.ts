@@ -8,8 +8,9 @@
  * Inputs not picked are done here, not failed (as `filter` drops them), so every input is
  * acknowledged once whatever is picked; an input without a prediction is a dead letter. Put it on a branch of its own beside the prediction sinks:
  * it holds a window's inputs until the window closes, which delays their acknowledgement, never the
- * predictions on the other branch. The budget is per instance: run selection where one instance
- * sees the whole stream (for example a topology reading the predictions topic).
+ * predictions on the other branch. `perWindow` is per instance (a window is one instance's);
+ * `perHour` too, unless `budget.shared` keeps it in Redis for every instance together, with a
+ * grant per input so an input read again after a crash keeps its pick without spending twice.
  */
 import { performance } from 'node:perf_hooks';
 import { Type } from '@sinclair/typebox';
@@ -25,6 +26,7 @@ import { NO_METRICS } from '../core/metric-family.js';
 import type { CounterFamily } from '../core/metric-family.js';
 import { Random } from '../drift/state/random.js';
 import { RateCeiling, selectForLabelling } from '../labelling/selection.js';
+import { SharedBudget } from '../labelling/shared-budget.js';
 import type { Candidate } from '../labelling/selection.js';
 import { uncertainty, UNCERTAINTY_METHODS } from '../labelling/uncertainty.js';
 import { ImageArchive } from '../storage/image-archive.js';
@@ -54,6 +56,17 @@ export const SelectForLabellingOptions = Type.Object(
       {
         perWindow: Type.Integer({ minimum: 0, default: 10, description: 'Inputs picked per window at most.' }),
         perHour: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Labels per hour at most, what the team can label (a token bucket, full at start).' })),
+        shared: Type.Optional(
+          Type.Object(
+            {
+              url: Type.String({ minLength: 1, description: 'Redis URL, e.g. `${CENTAUR_REDIS_URL}`: where every instance of the topology keeps the one `perHour` bucket.' }),
+              key: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Prefix of the budget\'s Redis keys (default `centaur:labelling:<topology>:<node>`); instances sharing a budget share it.' })),
+              grantTtlSeconds: Type.Integer({ minimum: 60, default: 604_800, description: 'How long an input\'s grant is remembered: the same input read again within it (a crash, a rebalance) keeps its pick without spending another label.' }),
+              timeoutMs: Type.Integer({ minimum: 100, default: 2000, description: 'Deadline of one reservation; past it, or with Redis down, the window gets no picks (logged).' }),
+            },
+            { additionalProperties: false, description: 'Keep `perHour` in Redis for every instance of the topology together (with `perHour`), instead of per instance.' },
+          ),
+        ),
       },
       { additionalProperties: false, default: {}, description: 'The labelling budget.' },
     ),
@@ -86,10 +99,26 @@ const SELECTED: CounterFamily<'strategy'> = { type: 'counter', name: 'centaur_la
 const CONSIDERED: CounterFamily<never> = { type: 'counter', name: 'centaur_labelling_considered_total', help: 'Inputs a labelling selection considered (with a prediction).', labels: [] };
 
 /** Builds the operator; exported for tests and for embedding without the registry. */
-export function createSelectForLabelling(o: SelectForLabellingOptions, metrics = NO_METRICS, clock: () => number = Date.now, archive?: { readonly images: ImageArchive; readonly retries: number }): Operator {
+export function createSelectForLabelling(
+  o: SelectForLabellingOptions,
+  metrics = NO_METRICS,
+  clock: () => number = Date.now,
+  archive?: { readonly images: ImageArchive; readonly retries: number },
+  shared?: { readonly budget: SharedBudget; readonly warn: (error: Error) => void },
+): Operator {
   const method: UncertaintyMethod = o.method;
   const random = Random.fromSeed(o.seed);
-  const ceiling = o.budget.perHour === undefined ? undefined : new RateCeiling(o.budget.perHour);
+  const ceiling = o.budget.perHour === undefined || shared !== undefined ? undefined : new RateCeiling(o.budget.perHour);
+
+  /** The window's picks the shared budget grants (none when Redis fails: the budget is only ever under-spent). */
+  const granted = async (ids: readonly string[]): Promise<Set<string>> => {
+    try {
+      return await shared!.budget.reserve(ids);
+    } catch (error) {
+      shared!.warn(error as Error);
+      return new Set();
+    }
+  };
   const selected = metrics.counter(SELECTED);
   const considered = metrics.counter(CONSIDERED);
   let windowIndex = 0;
@@ -103,7 +132,7 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
   };
 
   /** Decides one window: emits the picks (once archived, with `archive`), drops the rest; resolves when every pick is settled. */
-  const decide = (window: readonly Envelope[], emit: (e: Envelope) => void, ctx: OperatorContext): Promise<void> => {
+  const decide = async (window: readonly Envelope[], emit: (e: Envelope) => void, ctx: OperatorContext): Promise<void> => {
     const started = performance.now();
     const candidates: Candidate[] = [];
     const unranked = new Set<number>();
@@ -119,7 +148,12 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
     const budget = ceiling === undefined ? o.budget.perWindow : Math.min(o.budget.perWindow, ceiling.available(now));
     const picks = selectForLabelling(candidates, { budget, explorationShare: o.explorationShare, stratify: o.stratify, diversityPool: o.diversity.enabled ? o.diversity.pool : 1 }, random);
     ceiling?.spend(picks.length);
-    const byIndex = new Map(picks.map((p) => [p.index, p.strategy]));
+    let allowed = picks;
+    if (shared !== undefined) {
+      const ids = await granted(picks.map((p) => (window[p.index] as Envelope).id));
+      allowed = picks.filter((p) => ids.has((window[p.index] as Envelope).id));
+    }
+    const byIndex = new Map(allowed.map((p) => [p.index, p.strategy]));
     const scores = new Map(candidates.map((c) => [c.index, c.uncertainty]));
     const index = windowIndex;
     windowIndex += 1;
@@ -150,7 +184,7 @@ export function createSelectForLabelling(o: SelectForLabellingOptions, metrics =
         ),
       );
     });
-    return Promise.all(settling).then(() => undefined);
+    await Promise.all(settling);
   };
 
   return {
@@ -200,6 +234,7 @@ export const selectForLabellingSpec = defineOperator({
   options: SelectForLabellingOptions,
   examples: [
     { title: 'Ten labels per 500 inputs, at most 200 an hour', options: { window: { size: 500 }, budget: { perWindow: 10, perHour: 200 } } },
+    { title: 'At most 200 labels an hour for every instance together', options: { window: { size: 500 }, budget: { perWindow: 10, perHour: 200, shared: { url: '${CENTAUR_REDIS_URL}' } } } },
   ],
   metrics: [SELECTED, CONSIDERED],
   claims: (o, baseDir) => (o.archive === undefined ? [] : [`output ${lakeBaseUri(o.archive.uri, baseDir)}/${o.archive.prefix}/`]),
@@ -207,15 +242,43 @@ export const selectForLabellingSpec = defineOperator({
     ...(o.budget.perWindow > o.window.size
       ? [{ path: ['budget', 'perWindow'], message: `budget.perWindow ${o.budget.perWindow} is more than window.size ${o.window.size}: every input would be picked`, suggestion: `lower \`budget.perWindow\` below ${o.window.size}, or raise \`window.size\`` }]
       : []),
+    ...(o.budget.shared !== undefined && o.budget.perHour === undefined
+      ? [{ path: ['budget', 'shared'], message: '`budget.shared` keeps `budget.perHour` in Redis, and there is none', suggestion: 'add `budget.perHour`, the labels per hour of every instance together' }]
+      : []),
     ...(o.archive === undefined ? [] : objectUriProblems(['archive', 'uri'], lakeBaseUri(o.archive.uri, ctx.baseDir))),
   ],
   async create(o, ctx) {
-    if (o.archive === undefined) return createSelectForLabelling(o, ctx.metrics);
+    let shared: { budget: SharedBudget; warn: (error: Error) => void } | undefined;
+    const s = o.budget.shared;
+    if (s !== undefined && o.budget.perHour !== undefined) {
+      const budget = new SharedBudget({ url: s.url, key: s.key ?? `centaur:labelling:${ctx.topologyName}:${ctx.nodeId}`, perHour: o.budget.perHour, grantTtlSeconds: s.grantTtlSeconds, timeoutMs: s.timeoutMs });
+      await budget.connect();
+      let lastWarning = 0;
+      shared = {
+        budget,
+        warn: (error) => {
+          // Once a minute at most: every window fails alike while Redis is away.
+          if (Date.now() - lastWarning < 60_000) return;
+          lastWarning = Date.now();
+          ctx.logger.warn({ node: ctx.nodeId, error: error.message }, 'The shared labelling budget is unavailable; windows get no picks until it is back.');
+        },
+      };
+    }
     const a = o.archive;
+    if (a === undefined) {
+      const operator = createSelectForLabelling(o, ctx.metrics, Date.now, undefined, shared);
+      return shared === undefined ? operator : { ...operator, close: () => shared.budget.close() };
+    }
     const base = lakeBaseUri(a.uri, ctx.baseDir);
     const store = await storeFor(base, { ...(a.s3 === undefined ? {} : { s3: a.s3 }), ...(a.azure === undefined ? {} : { azure: a.azure }), timeoutMs: a.timeoutMs });
     await probeLake(store, base, a.retries, ctx.nodeId, 'archive.uri');
-    const operator = createSelectForLabelling(o, ctx.metrics, Date.now, { images: new ImageArchive(store, `${base}/${a.prefix}`), retries: a.retries });
-    return { ...operator, close: () => store.close() };
+    const operator = createSelectForLabelling(o, ctx.metrics, Date.now, { images: new ImageArchive(store, `${base}/${a.prefix}`), retries: a.retries }, shared);
+    return {
+      ...operator,
+      close: async () => {
+        await store.close();
+        await shared?.budget.close();
+      },
+    };
   },
 });
