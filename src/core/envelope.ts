@@ -105,6 +105,8 @@ export interface ModelRef {
   readonly version: string;
   /** Class names by index, so outputs can name each probability. */
   readonly classes?: readonly string[];
+  /** The fingerprint of the preprocessing and backbone that made the embedding (see the manifest's `fingerprint`). */
+  readonly fingerprint?: string;
 }
 
 /** The runtime's handle for acknowledging an envelope; components never call it directly. */

@@ -19,6 +19,8 @@ export interface FeatureRow {
   readonly eventTime: number;
   readonly modelName: string;
   readonly modelVersion: string;
+  /** The model's fingerprint, when the envelope's model names one. */
+  readonly modelFingerprint?: string;
   readonly embedding: Float32Array;
   readonly predictedLabel: string;
   readonly confidence: number;
@@ -45,6 +47,7 @@ export function toFeatureRow(envelope: Envelope, keyFrom: KeyFrom): FeatureRow |
     eventTime: envelope.eventTime,
     modelName: envelope.model.name,
     modelVersion: envelope.model.version,
+    ...(envelope.model.fingerprint === undefined ? {} : { modelFingerprint: envelope.model.fingerprint }),
     embedding: envelope.embedding,
     predictedLabel: envelope.prediction.label,
     confidence: envelope.prediction.confidence,
@@ -62,6 +65,7 @@ export function onlineFeatures(row: FeatureRow): Record<string, FeastValue> {
     model_version: { type: 'string', value: row.modelVersion },
     model_name: { type: 'string', value: row.modelName },
     probabilities: { type: 'float32-list', value: Float32Array.from(row.probabilities) },
+    ...(row.modelFingerprint === undefined ? {} : { model_fingerprint: { type: 'string', value: row.modelFingerprint } }),
   };
 }
 
@@ -71,13 +75,14 @@ export interface StoredFeatures {
   readonly eventTime: number;
   readonly modelName?: string;
   readonly modelVersion: string;
+  readonly modelFingerprint?: string;
   readonly embedding: Float32Array;
   readonly predictedLabel: string;
   readonly confidence: number;
   readonly probabilities?: Float32Array;
 }
 
-const STORED = ['embedding', 'predicted_label', 'confidence', 'model_version', 'model_name', 'probabilities'] as const;
+const STORED = ['embedding', 'predicted_label', 'confidence', 'model_version', 'model_name', 'probabilities', 'model_fingerprint'] as const;
 
 /** The hash fields to read for `storedFeatures`, in its order: the features, then the event time. */
 export function storedFeatureFields(featureView: string): (Buffer | string)[] {
@@ -86,7 +91,7 @@ export function storedFeatureFields(featureView: string): (Buffer | string)[] {
 
 /** An entity's stored features from the values of `storedFeatureFields`, or undefined when the row is missing or incomplete. */
 export function storedFeatures(entity: string, values: readonly (Buffer | null)[]): StoredFeatures | undefined {
-  const [embedding, label, confidence, version, name, probabilities, time] = values.map((v) => (v === null || v === undefined ? null : v));
+  const [embedding, label, confidence, version, name, probabilities, fingerprint, time] = values.map((v) => (v === null || v === undefined ? null : v));
   if (embedding === null || label === null || confidence === null || version === null || time === null) return undefined;
   const e = decodeFeastValue(embedding as Buffer);
   const l = decodeFeastValue(label as Buffer);
@@ -95,6 +100,7 @@ export function storedFeatures(entity: string, values: readonly (Buffer | null)[
   if (!(e instanceof Float32Array) || typeof l !== 'string' || typeof c !== 'number' || typeof v !== 'string') return undefined;
   const n = name === null ? null : decodeFeastValue(name as Buffer);
   const p = probabilities === null ? null : decodeFeastValue(probabilities as Buffer);
+  const f = fingerprint === null ? null : decodeFeastValue(fingerprint as Buffer);
   return {
     entity,
     eventTime: decodeTimestamp(time as Buffer),
@@ -104,5 +110,6 @@ export function storedFeatures(entity: string, values: readonly (Buffer | null)[
     confidence: c,
     ...(typeof n === 'string' ? { modelName: n } : {}),
     ...(p instanceof Float32Array ? { probabilities: p } : {}),
+    ...(typeof f === 'string' ? { modelFingerprint: f } : {}),
   };
 }

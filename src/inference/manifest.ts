@@ -48,6 +48,13 @@ export const Manifest = Type.Object(
       Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'Hex sha256 of `file`; checked at load when given.' }),
     ),
     createdAt: Type.Optional(Type.String({ description: 'ISO 8601 time the model was exported.' })),
+    fingerprint: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{64}$',
+        description:
+          'Fingerprint of what makes the embeddings: preprocessing and backbone weights. Default: SHA-256 of the input spec and the model file. A version that only replaces the classification head keeps its parent\'s, so embeddings stored under either train both.',
+      }),
+    ),
     input: ManifestInput,
     outputs: Type.Object(
       {
@@ -73,6 +80,8 @@ export interface LoadedManifest {
   readonly dir: string;
   /** Absolute path of the model file. */
   readonly modelPath: string;
+  /** The manifest's `fingerprint`, or the one computed from its input spec and model file. */
+  readonly fingerprint: string;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -124,7 +133,18 @@ export async function loadManifest(dir: string, options: { readonly verifyHash?:
       throw fail(`model file ${modelPath} has sha256 ${actual}, the manifest says ${manifest.sha256}`);
     }
   }
-  return { manifest, dir: absDir, modelPath };
+  const fingerprint = manifest.fingerprint ?? modelFingerprint(manifest.input, manifest.sha256?.toLowerCase() ?? (await sha256File(modelPath)));
+  return { manifest, dir: absDir, modelPath, fingerprint };
+}
+
+/**
+ * The default fingerprint of a model: SHA-256 over its preprocessing (decoder, size, channels,
+ * layout, element type, scale, fit, kernel) and its weights' SHA-256; why: embeddings, profiles and
+ * training rows made under another fingerprint are not comparable with this model's.
+ */
+export function modelFingerprint(input: ManifestInput, weightsSha256: string): string {
+  const preprocessing = { decoder: input.decoder ?? 'sharp', width: input.width, height: input.height, channels: input.channels, layout: input.layout, dtype: input.dtype, scale: input.scale, fit: input.fit, kernel: input.kernel };
+  return createHash('sha256').update(JSON.stringify({ preprocessing, weights: weightsSha256 })).digest('hex');
 }
 
 /** Hex sha256 of a file, streamed so large models are not read into memory at once. */

@@ -151,7 +151,7 @@ export function createInferWithSlot(
   const annotate = (envelopes: readonly Envelope[], out: InferenceOutput, instance: ModelInstance): void => {
     const m = instance.model.manifest;
     const classes = m.classes;
-    const modelRef = { name: m.name, version: m.version, classes };
+    const modelRef = { name: m.name, version: m.version, classes, fingerprint: instance.model.fingerprint };
     const k = classes.length;
     for (let i = 0; i < envelopes.length; i += 1) {
       const envelope = envelopes[i] as Envelope;

@@ -113,6 +113,7 @@ export const TRAINING_COLUMNS: readonly ParquetColumn[] = [
   { name: 'probabilities', type: 'float32-list', nullable: true },
   { name: 'model_name', type: 'string', nullable: true },
   { name: 'model_version', type: 'string' },
+  { name: 'model_fingerprint', type: 'string', nullable: true },
   { name: 'event_time', type: 'timestamp-ms' },
   { name: 'updated_time', type: 'timestamp-ms' },
 ];
@@ -142,6 +143,7 @@ export function toParquetRow(row: TrainingRow, policy: LabelPolicy, classes: Rea
     probabilities: f.probabilities ?? null,
     model_name: f.modelName ?? null,
     model_version: f.modelVersion,
+    model_fingerprint: f.modelFingerprint ?? null,
     event_time: f.eventTime,
     updated_time: row.updatedTime,
   };
@@ -199,6 +201,7 @@ export function fromParquetRow(r: Readonly<Record<string, unknown>>): TrainingRo
       confidence: r.confidence,
       ...(typeof r.model_name === 'string' ? { modelName: r.model_name } : {}),
       ...(r.probabilities instanceof Float32Array ? { probabilities: r.probabilities } : {}),
+      ...(typeof r.model_fingerprint === 'string' ? { modelFingerprint: r.model_fingerprint } : {}),
     },
     updatedTime: typeof r.updated_time === 'number' ? r.updated_time : 0,
   };

@@ -106,3 +106,21 @@ void test('a wrong sha256 is MODEL_LOAD_FAILED with both hashes; no sha256 skips
     },
   );
 });
+
+test('the fingerprint: computed from the input spec and the model file, changed by either, and the manifest\'s own wins', async () => {
+  let base = '';
+  await withManifest(() => undefined, async (dir) => {
+    base = (await loadManifest(dir)).fingerprint;
+    assert.match(base, /^[0-9a-f]{64}$/);
+    assert.equal((await loadManifest(dir)).fingerprint, base, 'the same model, the same fingerprint');
+  });
+  await withManifest((m) => ((m.input as Record<string, unknown>).kernel = (m.input as Record<string, unknown>).kernel === 'nearest' ? 'bilinear' : 'nearest'), async (dir) => {
+    assert.notEqual((await loadManifest(dir)).fingerprint, base, 'another resize kernel makes other embeddings');
+  });
+  await withManifest((m) => ((m.version = '99'), (m.classes = ['a', 'b', 'c'])), async (dir) => {
+    assert.equal((await loadManifest(dir)).fingerprint, base, 'a new version name or class list alone keeps it');
+  });
+  await withManifest((m) => (m.fingerprint = 'a'.repeat(64)), async (dir) => {
+    assert.equal((await loadManifest(dir)).fingerprint, 'a'.repeat(64));
+  });
+});

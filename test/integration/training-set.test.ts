@@ -47,6 +47,7 @@ interface Row {
   embedding: Float32Array;
   predicted_label: string;
   model_version: string;
+  model_fingerprint: string | null;
 }
 
 interface DeadLetter {
@@ -195,6 +196,8 @@ nodes:
     const row = byId.get(String(task.data.inputId))!;
     const cls = truth(row.input_id);
     assert.equal(row.embedding.length, 1280, 'the stored embedding of the input');
+    assert.match(row.model_fingerprint ?? '', /^[0-9a-f]{64}$/, 'the fingerprint of the model that made the embedding');
+    assert.equal(row.model_fingerprint, rows[0]!.model_fingerprint);
     assert.equal(row.predicted_label, task.data.predicted);
     assert.equal(row.selection, task.data.strategy);
     assert.equal(row.label_origin, 'label-studio');
