@@ -11,6 +11,7 @@ import type { ExportTritonFlags } from './export-triton.js';
 import type { DriftProfileFlags } from './drift-profile.js';
 import type { DriftCompareFlags } from './drift-compare.js';
 import type { BenchFlags } from './bench.js';
+import type { TrainFlags } from './train.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid input or config. */
 export const EXIT = { ok: 0, runtime: 1, invalid: 2 } as const;
@@ -259,6 +260,29 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       const { driftProfileCommand } = await import('./drift-profile.js');
       code = await driftProfileCommand(input, opts, io);
     });
+  program
+    .command('train')
+    .description('Fit a new classification head on the training set in the lake (embeddings and labels from training-set-sink) for a model, and judge it against the model on the same holdout.')
+    .argument('<training-set>', 'the training-set folder: s3://…, azure://…, file:///… or a path (e.g. lake/training-set)')
+    .requiredOption('--model <model-dir>', 'the serving model: its classes come first, and only rows of its fingerprint are used')
+    .requiredOption('--out <dir>', 'folder to write head.json, report.json and report.md into')
+    .option('--policy <latest|majority>', 'the label of a row several annotators labelled (default latest)')
+    .option('--weights <balanced|none>', 'class weights in the loss (default balanced: n / (classes × n_class))')
+    .option('--min-per-class <n>', 'fewest train examples each class needs (default 10)')
+    .option('--seed <n>', 'seed of the initial weights and the shuffles (default 1)')
+    .option('--max-epochs <n>', 'default 100')
+    .option('--batch-size <n>', 'default 256')
+    .option('--learning-rate <x>', 'Adam\'s learning rate (default 0.01)')
+    .option('--l2 <x>', 'L2 penalty on the kernel (default 0.0001)')
+    .option('--patience <n>', 'epochs without a better validation loss before stopping (default 5; 0: never early)')
+    .option('--any-fingerprint', 'train on rows of any fingerprint (default: only those of the model\'s)')
+    .option('--quiet', 'no per-epoch lines on stderr')
+    .addHelpText('after', '\nExit status: 0 written, 1 training failed, 2 usage error or too few labels.')
+    .action(async (trainingSet: string, opts: TrainFlags) => {
+      const { trainCommand } = await import('./train.js');
+      code = await trainCommand(trainingSet, opts, io);
+    });
+
   const collect = (value: string, previous: string[]): string[] => [...previous, value];
   driftCmd
     .command('compare')

@@ -38,6 +38,39 @@ interface TableInfo {
   readonly buckets: number;
 }
 
+/** A training set as read: its rows, and a SHA-256 over its files' names and bytes (lineage: which data a head was trained on). */
+export interface TrainingSetSnapshot {
+  readonly rows: readonly TrainingRow[];
+  readonly contentHash: string;
+  readonly files: number;
+}
+
+/** Reads the table at `base` without writing anything; an absent table is CONFIG_INVALID. */
+export async function readTrainingSet(store: ObjectStore, base: string): Promise<TrainingSetSnapshot> {
+  const infoUri = `${base}/_table.json`;
+  const stored = await readIfExists(store, infoUri);
+  if (stored === undefined) throw new CentaurError('CONFIG_INVALID', `${infoUri} does not exist: no training set at ${base}`);
+  const buckets = (JSON.parse(stored.toString('utf8')) as Partial<TableInfo>).buckets;
+  if (!Number.isInteger(buckets) || (buckets as number) < 1) throw new CentaurError('CONFIG_INVALID', `${infoUri} is not a version 1 training-set table ({ version, buckets })`);
+  const hash = createHash('sha256');
+  const rows: TrainingRow[] = [];
+  let files = 0;
+  for (let b = 0; b < (buckets as number); b++) {
+    const uri = `${base}/bucket-${String(b).padStart(3, '0')}.parquet`;
+    const bytes = await readIfExists(store, uri);
+    if (bytes === undefined) continue;
+    files += 1;
+    hash.update(`${uri.slice(base.length)}\n`).update(bytes);
+    for (const raw of await decodeParquet(bytes)) {
+      const row = fromParquetRow(raw);
+      if (row === undefined) throw new CentaurError('CONFIG_INVALID', `${uri} holds a training-set row this version cannot read (schema_version ${String(raw.schema_version)})`);
+      rows.push(row);
+    }
+  }
+  rows.sort((x, y) => (x.inputId < y.inputId ? -1 : x.inputId > y.inputId ? 1 : 0));
+  return { rows, contentHash: hash.digest('hex'), files };
+}
+
 /** The training set's rows, by input id, kept in the lake. */
 export class TrainingSetTable {
   private readonly rowsById = new Map<string, TrainingRow>();
