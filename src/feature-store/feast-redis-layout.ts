@@ -14,6 +14,9 @@
 import protobuf from 'protobufjs';
 import murmurhash from 'murmurhash';
 
+/** Feast names (projects, feature views, join keys): letters, digits and underscores, not starting with a digit. */
+export const FEAST_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+
 /** Feast's `ValueType.Enum` numbers for the entity value types written here. */
 const VALUE_TYPE_STRING = 2;
 

@@ -22,7 +22,7 @@ import type { Sink, SinkRejection } from '../core/component.js';
 import type { Envelope } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { feastRow } from '../feature-store/feast-redis-layout.js';
+import { FEAST_NAME_PATTERN, feastRow } from '../feature-store/feast-redis-layout.js';
 import { onlineFeatures, toFeatureRow } from '../feature-store/feature-row.js';
 import type { FeatureRow } from '../feature-store/feature-row.js';
 import { FeastOfflineStore } from '../feature-store/offline-store.js';
@@ -30,9 +30,6 @@ import { FeastOnlineStore } from '../feature-store/online-store.js';
 import { storeFor } from '../storage/store-for.js';
 import { LAKE_FOLDER_PATTERN, objectUriProblems, StoreUploadFields } from '../storage/store-options.js';
 import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
-
-/** Feast names: letters, digits and underscores, not starting with a digit. */
-const FEAST_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 
 const KeyFromOption = Type.Union([Type.Literal('id'), Type.Literal('key')], {
   default: 'id',
@@ -42,9 +39,9 @@ const KeyFromOption = Type.Union([Type.Literal('id'), Type.Literal('key')], {
 const OnlineOptions = Type.Object(
   {
     url: Type.String({ minLength: 1, description: 'Redis URL, e.g. `redis://127.0.0.1:6379` or `rediss://:${REDIS_PASSWORD}@host:6380/0` — the Redis of the Feast repository’s `online_store`.' }),
-    project: Type.String({ pattern: FEAST_NAME, description: 'The Feast project (`project:` in `feature_store.yaml`); part of every Redis key.' }),
-    featureView: Type.String({ pattern: FEAST_NAME, description: 'The Feast feature view holding the features `embedding`, `predicted_label`, `confidence` and `model_version`.' }),
-    entity: Type.String({ pattern: FEAST_NAME, default: 'image_id', description: 'The join key of the feature view’s entity (a `String` value).' }),
+    project: Type.String({ pattern: FEAST_NAME_PATTERN, description: 'The Feast project (`project:` in `feature_store.yaml`); part of every Redis key.' }),
+    featureView: Type.String({ pattern: FEAST_NAME_PATTERN, description: 'The Feast feature view holding the features `embedding`, `predicted_label`, `confidence` and `model_version`.' }),
+    entity: Type.String({ pattern: FEAST_NAME_PATTERN, default: 'image_id', description: 'The join key of the feature view’s entity (a `String` value).' }),
     keyFrom: KeyFromOption,
     ttlSeconds: Type.Integer({ minimum: 0, default: 0, description: 'Expire each image’s row this long after its last write, like Feast’s `key_ttl_seconds` (0 = never).' }),
     timeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'Deadline of one pipeline of writes (and of the connection at start), in milliseconds.' }),
@@ -60,7 +57,7 @@ const OfflineOptions = Type.Object(
         'Where the lake is: `s3://bucket/prefix`, `azure://container/prefix`, `file:///path`, or a folder relative to the topology file. The bucket or container must exist, and the credentials may list and write under it (checked at start).',
     }),
     prefix: Type.String({ pattern: LAKE_FOLDER_PATTERN, default: 'features', description: 'Folder of the Parquet files under `uri`: `<uri>/<prefix>/dt=YYYY-MM-DD/part-<run>-<seq>.parquet`.' }),
-    entity: Type.String({ pattern: FEAST_NAME, default: 'image_id', description: 'Name of the entity column (the join key of the Feast entity).' }),
+    entity: Type.String({ pattern: FEAST_NAME_PATTERN, default: 'image_id', description: 'Name of the entity column (the join key of the Feast entity).' }),
     keyFrom: KeyFromOption,
     partitionBy: Type.Union([Type.Literal('event-time'), Type.Literal('write-time')], {
       default: 'event-time',

@@ -22,7 +22,7 @@ import { CentaurError } from '../core/errors.js';
 import { counterFamily, gaugeFamily, histogramFamily } from '../core/metric-family.js';
 import { NO_METRICS } from '../core/metric-family.js';
 import type { NodeMetrics } from '../core/metric-family.js';
-import { feastRedisKey } from '../feature-store/feast-redis-layout.js';
+import { FEAST_NAME_PATTERN, feastRedisKey } from '../feature-store/feast-redis-layout.js';
 import { storedFeatureFields, storedFeatures } from '../feature-store/feature-row.js';
 import type { StoredFeatures } from '../feature-store/feature-row.js';
 import { FeastOnlineStore } from '../feature-store/online-store.js';
@@ -36,16 +36,14 @@ import { TrainingSetTable } from '../training-set/training-set-table.js';
 import { labelFigures, LABELS_STATUS } from '../training-set/labels-status.js';
 import type { ClassTally } from '../training-set/labels-status.js';
 
-const FEAST_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
-
 const options = Type.Object(
   {
     features: Type.Object(
       {
         url: Type.String({ minLength: 1, description: 'Redis URL of the online store `feature-store-sink` writes, e.g. `${CENTAUR_REDIS_URL}`.' }),
-        project: Type.String({ pattern: FEAST_NAME, description: 'Its Feast project.' }),
-        featureView: Type.String({ pattern: FEAST_NAME, description: 'Its feature view.' }),
-        entity: Type.String({ pattern: FEAST_NAME, default: 'image_id', description: 'Its entity join key; label events name inputs by the same id.' }),
+        project: Type.String({ pattern: FEAST_NAME_PATTERN, description: 'Its Feast project.' }),
+        featureView: Type.String({ pattern: FEAST_NAME_PATTERN, description: 'Its feature view.' }),
+        entity: Type.String({ pattern: FEAST_NAME_PATTERN, default: 'image_id', description: 'Its entity join key; label events name inputs by the same id.' }),
         timeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'Deadline of one read, in milliseconds.' }),
       },
       { additionalProperties: false, description: 'Where each input’s embedding and prediction are read: the online store of a `feature-store-sink` (with `infer`’s `includeEmbedding: true`).' },

@@ -15,10 +15,10 @@ import type { ClassWeighting } from './class-weights.js';
 import { evaluate } from './evaluation.js';
 import type { Evaluation } from './evaluation.js';
 import { headProbabilities, trainHead } from './head-trainer.js';
-import type { EpochFigures, TrainedHead } from './head-trainer.js';
+import type { HeadTrainingOptions, TrainedHead } from './head-trainer.js';
 
-/** What to train and how. */
-export interface TrainFromSetOptions {
+/** What to train and how: the trainer's settings (classes and weights are worked out here) and these. */
+export interface TrainFromSetOptions extends Omit<HeadTrainingOptions, 'classes' | 'classWeights'> {
   /** The serving model's classes, in output order; new classes follow them. */
   readonly modelClasses: readonly string[];
   /** Rows of another fingerprint are left out; undefined keeps every row. */
@@ -27,13 +27,6 @@ export interface TrainFromSetOptions {
   readonly weighting: ClassWeighting;
   /** Fewest train examples a class needs; fewer stops the training with the reason. */
   readonly minPerClass: number;
-  readonly seed: number;
-  readonly maxEpochs: number;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  readonly l2: number;
-  readonly patience: number;
-  readonly onEpoch?: (epoch: EpochFigures) => void;
 }
 
 /** The trained head and how it does. */
@@ -95,17 +88,7 @@ export async function trainFromSet(rows: readonly TrainingRow[], o: TrainFromSet
   }
   const weights = classWeights(classes.map((c) => counts.train[c] ?? 0), o.weighting);
   const started = performance.now();
-  const head = await trainHead(data.train, data.validation, {
-    classes: classes.length,
-    classWeights: weights,
-    seed: o.seed,
-    maxEpochs: o.maxEpochs,
-    batchSize: o.batchSize,
-    learningRate: o.learningRate,
-    l2: o.l2,
-    patience: o.patience,
-    ...(o.onEpoch === undefined ? {} : { onEpoch: o.onEpoch }),
-  });
+  const head = await trainHead(data.train, data.validation, { ...o, classes: classes.length, classWeights: weights });
   const trainingSeconds = (performance.now() - started) / 1000;
   const holdout = data.holdout;
   const candidate = evaluate(holdout.embeddings.map((e) => headProbabilities(head, e)), holdout.labels, classes);
