@@ -138,7 +138,7 @@ install_labelstudio() {
 }
 
 install_pytools() {
-  install_venv pytools "the test readers (pyarrow, Feast, tfrecord, Pillow)"
+  install_venv pytools "the test readers (pyarrow, Feast, tfrecord, Pillow, scikit-learn)"
 }
 
 install_s3() {
