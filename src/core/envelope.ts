@@ -69,10 +69,14 @@ export interface Prediction {
   readonly cached?: true;
 }
 
+/** Why an input was picked for labelling: the most uncertain, k-center among the uncertain, or at random. */
+export const SELECTION_STRATEGIES = ['uncertainty', 'diversity', 'exploration'] as const;
+export type SelectionStrategy = (typeof SELECTION_STRATEGIES)[number];
+
 /** Why a `select-for-labelling` node picked an input for a person to label. */
 export interface LabellingMark {
   /** `uncertainty` (most uncertain), `diversity` (k-center among the uncertain) or `exploration` (random). */
-  readonly strategy: 'uncertainty' | 'diversity' | 'exploration';
+  readonly strategy: SelectionStrategy;
   /** The uncertainty measure and the input's score by it, in [0, 1]. */
   readonly method: string;
   readonly uncertainty: number;
@@ -84,7 +88,13 @@ export interface LabellingMark {
 }
 
 /** Where a label came from: a person in Label Studio, a label topic, or ground truth known at the source. */
-export type LabelOrigin = 'label-studio' | 'kafka' | 'ground-truth';
+export const LABEL_ORIGINS = ['label-studio', 'kafka', 'ground-truth'] as const;
+export type LabelOrigin = (typeof LABEL_ORIGINS)[number];
+
+/** Whether a value read from an input is one of `names`; why: label events and training rows are untrusted. */
+export function isOneOf<T extends string>(names: readonly T[], value: unknown): value is T {
+  return typeof value === 'string' && (names as readonly string[]).includes(value);
+}
 
 /** A label a person (or a labelling tool) gave an input, carried by a label event (`label-studio-source`, `kafka-source` with `value.content: label`). */
 export interface Annotation {

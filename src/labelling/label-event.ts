@@ -7,7 +7,8 @@
  * The Avro `Label` record (`schemas/avro/label.avsc`) and JSON label messages share the field
  * names read here: `inputId`, `label`, `annotator`, `origin`, `labelTime`, `selection`.
  */
-import type { Annotation, LabelOrigin, LabellingMark } from '../core/envelope.js';
+import { LABEL_ORIGINS, isOneOf, SELECTION_STRATEGIES } from '../core/envelope.js';
+import type { Annotation } from '../core/envelope.js';
 import { CentaurError } from '../core/errors.js';
 import type { LabelStudioAnnotation, LabelStudioTaskRecord } from './label-studio-client.js';
 import { NEW_CLASS_CHOICE, NEW_CLASS_FIELD } from './label-studio-client.js';
@@ -18,8 +19,6 @@ const MAX_CLOCK_SKEW_MS = 86_400_000;
 /** Longest label, annotator or input id accepted, in characters. */
 export const MAX_LABEL_TEXT = 256;
 
-const ORIGINS: readonly LabelOrigin[] = ['label-studio', 'kafka', 'ground-truth'];
-const SELECTIONS: readonly LabellingMark['strategy'][] = ['uncertainty', 'diversity', 'exploration'];
 
 /** A label for one input. */
 export interface LabelEvent {
@@ -40,19 +39,17 @@ export function labelText(value: unknown, field: string, maxLength = MAX_LABEL_T
 /** A label record (Avro `Label` or the same fields in JSON); `origin` defaults to `kafka` and `labelTime` to `fallbackTime`. */
 export function labelFromRecord(record: Readonly<Record<string, unknown>>, fallbackTime: number): LabelEvent {
   const origin = record.origin ?? 'kafka';
-  if (typeof origin !== 'string' || !(ORIGINS as readonly string[]).includes(origin)) throw invalid(`\`origin\` must be one of ${ORIGINS.join(', ')}`);
+  if (!isOneOf(LABEL_ORIGINS, origin)) throw invalid(`\`origin\` must be one of ${LABEL_ORIGINS.join(', ')}`);
   const selection = record.selection ?? undefined;
-  if (selection !== undefined && (typeof selection !== 'string' || !(SELECTIONS as readonly string[]).includes(selection))) {
-    throw invalid(`\`selection\` must be one of ${SELECTIONS.join(', ')} or absent`);
-  }
+  if (selection !== undefined && !isOneOf(SELECTION_STRATEGIES, selection)) throw invalid(`\`selection\` must be one of ${SELECTION_STRATEGIES.join(', ')} or absent`);
   const annotator = labelText(record.annotator ?? 'unknown', 'annotator');
   if (annotator.startsWith('label-studio:')) throw invalid('`annotator` names a Label Studio user; only `label-studio-source` may');
   const annotation: Annotation = {
     label: labelText(record.label, 'label'),
     annotator,
-    origin: origin as LabelOrigin,
+    origin,
     labelTime: record.labelTime === undefined || record.labelTime === null ? fallbackTime : timeOf(record.labelTime, 'labelTime'),
-    ...(selection === undefined ? {} : { selection: selection as LabellingMark['strategy'] }),
+    ...(selection === undefined ? {} : { selection }),
   };
   return { inputId: labelText(record.inputId, 'inputId'), annotation };
 }
@@ -83,7 +80,7 @@ export function labelFromLabelStudio(task: LabelStudioTaskRecord, annotation: La
       annotator: `label-studio:${annotation.completedBy ?? 'unknown'}`,
       origin: 'label-studio',
       labelTime: timeOf(annotation.updatedAt, 'updated_at'),
-      ...(typeof strategy === 'string' && (SELECTIONS as readonly string[]).includes(strategy) ? { selection: strategy as LabellingMark['strategy'] } : {}),
+      ...(isOneOf(SELECTION_STRATEGIES, strategy) ? { selection: strategy } : {}),
     },
   };
 }

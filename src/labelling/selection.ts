@@ -8,9 +8,10 @@
  */
 import type { Random } from '../drift/state/random.js';
 import { kCenterGreedy } from './k-center.js';
+import type { SelectionStrategy } from '../core/envelope.js';
 
 /** Why an input was picked. */
-export type SelectionStrategy = 'uncertainty' | 'diversity' | 'exploration';
+export type { SelectionStrategy };
 
 /** One candidate: its position in the window, predicted class, uncertainty and embedding. */
 export interface Candidate {

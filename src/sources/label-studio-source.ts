@@ -26,7 +26,7 @@ import { labelFromLabelStudio } from '../labelling/label-event.js';
 import { LabelStudioClient } from '../labelling/label-studio-client.js';
 import type { LabelStudioAnnotation, LabelStudioTaskRecord } from '../labelling/label-studio-client.js';
 import { locationToUri } from '../storage/object-uri.js';
-import { KeyLedger, WatermarkFile } from '../storage/object-watermark.js';
+import { KeyLedger, WatermarkFile, watermarkOption } from '../storage/object-watermark.js';
 import { objectUriProblems } from '../storage/store-options.js';
 import { storeFor } from '../storage/store-for.js';
 
@@ -39,15 +39,7 @@ const options = Type.Object(
     pollIntervalMs: Type.Integer({ minimum: 100, default: 5000, description: 'Time between two polls once the changes are read.' }),
     pageSize: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Tasks read per request.' }),
     timeoutMs: Type.Integer({ minimum: 1, default: 10_000, description: 'Timeout of each request to Label Studio.' }),
-    watermark: Type.Optional(
-      Type.Object(
-        {
-          uri: Type.String({ minLength: 1, description: 'Where the watermark (a small JSON object) lives: an object URI or a file path relative to the topology file.' }),
-          intervalMs: Type.Integer({ minimum: 0, default: 1000, description: 'Shortest time between two watermark writes while running; the last one is written at the end.' }),
-        },
-        { additionalProperties: false, description: 'Keep the last annotation done, so a restart reads on from it.' },
-      ),
-    ),
+    watermark: watermarkOption('Keep the last annotation done, so a restart reads on from it.'),
   },
   { additionalProperties: false },
 );

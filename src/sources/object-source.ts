@@ -24,7 +24,7 @@ import { tooLarge } from '../storage/read-limited.js';
 import { StoreResolver } from '../storage/store-for.js';
 import { objectUriProblems, StoreConnectionFields } from '../storage/store-options.js';
 import type { StoreSettings } from '../storage/store-options.js';
-import { KeyLedger, WatermarkFile } from '../storage/object-watermark.js';
+import { KeyLedger, WatermarkFile, watermarkOption } from '../storage/object-watermark.js';
 import { PauseGate } from '../core/pause-gate.js';
 
 const DEFAULT_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif'];
@@ -64,21 +64,8 @@ const options = Type.Object(
         'Retries of a listing or read the store could not answer (unreachable, 5xx, throttled), with backoff from 250 ms up to 5 s; then a read is a dead letter (OBJECT_STORE_UNAVAILABLE), a listing ends a `once` run with that error, and a `poll` run tries again at the next poll.',
     }),
     timeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Deadline of one request to S3 or Azure, in milliseconds.' }),
-    watermark: Type.Optional(
-      Type.Object(
-        {
-          uri: Type.String({
-            minLength: 1,
-            description: 'Where the watermark (a small JSON object) lives: an object URI or a file path relative to the topology file. Created on the first commit.',
-          }),
-          intervalMs: Type.Integer({ minimum: 0, default: 1000, description: 'Shortest time between two watermark writes while running; the last one is written at the end.' }),
-        },
-        {
-          additionalProperties: false,
-          description:
-            'The greatest key such that it and every key before it are done, kept so that a restart lists from after it. Without it, every `once` run reads the whole prefix. Objects written later under keys that sort before it are not read.',
-        },
-      ),
+    watermark: watermarkOption(
+      'The greatest key such that it and every key before it are done, kept so that a restart lists from after it. Without it, every `once` run reads the whole prefix. Objects written later under keys that sort before it are not read.',
     ),
     ...StoreConnectionFields,
   },

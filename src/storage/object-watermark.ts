@@ -6,8 +6,25 @@
  * store or a local file), written at most once per interval and at close, so a restarted source
  * lists from after it (S3's `StartAfter`).
  */
+import { Type } from '@sinclair/typebox';
 import { CentaurError } from '../core/errors.js';
 import type { ObjectStore } from './object-store.js';
+
+/** The `watermark` option of a source that keeps one (where the object lives, how often it is written); `description` says what it keeps. */
+export function watermarkOption(description: string) {
+  return Type.Optional(
+    Type.Object(
+      {
+        uri: Type.String({
+          minLength: 1,
+          description: 'Where the watermark (a small JSON object) lives: an object URI or a file path relative to the topology file. Created on the first commit.',
+        }),
+        intervalMs: Type.Integer({ minimum: 0, default: 1000, description: 'Shortest time between two watermark writes while running; the last one is written at the end.' }),
+      },
+      { additionalProperties: false, description },
+    ),
+  );
+}
 
 /** Offsets of emitted objects, and the watermark key their commits yield. */
 export class KeyLedger {

@@ -12,6 +12,7 @@
  *   written and kept afterwards, so the holdout never moves between retrains.
  */
 import { createHash } from 'node:crypto';
+import { LABEL_ORIGINS, isOneOf, SELECTION_STRATEGIES } from '../core/envelope.js';
 import type { Annotation, LabellingMark } from '../core/envelope.js';
 import type { ParquetColumn } from '../formats/parquet.js';
 import type { StoredFeatures } from '../feature-store/feature-row.js';
@@ -150,8 +151,6 @@ export function toParquetRow(row: TrainingRow, policy: LabelPolicy, classes: Rea
 }
 
 const SPLITS: readonly string[] = ['train', 'validation', 'holdout'];
-const ORIGINS: readonly string[] = ['label-studio', 'kafka', 'ground-truth'];
-const SELECTIONS: readonly string[] = ['uncertainty', 'diversity', 'exploration'];
 
 /** A training row read back from a file, or undefined when the row is not one this version wrote. */
 export function fromParquetRow(r: Readonly<Record<string, unknown>>): TrainingRow | undefined {
@@ -180,11 +179,11 @@ export function fromParquetRow(r: Readonly<Record<string, unknown>>): TrainingRo
   ) {
     return undefined;
   }
-  const selection = typeof r.selection === 'string' && SELECTIONS.includes(r.selection) ? (r.selection as LabellingMark['strategy']) : undefined;
+  const selection = isOneOf(SELECTION_STRATEGIES, r.selection) ? r.selection : undefined;
   const annotations: Annotation[] = annotators.map((annotator, i) => ({
     annotator: String(annotator),
     label: String(labels[i]),
-    origin: (ORIGINS.includes(String(origins[i])) ? String(origins[i]) : 'kafka') as Annotation['origin'],
+    origin: isOneOf(LABEL_ORIGINS, origins[i]) ? origins[i] : 'kafka',
     labelTime: Number(times[i]),
   }));
   return {

@@ -47,27 +47,52 @@ export interface TrainingSetSnapshot {
 
 /** Reads the table at `base` without writing anything; an absent table is CONFIG_INVALID. */
 export async function readTrainingSet(store: ObjectStore, base: string): Promise<TrainingSetSnapshot> {
+  const buckets = await readTableInfo(store, base);
+  if (buckets === undefined) throw new CentaurError('CONFIG_INVALID', `${base}/_table.json does not exist: no training set at ${base}`);
+  const snapshot = await readBuckets(store, base, buckets);
+  return { ...snapshot, rows: [...snapshot.rows].sort((x, y) => (x.inputId < y.inputId ? -1 : x.inputId > y.inputId ? 1 : 0)) };
+}
+
+/** The bucket count `<base>/_table.json` records, or undefined when there is none; a malformed one is CONFIG_INVALID. */
+async function readTableInfo(store: ObjectStore, base: string): Promise<number | undefined> {
   const infoUri = `${base}/_table.json`;
   const stored = await readIfExists(store, infoUri);
-  if (stored === undefined) throw new CentaurError('CONFIG_INVALID', `${infoUri} does not exist: no training set at ${base}`);
-  const buckets = (JSON.parse(stored.toString('utf8')) as Partial<TableInfo>).buckets;
-  if (!Number.isInteger(buckets) || (buckets as number) < 1) throw new CentaurError('CONFIG_INVALID', `${infoUri} is not a version 1 training-set table ({ version, buckets })`);
+  if (stored === undefined) return undefined;
+  let info: Partial<TableInfo>;
+  try {
+    info = JSON.parse(stored.toString('utf8')) as Partial<TableInfo>;
+  } catch (error) {
+    throw new CentaurError('CONFIG_INVALID', `${infoUri} is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (info.version !== 1 || !Number.isInteger(info.buckets) || (info.buckets as number) < 1) throw new CentaurError('CONFIG_INVALID', `${infoUri} is not a version 1 training-set table ({ version, buckets })`);
+  return info.buckets;
+}
+
+/** The URI of a bucket's file. */
+function bucketUri(base: string, bucket: number): string {
+  return `${base}/bucket-${String(bucket).padStart(3, '0')}.parquet`;
+}
+
+/**
+ * Every bucket's rows, with the content hash over the files' names and bytes. A row this version
+ * cannot read (a newer layout) is CONFIG_INVALID: a writer rewriting its bucket would drop it.
+ */
+async function readBuckets(store: ObjectStore, base: string, buckets: number): Promise<TrainingSetSnapshot> {
   const hash = createHash('sha256');
   const rows: TrainingRow[] = [];
   let files = 0;
-  for (let b = 0; b < (buckets as number); b++) {
-    const uri = `${base}/bucket-${String(b).padStart(3, '0')}.parquet`;
+  for (let b = 0; b < buckets; b++) {
+    const uri = bucketUri(base, b);
     const bytes = await readIfExists(store, uri);
     if (bytes === undefined) continue;
     files += 1;
     hash.update(`${uri.slice(base.length)}\n`).update(bytes);
     for (const raw of await decodeParquet(bytes)) {
       const row = fromParquetRow(raw);
-      if (row === undefined) throw new CentaurError('CONFIG_INVALID', `${uri} holds a training-set row this version cannot read (schema_version ${String(raw.schema_version)})`);
+      if (row === undefined) throw new CentaurError('CONFIG_INVALID', `${uri} holds a training-set row this version cannot read (schema_version ${String(raw.schema_version)}); use the version that wrote it, or another prefix`);
       rows.push(row);
     }
   }
-  rows.sort((x, y) => (x.inputId < y.inputId ? -1 : x.inputId > y.inputId ? 1 : 0));
   return { rows, contentHash: hash.digest('hex'), files };
 }
 
@@ -87,34 +112,15 @@ export class TrainingSetTable {
 
   /** Opens the table at `options.base`, creating its `_table.json` when new and reading every bucket's rows. */
   static async open(options: TrainingSetTableOptions, store: ObjectStore, logger: Logger, node: string): Promise<TrainingSetTable> {
-    const infoUri = `${options.base}/_table.json`;
-    let buckets = options.buckets;
-    const stored = await readIfExists(store, infoUri);
-    if (stored === undefined) {
-      await store.put(infoUri, JSON.stringify({ version: 1, buckets } satisfies TableInfo), { contentType: 'application/json' });
-    } else {
-      let info: Partial<TableInfo>;
-      try {
-        info = JSON.parse(stored.toString('utf8')) as Partial<TableInfo>;
-      } catch (error) {
-        throw new CentaurError('CONFIG_INVALID', `${infoUri} is not JSON: ${(error as Error).message}`, { cause: error });
-      }
-      if (info.version !== 1 || !Number.isInteger(info.buckets) || (info.buckets as number) < 1) throw new CentaurError('CONFIG_INVALID', `${infoUri} is not a version 1 training-set table ({ version, buckets })`);
-      buckets = info.buckets as number;
-      if (buckets !== options.buckets) logger.warn({ node, stored: buckets, configured: options.buckets }, 'The training set keeps the bucket count it was created with.');
+    let buckets = await readTableInfo(store, options.base);
+    if (buckets === undefined) {
+      buckets = options.buckets;
+      await store.put(`${options.base}/_table.json`, JSON.stringify({ version: 1, buckets } satisfies TableInfo), { contentType: 'application/json' });
+    } else if (buckets !== options.buckets) {
+      logger.warn({ node, stored: buckets, configured: options.buckets }, 'The training set keeps the bucket count it was created with.');
     }
     const table = new TrainingSetTable(options, store, buckets, logger, node);
-    for (let b = 0; b < buckets; b++) {
-      const uri = table.bucketUri(b);
-      const bytes = await readIfExists(store, uri);
-      if (bytes === undefined) continue;
-      for (const raw of await decodeParquet(bytes)) {
-        const row = fromParquetRow(raw);
-        // Rewriting the bucket would drop the rows this version cannot read (a newer layout): refuse instead.
-        if (row === undefined) throw new CentaurError('CONFIG_INVALID', `${uri} holds a training-set row this version cannot read (schema_version ${String(raw.schema_version)}); use the version that wrote it, or another prefix`);
-        table.rowsById.set(row.inputId, row);
-      }
-    }
+    for (const row of (await readBuckets(store, options.base, buckets)).rows) table.rowsById.set(row.inputId, row);
     return table;
   }
 
@@ -161,10 +167,6 @@ export class TrainingSetTable {
     return createHash('sha1').update(inputId, 'utf8').digest().readUInt32BE(0) % this.buckets;
   }
 
-  private bucketUri(bucket: number): string {
-    return `${this.options.base}/bucket-${String(bucket).padStart(3, '0')}.parquet`;
-  }
-
   /** Rewrites a bucket from memory, after any write of it still in progress (which may then carry the newer rows already). */
   private rewrite(bucket: number): Promise<void> {
     const previous = this.writing.get(bucket) ?? Promise.resolve();
@@ -179,7 +181,7 @@ export class TrainingSetTable {
   private async upload(bucket: number): Promise<void> {
     const rows = [...this.rowsById.values()].filter((row) => this.bucketOf(row.inputId) === bucket).sort((a, b) => (a.inputId < b.inputId ? -1 : a.inputId > b.inputId ? 1 : 0));
     const body = await encodeParquet(TRAINING_COLUMNS, rows.map((row) => toParquetRow(row, this.options.policy, this.options.classes)), { compression: this.options.compression });
-    await retry(() => this.store.put(this.bucketUri(bucket), Buffer.from(body.buffer, body.byteOffset, body.byteLength), { contentType: 'application/vnd.apache.parquet' }), {
+    await retry(() => this.store.put(bucketUri(this.options.base, bucket), Buffer.from(body.buffer, body.byteOffset, body.byteLength), { contentType: 'application/vnd.apache.parquet' }), {
       attempts: this.options.retries + 1,
       baseDelayMs: 250,
       maxDelayMs: 5000,
