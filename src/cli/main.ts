@@ -175,6 +175,32 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     });
 
   models
+    .command('rollback')
+    .description('Point an alias (default production) back at the version it named before its current one, from the alias history; infer nodes following it swap back.')
+    .argument('<model>')
+    .argument('[alias]', 'the alias to roll back', 'production')
+    .addOption(registryOption())
+    .action(async (model: string, alias: string, opts: { registry?: string }) => {
+      code = await modelsCommand(opts.registry, io, async (registry) => {
+        const { rollback } = await import('../registry/promotion.js');
+        const done = await rollback(registry, model, alias);
+        return `${model}: ${done.alias} → ${done.to} (was ${done.from})`;
+      });
+    });
+  models
+    .command('history')
+    .description('Print every alias move of a model, oldest first.')
+    .argument('<model>')
+    .addOption(registryOption())
+    .action(async (model: string, opts: { registry?: string }) => {
+      code = await modelsCommand(opts.registry, io, async (registry) => {
+        const moves = await registry.aliasHistory(model);
+        if (moves.length === 0) return `${model}: no alias moves recorded`;
+        return moves.map((m) => `${m.at}  ${m.alias.padEnd(12)} ${m.from ?? '–'} → ${m.version}${m.reason === undefined ? '' : ` (${m.reason})`}`).join('\n');
+      });
+    });
+
+  models
     .command('export-triton')
     .description('Write a Triton model repository entry (config.pbtxt, labels.txt, <version>/model.onnx) for a model folder.')
     .argument('<manifest-dir>', 'folder holding manifest.json and the ONNX file')
@@ -262,10 +288,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     });
   program
     .command('train')
-    .description('Fit a new classification head on the training set in the lake (embeddings and labels from training-set-sink) for a model, and judge it against the model on the same holdout.')
+    .description('Fit a new classification head on the training set in the lake (embeddings and labels from training-set-sink) for a model, judge it against the model on the same holdout, write the new version (the ONNX graph with its head replaced) and register it when blessed.')
     .argument('<training-set>', 'the training-set folder: s3://…, azure://…, file:///… or a path (e.g. lake/training-set)')
     .requiredOption('--model <model-dir>', 'the serving model: its classes come first, and only rows of its fingerprint are used')
-    .requiredOption('--out <dir>', 'folder to write head.json, report.json and report.md into')
+    .requiredOption('--out <dir>', 'folder to write the new version and its report into')
     .option('--policy <latest|majority>', 'the label of a row several annotators labelled (default latest)')
     .option('--weights <balanced|none>', 'class weights in the loss (default balanced: n / (classes × n_class))')
     .option('--min-per-class <n>', 'fewest train examples each class needs (default 10)')
@@ -277,7 +303,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--patience <n>', 'epochs without a better validation loss before stopping (default 5; 0: never early)')
     .option('--any-fingerprint', 'train on rows of any fingerprint (default: only those of the model\'s)')
     .option('--quiet', 'no per-epoch lines on stderr')
-    .addHelpText('after', '\nExit status: 0 written, 1 training failed, 2 usage error or too few labels.')
+    .option('--max-macro-f1-drop <x>', "blessing: the candidate's macro F1 over the model's classes may be this much below the model's (default 0.01)")
+    .option('--min-recall <x>', "blessing: recall floor of each of the model's classes (default 0.8)")
+    .option('--min-new-class-recall <x>', 'blessing: recall floor of each new class (default 0.8)')
+    .option('--min-holdout-per-class <n>', 'blessing: fewest holdout examples of each class to judge it (default 5)')
+    .option('--registry <location>', 'register a blessed version here (folder, s3://…, azure://…) under alias candidate')
+    .option('--version <name>', "the new version's name (default: the registry's next whole number, else the model's + 1)")
+    .option('--promote', 'also point production at a blessed version')
+    .addHelpText('after', '\nWrites <out>/model/ (manifest.json and the ONNX graph with the head replaced), head.json, report.json, report.md and confusion.svg.\nExit status: 0 blessed (and registered with --registry), 3 trained but not blessed (not registered), 1 training failed, 2 usage error or too few labels.')
     .action(async (trainingSet: string, opts: TrainFlags) => {
       const { trainCommand } = await import('./train.js');
       code = await trainCommand(trainingSet, opts, io);

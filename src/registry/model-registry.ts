@@ -6,7 +6,7 @@
  * never sees half a version or half an alias file.
  */
 import { randomUUID } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CentaurError } from '../core/errors.js';
 import { loadManifest, sha256File } from '../inference/manifest.js';
@@ -21,6 +21,17 @@ export interface VersionInfo {
   readonly aliases: readonly string[];
   readonly classes: readonly string[];
   readonly metrics: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** One move of an alias, as the registry's history keeps it (rollback reads it). */
+export interface AliasMove {
+  readonly alias: string;
+  readonly version: string;
+  /** The version the alias named before, or null when it was new. */
+  readonly from: string | null;
+  readonly at: string;
+  /** Why, when not an ordinary move: `rollback`. */
+  readonly reason?: string;
 }
 
 /** Names usable as model names, versions and aliases (they become folder and file names). */
@@ -42,8 +53,10 @@ export interface ModelRegistryApi {
   load(model: string, ref: string): Promise<LoadedManifest>;
   /** Adds a model folder as a new immutable version. */
   register(sourceDir: string, options?: { version?: string; aliases?: readonly string[] }): Promise<VersionInfo>;
-  /** Points an alias at a version. */
-  setAlias(model: string, alias: string, version: string): Promise<void>;
+  /** Points an alias at a version, recording the move in the alias history. */
+  setAlias(model: string, alias: string, version: string, options?: { readonly reason?: string }): Promise<void>;
+  /** Every alias move of `model`, oldest first. */
+  aliasHistory(model: string): Promise<AliasMove[]>;
 }
 
 export class ModelRegistry implements ModelRegistryApi {
@@ -149,16 +162,28 @@ export class ModelRegistry implements ModelRegistryApi {
   }
 
   /** Points `alias` at `version` (which must exist); an infer node following the alias swaps to it. */
-  async setAlias(model: string, alias: string, version: string): Promise<void> {
+  async setAlias(model: string, alias: string, version: string, options: { readonly reason?: string } = {}): Promise<void> {
     if (!NAME.test(alias)) throw new CentaurError('CONFIG_INVALID', `alias \`${alias}\` must be letters, digits, \`.\`, \`_\` or \`-\``);
     if (!NAME.test(version) || !(await isDir(path.join(this.modelDir(model), 'versions', version)))) {
       throw new CentaurError('MODEL_NOT_FOUND', `\`${model}\` has no version ${version} in the registry ${this.root}`);
     }
-    const aliases = { ...(await this.aliases(model)), [alias]: version };
+    const before = await this.aliases(model);
+    const aliases = { ...before, [alias]: version };
     const file = path.join(this.modelDir(model), 'aliases.json');
     const temporary = `${file}.${randomUUID()}.tmp`;
     await writeFile(temporary, `${JSON.stringify(aliases, null, 2)}\n`);
     await rename(temporary, file);
+    const move: AliasMove = { alias, version, from: before[alias] ?? null, at: new Date().toISOString(), ...(options.reason === undefined ? {} : { reason: options.reason }) };
+    await appendFile(path.join(this.modelDir(model), 'alias-history.jsonl'), `${JSON.stringify(move)}\n`);
+  }
+
+  /** Every alias move of `model`, oldest first (empty for a registry written before the history was kept). */
+  async aliasHistory(model: string): Promise<AliasMove[]> {
+    const text = await readFile(path.join(this.modelDir(model), 'alias-history.jsonl'), 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw error;
+    });
+    return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as AliasMove);
   }
 
   private modelDir(model: string): string {

@@ -15,7 +15,7 @@ import { loadManifest, sha256File } from '../inference/manifest.js';
 import type { LoadedManifest, Manifest } from '../inference/manifest.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { writeFile } from 'node:fs/promises';
-import type { ModelRegistryApi, VersionInfo } from './model-registry.js';
+import type { AliasMove, ModelRegistryApi, VersionInfo } from './model-registry.js';
 import { REGISTRY_NAME } from './model-registry.js';
 
 /** Largest single file a registry version may hold (models, shards, profiles). */
@@ -112,13 +112,23 @@ export class RemoteModelRegistry implements ModelRegistryApi {
     return (await this.versions(model)).find((v) => v.version === version) as VersionInfo;
   }
 
-  async setAlias(model: string, alias: string, version: string): Promise<void> {
+  async setAlias(model: string, alias: string, version: string, options: { readonly reason?: string } = {}): Promise<void> {
     if (!REGISTRY_NAME.test(alias)) throw new CentaurError('CONFIG_INVALID', `alias \`${alias}\` must be letters, digits, \`.\`, \`_\` or \`-\``);
     if (!REGISTRY_NAME.test(version) || !(await this.store.exists(`${this.modelUri(model)}/versions/${version}/manifest.json`))) {
       throw new CentaurError('MODEL_NOT_FOUND', `\`${model}\` has no version ${version} in the registry ${this.root}`);
     }
-    const aliases = { ...(await this.aliases(model)), [alias]: version };
+    const before = await this.aliases(model);
+    const aliases = { ...before, [alias]: version };
     await this.store.put(`${this.modelUri(model)}/aliases.json`, `${JSON.stringify(aliases, null, 2)}\n`, { contentType: 'application/json' });
+    const move: AliasMove = { alias, version, from: before[alias] ?? null, at: new Date().toISOString(), ...(options.reason === undefined ? {} : { reason: options.reason }) };
+    const history = [...(await this.aliasHistory(model)), move];
+    await this.store.put(`${this.modelUri(model)}/alias-history.json`, `${JSON.stringify(history, null, 2)}\n`, { contentType: 'application/json' });
+  }
+
+  async aliasHistory(model: string): Promise<AliasMove[]> {
+    const uri = `${this.modelUri(model)}/alias-history.json`;
+    if (!(await this.store.exists(uri))) return [];
+    return JSON.parse((await this.store.get(uri)).toString('utf8')) as AliasMove[];
   }
 
   /** Copies a version's objects into `local` (replacing a stale copy) and loads it there. */

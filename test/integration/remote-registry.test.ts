@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { main } from '../../src/cli/main.js';
+import { rollback } from '../../src/registry/promotion.js';
 import { RemoteModelRegistry } from '../../src/registry/remote-model-registry.js';
 import { openRegistry } from '../../src/registry/open-registry.js';
 import { storeFor } from '../../src/storage/store-for.js';
@@ -40,6 +41,15 @@ for (const scheme of ['s3', 'azure'] as const) {
       const loaded = await fresh.load(v1.model, 'candidate');
       assert.equal(loaded.manifest.version, '2');
       assert.ok(loaded.dir.startsWith(cache));
+      // Promotion and rollback through the alias history kept in the store.
+      await registry.setAlias(v1.model, 'production', '2');
+      assert.deepEqual(await rollback(fresh, v1.model), { alias: 'production', from: '2', to: '1' });
+      assert.deepEqual((await fresh.aliasHistory(v1.model)).map((m) => [m.alias, m.from, m.version, m.reason ?? '']), [
+        ['production', null, '1', ''],
+        ['candidate', null, '2', ''],
+        ['production', '1', '2', ''],
+        ['production', '2', '1', 'rollback'],
+      ]);
       if (scheme === 's3') {
         // A model file replaced in the store behind the registry's back is refused at load.
         const manifest = JSON.parse(await readFile(path.join(TINY_MODEL, 'manifest.json'), 'utf8')) as { file: string };
