@@ -4,8 +4,9 @@
 # (Open Inference Protocol) inference server: MLServer serving the demo model (scripts/services/kserve),
 # an S3-compatible object store: S3Proxy on the file system (scripts/services/s3), Azurite's
 # blob service for Azure Blob Storage (scripts/services/azurite), kinesalite for Amazon Kinesis
-# Data Streams (scripts/services/kinesis), and Label Studio, the labelling server
-# (scripts/services/labelstudio).
+# Data Streams (scripts/services/kinesis), Label Studio, the labelling server
+# (scripts/services/labelstudio), and MLflow's tracking server with its Model Registry
+# (scripts/services/mlflow).
 #
 #   scripts/services/services.sh install            fetch what is missing (Maven Central, apt, PyPI, npm)
 #   scripts/services/services.sh up [SERVICE...]    start (idempotent) and wait until healthy
@@ -15,7 +16,7 @@
 #   scripts/services/services.sh status             one line per service; exit 1 if any is down
 #   scripts/services/services.sh env                the addresses, as shell exports for tests
 #
-# SERVICE is kafka, registry, redis, kserve, s3, azurite, kinesis or labelstudio (default: all). Where a Docker
+# SERVICE is kafka, registry, redis, kserve, s3, azurite, kinesis, labelstudio or mlflow (default: all). Where a Docker
 # engine answers and CENTAUR_SERVICES_MODE is not `native`, `up`/`down` use docker-compose.yml for
 # kafka, registry and redis; kserve, s3, azurite and kinesis always run natively.
 #
@@ -33,6 +34,8 @@
 #   CENTAUR_KINESIS_PORT    kinesalite's port, the Kinesis Data Streams API (4567)
 #   CENTAUR_LABEL_STUDIO_PORT  Label Studio's port (8089); its admin is admin@centaur.local, and its
 #                           legacy API token the test token below (a test server: never expose it)
+#   CENTAUR_MLFLOW_PORT     MLflow's tracking server port (5000): SQLite backend, artifacts served by
+#                           the server, no telemetry
 #   CENTAUR_SERVICES_TIMEOUT_S  seconds to wait for each service to become healthy (120)
 set -euo pipefail
 
@@ -51,6 +54,7 @@ S3_SECRET_ACCESS_KEY="${CENTAUR_S3_SECRET_ACCESS_KEY:-centaur-secret}"
 AZURITE_PORT="${CENTAUR_AZURITE_PORT:-10000}"
 KINESIS_PORT="${CENTAUR_KINESIS_PORT:-4567}"
 LABEL_STUDIO_PORT="${CENTAUR_LABEL_STUDIO_PORT:-8089}"
+MLFLOW_PORT="${CENTAUR_MLFLOW_PORT:-5000}"
 # The test server's admin and legacy API token (40 hex digits, as Label Studio makes them).
 LABEL_STUDIO_USER=admin@centaur.local
 LABEL_STUDIO_PASSWORD=centaur-label-studio
@@ -63,7 +67,7 @@ KSERVE_MODEL=horse-or-human
 TIMEOUT_S="${CENTAUR_SERVICES_TIMEOUT_S:-120}"
 LOGS="$HOME_DIR/logs"
 RUN="$HOME_DIR/run"
-ALL=(kafka registry redis kserve s3 azurite kinesis labelstudio)
+ALL=(kafka registry redis kserve s3 azurite kinesis labelstudio mlflow)
 # The services docker-compose.yml knows; the others run natively in every mode.
 COMPOSED=(kafka registry redis)
 
@@ -135,6 +139,10 @@ install_venv() {
 
 install_labelstudio() {
   install_venv labelstudio "Label Studio"
+}
+
+install_mlflow() {
+  install_venv mlflow "MLflow"
 }
 
 install_pytools() {
@@ -214,6 +222,7 @@ healthy_kserve() {
   curl -fsS "http://127.0.0.1:$KSERVE_HTTP_PORT/v2/models/$KSERVE_MODEL/ready" >/dev/null 2>&1 && port_open "$KSERVE_GRPC_PORT"
 }
 healthy_labelstudio() { curl -fsS "http://127.0.0.1:$LABEL_STUDIO_PORT/health" 2>/dev/null | grep -q '"UP"'; }
+healthy_mlflow() { [[ "$(curl -fsS "http://127.0.0.1:$MLFLOW_PORT/health" 2>/dev/null)" == OK ]]; }
 healthy_s3() { curl -fsS "http://127.0.0.1:$S3_PORT/healthz" >/dev/null 2>&1; }
 # Azurite answers an unsigned request with 403 and its own Server header.
 healthy_azurite() { curl -sS -o /dev/null -D - "http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT?comp=list" 2>/dev/null | grep -qi '^server: Azurite-Blob'; }
@@ -280,6 +289,16 @@ start_labelstudio() {
     --username "$LABEL_STUDIO_USER" --password "$LABEL_STUDIO_PASSWORD" --user-token "$LABEL_STUDIO_TOKEN" --enable-legacy-api-token
 }
 
+start_mlflow() {
+  mkdir -p "$HOME_DIR/mlflow/artifacts"
+  : > "$LOGS/mlflow.log"
+  # Runs, experiments and the Model Registry in SQLite; artifacts stored under the services home and
+  # served by the server itself (clients read and write them through its API). No telemetry.
+  spawn mlflow env MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true PYTHONUNBUFFERED=1 \
+    "$HOME_DIR/mlflow/venv/bin/mlflow" server --host 127.0.0.1 --port "$MLFLOW_PORT" --workers 1 \
+    --backend-store-uri "sqlite:///$HOME_DIR/mlflow/mlflow.db" --artifacts-destination "$HOME_DIR/mlflow/artifacts" --serve-artifacts
+}
+
 start_s3() {
   local conf="$HOME_DIR/s3/s3proxy.properties" data="$HOME_DIR/s3/data"
   mkdir -p "$data"
@@ -335,6 +354,7 @@ up_one() {
     azurite) ports=("$AZURITE_PORT:AZURITE_PORT") ;;
     kinesis) ports=("$KINESIS_PORT:KINESIS_PORT") ;;
     labelstudio) ports=("$LABEL_STUDIO_PORT:LABEL_STUDIO_PORT") ;;
+    mlflow) ports=("$MLFLOW_PORT:MLFLOW_PORT") ;;
   esac
   for port in "${ports[@]}"; do
     if ! pid_alive "$name" && port_open "${port%%:*}"; then
@@ -433,6 +453,9 @@ case "$cmd" in
     echo "export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY AWS_REGION=us-east-1"
     echo "export CENTAUR_LABEL_STUDIO_URL=\${CENTAUR_LABEL_STUDIO_URL:-http://127.0.0.1:$LABEL_STUDIO_PORT}"
     echo "export CENTAUR_LABEL_STUDIO_TOKEN=\${CENTAUR_LABEL_STUDIO_TOKEN:-$LABEL_STUDIO_TOKEN}"
+    echo "export CENTAUR_MLFLOW_URL=\${CENTAUR_MLFLOW_URL:-http://127.0.0.1:$MLFLOW_PORT}"
+    # MLflow's own Python client, an independent reader of what Centaur records there.
+    echo "export CENTAUR_MLFLOW_PYTHON=\${CENTAUR_MLFLOW_PYTHON:-$HOME_DIR/mlflow/venv/bin/python}"
     echo "export CENTAUR_KINESIS_ENDPOINT=\${CENTAUR_KINESIS_ENDPOINT:-http://127.0.0.1:$KINESIS_PORT}"
     echo "export CENTAUR_AZURE_BLOB_CONNECTION_STRING=\"\${CENTAUR_AZURE_BLOB_CONNECTION_STRING:-DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT;}\""
     ;;

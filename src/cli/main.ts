@@ -307,9 +307,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--min-recall <x>', "blessing: recall floor of each of the model's classes (default 0.8)")
     .option('--min-new-class-recall <x>', 'blessing: recall floor of each new class (default 0.8)')
     .option('--min-holdout-per-class <n>', 'blessing: fewest holdout examples of each class to judge it (default 5)')
-    .option('--registry <location>', 'register a blessed version here (folder, s3://…, azure://…) under alias candidate')
+    .option('--registry <location>', 'register a blessed version here (folder, s3://…, azure://…, mlflow+http://host:port) under alias candidate')
     .option('--version <name>', "the new version's name (default: the registry's next whole number, else the model's + 1)")
     .option('--promote', 'also point production at a blessed version')
+    .option('--mlflow <url>', 'log the training as a run on this MLflow tracking server and register a registered version in its Model Registry too (default: $MLFLOW_TRACKING_URI)')
+    .option('--experiment <name>', 'the MLflow experiment (default centaur-training)')
     .addHelpText('after', '\nWrites <out>/model/ (manifest.json and the ONNX graph with the head replaced), head.json, report.json, report.md and confusion.svg.\nExit status: 0 blessed (and registered with --registry), 3 trained but not blessed (not registered), 1 training failed, 2 usage error or too few labels.')
     .action(async (trainingSet: string, opts: TrainFlags) => {
       const { trainCommand } = await import('./train.js');

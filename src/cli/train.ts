@@ -8,11 +8,16 @@
  */
 import { CentaurError } from '../core/errors.js';
 import { loadManifest } from '../inference/manifest.js';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MlflowClient, mlflowAuthorization } from '../registry/mlflow-client.js';
+import { MlflowModelRegistry, mlflowUrl as mlflowUrlOf } from '../registry/mlflow-model-registry.js';
 import { openRegistry } from '../registry/open-registry.js';
 import { lakeBaseUri } from '../storage/lake-location.js';
 import { DEFAULT_BLESSING } from '../training/blessing.js';
 import type { BlessingPolicy } from '../training/blessing.js';
 import type { EpochFigures } from '../training/head-trainer.js';
+import { TrainingTracker } from '../training/mlflow-tracking.js';
 import { runTraining } from '../training/training-run.js';
 import type { TrainingParameters } from '../training/training-run.js';
 
@@ -40,6 +45,9 @@ export interface TrainFlags {
   readonly registry?: string;
   readonly version?: string;
   readonly promote?: boolean;
+  /** MLflow tracking server to log the run in (default $MLFLOW_TRACKING_URI). */
+  readonly mlflow?: string;
+  readonly experiment?: string;
 }
 
 /** Where the command writes. */
@@ -89,6 +97,13 @@ export async function trainCommand(trainingSet: string, flags: TrainFlags, io: T
     if (flags.promote === true && flags.registry === undefined) throw new CentaurError('CONFIG_INVALID', '--promote needs --registry');
     const parent = await loadManifest(flags.model);
     const registry = flags.registry === undefined ? undefined : await openRegistry(flags.registry, process.cwd());
+    // MLflow: the --mlflow server (or MLflow's own variable), else the registry's when it is MLflow's.
+    const mlflowUrl = flags.mlflow ?? nonEmpty(process.env.MLFLOW_TRACKING_URI) ?? (registry?.root.startsWith('mlflow+') === true ? mlflowUrlOf(registry.root) : undefined);
+    if (mlflowUrl !== undefined && !/^https?:\/\//i.test(mlflowUrl)) throw new CentaurError('CONFIG_INVALID', `--mlflow must be the tracking server's http(s) URL, not ${mlflowUrl}`);
+    const authorization = mlflowAuthorization();
+    const client = mlflowUrl === undefined ? undefined : new MlflowClient({ url: mlflowUrl, timeoutMs: 30_000, ...(authorization === undefined ? {} : { authorization }) });
+    const tracker = client === undefined ? undefined : new TrainingTracker(client, flags.experiment ?? 'centaur-training');
+    const mirror = client !== undefined && registry !== undefined && !registry.root.startsWith('mlflow+') ? new MlflowModelRegistry(`mlflow+${mlflowUrl ?? ''}`, client) : undefined;
     const run = await runTraining({
       trainingSet: lakeBaseUri(trainingSet, process.cwd()),
       parent,
@@ -99,18 +114,29 @@ export async function trainCommand(trainingSet: string, flags: TrainFlags, io: T
       ...(registry === undefined ? {} : { registry }),
       ...(flags.version === undefined ? {} : { version: flags.version }),
       promote: flags.promote === true,
+      ...(tracker === undefined ? {} : { tracker }),
+      ...(mirror === undefined ? {} : { mirror }),
       ...(flags.quiet === true ? {} : { onEpoch: (e: EpochFigures) => io.err(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}${e.validationLoss === null ? '' : `, validation loss ${e.validationLoss.toFixed(4)}, accuracy ${((e.validationAccuracy ?? 0) * 100).toFixed(1)} %`}`) }),
     });
     const r = run.report;
     io.out(
       `${r.model} version ${r.version} in ${run.modelDir}: ${r.classes.length} classes (${r.classes.join(', ')}), epoch ${r.bestEpoch} of ${r.epochs}, ${r.trainingSeconds.toFixed(1)} s; holdout accuracy ${pct(r.candidate.accuracy)} (version ${r.parentVersion}: ${pct(r.production.accuracy)}), macro F1 ${num(r.candidate.macroF1)} (${num(r.production.macroF1)}); ${r.blessing.blessed ? 'blessed' : `not blessed: ${r.blessing.checks.filter((c) => !c.passed).map((c) => c.check).join('; ')}`}${run.registered ? `; registered as ${r.version} (candidate${run.promoted ? ', production' : ''})` : registry === undefined ? '' : '; not registered'}`,
     );
+    if (run.mlflow !== undefined) {
+      await writeFile(path.join(flags.out, 'mlflow.json'), `${JSON.stringify(run.mlflow, null, 2)}\n`);
+      if (run.mlflow.run !== undefined) io.out(`MLflow run ${run.mlflow.run.runId} (experiment ${run.mlflow.run.experimentId}) at ${run.mlflow.run.url}${run.mlflow.registered ? `; version ${r.version} in its Model Registry` : ''}`);
+      for (const gap of run.mlflow.gaps) io.err(`centaur train: MLflow gap: ${gap}; the training and its registration here are complete (see ${path.join(flags.out, 'mlflow.json')})`);
+    }
     return r.blessing.blessed ? 0 : 3;
   } catch (error) {
     const e = error instanceof CentaurError ? error : new CentaurError('INTERNAL', (error as Error).message, { cause: error });
     io.err(`centaur train: ${e.message}`);
     return e.code === 'CONFIG_INVALID' || e.code === 'MODEL_LOAD_FAILED' ? 2 : 1;
   }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
 }
 
 function pct(x: number | null): string {

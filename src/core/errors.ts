@@ -243,6 +243,18 @@ export const ERROR_CODES = {
     description:
       'Label Studio could not be reached, timed out or answered 5xx/429 while `label-studio-source` read annotations; the source logs it, waits and polls again.',
   },
+  MLFLOW_UNAVAILABLE: {
+    category: 'infrastructure',
+    retriable: true,
+    description:
+      'The MLflow tracking server could not be reached, timed out or answered 5xx/429. A training still completes and registers in its own registry; the report says the run was not logged in MLflow. An `infer` node following an MLflow alias keeps its running version and polls again.',
+  },
+  MLFLOW_REFUSED: {
+    category: 'config',
+    retriable: false,
+    description:
+      'The MLflow tracking server refused a request (HTTP 4xx other than 429): a missing registered model or version, a name it does not accept, or credentials (`MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`) it does not take. The message has its answer.',
+  },
 } as const satisfies Record<string, ErrorDefinition>;
 
 /** A code from the catalogue. */

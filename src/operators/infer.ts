@@ -50,7 +50,7 @@ export const InferOptions = Type.Object(
           }),
         ),
         registry: Type.Optional(
-          Type.String({ minLength: 1, description: 'Model registry: a folder relative to the topology file, or an `s3://` / `azure://` prefix (with `name`; instead of `path`).' }),
+          Type.String({ minLength: 1, description: 'Model registry: a folder relative to the topology file, an `s3://` / `azure://` prefix, or MLflow\'s Model Registry as `mlflow+http://host:port` (aliases are MLflow\'s; credentials from `MLFLOW_TRACKING_TOKEN` or `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`) (with `name`; instead of `path`).' }),
         ),
         ...StoreConnectionFields,
         name: Type.Optional(Type.String({ minLength: 1, description: 'Model name in the registry.' })),

@@ -2,7 +2,8 @@
  * Moving a model between aliases the way a team promotes: the next free version number for a new
  * version, and rollback — the alias back to the version it named before the move that set its
  * current version, read from the registry's alias history (so rolling back twice goes two steps
- * back, not to and fro).
+ * back, not to and fro); an alias moved outside Centaur (in MLflow's UI) goes back to the version
+ * the last recorded move set.
  */
 import { CentaurError } from '../core/errors.js';
 import type { ModelRegistryApi } from './model-registry.js';
@@ -28,8 +29,11 @@ export interface Rollback {
 export async function rollback(registry: ModelRegistryApi, model: string, alias = 'production'): Promise<Rollback> {
   const current = (await registry.aliases(model))[alias];
   if (current === undefined) throw new CentaurError('MODEL_NOT_FOUND', `\`${model}\` has no alias \`${alias}\` to roll back`);
-  const moves = (await registry.aliasHistory(model)).filter((m) => m.alias === alias && m.reason !== 'rollback' && m.version === current);
-  const previous = moves[moves.length - 1]?.from ?? null;
+  const moves = (await registry.aliasHistory(model)).filter((m) => m.alias === alias);
+  const setting = moves.filter((m) => m.reason !== 'rollback' && m.version === current);
+  // Moved outside Centaur (e.g. in MLflow's UI): back to the version the last recorded move set.
+  const outside = moves.length > 0 && moves[moves.length - 1]?.version !== current ? (moves[moves.length - 1]?.version ?? null) : null;
+  const previous = outside ?? setting[setting.length - 1]?.from ?? null;
   if (previous === null) throw new CentaurError('MODEL_NOT_FOUND', `\`${model}\` ${alias} → ${current} has no earlier version in the alias history to roll back to`);
   await registry.setAlias(model, alias, previous, { reason: 'rollback' });
   return { alias, from: current, to: previous };

@@ -7,7 +7,7 @@
  * backends read model files from disk) and verifies its checksum there.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { CentaurError } from '../core/errors.js';
@@ -16,6 +16,7 @@ import type { LoadedManifest, Manifest } from '../inference/manifest.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { writeFile } from 'node:fs/promises';
 import type { AliasMove, ModelRegistryApi, VersionInfo } from './model-registry.js';
+import { listFiles } from './folder-files.js';
 import { REGISTRY_NAME } from './model-registry.js';
 
 /** Largest single file a registry version may hold (models, shards, profiles). */
@@ -158,15 +159,4 @@ export class RemoteModelRegistry implements ModelRegistryApi {
     if (!REGISTRY_NAME.test(model)) throw new CentaurError('CONFIG_INVALID', `model name \`${model}\` must be letters, digits, \`.\`, \`_\` or \`-\``);
     return `${this.root}/${model}`;
   }
-}
-
-/** Every file below `dir`, as relative paths with `/`. */
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) out.push(...(await listFiles(dir, rel)));
-    else if (entry.isFile()) out.push(rel);
-  }
-  return out;
 }

@@ -7,6 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { CentaurError } from '../core/errors.js';
 import type { LoadedManifest } from '../inference/manifest.js';
 import type { ModelRegistryApi } from '../registry/model-registry.js';
 import { nextVersion } from '../registry/promotion.js';
@@ -18,7 +19,8 @@ import type { EpochFigures } from './head-trainer.js';
 import { writeHeadVersion } from './head-version.js';
 import { trainFromSet } from './train-from-set.js';
 import type { TrainFromSetOptions } from './train-from-set.js';
-import { writeTrainingReport } from './training-report.js';
+import type { MlflowRunRef, TrainingTracker } from './mlflow-tracking.js';
+import { REPORT_FILES, writeTrainingReport } from './training-report.js';
 import type { TrainingReport } from './training-report.js';
 
 /** The training parameters recorded with every version (and logged as MLflow parameters). */
@@ -43,6 +45,10 @@ export interface TrainingRunOptions {
   /** Moves `production` to a blessed version too. */
   readonly promote: boolean;
   readonly onEpoch?: (epoch: EpochFigures) => void;
+  /** Logs the training as an MLflow run (a server that cannot be reached leaves a reported gap). */
+  readonly tracker?: TrainingTracker;
+  /** A second registry a registered version is copied into with the same aliases (MLflow's, beside a folder or object-store registry). */
+  readonly mirror?: ModelRegistryApi;
 }
 
 /** How a run ended. */
@@ -52,6 +58,8 @@ export interface TrainingRunResult {
   readonly modelDir: string;
   readonly registered: boolean;
   readonly promoted: boolean;
+  /** The MLflow run, whether the version is in MLflow's registry, and what did not reach MLflow. */
+  readonly mlflow?: { readonly run: MlflowRunRef | undefined; readonly registered: boolean; readonly gaps: readonly string[] };
 }
 
 /** Runs one training; CONFIG_INVALID when the set has too few labels per class (the message says which). */
@@ -64,15 +72,34 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     await store.close();
   }
   const { manifest } = o.parent;
-  const result = await trainFromSet(snapshot.rows, {
-    ...o.parameters,
-    modelClasses: manifest.classes,
-    fingerprint: o.anyFingerprint ? undefined : o.parent.fingerprint,
-    ...(o.onEpoch === undefined ? {} : { onEpoch: o.onEpoch }),
-  });
-  const blessing = bless(result.candidate, result.production, manifest.classes, o.blessing);
   const version = o.version ?? (o.registry === undefined ? String(Number(manifest.version) + 1 || `${manifest.version}-1`) : await nextVersion(o.registry, manifest.name, manifest.version));
   const trainingSet = { uri: o.trainingSet, contentHash: snapshot.contentHash, rows: snapshot.rows.length };
+  await o.tracker?.start(
+    `${manifest.name} ${version}`,
+    {
+      ...Object.fromEntries(Object.entries(o.parameters).map(([k, v]) => [k, String(v)])),
+      ...Object.fromEntries(Object.entries(o.blessing).map(([k, v]) => [`blessing.${k}`, String(v)])),
+      parent: `${manifest.name}:${manifest.version}`,
+      trainingSet: o.trainingSet,
+      trainingSetContentHash: snapshot.contentHash,
+      trainingSetRows: String(snapshot.rows.length),
+      fingerprint: o.parent.fingerprint,
+    },
+    { 'centaur.model': manifest.name, 'centaur.version': version, 'centaur.parent': manifest.version, 'mlflow.source.name': 'centaur train' },
+  );
+  let result;
+  try {
+    result = await trainFromSet(snapshot.rows, {
+      ...o.parameters,
+      modelClasses: manifest.classes,
+      fingerprint: o.anyFingerprint ? undefined : o.parent.fingerprint,
+      ...(o.onEpoch === undefined ? {} : { onEpoch: o.onEpoch }),
+    });
+  } catch (error) {
+    await o.tracker?.fail(error as Error);
+    throw error;
+  }
+  const blessing = bless(result.candidate, result.production, manifest.classes, o.blessing);
   const report: TrainingReport = {
     model: manifest.name,
     version,
@@ -111,6 +138,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
       bestEpoch: result.head.bestEpoch,
       epochs: result.head.epochs,
       seconds: result.trainingSeconds,
+      ...(o.tracker?.ref === undefined ? {} : { mlflow: o.tracker.ref }),
     },
   });
   await writeFile(
@@ -118,8 +146,11 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     `${JSON.stringify({ format: 'centaur-head', version: 1, classes: result.classes, dims: result.head.dims, kernel: Buffer.from(result.head.kernel.buffer, result.head.kernel.byteOffset, result.head.kernel.byteLength).toString('base64'), bias: [...result.head.bias], fingerprint: o.parent.fingerprint }, null, 2)}\n`,
   );
   await writeTrainingReport(o.outDir, report);
+  const modelFiles = ['manifest.json', path.basename(manifest.file)].map((f) => `model/${f}`);
+  await o.tracker?.finish(o.outDir, [...REPORT_FILES, 'head.json', ...modelFiles], result.head.epochs, report);
   let registered = false;
   let promoted = false;
+  const aliases = o.promote ? ['candidate', 'production'] : ['candidate'];
   if (o.registry !== undefined && blessing.blessed) {
     await o.registry.register(modelDir, { version, aliases: ['candidate'] });
     registered = true;
@@ -128,5 +159,17 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
       promoted = true;
     }
   }
-  return { report, modelDir, registered, promoted };
+  if (o.tracker === undefined) return { report, modelDir, registered, promoted };
+  const gaps = o.tracker.gap === undefined ? [] : [o.tracker.gap];
+  let mirrored = false;
+  if (o.mirror !== undefined && registered && o.tracker.gap === undefined) {
+    try {
+      await o.mirror.register(modelDir, { version, aliases });
+      mirrored = true;
+    } catch (error) {
+      if (!(error instanceof CentaurError)) throw error;
+      gaps.push(`could not register version ${version} in ${o.mirror.root}: ${error.message}`);
+    }
+  }
+  return { report, modelDir, registered, promoted, mlflow: { run: o.tracker.ref, registered: mirrored || (registered && o.mirror === undefined && o.registry?.root.startsWith('mlflow+') === true), gaps } };
 }

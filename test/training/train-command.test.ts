@@ -9,37 +9,26 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import ort from 'onnxruntime-node';
 import { main } from '../../src/cli/main.js';
-import { createLogger } from '../../src/core/logger.js';
 import { findClassifier, initializersDigest } from '../../src/formats/onnx-classifier.js';
 import { loadManifest } from '../../src/inference/manifest.js';
 import { ModelRegistry } from '../../src/registry/model-registry.js';
-import { storeFor } from '../../src/storage/store-for.js';
-import { TrainingSetTable } from '../../src/training-set/training-set-table.js';
 import { headProbabilities } from '../../src/training/head-trainer.js';
 import type { TrainedHead } from '../../src/training/head-trainer.js';
 import type { TrainingReport } from '../../src/training/training-report.js';
-import { DIMS, rows } from '../helpers/training-rows.js';
+import { demoModelCopy, demoTrainingSet } from '../helpers/training-rows.js';
 
 /** A lake folder holding a training set of 300 rows under the demo model's fingerprint, and a registry holding the demo model as version 1 (production). */
 async function setUp(): Promise<{ dir: string; set: string; registry: ModelRegistry }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-train-'));
-  const model = await loadManifest('models/demo');
-  const base = pathToFileURL(path.join(dir, 'lake', 'training-set')).href;
-  const store = await storeFor(base);
-  const table = await TrainingSetTable.open({ base, buckets: 4, policy: 'latest', classes: new Set(['horse', 'human']), compression: 'zstd', retries: 0 }, store, createLogger('silent'), 'test');
-  // 1,280-d embeddings: the synthetic ones padded with zeros.
-  await table.put(rows(300, model.fingerprint).map((row) => ({ ...row, features: { ...row.features, embedding: Float32Array.from({ length: 1280 }, (_, d) => (d < DIMS ? row.features.embedding[d]! : 0)) } })));
-  await table.close();
+  const set = await demoTrainingSet(dir, (await loadManifest('models/demo')).fingerprint);
   const registry = new ModelRegistry(path.join(dir, 'registry'));
-  await cp('models/demo', path.join(dir, 'parent'), { recursive: true });
-  await registry.register(path.join(dir, 'parent'), { aliases: ['production'] });
-  return { dir, set: path.join(dir, 'lake', 'training-set'), registry };
+  await registry.register(await demoModelCopy(dir), { aliases: ['production'] });
+  return { dir, set, registry };
 }
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -134,4 +123,16 @@ test('--promote moves production; models rollback goes back one step at a time; 
   assert.notEqual(none.code, 0);
   assert.match(none.err, /no earlier version/);
   assert.match((await run(['models', 'history', 'horse-or-human', '--registry', reg])).out, /production\s+2 → 1 \(rollback\)/);
+});
+
+test('MLflow down: the training completes and registers here, and the gap is reported', async () => {
+  const { dir, set, registry } = await setUp();
+  const out = path.join(dir, 'run');
+  const result = await run(['train', set, '--model', 'models/demo', '--out', out, '--min-per-class', '5', '--registry', path.join(dir, 'registry'), '--mlflow', 'http://127.0.0.1:9', '--quiet']);
+  assert.equal(result.code, 0, result.err);
+  assert.match(result.err, /MLflow gap: could not start the run in MLflow at http:\/\/127\.0\.0\.1:9: MLflow at http:\/\/127\.0\.0\.1:9 is unreachable.*the training and its registration here are complete/);
+  assert.deepEqual(await registry.aliases('horse-or-human'), { production: '1', candidate: '2' });
+  const recorded = JSON.parse(await readFile(path.join(out, 'mlflow.json'), 'utf8')) as { registered: boolean; gaps: string[] };
+  assert.equal(recorded.registered, false);
+  assert.equal(recorded.gaps.length, 1);
 });
