@@ -243,6 +243,12 @@ export const ERROR_CODES = {
     description:
       'Label Studio could not be reached, timed out or answered 5xx/429 while `label-studio-source` read annotations; the source logs it, waits and polls again.',
   },
+  RETRAIN_REQUEST_INVALID: {
+    category: 'data',
+    retriable: false,
+    description:
+      'A record `trainer-sink` read is not a retrain request: neither Confluent-framed Avro (with `schemaRegistry`) nor JSON, or without an `id`, a `requestedAt` time, or with an `id`/`episode` over 512 characters. It goes to the dead letter; nothing is trained for it.',
+  },
   MLFLOW_UNAVAILABLE: {
     category: 'infrastructure',
     retriable: true,
@@ -309,4 +315,9 @@ export function toCentaurError(error: unknown, fallback: ErrorCode = 'INTERNAL')
   if (error instanceof CentaurError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new CentaurError(fallback, message, { cause: error });
+}
+
+/** Whether `code` names an error of the catalogue; why: codes that cross a process boundary arrive as text. */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
 }

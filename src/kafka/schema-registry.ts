@@ -25,7 +25,7 @@ export const SchemaRegistryOptions = Type.Object(
 export type SchemaRegistryOptions = Static<typeof SchemaRegistryOptions>;
 
 /** The Avro schemas that ship with Centaur, by name (files in `schemas/avro/`). */
-export const BUILTIN_SCHEMAS = ['camera-frame', 'image-upload', 'prediction', 'embedding', 'dead-letter', 'drift-report', 'retrain-request', 'label-request', 'label'] as const;
+export const BUILTIN_SCHEMAS = ['camera-frame', 'image-upload', 'prediction', 'embedding', 'dead-letter', 'drift-report', 'retrain-request', 'label-request', 'label', 'training-run'] as const;
 export type BuiltinSchema = (typeof BUILTIN_SCHEMAS)[number];
 
 const AVRO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas', 'avro');

@@ -11,5 +11,6 @@ import { tfrecordSink } from './tfrecord-sink.js';
 import { retrainTriggerSink } from './retrain-trigger-sink.js';
 import { labelStudioSink } from './label-studio-sink.js';
 import { trainingSetSink } from './training-set-sink.js';
+import { trainerSink } from './trainer-sink.js';
 
-export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter, objectSink, tfrecordSink, featureStoreSink, retrainTriggerSink, labelStudioSink, trainingSetSink];
+export const sinks: readonly SinkSpec[] = [filesSink, stdoutSink, deadLetter, kafkaSink, kafkaDeadLetter, objectSink, tfrecordSink, featureStoreSink, retrainTriggerSink, labelStudioSink, trainingSetSink, trainerSink];

@@ -8,6 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CentaurError } from '../core/errors.js';
+import { loadManifest } from '../inference/manifest.js';
 import type { LoadedManifest } from '../inference/manifest.js';
 import type { ModelRegistryApi } from '../registry/model-registry.js';
 import { nextVersion } from '../registry/promotion.js';
@@ -51,6 +52,17 @@ export interface TrainingRunOptions {
   readonly mirror?: ModelRegistryApi;
 }
 
+/** A trained version on disk, not yet registered. */
+export interface TrainedVersion {
+  readonly report: TrainingReport;
+  /** The version folder written. */
+  readonly modelDir: string;
+  /** The MLflow run it was logged as, when it was. */
+  readonly mlflowRun: MlflowRunRef | undefined;
+  /** What did not reach MLflow. */
+  readonly gaps: readonly string[];
+}
+
 /** How a run ended. */
 export interface TrainingRunResult {
   readonly report: TrainingReport;
@@ -62,8 +74,22 @@ export interface TrainingRunResult {
   readonly mlflow?: { readonly run: MlflowRunRef | undefined; readonly registered: boolean; readonly gaps: readonly string[] };
 }
 
-/** Runs one training; CONFIG_INVALID when the set has too few labels per class (the message says which). */
+/** Runs one training and registers its version; CONFIG_INVALID when the set has too few labels per class (the message says which). */
 export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunResult> {
+  const { manifest } = o.parent;
+  const version = o.version ?? (o.registry === undefined ? String(Number(manifest.version) + 1 || `${manifest.version}-1`) : await nextVersion(o.registry, manifest.name, manifest.version));
+  const trained = await trainVersion({ ...o, version });
+  const done = await registerVersion(trained, o);
+  if (o.tracker === undefined) return { report: trained.report, modelDir: trained.modelDir, registered: done.registered, promoted: done.promoted };
+  const mlflowRegistered = done.mirrored || (done.registered && o.mirror === undefined && o.registry?.root.startsWith('mlflow+') === true);
+  return { report: trained.report, modelDir: trained.modelDir, registered: done.registered, promoted: done.promoted, mlflow: { run: trained.mlflowRun, registered: mlflowRegistered, gaps: [...trained.gaps, ...done.gaps] } };
+}
+
+/** What `trainVersion` needs: the run's options without the registry side, and the version name. */
+export type TrainVersionOptions = Omit<TrainingRunOptions, 'registry' | 'mirror' | 'promote' | 'version'> & { readonly version: string };
+
+/** Reads the training set, trains, judges and writes the version and its report into `outDir` (logged in MLflow when tracked); registers nothing. */
+export async function trainVersion(o: TrainVersionOptions): Promise<TrainedVersion> {
   const store = await storeFor(o.trainingSet);
   let snapshot;
   try {
@@ -72,7 +98,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     await store.close();
   }
   const { manifest } = o.parent;
-  const version = o.version ?? (o.registry === undefined ? String(Number(manifest.version) + 1 || `${manifest.version}-1`) : await nextVersion(o.registry, manifest.name, manifest.version));
+  const version = o.version;
   const trainingSet = { uri: o.trainingSet, contentHash: snapshot.contentHash, rows: snapshot.rows.length };
   await o.tracker?.start(
     `${manifest.name} ${version}`,
@@ -148,28 +174,46 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
   await writeTrainingReport(o.outDir, report);
   const modelFiles = ['manifest.json', path.basename(manifest.file)].map((f) => `model/${f}`);
   await o.tracker?.finish(o.outDir, [...REPORT_FILES, 'head.json', ...modelFiles], result.head.epochs, report);
-  let registered = false;
-  let promoted = false;
+  return { report, modelDir, mlflowRun: o.tracker?.ref, gaps: o.tracker?.gap === undefined ? [] : [o.tracker.gap] };
+}
+
+/** Where a trained version goes. */
+export interface RegisterOptions {
+  readonly registry?: ModelRegistryApi;
+  readonly promote: boolean;
+  readonly mirror?: ModelRegistryApi;
+}
+
+/**
+ * Registers a blessed version under `candidate` (and `production` when promoting), then in the
+ * mirror with the same aliases; a version already registered with the same checksum (a retry after
+ * a crash) is taken as registered. A version that is not blessed is not registered.
+ */
+export async function registerVersion(trained: TrainedVersion, o: RegisterOptions): Promise<{ registered: boolean; promoted: boolean; mirrored: boolean; gaps: string[] }> {
+  const { report } = trained;
+  const gaps: string[] = [];
+  if (o.registry === undefined || !report.blessing.blessed) return { registered: false, promoted: false, mirrored: false, gaps };
   const aliases = o.promote ? ['candidate', 'production'] : ['candidate'];
-  if (o.registry !== undefined && blessing.blessed) {
-    await o.registry.register(modelDir, { version, aliases: ['candidate'] });
-    registered = true;
-    if (o.promote) {
-      await o.registry.setAlias(manifest.name, 'production', version);
-      promoted = true;
-    }
-  }
-  if (o.tracker === undefined) return { report, modelDir, registered, promoted };
-  const gaps = o.tracker.gap === undefined ? [] : [o.tracker.gap];
+  await registerOnce(o.registry, trained.modelDir, report.model, report.version, aliases);
   let mirrored = false;
-  if (o.mirror !== undefined && registered && o.tracker.gap === undefined) {
+  if (o.mirror !== undefined && trained.gaps.length === 0) {
     try {
-      await o.mirror.register(modelDir, { version, aliases });
+      await registerOnce(o.mirror, trained.modelDir, report.model, report.version, aliases);
       mirrored = true;
     } catch (error) {
       if (!(error instanceof CentaurError)) throw error;
-      gaps.push(`could not register version ${version} in ${o.mirror.root}: ${error.message}`);
+      gaps.push(`could not register version ${report.version} in ${o.mirror.root}: ${error.message}`);
     }
   }
-  return { report, modelDir, registered, promoted, mlflow: { run: o.tracker.ref, registered: mirrored || (registered && o.mirror === undefined && o.registry?.root.startsWith('mlflow+') === true), gaps } };
+  return { registered: true, promoted: o.promote, mirrored, gaps };
+}
+
+/** Registers `modelDir` as `version` unless that version is there already with the same checksum, then points the aliases at it. */
+async function registerOnce(registry: ModelRegistryApi, modelDir: string, model: string, version: string, aliases: readonly string[]): Promise<void> {
+  const local = await loadManifest(modelDir);
+  const existing = (await registry.versions(model).catch(() => [])).find((v) => v.version === version);
+  if (existing === undefined) await registry.register(modelDir, { version });
+  else if (existing.sha256 !== local.manifest.sha256) throw new CentaurError('CONFIG_INVALID', `${model} version ${version} is registered in ${registry.root} with other weights (sha256 ${existing.sha256 ?? '?'}); versions are immutable`);
+  const current = await registry.aliases(model);
+  for (const alias of aliases) if (current[alias] !== version) await registry.setAlias(model, alias, version);
 }

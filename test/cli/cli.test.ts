@@ -22,7 +22,7 @@ test('validate: exit 0 and a line per valid file', async () => {
 });
 
 test('validate: every example topology is valid', async () => {
-  const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7', REDIS_URL: 'redis://127.0.0.1:6379', LABEL_STUDIO_URL: 'http://127.0.0.1:8089', LABEL_STUDIO_TOKEN: 't' };
+  const env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7', REDIS_URL: 'redis://127.0.0.1:6379', LABEL_STUDIO_URL: 'http://127.0.0.1:8089', LABEL_STUDIO_TOKEN: 't', MLFLOW_URL: 'http://127.0.0.1:5000' };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   try {

@@ -32,6 +32,9 @@ import { feastRow } from '../../src/feature-store/feast-redis-layout.js';
 import { onlineFeatures } from '../../src/feature-store/feature-row.js';
 import { FeastOnlineStore } from '../../src/feature-store/online-store.js';
 import { LabelStudioClient } from '../../src/labelling/label-studio-client.js';
+import { loadManifest } from '../../src/inference/manifest.js';
+import { ModelRegistry } from '../../src/registry/model-registry.js';
+import { demoModelCopy, demoTrainingSet } from '../helpers/training-rows.js';
 
 const ajv = new Ajv({ useDefaults: true, strict: false });
 const logger = createLogger('silent');
@@ -94,6 +97,7 @@ const NOT_IMAGES: Record<string, () => Buffer[]> = {
     });
   },
   'retrain-trigger-sink': () => [Buffer.from(JSON.stringify({ topology: 't', node: 'drift', model: null, mode: 'streaming', window: { kind: 'time', start: 0, end: 60000 }, inputs: 1, columns: [], dataset: null, createdAt: 1 }))],
+  'trainer-sink': () => [Buffer.from(JSON.stringify({ id: 't/drift/60000', episode: 't/drift/1/0', model: { name: 'horse-or-human', version: '1' }, requestedAt: 1, reasons: ['embedding'] }))],
 };
 
 /**
@@ -111,6 +115,14 @@ const PREPARE: Record<string, (options: Record<string, unknown>, t: TestContext)
     await store.write([feastRow({ project, featureView: String(features.featureView), joinKey: 'image_id' }, 'one', onlineFeatures(row), row.eventTime)]);
     await store.close();
     return { ...options, features: { ...features, project } };
+  },
+  'trainer-sink': async (options) => {
+    // The example's registry holding the demo model as production, and a training set it can train from.
+    const dir = await mkdtemp(path.join(tmpdir(), 'centaur-compliance-trainer-'));
+    const registry = new ModelRegistry(path.join(dir, 'registry'));
+    await registry.register(await demoModelCopy(dir), { aliases: ['production'] });
+    const trainingSet = await demoTrainingSet(dir, (await loadManifest('models/demo')).fingerprint);
+    return { ...options, trainingSet, model: { ...(options.model as Record<string, unknown>), registry: path.join(dir, 'registry') }, training: { minPerClass: 5 } };
   },
   'label-studio-source': async (options, t) => {
     if (!(await requireLabelStudio(t))) return undefined;
