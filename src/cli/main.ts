@@ -289,7 +289,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   program
     .command('train')
     .description('Fit a new classification head on the training set in the lake (embeddings and labels from training-set-sink) for a model, judge it against the model on the same holdout, write the new version (the ONNX graph with its head replaced) and register it when blessed.')
-    .argument('<training-set>', 'the training-set folder: s3://…, azure://…, file:///… or a path (e.g. lake/training-set)')
+    .argument('<training-set>', 'the training-set folder: s3://…, azure://…, file:///… or a path (e.g. lake/training-set); or a local folder of images by class (horses/, humans/, dogs/ …), embedded with the model')
     .requiredOption('--model <model-dir>', 'the serving model: its classes come first, and only rows of its fingerprint are used')
     .requiredOption('--out <dir>', 'folder to write the new version and its report into')
     .option('--policy <latest|majority>', 'the label of a row several annotators labelled (default latest)')

@@ -114,6 +114,7 @@ export async function trainCommand(trainingSet: string, flags: TrainFlags, io: T
       ...(registry === undefined ? {} : { registry }),
       ...(flags.version === undefined ? {} : { version: flags.version }),
       promote: flags.promote === true,
+      onProblem: (text: string) => io.err(`centaur train: left out ${text}`),
       ...(tracker === undefined ? {} : { tracker }),
       ...(mirror === undefined ? {} : { mirror }),
       ...(flags.quiet === true ? {} : { onEpoch: (e: EpochFigures) => io.err(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}${e.validationLoss === null ? '' : `, validation loss ${e.validationLoss.toFixed(4)}, accuracy ${((e.validationAccuracy ?? 0) * 100).toFixed(1)} %`}`) }),

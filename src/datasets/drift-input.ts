@@ -42,6 +42,8 @@ export interface DriftInputOptions {
   readonly categorical?: readonly string[];
   /** Fields of JSONL records to read as columns besides those `columns` selects (the other columns of a reference profile). */
   readonly extraColumns?: readonly string[];
+  /** Images: every class folder labels its images, not only the model's classes (a folder `dogs/` or `dog/` labels `dog`). */
+  readonly anyFolderLabel?: boolean;
 }
 
 /** A data set read for drift: one row per image or record, and the columns that have values. */
@@ -69,6 +71,13 @@ const BAD_LINES_SHOWN = 10;
 function folderLabel(relative: string, classes: readonly string[]): string | undefined {
   const folder = path.basename(path.dirname(relative));
   return classes.find((c) => folder === c || folder === `${c}s`);
+}
+
+/** The label any class folder gives: its name without one trailing `s` (`dogs/` → `dog`, as `centaur generate-images` and `publish-images` read folders); none at the top level. */
+function anyFolderLabel(relative: string): string | undefined {
+  const folder = path.basename(path.dirname(relative));
+  if (folder === '' || folder === '.') return undefined;
+  return folder.length > 1 && folder.endsWith('s') ? folder.slice(0, -1) : folder;
 }
 
 /** A JSONL record's top-level true `label`, when it has one. */
@@ -162,8 +171,9 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
     create: () => ({
       write: async (envelopes) => {
         for (const e of envelopes) {
-          const label = folderLabel(e.id, classes);
+          const label = folderLabel(e.id, classes) ?? (options.anyFolderLabel === true ? anyFolderLabel(e.id) : undefined);
           rows.push({
+            id: e.id,
             values: Object.fromEntries(specs.map((s) => [s.name, featureValue(e, s, classes)])),
             ...(e.embedding === undefined ? {} : { embedding: e.embedding }),
             ...(label === undefined || e.prediction === undefined ? {} : { label, predicted: e.prediction.label }),

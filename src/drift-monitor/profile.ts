@@ -76,6 +76,8 @@ export interface ReferenceProfile {
 
 /** One reference row: feature values by name, and the embedding when there is one. */
 export interface ProfileRow {
+  /** The input's id, when the reader knows one (an image's path under its folder). */
+  readonly id?: string;
   readonly values: Readonly<Record<string, NumericValue | CategoryValue>>;
   readonly embedding?: ArrayLike<number>;
   /** The row's true label, when known, and the model's top class: they make the profile's accuracy. */

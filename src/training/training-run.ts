@@ -7,6 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CentaurError } from '../core/errors.js';
 import { loadManifest } from '../inference/manifest.js';
 import type { LoadedManifest } from '../inference/manifest.js';
@@ -14,6 +15,8 @@ import type { ModelRegistryApi } from '../registry/model-registry.js';
 import { nextVersion } from '../registry/promotion.js';
 import { storeFor } from '../storage/store-for.js';
 import { readTrainingSet } from '../training-set/training-set-table.js';
+import type { TrainingSetSnapshot } from '../training-set/training-set-table.js';
+import { isImageFolderSet, readImageFolderSet } from './image-folder-set.js';
 import { bless } from './blessing.js';
 import type { BlessingPolicy } from './blessing.js';
 import type { EpochFigures } from './head-trainer.js';
@@ -39,6 +42,8 @@ export interface TrainingRunOptions {
   /** Train on rows of every fingerprint, not only the parent's. */
   readonly anyFingerprint: boolean;
   readonly blessing: BlessingPolicy;
+  /** Images of a folder training set that could not be read (they are left out). */
+  readonly onProblem?: (text: string) => void;
   /** Registers a blessed version here; none: only the files are written. */
   readonly registry?: ModelRegistryApi;
   /** The new version's name (default: the registry's next whole number). */
@@ -90,13 +95,7 @@ export type TrainVersionOptions = Omit<TrainingRunOptions, 'registry' | 'mirror'
 
 /** Reads the training set, trains, judges and writes the version and its report into `outDir` (logged in MLflow when tracked); registers nothing. */
 export async function trainVersion(o: TrainVersionOptions): Promise<TrainedVersion> {
-  const store = await storeFor(o.trainingSet);
-  let snapshot;
-  try {
-    snapshot = await readTrainingSet(store, o.trainingSet);
-  } finally {
-    await store.close();
-  }
+  const snapshot = await readTrainingSource(o.trainingSet, o.parent, o.onProblem);
   const { manifest } = o.parent;
   const version = o.version;
   const trainingSet = { uri: o.trainingSet, contentHash: snapshot.contentHash, rows: snapshot.rows.length };
@@ -175,6 +174,20 @@ export async function trainVersion(o: TrainVersionOptions): Promise<TrainedVersi
   const modelFiles = ['manifest.json', path.basename(manifest.file)].map((f) => `model/${f}`);
   await o.tracker?.finish(o.outDir, [...REPORT_FILES, 'head.json', ...modelFiles], result.head.epochs, report);
   return { report, modelDir, mlflowRun: o.tracker?.ref, gaps: o.tracker?.gap === undefined ? [] : [o.tracker.gap] };
+}
+
+/** The rows of a training-set table in the lake, or of a local folder of images by class embedded with the parent. */
+async function readTrainingSource(uri: string, parent: LoadedManifest, onProblem: ((text: string) => void) | undefined): Promise<TrainingSetSnapshot> {
+  if (uri.startsWith('file:')) {
+    const dir = fileURLToPath(uri);
+    if (await isImageFolderSet(dir)) return readImageFolderSet(dir, parent, onProblem ?? (() => undefined));
+  }
+  const store = await storeFor(uri);
+  try {
+    return await readTrainingSet(store, uri);
+  } finally {
+    await store.close();
+  }
 }
 
 /** Where a trained version goes. */
