@@ -7,6 +7,7 @@
  * registered under `candidate` (and `production` with `--promote`).
  */
 import { CentaurError } from '../core/errors.js';
+import { isImageFolderSet, readImageFolderSet } from '../datasets/image-folder-set.js';
 import { loadManifest } from '../inference/manifest.js';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -104,6 +105,8 @@ export async function trainCommand(trainingSet: string, flags: TrainFlags, io: T
     const client = mlflowUrl === undefined ? undefined : new MlflowClient({ url: mlflowUrl, timeoutMs: 30_000, ...(authorization === undefined ? {} : { authorization }) });
     const tracker = client === undefined ? undefined : new TrainingTracker(client, flags.experiment ?? 'centaur-training');
     const mirror = client !== undefined && registry !== undefined && !registry.root.startsWith('mlflow+') ? new MlflowModelRegistry(`mlflow+${mlflowUrl ?? ''}`, client) : undefined;
+    // A local folder of images by class is embedded with the model here; anything else is a training-set table.
+    const snapshot = (await isImageFolderSet(trainingSet)) ? await readImageFolderSet(trainingSet, parent, (text) => io.err(`centaur train: left out ${text}`)) : undefined;
     const run = await runTraining({
       trainingSet: lakeBaseUri(trainingSet, process.cwd()),
       parent,
@@ -114,7 +117,7 @@ export async function trainCommand(trainingSet: string, flags: TrainFlags, io: T
       ...(registry === undefined ? {} : { registry }),
       ...(flags.version === undefined ? {} : { version: flags.version }),
       promote: flags.promote === true,
-      onProblem: (text: string) => io.err(`centaur train: left out ${text}`),
+      ...(snapshot === undefined ? {} : { snapshot }),
       ...(tracker === undefined ? {} : { tracker }),
       ...(mirror === undefined ? {} : { mirror }),
       ...(flags.quiet === true ? {} : { onEpoch: (e: EpochFigures) => io.err(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}${e.validationLoss === null ? '' : `, validation loss ${e.validationLoss.toFixed(4)}, accuracy ${((e.validationAccuracy ?? 0) * 100).toFixed(1)} %`}`) }),

@@ -34,6 +34,8 @@ import { MlflowModelRegistry } from '../registry/mlflow-model-registry.js';
 import { openRegistry } from '../registry/open-registry.js';
 import { nextVersion } from '../registry/promotion.js';
 import { lakeBaseUri } from '../storage/lake-location.js';
+import { StoreConnectionFields } from '../storage/store-options.js';
+import type { AzureConnectionOptions, S3ConnectionOptions } from '../storage/store-options.js';
 import { DEFAULT_BLESSING } from '../training/blessing.js';
 import { parseRetrainRequest } from '../training/retrain-request-record.js';
 import type { RetrainRequestRecord } from '../training/retrain-request-record.js';
@@ -103,6 +105,7 @@ const options = Type.Object(
     kafka: Type.Optional(KafkaOutputOptions),
     webhook: Type.Optional(WebhookOptions),
     schemaRegistry: Type.Optional(Type.Object(SchemaRegistryOptions.properties, { additionalProperties: false, description: 'The schema registry that decodes Avro requests (Confluent-framed values; JSON needs none).' })),
+    ...StoreConnectionFields,
   },
   { additionalProperties: false },
 );
@@ -172,7 +175,7 @@ export const trainerSink = defineSink({
     ...kafkaOutputProblems(['kafka'], o.kafka),
   ],
   async create(o, ctx): Promise<Sink> {
-    const registry = await openRegistry(o.model.registry, ctx.baseDir);
+    const registry = await openRegistry(o.model.registry, ctx.baseDir, storeSettings(o));
     // The parent must exist before requests come: a wrong name or alias stops the start.
     await registry.resolveVersion(o.model.name, o.model.alias);
     const named = { topologyName: ctx.topologyName, nodeId: ctx.nodeId, baseDir: ctx.baseDir, logger: ctx.logger };
@@ -189,6 +192,11 @@ export const trainerSink = defineSink({
     return new TrainerSink(o, registry, mirror, targets, codec, ctx);
   },
 });
+
+/** The `s3` and `azure` connections of the training set and an object-store registry. */
+function storeSettings(o: Options): { s3?: S3ConnectionOptions; azure?: AzureConnectionOptions } {
+  return { ...(o.s3 === undefined ? {} : { s3: o.s3 }), ...(o.azure === undefined ? {} : { azure: o.azure }) };
+}
 
 /** The first byte of a Confluent-framed Avro value. */
 const AVRO_MAGIC = 0;
@@ -309,6 +317,7 @@ class TrainerSink implements Sink {
       anyFingerprint: t.anyFingerprint,
       blessing: this.o.blessing,
       ...(this.o.mlflow === undefined ? {} : { mlflow: { url: this.o.mlflow.url, experiment: this.o.mlflow.experiment } }),
+      store: storeSettings(this.o),
     };
     let trained: TrainedVersion | undefined = await this.alreadyTrained(outDir, ledger);
     while (trained === undefined) {

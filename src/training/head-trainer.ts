@@ -24,6 +24,7 @@ export interface HeadTrainingOptions {
   readonly classWeights: readonly number[];
   readonly seed: number;
   readonly maxEpochs: number;
+  /** Examples per step; smaller when the train split is small, so an epoch takes at least MIN_STEPS_PER_EPOCH steps. */
   readonly batchSize: number;
   readonly learningRate: number;
   /** L2 penalty on the kernel. */
@@ -68,6 +69,14 @@ async function tensorflow(): Promise<typeof TfCore> {
   return tfPromise;
 }
 
+/** Steps an epoch takes at least: with a few hundred labels, batches of 256 would make an epoch one step, and early stopping would judge after a handful of steps. */
+export const MIN_STEPS_PER_EPOCH = 16;
+
+/** The batch size used for `examples` train examples: `batchSize`, or fewer so an epoch has MIN_STEPS_PER_EPOCH steps (at least 8). */
+export function effectiveBatchSize(batchSize: number, examples: number): number {
+  return Math.max(1, Math.min(batchSize, Math.max(8, Math.ceil(examples / MIN_STEPS_PER_EPOCH))));
+}
+
 /** Fits the head on `train`, stopping early on `validation` (when it has examples). */
 export async function trainHead(train: HeadData, validation: HeadData, o: HeadTrainingOptions): Promise<TrainedHead> {
   const tf = await tensorflow();
@@ -108,6 +117,7 @@ export async function trainHead(train: HeadData, validation: HeadData, o: HeadTr
   const epochs: EpochFigures[] = [];
   let best = { loss: Number.POSITIVE_INFINITY, epoch: 0, kernel: kernel.dataSync().slice(), bias: bias.dataSync().slice() };
   const order = train.embeddings.map((_, i) => i);
+  const batchSize = effectiveBatchSize(o.batchSize, order.length);
   try {
     for (let epoch = 1; epoch <= o.maxEpochs; epoch++) {
       // Fisher–Yates with the seeded generator.
@@ -116,8 +126,8 @@ export async function trainHead(train: HeadData, validation: HeadData, o: HeadTr
         [order[i], order[j]] = [order[j] as number, order[i] as number];
       }
       let total = 0;
-      for (let start = 0; start < order.length; start += o.batchSize) {
-        const batch = stack(train, order.slice(start, start + o.batchSize));
+      for (let start = 0; start < order.length; start += batchSize) {
+        const batch = stack(train, order.slice(start, start + batchSize));
         const step = lossAndGradients(batch.x, batch.y);
         optimizer.applyGradients([
           { name: kernel.name, tensor: step.dKernel },

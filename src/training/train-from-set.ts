@@ -27,6 +27,8 @@ export interface TrainFromSetOptions extends Omit<HeadTrainingOptions, 'classes'
   readonly weighting: ClassWeighting;
   /** Fewest train examples a class needs; fewer stops the training with the reason. */
   readonly minPerClass: number;
+  /** Fewest holdout examples a class needs for the new head to be judged; fewer stops the training with the reason (default 0). */
+  readonly minHoldoutPerClass?: number;
 }
 
 /** The trained head and how it does. */
@@ -85,6 +87,10 @@ export async function trainFromSet(rows: readonly TrainingRow[], o: TrainFromSet
   const missing = classes.filter((c) => (counts.train[c] ?? 0) < o.minPerClass);
   if (missing.length > 0) {
     throw new CentaurError('CONFIG_INVALID', `too few labelled train examples: ${missing.map((c) => `${c} ${counts.train[c] ?? 0}`).join(', ')} (at least ${o.minPerClass} each); label more, or lower the minimum`);
+  }
+  const unjudged = classes.filter((c) => (counts.holdout[c] ?? 0) < (o.minHoldoutPerClass ?? 0));
+  if (unjudged.length > 0) {
+    throw new CentaurError('CONFIG_INVALID', `too few labelled holdout examples to judge the head: ${unjudged.map((c) => `${c} ${counts.holdout[c] ?? 0}`).join(', ')} (at least ${o.minHoldoutPerClass ?? 0} each); label more, or lower the minimum`);
   }
   const weights = classWeights(classes.map((c) => counts.train[c] ?? 0), o.weighting);
   const started = performance.now();

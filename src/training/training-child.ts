@@ -32,6 +32,7 @@ async function run(job: TrainingJob): Promise<void> {
       anyFingerprint: job.anyFingerprint,
       blessing: job.blessing,
       version: job.version,
+      ...(job.store === undefined ? {} : { store: job.store }),
       onEpoch: (epoch) => void send({ type: 'epoch', epoch }),
       ...(tracker === undefined ? {} : { tracker }),
     });

@@ -3,6 +3,7 @@
  * channel (paths and numbers, no open clients), and the messages the process sends back — one per
  * epoch for progress, then the trained version or the error.
  */
+import type { StoreSettings } from '../storage/store-options.js';
 import type { BlessingPolicy } from './blessing.js';
 import type { EpochFigures } from './head-trainer.js';
 import type { TrainedVersion, TrainingParameters } from './training-run.js';
@@ -17,6 +18,8 @@ export interface TrainingJob {
   readonly parameters: TrainingParameters;
   readonly anyFingerprint: boolean;
   readonly blessing: BlessingPolicy;
+  /** Connections of an `s3://` or `azure://` training set. */
+  readonly store?: Pick<StoreSettings, 's3' | 'azure'>;
   /** Log the run in MLflow (credentials from MLflow's environment variables). */
   readonly mlflow?: { readonly url: string; readonly experiment: string };
 }

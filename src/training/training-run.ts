@@ -7,16 +7,15 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CentaurError } from '../core/errors.js';
 import { loadManifest } from '../inference/manifest.js';
 import type { LoadedManifest } from '../inference/manifest.js';
 import type { ModelRegistryApi } from '../registry/model-registry.js';
 import { nextVersion } from '../registry/promotion.js';
 import { storeFor } from '../storage/store-for.js';
+import type { StoreSettings } from '../storage/store-options.js';
 import { readTrainingSet } from '../training-set/training-set-table.js';
 import type { TrainingSetSnapshot } from '../training-set/training-set-table.js';
-import { isImageFolderSet, readImageFolderSet } from './image-folder-set.js';
 import { bless } from './blessing.js';
 import type { BlessingPolicy } from './blessing.js';
 import type { EpochFigures } from './head-trainer.js';
@@ -42,8 +41,10 @@ export interface TrainingRunOptions {
   /** Train on rows of every fingerprint, not only the parent's. */
   readonly anyFingerprint: boolean;
   readonly blessing: BlessingPolicy;
-  /** Images of a folder training set that could not be read (they are left out). */
-  readonly onProblem?: (text: string) => void;
+  /** The rows already read (a folder of images embedded by the caller); default: the table at `trainingSet`. */
+  readonly snapshot?: TrainingSetSnapshot;
+  /** Connections of an `s3://` or `azure://` training set (default: the SDKs' own defaults and environment). */
+  readonly store?: Pick<StoreSettings, 's3' | 'azure'>;
   /** Registers a blessed version here; none: only the files are written. */
   readonly registry?: ModelRegistryApi;
   /** The new version's name (default: the registry's next whole number). */
@@ -95,7 +96,7 @@ export type TrainVersionOptions = Omit<TrainingRunOptions, 'registry' | 'mirror'
 
 /** Reads the training set, trains, judges and writes the version and its report into `outDir` (logged in MLflow when tracked); registers nothing. */
 export async function trainVersion(o: TrainVersionOptions): Promise<TrainedVersion> {
-  const snapshot = await readTrainingSource(o.trainingSet, o.parent, o.onProblem);
+  const snapshot = o.snapshot ?? (await readTrainingTable(o.trainingSet, o.store ?? {}));
   const { manifest } = o.parent;
   const version = o.version;
   const trainingSet = { uri: o.trainingSet, contentHash: snapshot.contentHash, rows: snapshot.rows.length };
@@ -116,6 +117,7 @@ export async function trainVersion(o: TrainVersionOptions): Promise<TrainedVersi
   try {
     result = await trainFromSet(snapshot.rows, {
       ...o.parameters,
+      minHoldoutPerClass: o.blessing.minHoldoutPerClass,
       modelClasses: manifest.classes,
       fingerprint: o.anyFingerprint ? undefined : o.parent.fingerprint,
       ...(o.onEpoch === undefined ? {} : { onEpoch: o.onEpoch }),
@@ -176,13 +178,9 @@ export async function trainVersion(o: TrainVersionOptions): Promise<TrainedVersi
   return { report, modelDir, mlflowRun: o.tracker?.ref, gaps: o.tracker?.gap === undefined ? [] : [o.tracker.gap] };
 }
 
-/** The rows of a training-set table in the lake, or of a local folder of images by class embedded with the parent. */
-async function readTrainingSource(uri: string, parent: LoadedManifest, onProblem: ((text: string) => void) | undefined): Promise<TrainingSetSnapshot> {
-  if (uri.startsWith('file:')) {
-    const dir = fileURLToPath(uri);
-    if (await isImageFolderSet(dir)) return readImageFolderSet(dir, parent, onProblem ?? (() => undefined));
-  }
-  const store = await storeFor(uri);
+/** The rows of the training-set table at `uri`. */
+async function readTrainingTable(uri: string, settings: StoreSettings): Promise<TrainingSetSnapshot> {
+  const store = await storeFor(uri, settings);
   try {
     return await readTrainingSet(store, uri);
   } finally {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CentaurError } from '../core/errors.js';
-import { readImageFolder } from '../datasets/drift-input.js';
+import { readImageFolder } from './drift-input.js';
 import type { LoadedManifest } from '../inference/manifest.js';
 import { labelText } from '../labelling/label-event.js';
 import { splitOf } from '../training-set/training-row.js';
