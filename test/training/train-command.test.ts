@@ -3,7 +3,7 @@
  * with only the head replaced (backbone initializers hash the same, embeddings bit-identical through
  * onnxruntime, probabilities equal to the trained head applied to them within 1e-5), the manifest
  * listing the new classes with the parent's fingerprint and lineage, the report with the blessing
- * and a confusion-matrix picture; a blessed version registered under `candidate`, promoted with
+ * and a confusion-matrix picture; the Triton export of the new version; a blessed version registered under `candidate`, promoted with
  * `--promote` and rolled back with `centaur models rollback`; a version that is not blessed is
  * reported and not registered.
  */
@@ -97,6 +97,13 @@ test('centaur train writes the parent graph with only its head replaced, judged,
   assert.deepEqual(await registry.aliases('horse-or-human'), { production: '1', candidate: '2' });
   const registered = await registry.load('horse-or-human', 'candidate');
   assert.equal(registered.manifest.sha256, child.manifest.sha256);
+
+  // The Triton export reads the new class count from the edited graph itself.
+  const exported = await run(['models', 'export-triton', path.join(out, 'model'), '--out', path.join(dir, 'triton')]);
+  assert.equal(exported.code, 0, exported.err);
+  const config = await readFile(path.join(dir, 'triton', 'horse-or-human', 'config.pbtxt'), 'utf8');
+  assert.match(config, /name: "probabilities"\s+data_type: TYPE_FP32\s+dims: \[ 3 \]\s+label_filename: "labels.txt"/);
+  assert.equal(await readFile(path.join(dir, 'triton', 'horse-or-human', 'labels.txt'), 'utf8'), 'horse\nhuman\ndog\n');
 });
 
 test('--promote moves production; models rollback goes back one step at a time; a version that is not blessed is not registered', async () => {
