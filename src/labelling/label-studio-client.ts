@@ -9,6 +9,7 @@
  * appears in an error message. The sink's errors are `SINK_WRITE_FAILED`; a reader (the label
  * source) names its own code.
  */
+import { displayUrl } from '../core/display-url.js';
 import { CentaurError } from '../core/errors.js';
 
 /** How to reach and authenticate with the server. */
@@ -188,14 +189,7 @@ export class LabelStudioClient {
 
   /** The server's address without any user:password part, for messages. */
   private where(): string {
-    try {
-      const u = new URL(this.connection.url);
-      u.username = '';
-      u.password = '';
-      return u.toString().replace(/\/$/, '');
-    } catch {
-      return '<invalid url>';
-    }
+    return displayUrl(this.connection.url);
   }
 
   /** Text with the tokens (given and exchanged) replaced; why: answers and errors may echo them. */

@@ -7,6 +7,7 @@
  * appear in messages. Unreachable, timed out, 5xx or 429 → MLFLOW_UNAVAILABLE (retriable); other
  * refusals → MLFLOW_REFUSED with the server's answer.
  */
+import { displayUrl } from '../core/display-url.js';
 import { CentaurError } from '../core/errors.js';
 
 /** How to reach the server. */
@@ -80,14 +81,7 @@ export class MlflowClient {
 
   /** The server's address without any user:password part, for messages. */
   get where(): string {
-    try {
-      const u = new URL(this.connection.url);
-      u.username = '';
-      u.password = '';
-      return u.toString().replace(/\/$/, '');
-    } catch {
-      return '<invalid url>';
-    }
+    return displayUrl(this.connection.url);
   }
 
   /** The id of the experiment named `name`, created when missing. */

@@ -18,7 +18,7 @@ import type { LoadedManifest, Manifest } from '../inference/manifest.js';
 import type { MlflowClient, MlflowModelVersion } from './mlflow-client.js';
 import type { AliasMove, ModelRegistryApi, VersionInfo } from './model-registry.js';
 import { listFiles } from './folder-files.js';
-import { REGISTRY_NAME } from './model-registry.js';
+import { checkRegistryNames, REGISTRY_NAME } from './model-registry.js';
 
 /** Tags Centaur puts on MLflow model versions. */
 export const MLFLOW_TAGS = { version: 'centaur.version', sha256: 'centaur.sha256', createdAt: 'centaur.createdAt', classes: 'centaur.classes', history: 'centaur.alias-history' } as const;
@@ -101,9 +101,7 @@ export class MlflowModelRegistry implements ModelRegistryApi {
     const source = await loadManifest(sourceDir);
     const model = source.manifest.name;
     const version = options.version ?? source.manifest.version;
-    for (const name of [model, version, ...(options.aliases ?? [])]) {
-      if (!REGISTRY_NAME.test(name)) throw new CentaurError('CONFIG_INVALID', `\`${name}\` must be letters, digits, \`.\`, \`_\` or \`-\` (at most 128)`);
-    }
+    checkRegistryNames(model, version, options.aliases);
     const existing = await this.client.modelVersions(model).catch(() => []);
     if (existing.some((v) => nameOf(v) === version)) throw new CentaurError('CONFIG_INVALID', `\`${model}\` version ${version} is already registered; versions are immutable, register a new one`);
     const trainedIn = (source.manifest.training?.mlflow as { runId?: unknown } | undefined)?.runId;

@@ -38,6 +38,13 @@ export interface AliasMove {
 export const REGISTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const NAME = REGISTRY_NAME;
 
+/** CONFIG_INVALID naming the first of a registration's model name, version and aliases that is not a REGISTRY_NAME. */
+export function checkRegistryNames(model: string, version: string, aliases: readonly string[] = []): void {
+  for (const [what, name] of [['model name', model], ['version', version], ...aliases.map((a) => ['alias', a] as const)] as const) {
+    if (!REGISTRY_NAME.test(name)) throw new CentaurError('CONFIG_INVALID', `${what} \`${name}\` must be letters, digits, \`.\`, \`_\` or \`-\` (at most 128)`);
+  }
+}
+
 /** What every registry offers, whether in a folder or an object store. */
 export interface ModelRegistryApi {
   readonly root: string;
@@ -137,9 +144,7 @@ export class ModelRegistry implements ModelRegistryApi {
     const source = await loadManifest(sourceDir);
     const model = source.manifest.name;
     const version = options.version ?? source.manifest.version;
-    for (const [what, name] of [['model name', model], ['version', version], ...(options.aliases ?? []).map((a) => ['alias', a])] as const) {
-      if (!NAME.test(name)) throw new CentaurError('CONFIG_INVALID', `${what} \`${name}\` must be letters, digits, \`.\`, \`_\` or \`-\` (at most 128)`);
-    }
+    checkRegistryNames(model, version, options.aliases);
     const versionsDir = path.join(this.modelDir(model), 'versions');
     const target = path.join(versionsDir, version);
     if (await isDir(target)) throw new CentaurError('CONFIG_INVALID', `\`${model}\` version ${version} is already registered; versions are immutable, register a new one`);

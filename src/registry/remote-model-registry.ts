@@ -17,7 +17,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { writeFile } from 'node:fs/promises';
 import type { AliasMove, ModelRegistryApi, VersionInfo } from './model-registry.js';
 import { listFiles } from './folder-files.js';
-import { REGISTRY_NAME } from './model-registry.js';
+import { checkRegistryNames, REGISTRY_NAME } from './model-registry.js';
 
 /** Largest single file a registry version may hold (models, shards, profiles). */
 const MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024;
@@ -98,9 +98,7 @@ export class RemoteModelRegistry implements ModelRegistryApi {
     const source = await loadManifest(sourceDir);
     const model = source.manifest.name;
     const version = options.version ?? source.manifest.version;
-    for (const name of [model, version, ...(options.aliases ?? [])]) {
-      if (!REGISTRY_NAME.test(name)) throw new CentaurError('CONFIG_INVALID', `\`${name}\` must be letters, digits, \`.\`, \`_\` or \`-\` (at most 128)`);
-    }
+    checkRegistryNames(model, version, options.aliases);
     const base = `${this.modelUri(model)}/versions/${version}`;
     if (await this.store.exists(`${base}/manifest.json`)) throw new CentaurError('CONFIG_INVALID', `\`${model}\` version ${version} is already registered; versions are immutable, register a new one`);
     const files = (await listFiles(source.dir)).filter((f) => f !== 'manifest.json');
