@@ -99,8 +99,12 @@ export async function trainCommand(trainingSet: string, flags: TrainFlags, io: T
     const parent = await loadManifest(flags.model);
     const registry = flags.registry === undefined ? undefined : await openRegistry(flags.registry, process.cwd());
     // MLflow: the --mlflow server (or MLflow's own variable), else the registry's when it is MLflow's.
-    const mlflowUrl = flags.mlflow ?? nonEmpty(process.env.MLFLOW_TRACKING_URI) ?? (registry?.root.startsWith('mlflow+') === true ? mlflowUrlOf(registry.root) : undefined);
-    if (mlflowUrl !== undefined && !/^https?:\/\//i.test(mlflowUrl)) throw new CentaurError('CONFIG_INVALID', `--mlflow must be the tracking server's http(s) URL, not ${mlflowUrl}`);
+    // MLflow's own variable may name a local store (file:, sqlite:, databricks) for other tools: only a server counts.
+    const fromEnv = nonEmpty(process.env.MLFLOW_TRACKING_URI);
+    const envServer = fromEnv !== undefined && /^https?:\/\//i.test(fromEnv) ? fromEnv : undefined;
+    if (fromEnv !== undefined && envServer === undefined && flags.mlflow === undefined) io.err('centaur train: MLFLOW_TRACKING_URI is not an http(s) tracking server; the training is not logged in MLflow (give --mlflow)');
+    const mlflowUrl = flags.mlflow ?? envServer ?? (registry?.root.startsWith('mlflow+') === true ? mlflowUrlOf(registry.root) : undefined);
+    if (mlflowUrl !== undefined && !/^https?:\/\//i.test(mlflowUrl)) throw new CentaurError('CONFIG_INVALID', '--mlflow must be the tracking server\'s http(s) URL');
     const authorization = mlflowAuthorization();
     const client = mlflowUrl === undefined ? undefined : new MlflowClient({ url: mlflowUrl, timeoutMs: 30_000, ...(authorization === undefined ? {} : { authorization }) });
     const tracker = client === undefined ? undefined : new TrainingTracker(client, flags.experiment ?? 'centaur-training');

@@ -15,7 +15,7 @@ import { encodeBytesField, rewriteFields, wireFields, wireInt64s, wireString, wi
 import type { WireField } from './protobuf-wire.js';
 
 const MODEL_GRAPH = 7;
-const GRAPH = { node: 1, initializer: 5, output: 12, valueInfo: 13 } as const;
+const GRAPH = { node: 1, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
 const NODE = { input: 1, output: 2, opType: 4 } as const;
 const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13 } as const;
 const VALUE_INFO = { name: 1, type: 2 } as const;
@@ -113,6 +113,9 @@ export function findClassifier(model: Uint8Array, outputs: { readonly embedding:
   const [dims, classes] = kernel.dims;
   if (kernel.dims.length !== 2 || dims === undefined || classes === undefined) fail(`the kernel is [${kernel.dims.join(', ')}], not [dims, classes]`);
   if (bias.dims.reduce((a, b) => a * b, 1) !== classes) fail(`the bias is [${bias.dims.join(', ')}] for ${classes} classes`);
+  // Older exporters also list initializers as graph inputs (IR < 4), with their shapes: not edited here.
+  const inputs = graph.filter((f) => f.field === GRAPH.input).map((f) => wireFields(f.value).filter((x) => x.field === VALUE_INFO.name).map(wireString)[0]);
+  if (inputs.includes(kernelName) || inputs.includes(biasName)) fail('the head weights are also graph inputs (an exporter keeping initializers as inputs); export the model without them');
   const users = nodes.filter((n) => n.inputs.includes(kernelName) || n.inputs.includes(biasName));
   if (users.length !== 2) fail('the head weights are shared with other nodes');
   return { kernelName, biasName, dims: dims as number, classes: classes as number, intermediates: [product, logits] };

@@ -77,7 +77,19 @@ function versionOf(raw: RawVersion | undefined): MlflowModelVersion {
 }
 
 export class MlflowClient {
-  constructor(private readonly connection: MlflowConnection) {}
+  /** CONFIG_INVALID for a URL that is not http(s) or carries credentials (they belong in MLflow's variables, never in a URL that messages show). */
+  constructor(private readonly connection: MlflowConnection) {
+    let u: URL;
+    try {
+      u = new URL(connection.url);
+    } catch {
+      throw new CentaurError('CONFIG_INVALID', 'the MLflow tracking URL is not a URL');
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CentaurError('CONFIG_INVALID', `the MLflow tracking URL must be http(s), not ${u.protocol}`);
+    if (u.username !== '' || u.password !== '') {
+      throw new CentaurError('CONFIG_INVALID', `the MLflow tracking URL ${displayUrl(connection.url)} carries credentials; give them in MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)`);
+    }
+  }
 
   /** The server's address without any user:password part, for messages. */
   get where(): string {
@@ -224,9 +236,8 @@ export class MlflowClient {
 
   private async raw(method: string, path: string, body?: Uint8Array | string, contentType?: string): Promise<Buffer> {
     const url = `${this.connection.url.replace(/\/+$/, '')}${path}`;
-    let response: Response;
     try {
-      response = await fetch(url, {
+      const response = await fetch(url, {
         method,
         headers: {
           ...(contentType === undefined ? {} : { 'content-type': contentType }),
@@ -235,10 +246,17 @@ export class MlflowClient {
         ...(body === undefined ? {} : { body }),
         signal: AbortSignal.timeout(this.connection.timeoutMs),
       });
+      // The body too: the deadline covers it, and a reset can come in the middle.
+      const bytes = Buffer.from(await response.arrayBuffer());
+      return this.checked(method, path, response, bytes);
     } catch (error) {
+      if (error instanceof CentaurError) throw error;
       throw new CentaurError('MLFLOW_UNAVAILABLE', `MLflow at ${this.where} is unreachable: ${(error as Error).message}`, { retriable: true });
     }
-    const bytes = Buffer.from(await response.arrayBuffer());
+  }
+
+  /** The body of a successful answer; MLFLOW_UNAVAILABLE for 5xx and 429, MLFLOW_REFUSED for other failures. */
+  private checked(method: string, path: string, response: Response, bytes: Buffer): Buffer {
     if (!response.ok) {
       const what = `MLflow at ${this.where} answered ${method} ${path.split('?')[0] ?? path}: HTTP ${response.status} ${bytes.toString('utf8').slice(0, 300)}`;
       if (response.status >= 500 || response.status === 429) throw new CentaurError('MLFLOW_UNAVAILABLE', what, { retriable: true });

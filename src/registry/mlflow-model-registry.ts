@@ -5,13 +5,14 @@
  * its versions itself) — and MLflow's aliases as the aliases. So a version registered here is one a
  * team sees and promotes in MLflow's UI, and an `infer` node following `production` swaps when
  * someone moves the alias there. The alias history lives in the registered model's tag
- * `centaur.alias-history` (the last 40 moves). Loading downloads a version's artifacts into a local
+ * `centaur.alias-history` (the last 40 moves that fit in MLflow's 5,000-character tag value). Loading downloads a version's artifacts into a local
  * cache and verifies the checksum there.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { displayUrl } from '../core/display-url.js';
 import { CentaurError } from '../core/errors.js';
 import { loadManifest, sha256File } from '../inference/manifest.js';
 import type { LoadedManifest, Manifest } from '../inference/manifest.js';
@@ -25,15 +26,24 @@ export const MLFLOW_TAGS = { version: 'centaur.version', sha256: 'centaur.sha256
 /** The experiment of the runs that `register` creates for versions not trained by Centaur. */
 export const REGISTRY_EXPERIMENT = 'centaur-registry';
 const HISTORY_KEPT = 40;
+/** MLflow's limit on a tag value, in characters. */
+const MAX_TAG = 5000;
 
 /** The `mlflow+http(s)://…` location → the tracking server's URL. */
 export function mlflowUrl(location: string): string {
   return location.replace(/^mlflow\+/i, '').replace(/\/+$/, '');
 }
 
-/** The version name Centaur uses for an MLflow version. */
+/** The version name Centaur uses for an MLflow version (its tag, else MLflow's number); tags are anyone's to edit, so the name is checked where it is used. */
 function nameOf(v: MlflowModelVersion): string {
   return v.tags[MLFLOW_TAGS.version] ?? v.version;
+}
+
+/** The versions whose names are usable (REGISTRY_NAME) and not shared with another version; the others are left out. */
+function usable(versions: readonly MlflowModelVersion[]): MlflowModelVersion[] {
+  const counts = new Map<string, number>();
+  for (const v of versions) counts.set(nameOf(v), (counts.get(nameOf(v)) ?? 0) + 1);
+  return versions.filter((v) => REGISTRY_NAME.test(nameOf(v)) && counts.get(nameOf(v)) === 1);
 }
 
 export class MlflowModelRegistry implements ModelRegistryApi {
@@ -44,7 +54,7 @@ export class MlflowModelRegistry implements ModelRegistryApi {
     private readonly client: MlflowClient,
     private readonly cacheDir: string = path.join(homedir(), '.cache', 'centaur', 'models', createHash('sha256').update(location).digest('hex').slice(0, 16)),
   ) {
-    this.root = location.replace(/\/+$/, '');
+    this.root = `mlflow+${displayUrl(mlflowUrl(location))}`;
   }
 
   async models(): Promise<string[]> {
@@ -53,7 +63,7 @@ export class MlflowModelRegistry implements ModelRegistryApi {
 
   async versions(model: string): Promise<VersionInfo[]> {
     const registered = await this.registered(model);
-    const versions = await this.client.modelVersions(model);
+    const versions = usable(await this.client.modelVersions(model));
     const byNumber = new Map(versions.map((v) => [v.version, nameOf(v)]));
     const aliasesOf = (name: string): string[] => Object.entries(registered.aliases).filter(([, n]) => byNumber.get(n) === name).map(([a]) => a).sort();
     return versions.map((v) => ({
@@ -70,9 +80,9 @@ export class MlflowModelRegistry implements ModelRegistryApi {
   async aliases(model: string): Promise<Record<string, string>> {
     const registered = await this.client.registeredModel(model);
     if (registered === undefined) return {};
-    const versions = await this.client.modelVersions(model);
+    const versions = usable(await this.client.modelVersions(model));
     const byNumber = new Map(versions.map((v) => [v.version, nameOf(v)]));
-    return Object.fromEntries(Object.entries(registered.aliases).map(([alias, number]) => [alias, byNumber.get(number) ?? number]));
+    return Object.fromEntries(Object.entries(registered.aliases).flatMap(([alias, number]) => (byNumber.has(number) ? [[alias, byNumber.get(number) as string]] : [])));
   }
 
   async resolveVersion(model: string, ref: string): Promise<string> {
@@ -82,7 +92,8 @@ export class MlflowModelRegistry implements ModelRegistryApi {
   async load(model: string, ref: string): Promise<LoadedManifest> {
     const found = await this.find(model, ref);
     const version = nameOf(found);
-    const local = path.join(this.cacheDir, model, version);
+    const local = path.resolve(this.cacheDir, model, version);
+    if (!local.startsWith(`${path.resolve(this.cacheDir)}${path.sep}`)) throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} has a name that leaves the model cache`);
     const cached = await loadManifest(local).catch(() => undefined);
     const loaded = cached !== undefined && cached.manifest.sha256 === found.tags[MLFLOW_TAGS.sha256] ? cached : await this.download(found, local);
     if (loaded.manifest.sha256 === undefined) throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} has no checksum; register it again`);
@@ -102,9 +113,11 @@ export class MlflowModelRegistry implements ModelRegistryApi {
     const model = source.manifest.name;
     const version = options.version ?? source.manifest.version;
     checkRegistryNames(model, version, options.aliases);
-    const existing = await this.client.modelVersions(model).catch(() => []);
+    const existing = await this.client.modelVersions(model);
     if (existing.some((v) => nameOf(v) === version)) throw new CentaurError('CONFIG_INVALID', `\`${model}\` version ${version} is already registered; versions are immutable, register a new one`);
-    const trainedIn = (source.manifest.training?.mlflow as { runId?: unknown } | undefined)?.runId;
+    // The training's own run, when it was logged on this server.
+    const recorded = source.manifest.training?.mlflow as { runId?: unknown; url?: unknown } | undefined;
+    const trainedIn = recorded?.url === this.client.where ? recorded.runId : undefined;
     const ownRun = typeof trainedIn !== 'string';
     const run = ownRun
       ? await this.client.createRun(await this.client.ensureExperiment(REGISTRY_EXPERIMENT), `register ${model} ${version}`, { 'centaur.model': model, 'centaur.version': version })
@@ -120,13 +133,14 @@ export class MlflowModelRegistry implements ModelRegistryApi {
       await this.client.putArtifact(run.artifactUri, 'model/manifest.json', Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 'application/json');
     }
     if (ownRun) await this.client.endRun(run.runId, 'FINISHED');
+    const classesTag = JSON.stringify(manifest.classes);
     await this.client.ensureRegisteredModel(model, 'Registered by Centaur: each version is a model folder (manifest.json + model file) in its run\'s artifacts under model/.');
     await this.client.createModelVersion(
       model,
       `${run.artifactUri}/model`,
       run.runId,
-      { [MLFLOW_TAGS.version]: version, [MLFLOW_TAGS.sha256]: sha256, [MLFLOW_TAGS.createdAt]: manifest.createdAt ?? '', [MLFLOW_TAGS.classes]: JSON.stringify(manifest.classes) },
-      `${model} version ${version}: ${manifest.classes.join(', ')}`,
+      { [MLFLOW_TAGS.version]: version, [MLFLOW_TAGS.sha256]: sha256, [MLFLOW_TAGS.createdAt]: manifest.createdAt ?? '', ...(classesTag.length <= MAX_TAG ? { [MLFLOW_TAGS.classes]: classesTag } : {}) },
+      `${model} version ${version}: ${manifest.classes.length} classes`,
     );
     for (const alias of options.aliases ?? []) await this.setAlias(model, alias, version);
     return (await this.versions(model)).find((v) => v.version === version) as VersionInfo;
@@ -138,7 +152,9 @@ export class MlflowModelRegistry implements ModelRegistryApi {
     const before = (await this.aliases(model))[alias];
     await this.client.setAlias(model, alias, target.version);
     const move: AliasMove = { alias, version, from: before ?? null, at: new Date().toISOString(), ...(options.reason === undefined ? {} : { reason: options.reason }) };
+    // The newest moves that fit in one MLflow tag value.
     const history = [...(await this.aliasHistory(model)), move].slice(-HISTORY_KEPT);
+    while (history.length > 1 && JSON.stringify(history).length > MAX_TAG) history.shift();
     await this.client.setRegisteredModelTag(model, MLFLOW_TAGS.history, JSON.stringify(history));
   }
 
@@ -162,7 +178,7 @@ export class MlflowModelRegistry implements ModelRegistryApi {
   /** The MLflow version an alias or a Centaur version name stands for (aliases only when `aliasesToo`). */
   private async find(model: string, ref: string, aliasesToo = true): Promise<MlflowModelVersion> {
     const registered = await this.registered(model);
-    const versions = await this.client.modelVersions(model);
+    const versions = usable(await this.client.modelVersions(model));
     const number = aliasesToo ? registered.aliases[ref] : undefined;
     const found = number !== undefined ? versions.find((v) => v.version === number) : versions.find((v) => nameOf(v) === ref);
     if (found === undefined) throw new CentaurError('MODEL_NOT_FOUND', `\`${model}\` has no version${aliasesToo ? ' or alias' : ''} \`${ref}\` in the registry ${this.root}`);

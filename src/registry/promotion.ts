@@ -29,7 +29,8 @@ export interface Rollback {
 export async function rollback(registry: ModelRegistryApi, model: string, alias = 'production'): Promise<Rollback> {
   const current = (await registry.aliases(model))[alias];
   if (current === undefined) throw new CentaurError('MODEL_NOT_FOUND', `\`${model}\` has no alias \`${alias}\` to roll back`);
-  const moves = (await registry.aliasHistory(model)).filter((m) => m.alias === alias);
+  // Moves that changed nothing (an alias set again to the version it named) are not steps.
+  const moves = (await registry.aliasHistory(model)).filter((m) => m.alias === alias && m.from !== m.version);
   const setting = moves.filter((m) => m.reason !== 'rollback' && m.version === current);
   // Moved outside Centaur (e.g. in MLflow's UI): back to the version the last recorded move set.
   const outside = moves.length > 0 && moves[moves.length - 1]?.version !== current ? (moves[moves.length - 1]?.version ?? null) : null;

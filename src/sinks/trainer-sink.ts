@@ -5,13 +5,14 @@
  * is the parent, the training set in the lake the data; it waits (and says why) while a class has
  * too few labels; trains in a child process at low priority so inference beside it keeps the CPU;
  * judges the version with the blessing policy; registers a blessed one under `candidate` and, by
- * policy, `production`; and publishes an Avro `TrainingRun` to Kafka, files or a webhook.
+ * policy, `production`; and publishes an Avro `TrainingRun` per episode to Kafka, files or a webhook.
  *
  * Delivery is at least once, training once: a ledger per episode in `workDir` claims the version
- * name before training and keeps the result, so a redelivered request republishes the same result,
- * and a trainer killed mid-training retrains the same version (same data, same seed) — nothing is
+ * name before training and keeps the result, so a redelivered request (or another request of the
+ * same episode) republishes the episode's TrainingRun, and a trainer killed mid-training trains the
+ * claimed version again (on the training set as it is then, with the same seed) — nothing is
  * registered until a training has finished, and a version registered just before a kill is found
- * and not registered twice.
+ * and not registered twice. A failure a retry would meet again ends the episode as `failed`.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -293,7 +294,16 @@ class TrainerSink implements Sink {
       ledger = { type: 'centaur-training-ledger', version: 1, requestId: request.id, episode: request.episode, parentVersion, newVersion: await nextVersion(this.registry, model, parentVersion), startedAt: Date.now() };
       await writeLedger(ledgerFile, ledger);
     }
-    const run = await this.train(request, ledger, dir);
+    let run: TrainingRunRecord;
+    try {
+      run = await this.train(request, ledger, dir);
+    } catch (error) {
+      const err = toCentaurError(error);
+      if (err.retriable) throw err;
+      // A failure that a retry would meet again (a parent version gone, the claimed version taken
+      // by other weights, a registry refusing): the episode's run is `failed`, with the reason.
+      run = { requestId: request.id, episode: request.episode, model, parentVersion: ledger.parentVersion, requestedAt: request.requestedAt, startedAt: ledger.startedAt, ...EMPTY_RUN, status: 'failed', reason: err.message, finishedAt: Date.now() };
+    }
     ledger = { ...ledger, run };
     await writeLedger(ledgerFile, ledger);
     this.runs.inc({ model, status: run.status });

@@ -84,7 +84,9 @@ export class TrainingTracker {
         add(`holdout_recall.${c}`, m?.recall ?? null);
         add(`holdout_f1.${c}`, m?.f1 ?? null);
       }
-      await this.client.logBatch(run.runId, { metrics, tags: { 'centaur.blessed': String(report.blessing.blessed), 'centaur.version': report.version, 'centaur.classes': JSON.stringify(report.classes) } });
+      const classes = JSON.stringify(report.classes);
+      // MLflow takes tag values of up to 5,000 characters: a long class list stays in report.json.
+      await this.client.logBatch(run.runId, { metrics, tags: { 'centaur.blessed': String(report.blessing.blessed), 'centaur.version': report.version, ...(classes.length <= 5000 ? { 'centaur.classes': classes } : {}) } });
       for (const file of files) {
         const type = file.endsWith('.json') ? 'application/json' : file.endsWith('.md') ? 'text/markdown' : file.endsWith('.svg') ? 'image/svg+xml' : 'application/octet-stream';
         await this.client.putArtifact(run.artifactUri, file, await readFile(path.join(outDir, file)), type);

@@ -34,7 +34,7 @@ export function parseRetrainRequest(value: unknown): RetrainRequestRecord {
   const id = text(r.id, 'id', true) as string;
   const episode = text(r.episode, 'episode', false) ?? id;
   const at = r.requestedAt instanceof Date ? r.requestedAt.getTime() : r.requestedAt;
-  if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) throw new CentaurError('RETRAIN_REQUEST_INVALID', 'the retrain request has no `requestedAt` time in milliseconds');
+  if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) throw new CentaurError('RETRAIN_REQUEST_INVALID', 'the retrain request has no `requestedAt` time in milliseconds');
   let model: RetrainRequestRecord['model'] = null;
   if (r.model !== undefined && r.model !== null) {
     const m = r.model as Record<string, unknown>;

@@ -38,8 +38,9 @@ async function run(job: TrainingJob): Promise<void> {
     });
     await send({ type: 'done', trained });
   } catch (error) {
-    const e = error instanceof CentaurError ? error : new CentaurError('INTERNAL', (error as Error).message, { cause: error });
-    await send({ type: 'error', code: e.code, message: e.message });
+    // Anything that is not one of Centaur's errors (a reset socket, a full disk) may pass: retriable.
+    const e = error instanceof CentaurError ? error : new CentaurError('INTERNAL', (error as Error).message, { cause: error, retriable: true });
+    await send({ type: 'error', code: e.code, message: e.message, retriable: e.retriable });
   }
   process.disconnect?.();
 }

@@ -28,4 +28,4 @@ export interface TrainingJob {
 export type TrainingMessage =
   | { readonly type: 'epoch'; readonly epoch: EpochFigures }
   | { readonly type: 'done'; readonly trained: TrainedVersion }
-  | { readonly type: 'error'; readonly code: string; readonly message: string };
+  | { readonly type: 'error'; readonly code: string; readonly message: string; readonly retriable: boolean };

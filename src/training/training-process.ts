@@ -62,7 +62,7 @@ export function trainInChildProcess(job: TrainingJob, o: TrainingProcessOptions)
     child.on('message', (message: TrainingMessage) => {
       if (message.type === 'epoch') o.onEpoch?.(message.epoch);
       else if (message.type === 'done') finish(undefined, message.trained);
-      else finish(new CentaurError(isErrorCode(message.code) ? message.code : 'INTERNAL', message.message));
+      else finish(new CentaurError(isErrorCode(message.code) ? message.code : 'INTERNAL', message.message, { retriable: message.retriable }));
     });
     child.on('error', (error) => finish(new CentaurError('INTERNAL', `the training process failed: ${error.message}`, { cause: error, retriable: true })));
     child.on('exit', (code, signal) => finish(new CentaurError('INTERNAL', `the training process ended (${signal ?? `exit ${String(code)}`}) before its result`, { retriable: true })));

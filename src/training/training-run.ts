@@ -222,7 +222,11 @@ export async function registerVersion(trained: TrainedVersion, o: RegisterOption
 /** Registers `modelDir` as `version` unless that version is there already with the same checksum, then points the aliases at it. */
 async function registerOnce(registry: ModelRegistryApi, modelDir: string, model: string, version: string, aliases: readonly string[]): Promise<void> {
   const local = await loadManifest(modelDir);
-  const existing = (await registry.versions(model).catch(() => [])).find((v) => v.version === version);
+  const listed = await registry.versions(model).catch((error: unknown) => {
+    if (error instanceof CentaurError && error.code === 'MODEL_NOT_FOUND') return [];
+    throw error;
+  });
+  const existing = listed.find((v) => v.version === version);
   if (existing === undefined) await registry.register(modelDir, { version });
   else if (existing.sha256 !== local.manifest.sha256) throw new CentaurError('CONFIG_INVALID', `${model} version ${version} is registered in ${registry.root} with other weights (sha256 ${existing.sha256 ?? '?'}); versions are immutable`);
   const current = await registry.aliases(model);

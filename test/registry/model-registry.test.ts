@@ -4,6 +4,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ModelRegistry } from '../../src/registry/model-registry.js';
+import { rollback } from '../../src/registry/promotion.js';
 import { main } from '../../src/cli/main.js';
 import { TINY_MODEL, tinyModelVersion } from '../helpers/model-copy.js';
 
@@ -66,4 +67,14 @@ test('centaur models register, alias, list and show', async () => {
   assert.match(missing.err, /MODEL_NOT_FOUND/);
   const noRegistry = await cli('models', 'list', '--registry', '');
   assert.equal(noRegistry.code, 2);
+});
+
+test('rollback steps back through real moves: an alias set again to the version it named is not a step', async () => {
+  const root = await mkdtemp(path.join(tmpdir(), 'centaur-registry-'));
+  const registry = new ModelRegistry(root);
+  const v1 = await registry.register(await tinyModelVersion('1'), { aliases: ['production'] });
+  await registry.register(await tinyModelVersion('2'));
+  await registry.setAlias(v1.model, 'production', '2');
+  await registry.setAlias(v1.model, 'production', '2');
+  assert.deepEqual(await rollback(registry, v1.model), { alias: 'production', from: '2', to: '1' });
 });
