@@ -19,7 +19,7 @@ import type { LoadedManifest, Manifest } from '../inference/manifest.js';
 import type { MlflowClient, MlflowModelVersion } from './mlflow-client.js';
 import type { AliasMove, ModelRegistryApi, VersionInfo } from './model-registry.js';
 import { listFiles } from './folder-files.js';
-import { checkRegistryNames, REGISTRY_NAME } from './model-registry.js';
+import { checkLoadedVersion, registrationOf, REGISTRY_NAME } from './model-registry.js';
 
 /** Tags Centaur puts on MLflow model versions. */
 export const MLFLOW_TAGS = { version: 'centaur.version', sha256: 'centaur.sha256', createdAt: 'centaur.createdAt', classes: 'centaur.classes', history: 'centaur.alias-history' } as const;
@@ -96,11 +96,7 @@ export class MlflowModelRegistry implements ModelRegistryApi {
     if (!local.startsWith(`${path.resolve(this.cacheDir)}${path.sep}`)) throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} has a name that leaves the model cache`);
     const cached = await loadManifest(local).catch(() => undefined);
     const loaded = cached !== undefined && cached.manifest.sha256 === found.tags[MLFLOW_TAGS.sha256] ? cached : await this.download(found, local);
-    if (loaded.manifest.sha256 === undefined) throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} has no checksum; register it again`);
-    if (loaded.manifest.name !== model || loaded.manifest.version !== version) {
-      throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} (MLflow version ${found.version}) holds a manifest for ${loaded.manifest.name} version ${loaded.manifest.version}`);
-    }
-    return loaded;
+    return checkLoadedVersion(loaded, model, version, ` (MLflow version ${found.version})`);
   }
 
   /**
@@ -109,10 +105,7 @@ export class MlflowModelRegistry implements ModelRegistryApi {
    * in the `centaur-registry` experiment — and creates the MLflow model version from them.
    */
   async register(sourceDir: string, options: { version?: string; aliases?: readonly string[] } = {}): Promise<VersionInfo> {
-    const source = await loadManifest(sourceDir);
-    const model = source.manifest.name;
-    const version = options.version ?? source.manifest.version;
-    checkRegistryNames(model, version, options.aliases);
+    const { source, model, version } = await registrationOf(sourceDir, options);
     const existing = await this.client.modelVersions(model);
     if (existing.some((v) => nameOf(v) === version)) throw new CentaurError('CONFIG_INVALID', `\`${model}\` version ${version} is already registered; versions are immutable, register a new one`);
     // The training's own run, when it was logged on this server.

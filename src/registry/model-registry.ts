@@ -45,6 +45,24 @@ export function checkRegistryNames(model: string, version: string, aliases: read
   }
 }
 
+/** A model folder about to be registered: loaded, with the model name and version it will have (names checked). */
+export async function registrationOf(sourceDir: string, options: { version?: string; aliases?: readonly string[] }): Promise<{ source: LoadedManifest; model: string; version: string }> {
+  const source = await loadManifest(sourceDir);
+  const model = source.manifest.name;
+  const version = options.version ?? source.manifest.version;
+  checkRegistryNames(model, version, options.aliases);
+  return { source, model, version };
+}
+
+/** MODEL_LOAD_FAILED unless a loaded version has a checksum and is the `model` and `version` it was loaded as (`where` adds to the message). */
+export function checkLoadedVersion(loaded: LoadedManifest, model: string, version: string, where = ''): LoadedManifest {
+  if (loaded.manifest.sha256 === undefined) throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} has no checksum; register it again`);
+  if (loaded.manifest.name !== model || loaded.manifest.version !== version) {
+    throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version}${where} holds a manifest for ${loaded.manifest.name} version ${loaded.manifest.version}`);
+  }
+  return loaded;
+}
+
 /** What every registry offers, whether in a folder or an object store. */
 export interface ModelRegistryApi {
   readonly root: string;
@@ -126,14 +144,7 @@ export class ModelRegistry implements ModelRegistryApi {
   /** Loads the version `ref` (alias or version) with its checksum verified. */
   async load(model: string, ref: string): Promise<LoadedManifest> {
     const version = await this.resolveVersion(model, ref);
-    const loaded = await loadManifest(path.join(this.modelDir(model), 'versions', version));
-    if (loaded.manifest.sha256 === undefined) {
-      throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} has no checksum; register it again`);
-    }
-    if (loaded.manifest.name !== model || loaded.manifest.version !== version) {
-      throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} holds a manifest for ${loaded.manifest.name} version ${loaded.manifest.version}`);
-    }
-    return loaded;
+    return checkLoadedVersion(await loadManifest(path.join(this.modelDir(model), 'versions', version)), model, version);
   }
 
   /**
@@ -141,10 +152,7 @@ export class ModelRegistry implements ModelRegistryApi {
    * file's sha256 and the registration time; optionally points aliases at it.
    */
   async register(sourceDir: string, options: { version?: string; aliases?: readonly string[] } = {}): Promise<VersionInfo> {
-    const source = await loadManifest(sourceDir);
-    const model = source.manifest.name;
-    const version = options.version ?? source.manifest.version;
-    checkRegistryNames(model, version, options.aliases);
+    const { source, model, version } = await registrationOf(sourceDir, options);
     const versionsDir = path.join(this.modelDir(model), 'versions');
     const target = path.join(versionsDir, version);
     if (await isDir(target)) throw new CentaurError('CONFIG_INVALID', `\`${model}\` version ${version} is already registered; versions are immutable, register a new one`);

@@ -17,7 +17,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { writeFile } from 'node:fs/promises';
 import type { AliasMove, ModelRegistryApi, VersionInfo } from './model-registry.js';
 import { listFiles } from './folder-files.js';
-import { checkRegistryNames, REGISTRY_NAME } from './model-registry.js';
+import { checkLoadedVersion, registrationOf, REGISTRY_NAME } from './model-registry.js';
 
 /** Largest single file a registry version may hold (models, shards, profiles). */
 const MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024;
@@ -87,18 +87,11 @@ export class RemoteModelRegistry implements ModelRegistryApi {
     const local = path.join(this.cacheDir, model, version);
     const cached = await loadManifest(local).catch(() => undefined);
     const loaded = cached ?? (await this.download(model, version, local));
-    if (loaded.manifest.sha256 === undefined) throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} has no checksum; register it again`);
-    if (loaded.manifest.name !== model || loaded.manifest.version !== version) {
-      throw new CentaurError('MODEL_LOAD_FAILED', `\`${model}\` version ${version} holds a manifest for ${loaded.manifest.name} version ${loaded.manifest.version}`);
-    }
-    return loaded;
+    return checkLoadedVersion(loaded, model, version);
   }
 
   async register(sourceDir: string, options: { version?: string; aliases?: readonly string[] } = {}): Promise<VersionInfo> {
-    const source = await loadManifest(sourceDir);
-    const model = source.manifest.name;
-    const version = options.version ?? source.manifest.version;
-    checkRegistryNames(model, version, options.aliases);
+    const { source, model, version } = await registrationOf(sourceDir, options);
     const base = `${this.modelUri(model)}/versions/${version}`;
     if (await this.store.exists(`${base}/manifest.json`)) throw new CentaurError('CONFIG_INVALID', `\`${model}\` version ${version} is already registered; versions are immutable, register a new one`);
     const files = (await listFiles(source.dir)).filter((f) => f !== 'manifest.json');

@@ -22,3 +22,18 @@ export function predictedEnvelope(id: string, overrides: Partial<Envelope> = {},
     ...overrides,
   };
 }
+
+/** An undecoded input as a source hands it over: `bytes` at `offset` of `source`, with no-op delivery. */
+export function bytesEnvelope(source: string, offset: number, bytes: Buffer): Envelope {
+  return {
+    id: `${source}-0-${offset}`,
+    eventTime: 0,
+    position: { source, partition: '0', offset },
+    payload: { kind: 'bytes', bytes },
+    sizeBytes: bytes.length,
+    metadata: {},
+    receivedAt: 0,
+    timings: {},
+    delivery: { acknowledge: () => undefined, deadLettered: () => undefined },
+  };
+}

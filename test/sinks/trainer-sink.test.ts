@@ -21,26 +21,13 @@ import { trainerSink } from '../../src/sinks/trainer-sink.js';
 import type { TrainingRunRecord } from '../../src/sinks/trainer-sink.js';
 import { storeFor } from '../../src/storage/store-for.js';
 import { TrainingSetTable } from '../../src/training-set/training-set-table.js';
+import { bytesEnvelope } from '../helpers/envelopes.js';
 import { demoModelCopy, demoTrainingSet, DIMS, rows } from '../helpers/training-rows.js';
 
 const ajv = new Ajv({ useDefaults: true, strict: false });
 
 let offset = 0;
-function envelope(value: unknown): Envelope {
-  offset += 1;
-  const bytes = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
-  return {
-    id: `requests-0-${offset}`,
-    eventTime: 0,
-    position: { source: 'requests', partition: '0', offset },
-    payload: { kind: 'bytes', bytes },
-    sizeBytes: bytes.length,
-    metadata: {},
-    receivedAt: 0,
-    timings: {},
-    delivery: { acknowledge: () => undefined, deadLettered: () => undefined },
-  };
-}
+const envelope = (value: unknown): Envelope => bytesEnvelope('requests', ++offset, Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)));
 
 const request = (episode: string, model = 'horse-or-human'): Envelope =>
   envelope({ id: `cams/drift/${episode}`, topology: 'cams', node: 'drift', model: { name: model, version: '1' }, reason: 'embedding', reasons: ['embedding'], episode, requestedAt: 1_800_000_000_000, windows: [], driftedFeatures: [], embeddingScore: 0.4, baselineAccuracy: null });
