@@ -96,9 +96,9 @@ type AnalysisChoices = Pick<AnalysisOptionValues, 'profile' | 'model' | 'columns
  * say, for the specs' `validate`: where the profile comes from, known column methods, and a
  * registry for Avro outputs. What needs the profile itself (its features) is checked at start.
  */
-export function driftAnalysisProblems(o: AnalysisChoices): OptionProblem[] {
+export function driftAnalysisProblems(o: AnalysisChoices, rules: { readonly profileOptional?: boolean } = {}): OptionProblem[] {
   const problems: OptionProblem[] = [];
-  if (o.profile === undefined && o.model === undefined) {
+  if (o.profile === undefined && o.model === undefined && rules.profileOptional !== true) {
     problems.push({ path: [], message: 'give `profile` (a profile file) or `model` (a model folder whose manifest names one)', suggestion: 'add `profile: <file from centaur drift profile>`, or `model: { path: <model folder> }`' });
   }
   for (const [name, choice] of Object.entries(o.columns ?? {})) {

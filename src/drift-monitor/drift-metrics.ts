@@ -24,6 +24,9 @@ export interface DriftWindowFigures {
   readonly closedAt: number;
 }
 
+/** Why a drift node following model versions left an input out of its windows. */
+export type UnmonitoredReason = 'warm_up' | 'loading' | 'retired_version' | 'no_reference';
+
 /** Where drift nodes publish their last window for the status API. */
 export const DRIFT_STATUS = statusChannel<DriftNodeStatus>('drift');
 
@@ -40,8 +43,16 @@ const windows = counterFamily('centaur_drift_windows_total', 'Drift windows clos
 const lateInputs = counterFamily('centaur_drift_late_inputs_total', 'Inputs that reached a drift node after all their windows had closed (left out of the statistics).');
 const retrainRequests = counterFamily('centaur_retrain_requests_total', 'Retrain requests from the drift trigger, by outcome (sent, suppressed by the cooldown).', ['model', 'version', 'outcome']);
 
+const unmonitored = counterFamily(
+  'centaur_drift_unmonitored_inputs_total',
+  'Inputs a drift node following model versions left out of its windows, by reason (warm_up: building the version\'s reference; loading; retired_version: a straggler of a version already replaced; no_reference: the version\'s reference could not be used).',
+  ['reason'],
+);
+
 /** The families a drift window updates (drift operator, drift-merge-source). */
 export const DRIFT_WINDOW_FAMILIES: readonly MetricFamily[] = [score, featureDetected, detected, share, embeddingDistance, windows, lateInputs, retrainRequests];
+/** The families of a drift node that follows model versions (the `drift` operator). */
+export const DRIFT_NODE_FAMILIES: readonly MetricFamily[] = [...DRIFT_WINDOW_FAMILIES, unmonitored];
 /** The family a retrain trigger updates (retrain-trigger-sink). */
 export const RETRAIN_FAMILIES: readonly MetricFamily[] = [retrainRequests];
 
@@ -55,6 +66,7 @@ export class DriftMetrics {
   private readonly windows: NodeCounter<'outcome'>;
   private readonly late: NodeCounter<never>;
   private readonly retrain: NodeCounter<'model' | 'version' | 'outcome'>;
+  private readonly unmonitored: NodeCounter<'reason'>;
   private status: DriftNodeStatus | undefined;
 
   constructor(
@@ -69,6 +81,7 @@ export class DriftMetrics {
     this.windows = metrics.counter(windows);
     this.late = metrics.counter(lateInputs);
     this.retrain = metrics.counter(retrainRequests);
+    this.unmonitored = metrics.counter(unmonitored);
   }
 
   /** A window closed: gauges, counters and the live status. */
@@ -118,6 +131,11 @@ export class DriftMetrics {
   /** Inputs that arrived after every window they belong to had closed. */
   lateInputs(count: number): void {
     this.late.inc({}, count);
+  }
+
+  /** Inputs left out of every window while the node builds or loads a version's reference, or for another reason. */
+  unmonitoredInputs(reason: UnmonitoredReason, count = 1): void {
+    this.unmonitored.inc({ reason }, count);
   }
 
   /** The retrain trigger fired for a model version: `sent`, or `suppressed` by its cooldown. */

@@ -47,6 +47,8 @@ export interface MonitorOptions {
   readonly metrics: DriftMetrics;
   readonly logger: Logger;
   readonly clock?: () => number;
+  /** A report handler shared with other monitors of the node (one per model version), so trigger state and publication order carry across. */
+  readonly handler?: ReportHandler;
 }
 
 /** Converts a report to the metrics' figures; why: metrics stay independent of the drift library. */
@@ -142,7 +144,7 @@ export class DriftMonitor {
 
   constructor(private readonly options: MonitorOptions) {
     this.clock = options.clock ?? Date.now;
-    this.handler = new ReportHandler(options);
+    this.handler = options.handler ?? new ReportHandler(options);
     this.windower = new Windower<WindowState, Envelope>(options.window, {
       createPane: (index) => new WindowState(options.setup, seedOf(options.seed, index)),
       add: (pane, envelope) => pane.add(envelope),

@@ -8,7 +8,8 @@
  * After the swap the new version names the stream's classes (≥ 90 % of the frames it predicted and
  * 80 % of the dogs; the demo backbone allows about 95 % with every frame labelled);
  * across the swap no frame is lost or predicted twice, every prediction names its version, and
- * each retrain request is trained once.
+ * each retrain request is trained once. The drift node follows the versions: the new version is
+ * compared with a reference built from its own first inputs, and asks for no retraining.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,7 +65,7 @@ test('closed loop: dogs appear → drift → labels → a 3-class head, blessed,
 
   // The stream: 400 horse/human frames, then horse, human and dog in turn.
   const before = await generateImages({ outDir: path.join(dir, 'before'), count: 400, seed: 42_000, width: 320, height: 240 });
-  const after = await generateImages({ outDir: path.join(dir, 'after'), count: 2100, seed: 43_000, width: 320, height: 240, classes: ['horse', 'human', 'dog'] });
+  const after = await generateImages({ outDir: path.join(dir, 'after'), count: 3000, seed: 43_000, width: 320, height: 240, classes: ['horse', 'human', 'dog'] });
   const truth = new Map<string, string>();
 
   const topics = { frames: unique('loop-frames'), predictions: unique('loop-predictions'), requests: unique('loop-label-requests'), labels: unique('loop-labels'), retrain: unique('loop-retrain'), runs: unique('loop-runs') };
@@ -117,7 +118,9 @@ nodes:
     kind: drift
     from: [infer]
     profile: profile.json
+    follow: { registry: registry, name: ${name} }
     window: { by: count, size: ${WINDOW} }
+    reports: { files: { dir: drift } }
     retrain: { consecutive: 2, recovery: 2, kafka: { brokers: [${BROKERS}], topic: ${topics.retrain}, format: avro, schemaRegistry: ${sr} } }
   predictions: { kind: kafka-sink, from: [drift], brokers: [${BROKERS}], topic: ${topics.predictions}, schemaRegistry: ${sr} }
   features: { kind: feature-store-sink, from: [infer], online: { url: ${JSON.stringify(REDIS_URL)}, project: ${feast}, featureView: image_embeddings } }
@@ -166,9 +169,9 @@ nodes:
     const promoted = (await models.aliases(name)).production;
     assert.notEqual(promoted, '1', `production never moved; ${answered} labels answered`);
     t.diagnostic(`promoted version ${String(promoted)} after ${Math.round((Date.now() - started) / 1000)} s of the shifted stream, ${answered} labels answered, ${sent} frames sent`);
-    // After the swap: 600 more frames.
+    // After the swap: 1,500 more frames (the new version's drift reference takes its first 1,000).
     await new Promise((r) => setTimeout(r, 1000));
-    await publish(after.slice(next, next + 600));
+    await publish(after.slice(next, next + 1500));
     const predictions = await consumeUntil(topics.predictions, (m) => m.length >= sent, { timeoutMs: 120_000, quietMs: 1000 });
     const decoded = await Promise.all(predictions.map(async (m) => (await registry.decode(m.value as Buffer)) as Prediction));
 
@@ -196,12 +199,14 @@ nodes:
     assert.ok(dogs.filter((p) => p.label === 'dog').length / dogs.length >= 0.8, 'dogs are named dogs');
     assert.ok(served.some((p) => p.label === 'dog'));
 
-    // One training per retrain request, and the promoted version in MLflow's registry. A request
-    // made after the swap (the new version's outputs against the old reference) is trained too:
-    // wait until every request's episode has its TrainingRun.
+    // One training per retrain request, and the promoted version in MLflow's registry. The new
+    // version is compared with its own reference: it asks for no retraining. Wait until every
+    // request's episode has its TrainingRun.
     const episodes = async (): Promise<Set<string>> => {
       const requests = await consumeUntil(topics.retrain, (m) => m.length >= 1, { timeoutMs: 10_000, quietMs: 500 });
-      return new Set(await Promise.all(requests.map(async (m) => ((await registry.decode(m.value as Buffer)) as { episode: string }).episode)));
+      const decodedRequests = (await Promise.all(requests.map((m) => registry.decode(m.value as Buffer)))) as { episode: string; model: { version: string } }[];
+      assert.deepEqual([...new Set(decodedRequests.map((r) => r.model.version))], ['1'], 'only version 1 asks for retraining');
+      return new Set(decodedRequests.map((r) => r.episode));
     };
     let requested = await episodes();
     let records: TrainingRun[] = [];
@@ -230,6 +235,11 @@ nodes:
     summary = await running;
   }
   assert.equal(summary.deadLetters, 0);
+  // The drift node reported the new version's windows against its warm-up reference.
+  const reports = (await readFile(path.join(dir, 'drift', 'drift-reports.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { model: { version: string }; dataset: { datasetDrift: boolean } | null });
+  const promotedReports = reports.filter((r) => r.model.version !== '1');
+  t.diagnostic(`drift windows: ${reports.length - promotedReports.length} of version 1, ${promotedReports.length} of the promoted version (${promotedReports.filter((r) => r.dataset?.datasetDrift === true).length} drifted)`);
+  assert.ok(promotedReports.length >= 1, 'the promoted version is monitored after its warm-up');
   // Per-class figures follow the served version's class list: dogs counted as dogs once it knows them.
   const perClass = summary.accuracy?.perClass ?? {};
   assert.ok((perClass.dog?.labelled ?? 0) > 0 && (perClass.dog?.correct ?? 0) > 0, JSON.stringify(perClass));
