@@ -15,11 +15,16 @@ const images = counterFamily('centaur_inference_images_total', 'Images inferred.
 const modelInfo = gaugeFamily('centaur_model_info', 'The model version each infer node runs (value 1).', MODEL);
 const shadowPredictions = counterFamily(
   'centaur_shadow_predictions_total',
-  "Predictions of a shadow (candidate) version on sampled batches, by agreement with the serving version's top class.",
+  "Predictions of a shadow (candidate) version on sampled batches, by outcome against the serving version's top class (agree; disagree; new_class: a class the serving version does not have).",
   ['model', 'version', 'outcome'],
 );
 const shadowSeconds = histogramFamily('centaur_shadow_inference_batch_seconds', 'One shadow (candidate) backend call for one sampled batch.', LATENCY_BUCKETS, MODEL);
 const shadowSkipped = counterFamily('centaur_shadow_skipped_total', 'Sampled batches not shadowed, by reason (busy, failed).', ['reason']);
+const shadowVerdicts = counterFamily(
+  'centaur_shadow_verdicts_total',
+  'Candidate versions judged after their shadow period (`shadow.promote`), by verdict (promoted, rejected).',
+  ['model', 'version', 'verdict'],
+);
 const serverRetries = counterFamily('centaur_inference_server_retries_total', 'Requests to an inference server tried again, by the error of the failed attempt.', ['server', 'code']);
 const circuitOpen = gaugeFamily(
   'centaur_inference_server_circuit_open',
@@ -28,7 +33,7 @@ const circuitOpen = gaugeFamily(
 );
 
 /** Every family an `infer` node records, its backends' included. */
-export const INFERENCE_FAMILIES: readonly MetricFamily[] = [batchSeconds, imageSeconds, images, modelInfo, shadowPredictions, shadowSeconds, shadowSkipped, serverRetries, circuitOpen];
+export const INFERENCE_FAMILIES: readonly MetricFamily[] = [batchSeconds, imageSeconds, images, modelInfo, shadowPredictions, shadowSeconds, shadowSkipped, shadowVerdicts, serverRetries, circuitOpen];
 
 /** One infer node's inference figures. */
 export class InferenceMetrics {
@@ -39,6 +44,7 @@ export class InferenceMetrics {
   private readonly shadowPredictions: NodeCounter<ModelLabels | 'outcome'>;
   private readonly shadowSeconds: NodeHistogram<ModelLabels>;
   private readonly shadowSkipped: NodeCounter<'reason'>;
+  private readonly shadowVerdicts: NodeCounter<ModelLabels | 'verdict'>;
   private current: { model: string; version: string } | undefined;
 
   constructor(metrics: NodeMetrics = NO_METRICS) {
@@ -49,6 +55,7 @@ export class InferenceMetrics {
     this.shadowPredictions = metrics.counter(shadowPredictions);
     this.shadowSeconds = metrics.histogram(shadowSeconds);
     this.shadowSkipped = metrics.counter(shadowSkipped);
+    this.shadowVerdicts = metrics.counter(shadowVerdicts);
   }
 
   /** One backend call ran `count` images of `model`/`version` in `seconds`. */
@@ -67,10 +74,16 @@ export class InferenceMetrics {
   }
 
   /** A shadow version answered a sampled batch: top-class agreement with the serving version. */
-  shadowCompared(model: string, version: string, agreed: number, disagreed: number, seconds: number): void {
-    this.shadowPredictions.inc({ model, version, outcome: 'agree' }, agreed);
-    this.shadowPredictions.inc({ model, version, outcome: 'disagree' }, disagreed);
+  shadowCompared(model: string, version: string, rows: { readonly agreed: number; readonly disagreed: number; readonly newClass: number }, seconds: number): void {
+    this.shadowPredictions.inc({ model, version, outcome: 'agree' }, rows.agreed);
+    this.shadowPredictions.inc({ model, version, outcome: 'disagree' }, rows.disagreed);
+    if (rows.newClass > 0) this.shadowPredictions.inc({ model, version, outcome: 'new_class' }, rows.newClass);
     this.shadowSeconds.observe({ model, version }, seconds);
+  }
+
+  /** A candidate version was judged after its shadow period. */
+  shadowVerdict(model: string, version: string, verdict: 'promoted' | 'rejected'): void {
+    this.shadowVerdicts.inc({ model, version, verdict });
   }
 
   /** A sampled batch was not shadowed (candidate busy or failing). */

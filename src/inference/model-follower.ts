@@ -44,6 +44,8 @@ export class ModelFollower {
   /** The last version refused, so a broken version is reported once, not at every poll. */
   private refused: string | undefined;
   private checking: Promise<void> | undefined;
+  /** The last problem reading the alias, so it is logged once, not at every poll. */
+  private aliasProblem: string | undefined;
 
   constructor(private readonly options: FollowerOptions) {}
 
@@ -80,9 +82,13 @@ export class ModelFollower {
     try {
       version = await registry.resolveVersion(model, alias);
     } catch (error) {
-      logger.warn({ model, alias, error: (error as Error).message }, 'Cannot read the model alias; the running version stays.');
+      // Said once per distinct problem: a missing candidate alias is normal until the first retraining.
+      const message = (error as Error).message;
+      if (message !== this.aliasProblem) logger.warn({ model, alias, error: message }, 'Cannot read the model alias; the running version stays.');
+      this.aliasProblem = message;
       return;
     }
+    this.aliasProblem = undefined;
     if (version === running.version || version === this.refused) return;
     let backend: InferenceBackend | undefined;
     try {

@@ -2,7 +2,8 @@
  * Shadow mode: a candidate version runs beside the serving one on a sampled share of batches and
  * only its agreement (same top class) and latency are recorded; its answers never reach an
  * envelope, and it never holds the stream up: a sampled batch is copied and run in the
- * background, and skipped when the candidate is already busy.
+ * background, and skipped when the candidate is already busy. While the candidate alias names
+ * the serving version (before the first candidate, or after its promotion) nothing is run.
  */
 import type { BatchTensor } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
@@ -11,8 +12,12 @@ import type { ModelSlot } from './model-slot.js';
 
 /** Where shadow results go. */
 export interface ShadowRecorder {
-  /** A candidate batch finished: rows whose top class matched the serving version's, and those that did not. */
-  compared(model: string, version: string, agreed: number, disagreed: number, seconds: number): void;
+  /**
+   * A candidate batch finished: rows whose top class matched the serving version's, rows where it
+   * named another class the serving version knows, and rows where it named a class the serving
+   * version does not have.
+   */
+  compared(model: string, version: string, servingVersion: string, rows: { readonly agreed: number; readonly disagreed: number; readonly newClass: number }, seconds: number): void;
   /** A sampled batch was not run because the candidate was busy (or failed). */
   skipped(reason: 'busy' | 'failed'): void;
 }
@@ -39,7 +44,8 @@ export class ShadowRunner {
    * Offers a batch the serving version just answered (`served`, whose rows follow `classes`).
    * Sampling is by accumulated share, so exactly `sampleRatio` of batches are taken over time.
    */
-  offer(tensor: BatchTensor, served: InferenceOutput, classes: readonly string[]): void {
+  offer(tensor: BatchTensor, served: InferenceOutput, classes: readonly string[], servingVersion: string): void {
+    if (this.slot.current.model.manifest.version === servingVersion) return;
     this.credit += this.sampleRatio;
     if (this.credit < 1) return;
     this.credit -= 1;
@@ -53,7 +59,7 @@ export class ShadowRunner {
     const copy: BatchTensor = { data: tensor.data.slice(0, rows * per), shape: tensor.shape, layout: tensor.layout, release: () => undefined };
     const servedTop = topLabels(served.probabilities, rows, classes);
     this.running += 1;
-    const run = this.compare(copy, servedTop).finally(() => {
+    const run = this.compare(copy, servedTop, classes, servingVersion).finally(() => {
       this.running -= 1;
       this.pending.delete(run);
     });
@@ -66,7 +72,7 @@ export class ShadowRunner {
     await this.slot.close();
   }
 
-  private async compare(tensor: BatchTensor, servedTop: readonly string[]): Promise<void> {
+  private async compare(tensor: BatchTensor, servedTop: readonly string[], servedClasses: readonly string[], servingVersion: string): Promise<void> {
     const lease = this.slot.lease();
     const { manifest } = lease.instance.model;
     const started = performance.now();
@@ -75,8 +81,12 @@ export class ShadowRunner {
       const seconds = (performance.now() - started) / 1000;
       const top = topLabels(out.probabilities, servedTop.length, manifest.classes);
       let agreed = 0;
-      for (let i = 0; i < top.length; i += 1) if (top[i] === servedTop[i]) agreed += 1;
-      this.recorder.compared(manifest.name, manifest.version, agreed, top.length - agreed, seconds);
+      let newClass = 0;
+      for (let i = 0; i < top.length; i += 1) {
+        if (top[i] === servedTop[i]) agreed += 1;
+        else if (!servedClasses.includes(top[i]!)) newClass += 1;
+      }
+      this.recorder.compared(manifest.name, manifest.version, servingVersion, { agreed, disagreed: top.length - agreed - newClass, newClass }, seconds);
     } catch (error) {
       this.recorder.skipped('failed');
       this.logger?.warn({ model: manifest.name, version: manifest.version, error: (error as Error).message }, 'Shadow run failed; outputs are not affected.');

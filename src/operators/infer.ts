@@ -28,6 +28,7 @@ import { loadManifest } from '../inference/manifest.js';
 import type { LoadedManifest, Manifest } from '../inference/manifest.js';
 import { ModelFollower, swapProblem } from '../inference/model-follower.js';
 import { ModelSlot } from '../inference/model-slot.js';
+import { ShadowPromotion } from '../inference/shadow-promotion.js';
 import { ShadowRunner } from '../inference/shadow-runner.js';
 import type { ModelInstance } from '../inference/model-slot.js';
 import { openRegistry } from '../registry/open-registry.js';
@@ -66,6 +67,19 @@ export const InferOptions = Type.Object(
           alias: Type.String({ minLength: 1, description: 'Registry alias of the candidate version, e.g. `candidate`.' }),
           sampleRatio: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.1, description: 'Share of batches the candidate also runs.' }),
           maxInFlight: Type.Integer({ minimum: 1, default: 1, description: 'Candidate batches running at once; a sampled batch is skipped (and counted) when the candidate is busy.' }),
+          promote: Type.Optional(
+            Type.Object(
+              {
+                minInputs: Type.Integer({ minimum: 1, default: 1000, description: 'Inputs of the classes the serving version knows that the candidate must answer before the verdict.' }),
+                minAgreement: Type.Number({ minimum: 0, maximum: 1, default: 0.95, description: 'Least share of them on which the candidate names the serving version\'s top class.' }),
+              },
+              {
+                additionalProperties: false,
+                description:
+                  'Promotion after a shadow period: once the candidate answered `minInputs` inputs of known classes, move the served alias (`model.alias`) to it when it agreed on `minAgreement` of them, else reject it (logged, `centaur_shadow_verdicts_total`); inputs it puts in a new class are counted apart.',
+              },
+            ),
+          ),
         },
         {
           additionalProperties: false,
@@ -189,7 +203,7 @@ export function createInferWithSlot(
       const { backend, model } = lease.instance;
       const out = await runWithRetry(backend, tensor, scheduler);
       metrics.inference(model.manifest.name, model.manifest.version, envelopes.length, (performance.now() - started) / 1000);
-      shadow?.runner.offer(tensor, out, model.manifest.classes);
+      shadow?.runner.offer(tensor, out, model.manifest.classes, model.manifest.version);
       annotate(envelopes, out, lease.instance);
       outcome.done.push(...envelopes);
     } catch (error) {
@@ -346,15 +360,41 @@ export async function createInfer(
   let shadow: { runner: ShadowRunner; follower?: ModelFollower } | undefined;
   if (options.shadow !== undefined) {
     const s = options.shadow;
-    const candidate = await registry.load(name, s.alias);
+    // No candidate yet (before the first retraining): the candidate slot starts on the serving version and stays idle until the alias exists.
+    const candidate = await registry.load(name, s.alias).catch((error: unknown) => {
+      if (error instanceof CentaurError && error.code === 'MODEL_NOT_FOUND') {
+        ctx.logger?.info({ node, model: name, alias: s.alias }, 'No candidate version yet: shadow mode waits for the alias.');
+        return model;
+      }
+      throw error;
+    });
     const problem = swapProblem(model.manifest, candidate.manifest);
     if (problem !== null) throw new CentaurError('MODEL_LOAD_FAILED', `node \`${node}\`: shadow ${name} version ${candidate.manifest.version} cannot run beside version ${model.manifest.version}: ${problem}`);
     const candidateSlot = new ModelSlot({ model: candidate, backend: await start(candidate) });
+    const p = s.promote;
+    const gate =
+      p === undefined
+        ? undefined
+        : new ShadowPromotion(
+            { minInputs: p.minInputs, minAgreement: p.minAgreement },
+            async (version, reason) => {
+              await registry.setAlias(name, alias, version, { reason });
+              void follower?.check();
+            },
+            (verdict) => metrics.shadowVerdict(name, verdict.version, verdict.verdict),
+            ctx.logger,
+          );
     const runner = new ShadowRunner(
       candidateSlot,
       s.sampleRatio ?? 0.1,
       s.maxInFlight ?? 1,
-      { compared: (...args) => metrics.shadowCompared(...args), skipped: (reason) => metrics.shadowSkip(reason) },
+      {
+        compared: (shadowModel, version, servingVersion, rows, seconds) => {
+          metrics.shadowCompared(shadowModel, version, rows, seconds);
+          void gate?.compared(version, servingVersion, rows.agreed, rows.disagreed, rows.newClass);
+        },
+        skipped: (reason) => metrics.shadowSkip(reason),
+      },
       ctx.logger,
     );
     shadow = {

@@ -7,9 +7,9 @@ import type { LoadedManifest } from '../../src/inference/manifest.js';
 import type { BatchTensor } from '../../src/core/envelope.js';
 
 /** A candidate that answers "b" for rows whose first pixel is > 0.5, else "a", after `delayMs`. */
-function candidate(delayMs: number, seen: Float32Array[]): ModelSlot {
+function candidate(delayMs: number, seen: Float32Array[], classes = ['a', 'b']): ModelSlot {
   return new ModelSlot({
-    model: { manifest: { name: 'm', version: '2', classes: ['a', 'b'] } } as unknown as LoadedManifest,
+    model: { manifest: { name: 'm', version: '2', classes } } as unknown as LoadedManifest,
     backend: {
       name: 'fake',
       description: 'fake',
@@ -42,10 +42,10 @@ test('a sampled share of batches is compared by top class; the candidate works o
   const seen: Float32Array[] = [];
   const results: { agreed: number; disagreed: number }[] = [];
   const skipped: string[] = [];
-  const runner = new ShadowRunner(candidate(0, seen), 0.25, 10, { compared: (_m, _v, agreed, disagreed) => results.push({ agreed, disagreed }), skipped: (r) => skipped.push(r) }, undefined);
+  const runner = new ShadowRunner(candidate(0, seen), 0.25, 10, { compared: (_m, _v, _s, { agreed, disagreed }) => results.push({ agreed, disagreed }), skipped: (r) => skipped.push(r) }, undefined);
   for (let i = 0; i < 8; i += 1) {
     const { tensor, served } = batch(0.9, 0.1);
-    runner.offer(tensor, served, ['a', 'b']);
+    runner.offer(tensor, served, ['a', 'b'], '1');
     tensor.data.fill(0.7);
   }
   await runner.close();
@@ -61,9 +61,19 @@ test('a busy candidate skips sampled batches instead of holding the stream', asy
   const runner = new ShadowRunner(candidate(50, []), 1, 1, { compared: () => (compared += 1), skipped: (r) => skipped.push(r) }, undefined);
   for (let i = 0; i < 3; i += 1) {
     const { tensor, served } = batch(0.1, 0.1);
-    runner.offer(tensor, served, ['a', 'b']);
+    runner.offer(tensor, served, ['a', 'b'], '1');
   }
   await runner.close();
   assert.equal(compared, 1);
   assert.deepEqual(skipped, ['busy', 'busy']);
+});
+
+test('rows put in a class the serving version lacks are counted apart; nothing runs while the candidate is the serving version', async () => {
+  const rows: { agreed: number; disagreed: number; newClass: number }[] = [];
+  const runner = new ShadowRunner(candidate(0, [], ['a', 'dog']), 1, 4, { compared: (_m, _v, serving, r) => rows.push({ ...r, serving: Number(serving) } as never), skipped: () => undefined }, undefined);
+  const { tensor, served } = batch(0.9, 0.1);
+  runner.offer(tensor, served, ['a', 'b'], '1');
+  runner.offer(tensor, served, ['a', 'b'], '2');
+  await runner.close();
+  assert.deepEqual(rows, [{ agreed: 1, disagreed: 0, newClass: 1, serving: 1 }], 'version 2 is not compared with itself');
 });

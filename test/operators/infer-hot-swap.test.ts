@@ -131,3 +131,60 @@ nodes:
   assert.ok(count('agree') >= 40, `shadowed ${count('agree')} images`);
   assert.match(body, /centaur_shadow_inference_batch_seconds_count\{[^}]*version="2"\} [1-9]/);
 });
+
+test('shadow promotion: no candidate at start; a candidate that agrees is promoted after its shadow period and served; one that does not is rejected', async () => {
+  const work = await mkdtemp(path.join(tmpdir(), 'centaur-shadow-promote-'));
+  const images = path.join(work, 'images');
+  await generateImages({ outDir: images, count: 700, seed: 11, width: 48, height: 32 });
+  const registry = new ModelRegistry(path.join(work, 'registry'));
+  const v1 = await registry.register(await tinyModelVersion('1'), { aliases: ['production'] });
+  const probe = useProbe('shadow-promote');
+  let written = 0;
+  const steps: [number, () => Promise<unknown>][] = [
+    // The same weights: agrees on every input.
+    [100, async () => registry.register(await tinyModelVersion('2'), { aliases: ['candidate'] })],
+    // The class names swapped: names the other class for every input.
+    [400, async () => registry.register(await tinyModelVersion('3', (m) => (m.classes = [...(m.classes as string[])].reverse())), { aliases: ['candidate'] })],
+  ];
+  probe.onWrite = async (_sink, envelopes) => {
+    written += envelopes.length;
+    const step = steps[0];
+    if (step !== undefined && written >= step[0]) {
+      steps.shift();
+      await step[1]();
+      await sleep(600);
+    }
+  };
+  const yaml = `version: 1
+name: shadow-promote
+deadLetter: dlq
+limits: { maxInFlight: 32 }
+nodes:
+  images: { kind: files-source, path: ${images} }
+  decode: { kind: decode-image, from: [images], size: [4, 4], fit: fill, kernel: linear, scale: unit }
+  batch: { kind: micro-batch, from: [decode], maxSize: 8, maxDelayMs: 5 }
+  infer:
+    kind: infer
+    from: [batch]
+    model: { registry: ${registry.root}, name: ${v1.model}, pollIntervalMs: 100 }
+    shadow: { alias: candidate, sampleRatio: 1, maxInFlight: 4, promote: { minInputs: 60, minAgreement: 0.95 } }
+    backend: { kind: onnx }
+  out: { kind: probe-sink, from: [infer], probe: shadow-promote }
+  dlq: { kind: probe-sink, probe: shadow-promote }
+`;
+  const runtime = new Runtime(parseTopology(yaml, path.join(work, 'shadow.yaml'), { components: [...allComponents, ...fakeComponents] }), { logger: pino({ level: process.env.CENTAUR_TEST_LOG ?? 'silent' }) });
+  const summary = await runtime.run();
+  assert.equal(summary.predictions, 700, 'every input predicted');
+  const out = probe.written.get('out') ?? [];
+  assert.equal(new Set(out.map((e) => e.id)).size, 700, 'none twice');
+  const versions = out.map((e) => e.model?.version);
+  assert.equal(versions[0], '1');
+  assert.equal(versions[versions.length - 1], '2', 'the promoted candidate serves');
+  assert.ok(!versions.includes('3'), 'the rejected candidate never serves');
+  assert.deepEqual(await registry.aliases(v1.model), { production: '2', candidate: '3' });
+  const promotion = (await registry.aliasHistory(v1.model)).find((m) => m.alias === 'production' && m.version === '2');
+  assert.match(promotion?.reason ?? '', /^shadow: 100\.0 % agreement with version 1 on \d+ inputs/);
+  const { body } = await runtime.metrics.render(false);
+  assert.match(body, /centaur_shadow_verdicts_total\{[^}]*version="2",verdict="promoted"\} 1/);
+  assert.match(body, /centaur_shadow_verdicts_total\{[^}]*version="3",verdict="rejected"\} 1/);
+});
