@@ -219,7 +219,8 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
       ? ['  rows: { kind: profile-rows, from: [decode] }']
       : [
           `  batch: ${JSON.stringify({ kind: 'micro-batch', from: ['decode'], maxSize: 32, layout: input.layout })}`,
-          `  infer: ${JSON.stringify({ kind: 'infer', from: ['batch'], model: { path: model }, includeEmbedding: true })}`,
+          // A TF.js model runs on TensorFlow.js; every other format on onnxruntime.
+          `  infer: ${JSON.stringify({ kind: 'infer', from: ['batch'], model: { path: model }, includeEmbedding: true, backend: { kind: manifest?.format === 'tfjs' ? 'tfjs' : 'onnx' } })}`,
           '  rows: { kind: profile-rows, from: [infer] }',
         ]),
     '  unreadable: { kind: profile-unreadable }',

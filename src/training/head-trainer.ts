@@ -56,14 +56,13 @@ export interface TrainedHead {
 
 let tfPromise: Promise<typeof TfCore> | undefined;
 
-/** tfjs-core with the `cpu` backend, loaded once. */
+/** tfjs-core with the `cpu` backend registered, loaded once. */
 async function tensorflow(): Promise<typeof TfCore> {
   tfPromise ??= (async () => {
     const tf = await import('@tensorflow/tfjs-core');
     // Production mode: no banner suggesting tfjs-node on the first tensor, no debug checks.
     tf.env().set('PROD', true);
     await import('@tensorflow/tfjs-backend-cpu');
-    if (tf.getBackend() !== 'cpu' && !(await tf.setBackend('cpu'))) throw new Error('the TensorFlow.js cpu backend did not start');
     return tf;
   })();
   return tfPromise;
@@ -80,6 +79,18 @@ export function effectiveBatchSize(batchSize: number, examples: number): number 
 /** Fits the head on `train`, stopping early on `validation` (when it has examples). */
 export async function trainHead(train: HeadData, validation: HeadData, o: HeadTrainingOptions): Promise<TrainedHead> {
   const tf = await tensorflow();
+  // The backend is global to the process: a TF.js model served in this process (wasm or tfjs-node) gets its own back afterwards.
+  const previous = tf.getBackend();
+  if (previous !== 'cpu' && !(await tf.setBackend('cpu'))) throw new Error('the TensorFlow.js cpu backend did not start');
+  try {
+    return await fitHead(tf, train, validation, o);
+  } finally {
+    if (previous !== 'cpu' && previous !== undefined) await tf.setBackend(previous);
+  }
+}
+
+/** {@link trainHead} on the cpu backend. */
+async function fitHead(tf: typeof TfCore, train: HeadData, validation: HeadData, o: HeadTrainingOptions): Promise<TrainedHead> {
   const dims = train.embeddings[0]?.length ?? 0;
   if (dims === 0 || train.embeddings.length === 0) throw new RangeError('no training examples');
   const k = o.classes;
