@@ -166,6 +166,8 @@ async function fitHead(tf: typeof TfCore, train: HeadData, validation: HeadData,
       const figures = { epoch, loss: total, validationLoss, validationAccuracy };
       epochs.push(figures);
       o.onEpoch?.(figures);
+      // A turn of the event loop per epoch: progress messages leave, and a training process notices its parent has gone.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const watched = validationLoss ?? total;
       if (watched < best.loss - 1e-7) best = { loss: watched, epoch, kernel: kernel.dataSync().slice(), bias: bias.dataSync().slice() };
       else if (o.patience > 0 && epoch - best.epoch >= o.patience) break;
