@@ -99,7 +99,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--registry <url>', 'schema registry URL (for --format avro)', process.env.CENTAUR_SCHEMA_REGISTRY_URL)
     .option('--cameras <n>', 'camera ids to spread the frames over (the message keys)', '8')
     .addOption(new Option('--client <library>', 'Kafka client library').choices(['kafkajs', 'node-rdkafka']).default('kafkajs'))
-    .action(async (dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: 'kafkajs' | 'node-rdkafka' }) => {
+    .option('--max-request-bytes <n>', 'most bytes of frames in one produce request (under the broker\'s message.max.bytes)', '900000')
+    .action(async (dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: 'kafkajs' | 'node-rdkafka'; maxRequestBytes: string }) => {
       code = await publishCommand(dir, opts, io);
     });
 
@@ -471,15 +472,20 @@ async function modelsCommand(root: string | undefined, io: CliIo, action: (regis
   }
 }
 
-async function publishCommand(dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: 'kafkajs' | 'node-rdkafka' }, io: CliIo): Promise<number> {
+async function publishCommand(dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: 'kafkajs' | 'node-rdkafka'; maxRequestBytes: string }, io: CliIo): Promise<number> {
   const cameras = Number(opts.cameras);
   if (!Number.isInteger(cameras) || cameras < 1) {
     io.err(`centaur publish-images: --cameras must be a positive integer, got ${JSON.stringify(opts.cameras)}`);
     return EXIT.invalid;
   }
+  const maxRequestBytes = Number(opts.maxRequestBytes);
+  if (!Number.isInteger(maxRequestBytes) || maxRequestBytes < 1024) {
+    io.err(`centaur publish-images: --max-request-bytes must be a whole number of at least 1024, got ${JSON.stringify(opts.maxRequestBytes)}`);
+    return EXIT.invalid;
+  }
   const { publishImages } = await import('./publish-images.js');
   try {
-    const count = await publishImages({ dir, topic: opts.topic, brokers: opts.brokers, format: opts.format, cameras, client: opts.client, ...(opts.registry === undefined ? {} : { registry: opts.registry }) }, createLogger('warn'));
+    const count = await publishImages({ dir, topic: opts.topic, brokers: opts.brokers, format: opts.format, cameras, client: opts.client, maxRequestBytes, ...(opts.registry === undefined ? {} : { registry: opts.registry }) }, createLogger('warn'));
     io.out(`published ${count} images to ${opts.topic}`);
     return EXIT.ok;
   } catch (error) {

@@ -3,6 +3,9 @@
  * Avro `CameraFrame` records (registered under `<topic>-value`) or raw bytes with `id`, `label`
  * and `capture-time` headers — so a Kafka topology can be tried and measured without cameras.
  * Labels come from parent folder names (`horses/` → `horse`), as `files-source` reads them.
+ * Requests are bounded by bytes, under the broker's default message limit (1 MB), so camera-sized
+ * frames go out in as many requests as they need; a frame that alone is over the limit stops the
+ * command with its size and the limit, and any failure says how many frames went out before it.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +25,25 @@ export interface PublishOptions {
   readonly registry?: string;
   readonly cameras: number;
   readonly client: 'kafkajs' | 'node-rdkafka';
+  /** Most bytes of messages in one produce request (default {@link DEFAULT_MAX_REQUEST_BYTES}). */
+  readonly maxRequestBytes?: number;
+}
+
+/**
+ * Bytes of messages per request by default: under Kafka's default `message.max.bytes` (1,048,588)
+ * and the clients' 1 MiB request limit, with room for the record batch framing.
+ */
+export const DEFAULT_MAX_REQUEST_BYTES = 900_000;
+/** Messages per request at most, whatever their size. */
+const MAX_REQUEST_MESSAGES = 500;
+/** What a message costs in a record batch besides its key, value and headers (varints, attributes). */
+const RECORD_OVERHEAD = 64;
+
+/** A message's size as it counts against the request limit. */
+function messageBytes(m: KafkaOutputMessage): number {
+  let bytes = RECORD_OVERHEAD + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  for (const [name, value] of Object.entries(m.headers ?? {})) bytes += name.length + String(value).length + 8;
+  return bytes;
 }
 
 /** Folder names that are plural class names map to the class (`horses` → `horse`). */
@@ -47,27 +69,59 @@ export async function publishImages(o: PublishOptions, logger: Logger): Promise<
     'images',
   );
   const producer = (await createClientFactory(connection, logger)).producer({ compression: 'none', idempotent: true, allowAutoTopicCreation: true });
+  const limit = o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const messageOf = async (file: string, i: number): Promise<KafkaOutputMessage> => {
+    const image = await readFile(file);
+    const cameraId = `cam-${i % o.cameras}`;
+    const frameId = path.relative(o.dir, file);
+    const captureTime = Date.now();
+    const label = labelOf(file);
+    if (encode !== undefined) {
+      const value = await encode({ cameraId, frameId, captureTime, image, contentType: null, metadata: {} });
+      return { key: cameraId, value, headers: { label } };
+    }
+    return { key: cameraId, value: image, headers: { id: frameId, label, 'capture-time': String(captureTime) } };
+  };
+  let sent = 0;
   await producer.connect();
   try {
-    const chunk = 64;
-    for (let start = 0; start < files.length; start += chunk) {
-      const messages: KafkaOutputMessage[] = await Promise.all(
-        files.slice(start, start + chunk).map(async (file, j): Promise<KafkaOutputMessage> => {
-          const i = start + j;
-          const image = await readFile(file);
-          const cameraId = `cam-${i % o.cameras}`;
-          const frameId = path.relative(o.dir, file);
-          const captureTime = Date.now();
-          const label = labelOf(file);
-          if (encode !== undefined) {
-            const value = await encode({ cameraId, frameId, captureTime, image, contentType: null, metadata: {} });
-            return { key: cameraId, value, headers: { label } };
-          }
-          return { key: cameraId, value: image, headers: { id: frameId, label, 'capture-time': String(captureTime) } };
-        }),
-      );
-      await producer.send(o.topic, messages);
+    let batch: KafkaOutputMessage[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      await producer.send(o.topic, batch);
+      sent += batch.length;
+      batch = [];
+      bytes = 0;
+    };
+    // Read ahead a few files while the previous request is in flight.
+    const ahead = 16;
+    const reads = new Map<number, Promise<KafkaOutputMessage>>();
+    for (let i = 0; i < files.length; i += 1) {
+      for (let j = i; j < Math.min(files.length, i + ahead); j += 1) {
+        if (reads.has(j)) continue;
+        const read = messageOf(files[j]!, j);
+        // Handled here so a failed read ahead is not an unhandled rejection; awaited in its turn.
+        read.catch(() => undefined);
+        reads.set(j, read);
+      }
+      const message = await reads.get(i)!;
+      reads.delete(i);
+      const size = messageBytes(message);
+      if (size > limit) {
+        throw new CentaurError(
+          'CONFIG_INVALID',
+          `${path.relative(o.dir, files[i]!)} makes a message of ${size} bytes, over the limit of ${limit} per request (the broker's message.max.bytes is 1,048,588 by default): store frames this large in the lake and send ImageUpload references that \`fetch-object\` reads, or raise the broker's limit and --max-request-bytes`,
+        );
+      }
+      if (bytes + size > limit || batch.length >= MAX_REQUEST_MESSAGES) await flush();
+      batch.push(message);
+      bytes += size;
     }
+    await flush();
+  } catch (error) {
+    const e = error instanceof CentaurError ? error : new CentaurError('INTERNAL', (error as Error).message, { cause: error });
+    throw new CentaurError(e.code, `${sent} of ${files.length} frames were sent before this: ${e.message}`, { cause: error });
   } finally {
     await producer.close();
   }

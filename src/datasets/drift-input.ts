@@ -239,10 +239,15 @@ export async function readImageFolder(dir: string, options: DriftInputOptions, i
   };
 }
 
+/** Top-level fields of Centaur's own records that are not columns to compare (ids, times, the true label). */
+const RECORD_FIELDS = new Set(['id', 'key', 'eventTime', 'label', 'source', 'model', 'image', 'prediction', 'embedding', 'timingsMs', 'metadata', 'labelling']);
+
 /**
- * Reads a JSONL file of feature records into rows. Blank lines are ignored; a bad line (not JSON,
- * not an object, a feature of the wrong type) is skipped and reported on stderr with its line
- * number, or, with `strict`, fails the read; why: profile or compare yesterday's output.
+ * Reads a JSONL file of feature records into rows. Without `columns`, every other top-level field
+ * holding numbers or strings is a column too (numbers numerical, strings categorical), as Evidently
+ * takes every column of a data frame. Blank lines are ignored; a bad line (not JSON, not an object,
+ * a feature of the wrong type) is skipped and reported on stderr with its line number, or, with
+ * `strict`, fails the read; why: profile or compare yesterday's output.
  */
 export async function readJsonlFile(file: string, options: DriftInputOptions, io: DriftInputIo): Promise<DriftData> {
   const extra = [...new Set([...(options.columns ?? []), ...(options.extraColumns ?? [])])].filter((c) => !isCentaurFeature(c));
@@ -251,6 +256,7 @@ export async function readJsonlFile(file: string, options: DriftInputOptions, io
   const rows: ProfileRow[] = [];
   const classes: string[] = [];
   const models = new Map<string, { name: string; version: string }>();
+  const discovered: string[] = [];
   let bad = 0;
   let line = 0;
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
@@ -266,6 +272,13 @@ export async function readJsonlFile(file: string, options: DriftInputOptions, io
           throw new DriftInputError(`not JSON (${(error as Error).message})`);
         }
         const record = featuresFromRecord(parsed, extra);
+        if (options.columns === undefined) {
+          for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+            if (RECORD_FIELDS.has(name) || isCentaurFeature(name) || name in record.values || (typeof value !== 'number' && typeof value !== 'string')) continue;
+            record.values[name] = value;
+            if (!discovered.includes(name)) discovered.push(name);
+          }
+        }
         for (const c of record.classes) if (!classes.includes(c)) classes.push(c);
         if (record.model !== undefined) models.set(`${record.model.name}\u0000${record.model.version}`, record.model);
         const label = labelOf(parsed);
@@ -287,7 +300,7 @@ export async function readJsonlFile(file: string, options: DriftInputOptions, io
   if (bad > 0) io.err(`${file}: skipped ${bad} bad line${bad === 1 ? '' : 's'} of ${line} (--strict to fail instead)`);
   const wanted = options.columns;
   const known = profileFeatureSpecs(classes).filter((s) => (wanted === undefined || wanted.includes(s.name)) && hasValue(rows, s.name));
-  const others = extra.filter((c) => hasValue(rows, c)).map((name): FeatureSpec => ({
+  const others = [...extra, ...discovered.filter((c) => !extra.includes(c))].filter((c) => hasValue(rows, c)).map((name): FeatureSpec => ({
     name,
     kind: categorical.has(name) || rows.some((r) => typeof r.values[name] === 'string') ? 'categorical' : 'numerical',
     integer: false,

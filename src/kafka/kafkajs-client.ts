@@ -57,14 +57,22 @@ export async function createKafkajsFactory(connection: ConnectionSettings, logge
   };
 }
 
-function logKafkajs(logger: Logger, entry: LogEntry): void {
-  const { message, ...rest } = entry.log;
-  const fields = { client: 'kafkajs', namespace: entry.namespace, ...rest };
+/** Conditions of a consumer group's normal life that kafkajs logs as errors: a rebalance, a rejoin after one. */
+const ROUTINE = /REBALANCE_IN_PROGRESS|rebalanc|re-joining|rejoin/i;
+
+/** The level a kafkajs log line gets here; why: a normal rebalance is not an error on an operator's terminal. */
+export function kafkajsLevel(entry: Pick<LogEntry, 'level' | 'log'>): 'error' | 'warn' | 'info' | 'debug' {
   // kafkajs levels: 1 error, 2 warn, 4 info, 5 debug.
   const level = Number(entry.level);
-  if (level <= 1) logger.error(fields, message);
-  else if (level <= 2) logger.warn(fields, message);
-  else logger.debug(fields, message);
+  if (level > 2) return 'debug';
+  const { message, ...rest } = entry.log;
+  if (ROUTINE.test(`${message} ${JSON.stringify(rest)}`)) return 'info';
+  return level <= 1 ? 'error' : 'warn';
+}
+
+function logKafkajs(logger: Logger, entry: LogEntry): void {
+  const { message, ...rest } = entry.log;
+  logger[kafkajsLevel(entry)]({ client: 'kafkajs', namespace: entry.namespace, ...rest }, message);
 }
 
 class KafkajsConsumer implements KafkaConsumerClient {

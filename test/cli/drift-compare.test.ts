@@ -295,3 +295,18 @@ test('profile: calibrates on held-out records when there are enough, says so, an
     assert.match(bad.err, message);
   }
 });
+
+test('compare: plain JSONL compares every field both sides share, without --columns (numbers numerical, strings categorical)', async () => {
+  const rows = (shift: number, n: number): string =>
+    `${Array.from({ length: n }, (_, i) => JSON.stringify({ id: `r${i}`, x: ((i * 37) % 100) / 10 + shift, city: ['a', 'b', 'c'][i % 3], note: { nested: true } })).join('\n')}\n`;
+  const ref = path.join(dir, 'plain-reference.jsonl');
+  const cur = path.join(dir, 'plain-current.jsonl');
+  await writeFile(ref, rows(0, 200));
+  await writeFile(cur, rows(5, 200));
+  const result = await cli('drift', 'compare', '--reference', ref, '--current', cur, '--format', 'json');
+  assert.equal(result.code, 1, result.err);
+  const report = JSON.parse(result.out) as DriftComparison;
+  assert.deepEqual(report.columns.map((c) => [c.name, c.kind]), [['x', 'numerical'], ['city', 'categorical']], 'ids and objects are not columns');
+  assert.equal(report.columns.find((c) => c.name === 'x')?.drifted, true);
+  assert.equal(report.columns.find((c) => c.name === 'city')?.drifted, false);
+});

@@ -1,6 +1,6 @@
 /**
  * The CLI with Kafka: `publish-images` sends a folder's images as frames that a Kafka topology
- * reads (labels included), and a topology naming a topic that does not exist is a config error
+ * reads (labels included), frames of camera size in requests under the broker's limit, and a topology naming a topic that does not exist is a config error
  * (exit 2) that says which topic.
  */
 import { test } from 'node:test';
@@ -9,6 +9,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { generateImages } from '../../src/demo/generate-images.js';
 import type { CliIo } from '../../src/cli/main.js';
 import { BROKERS, consumeUntil, createTopics, registry, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
 
@@ -40,6 +41,30 @@ test('publish-images sends every image with its label, as raw bytes or as Avro c
   const record = (await registry.decode(frames[0]?.value as Buffer)) as { cameraId: string; image: Buffer };
   assert.match(record.cameraId, /^cam-\d$/);
   assert.equal(record.image.subarray(0, 2).toString('hex'), 'ffd8');
+});
+
+test('publish-images: camera-sized frames go out in requests under the limit; a frame over it stops the command, saying what was sent', async (t) => {
+  if (!(await requireServices(t))) return;
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-publish-large-'));
+  // 60 frames of 1280×960 (≈ 90 KB each: 5 MB in all, five times the broker's 1 MB limit).
+  await generateImages({ outDir: path.join(dir, 'frames'), count: 60, seed: 3, width: 1280, height: 960, quality: 90 });
+  const topic = unique('publish-large');
+  await createTopics([topic], 1);
+  const r = await cli('publish-images', path.join(dir, 'frames'), '--topic', topic, '--format', 'bytes', '--brokers', BROKERS);
+  assert.equal(r.code, 0, r.err);
+  const got = await consumeUntil(topic, (m) => m.length >= 60, { timeoutMs: 30000 });
+  assert.equal(got.length, 60);
+  assert.ok(got.reduce((sum, m) => sum + (m.value?.length ?? 0), 0) > 1_100_000, 'more than one request\'s worth');
+
+  // Three small frames, then one over the limit: three sent, then the reason.
+  await generateImages({ outDir: path.join(dir, 'mixed', 'a'), count: 3, seed: 4, width: 96, height: 72 });
+  await generateImages({ outDir: path.join(dir, 'mixed', 'b'), count: 1, seed: 5, width: 1280, height: 960, quality: 95 });
+  const small = unique('publish-over');
+  await createTopics([small], 1);
+  const over = await cli('publish-images', path.join(dir, 'mixed'), '--topic', small, '--format', 'bytes', '--brokers', BROKERS, '--max-request-bytes', '40000');
+  assert.equal(over.code, 2);
+  assert.match(over.err, /3 of 4 frames were sent before this: b\/.*horse-000000\.jpg makes a message of \d+ bytes, over the limit of 40000/);
+  assert.equal((await consumeUntil(small, (m) => m.length >= 3, { timeoutMs: 15000, quietMs: 500 })).length, 3);
 });
 
 test('create-topics creates the missing topics only; a sink whose topic is missing is a config error (exit 2)', async (t) => {
