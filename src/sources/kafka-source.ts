@@ -54,6 +54,16 @@ const options = Type.Object(
     transactionalId: Type.Optional(Type.String({ minLength: 1, description: 'With `exactlyOnce`: the producer’s transactional id, stable across restarts and unique per instance. Default: `centaur-<topology>-<node>`.' })),
     transactionIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'With `exactlyOnce`: how often inputs are drained and the transaction committed (outputs become visible then).' }),
     compression: Type.Union(COMPRESSIONS.map((c) => Type.Literal(c)), { default: 'none', description: 'With `exactlyOnce`: compression of the transactional producer (`snappy`, `lz4`, `zstd` need node-rdkafka).' }),
+    stopAtEnd: Type.Boolean({
+      default: false,
+      description:
+        'Bounded run (a backfill, a benchmark, a test): read up to the end offsets the topics had when the node started, then finish — the topology drains, commits and exits. For one instance reading every partition of `topics`.',
+    }),
+    endIdleMs: Type.Integer({
+      minimum: 100,
+      default: 5000,
+      description: 'With `stopAtEnd`: finish also once no message has come for this long while nothing is held (partitions whose group offset is already at the end, or that end in transaction markers, send none).',
+    }),
   },
   { additionalProperties: false },
 );
@@ -136,6 +146,9 @@ function optionProblems(o: Options): OptionProblem[] {
   if (o.startFrom === 'timestamp' && o.startTimestampMs === undefined) {
     problems.push({ path: ['startFrom'], message: '`startFrom: timestamp` needs `startTimestampMs`', suggestion: 'add `startTimestampMs: <ms since the epoch>`, or set `startFrom` to `earliest` or `latest`' });
   }
+  if (o.stopAtEnd && o.topics === undefined) {
+    problems.push({ path: ['stopAtEnd'], message: '`stopAtEnd` reads to the end offsets of named topics', suggestion: 'name the topics in `topics`, or remove `stopAtEnd`' });
+  }
   const compression = o.exactlyOnce ? compressionProblem(o.client, o.compression) : undefined;
   if (compression !== undefined) problems.push({ path: ['compression'], ...compression });
   return problems;
@@ -182,6 +195,10 @@ class KafkaSource implements Source {
   private lagTimer: NodeJS.Timeout | undefined;
   private lagTicks = 0;
   private readonly lag: NodeGauge<'topic' | 'partition'> | undefined;
+  /** `stopAtEnd`: each partition's end offset at the start, when the last message came, and the check's timer. */
+  private ends: Map<string, number> | undefined;
+  private lastMessageAt = Date.now();
+  private endTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly consumer: KafkaConsumerClient,
@@ -227,6 +244,7 @@ class KafkaSource implements Source {
     }
     this.consuming = true;
     this.scheduleLag();
+    if (this.options.stopAtEnd && !this.stopped) await this.watchEnd();
     if (this.stopped) this.finish?.();
     if (this.coordinator !== undefined) this.scheduleTransaction();
     await done;
@@ -275,8 +293,38 @@ class KafkaSource implements Source {
     this.stopped = true;
     clearTimeout(this.transactionTimer);
     clearTimeout(this.lagTimer);
+    clearTimeout(this.endTimer);
     this.consumer.pause();
     this.finish?.();
+  }
+
+  /** `stopAtEnd`: notes the end offsets now, then checks until every partition reached its end (or nothing came for `endIdleMs`) and stops. */
+  private async watchEnd(): Promise<void> {
+    const topics = this.options.topics ?? [];
+    let highs: { topic: string; partition: number; high: number }[];
+    try {
+      highs = await this.consumer.highWatermarks(topics);
+    } catch (error) {
+      throw new CentaurError('KAFKA_UNAVAILABLE', `cannot read the end offsets of ${this.describe()}: ${(error as Error).message}`, { cause: error });
+    }
+    const ends = new Map(highs.map((h) => [partitionName(h.topic, h.partition), h.high]));
+    this.ends = ends;
+    this.lastMessageAt = Date.now();
+    this.logger.info({ ends: Object.fromEntries(ends) }, 'Reading to these end offsets, then stopping (stopAtEnd).');
+    const check = (): void => {
+      if (this.stopped) return;
+      // Held inputs (backpressure, a transaction barrier) are progress still to come.
+      if (this.pausedByRuntime || this.backlog.length > 0 || this.barrier !== undefined) this.lastMessageAt = Date.now();
+      const remaining = [...ends].filter(([name, end]) => end > 0 && (this.nextOffsets.get(name) ?? 0) < end);
+      const idle = Date.now() - this.lastMessageAt >= this.options.endIdleMs;
+      if (remaining.length === 0 || idle) {
+        this.logger.info({ reached: remaining.length === 0, idleMs: idle ? this.options.endIdleMs : undefined, short: Object.fromEntries(remaining.map(([name, end]) => [name, end - (this.nextOffsets.get(name) ?? 0)])) }, 'End offsets reached: the source stops.');
+        void this.stop();
+        return;
+      }
+      this.endTimer = setTimeout(check, 100);
+    };
+    check();
   }
 
   async close(): Promise<void> {
@@ -374,6 +422,7 @@ class KafkaSource implements Source {
   /** Decodes a fetched run (registry lookups at once) and queues it for emission in offset order. */
   private async receive(messages: readonly KafkaInputMessage[], ctx: SourceContext): Promise<void> {
     if (this.stopped) return;
+    this.lastMessageAt = Date.now();
     // JSON and raw bytes decode at once; Avro may wait on the registry, all lookups together.
     const decoded =
       this.options.value.format === 'avro'
@@ -393,6 +442,9 @@ class KafkaSource implements Source {
     while (this.backlog.length > 0 && !this.pausedByRuntime && this.barrier === undefined && !this.stopped) {
       const { message, result } = this.backlog.shift() as Queued;
       const name = partitionName(message.topic, message.partition);
+      // A bounded run leaves what came after its start to the next run (the offset is not committed).
+      const end = this.ends?.get(name);
+      if (end !== undefined && message.offset >= end) continue;
       this.lastEmitted.set(name, Math.max(this.lastEmitted.get(name) ?? -1, message.offset));
       this.nextOffsets.set(name, message.offset + 1);
       const place = { sourceId: this.ctx.nodeId, partition: name };
