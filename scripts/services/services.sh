@@ -5,8 +5,9 @@
 # an S3-compatible object store: S3Proxy on the file system (scripts/services/s3), Azurite's
 # blob service for Azure Blob Storage (scripts/services/azurite), kinesalite for Amazon Kinesis
 # Data Streams (scripts/services/kinesis), Label Studio, the labelling server
-# (scripts/services/labelstudio), and MLflow's tracking server with its Model Registry
-# (scripts/services/mlflow).
+# (scripts/services/labelstudio), MLflow's tracking server with its Model Registry
+# (scripts/services/mlflow), and NVIDIA Triton Inference Server serving the demo model through
+# PyTriton's Python backend (scripts/services/triton).
 #
 #   scripts/services/services.sh install            fetch what is missing (Maven Central, apt, PyPI, npm)
 #   scripts/services/services.sh up [SERVICE...]    start (idempotent) and wait until healthy
@@ -16,7 +17,7 @@
 #   scripts/services/services.sh status             one line per service; exit 1 if any is down
 #   scripts/services/services.sh env                the addresses, as shell exports for tests
 #
-# SERVICE is kafka, registry, redis, kserve, s3, azurite, kinesis, labelstudio or mlflow (default: all). Where a Docker
+# SERVICE is kafka, registry, redis, kserve, s3, azurite, kinesis, labelstudio, mlflow or triton (default: all). Where a Docker
 # engine answers and CENTAUR_SERVICES_MODE is not `native`, `up`/`down` use docker-compose.yml for
 # kafka, registry and redis; kserve, s3, azurite and kinesis always run natively.
 #
@@ -36,6 +37,10 @@
 #                           legacy API token the test token below (a test server: never expose it)
 #   CENTAUR_MLFLOW_PORT     MLflow's tracking server port (5000): SQLite backend, artifacts served by
 #                           the server, no telemetry
+#   CENTAUR_TRITON_HTTP_PORT, CENTAUR_TRITON_GRPC_PORT, CENTAUR_TRITON_METRICS_PORT  Triton's ports
+#                           (8100, 8101, 8102)
+#   CENTAUR_TRITON_PYTHON   the Python 3.12 whose virtualenv runs Triton (python3.12); tritonserver
+#                           loads its shared library (libpython3.12.so)
 #   CENTAUR_SERVICES_TIMEOUT_S  seconds to wait for each service to become healthy (120)
 set -euo pipefail
 
@@ -55,6 +60,9 @@ AZURITE_PORT="${CENTAUR_AZURITE_PORT:-10000}"
 KINESIS_PORT="${CENTAUR_KINESIS_PORT:-4567}"
 LABEL_STUDIO_PORT="${CENTAUR_LABEL_STUDIO_PORT:-8089}"
 MLFLOW_PORT="${CENTAUR_MLFLOW_PORT:-5000}"
+TRITON_HTTP_PORT="${CENTAUR_TRITON_HTTP_PORT:-8100}"
+TRITON_GRPC_PORT="${CENTAUR_TRITON_GRPC_PORT:-8101}"
+TRITON_METRICS_PORT="${CENTAUR_TRITON_METRICS_PORT:-8102}"
 # The test server's admin and legacy API token (40 hex digits, as Label Studio makes them).
 LABEL_STUDIO_USER=admin@centaur.local
 LABEL_STUDIO_PASSWORD=centaur-label-studio
@@ -67,7 +75,7 @@ KSERVE_MODEL=horse-or-human
 TIMEOUT_S="${CENTAUR_SERVICES_TIMEOUT_S:-120}"
 LOGS="$HOME_DIR/logs"
 RUN="$HOME_DIR/run"
-ALL=(kafka registry redis kserve s3 azurite kinesis labelstudio mlflow)
+ALL=(kafka registry redis kserve s3 azurite kinesis labelstudio mlflow triton)
 # The services docker-compose.yml knows; the others run natively in every mode.
 COMPOSED=(kafka registry redis)
 
@@ -118,10 +126,11 @@ install_kserve() {
   install_venv kserve "MLServer and onnxruntime"
 }
 
-# A virtualenv from a pinned requirements file, rebuilt only when the file or the Python changes.
+# A virtualenv from a pinned requirements file, rebuilt only when the file or the Python changes
+# (the Python: $3, else CENTAUR_PYTHON, python3.11 or python3).
 install_venv() {
   local name="$1" what="$2" venv="$HOME_DIR/$1/venv" python stamp
-  python="${CENTAUR_PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
+  python="${3:-${CENTAUR_PYTHON:-$(command -v python3.11 || command -v python3 || true)}}"
   [[ -n "$python" ]] || die "python3 is not installed (needed for $what)"
   "$python" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' \
     || die "$python is Python $("$python" -c 'import platform; print(platform.python_version())'); $what needs 3.10 to 3.12 (set CENTAUR_PYTHON)"
@@ -143,6 +152,18 @@ install_labelstudio() {
 
 install_mlflow() {
   install_venv mlflow "MLflow"
+}
+
+# Triton's Python backend needs a Python 3.12 with its shared library (pyenv and python.org builds
+# have it; the 3.11 stub failed in multiprocessing).
+triton_python() {
+  local python="${CENTAUR_TRITON_PYTHON:-$(command -v python3.12 || true)}"
+  [[ -n "$python" ]] || die "python3.12 is not installed (Triton's Python backend needs it; set CENTAUR_TRITON_PYTHON)"
+  echo "$python"
+}
+
+install_triton() {
+  install_venv triton "Triton (nvidia-pytriton) and onnxruntime" "$(triton_python)"
 }
 
 install_pytools() {
@@ -221,6 +242,9 @@ healthy_redis() { [[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]
 healthy_kserve() {
   curl -fsS "http://127.0.0.1:$KSERVE_HTTP_PORT/v2/models/$KSERVE_MODEL/ready" >/dev/null 2>&1 && port_open "$KSERVE_GRPC_PORT"
 }
+healthy_triton() {
+  curl -fsS "http://127.0.0.1:$TRITON_HTTP_PORT/v2/models/$KSERVE_MODEL/ready" >/dev/null 2>&1 && port_open "$TRITON_GRPC_PORT"
+}
 healthy_labelstudio() { curl -fsS "http://127.0.0.1:$LABEL_STUDIO_PORT/health" 2>/dev/null | grep -q '"UP"'; }
 healthy_mlflow() { [[ "$(curl -fsS "http://127.0.0.1:$MLFLOW_PORT/health" 2>/dev/null)" == OK ]]; }
 healthy_s3() { curl -fsS "http://127.0.0.1:$S3_PORT/healthz" >/dev/null 2>&1; }
@@ -275,6 +299,18 @@ start_kserve() {
   # The working folder is MLServer's scratch space (it adds it to sys.path), not the repository.
   spawn kserve env -C "$HOME_DIR/kserve/work" MLSERVER_HTTP_PORT="$KSERVE_HTTP_PORT" MLSERVER_GRPC_PORT="$KSERVE_GRPC_PORT" \
     PYTHONUNBUFFERED=1 "$HOME_DIR/kserve/venv/bin/python" "$HERE/kserve/serve.py" "$ROOT/test/fixtures/kserve"
+}
+
+start_triton() {
+  local libdir
+  libdir="$("$(triton_python)" -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')"
+  [[ -f "$libdir/libpython3.12.so" || -f "$libdir/libpython3.12.so.1.0" ]] || die "no libpython3.12.so in $libdir: Triton's Python backend needs a Python built with --enable-shared (set CENTAUR_TRITON_PYTHON)"
+  mkdir -p "$HOME_DIR/triton/work"
+  : > "$LOGS/triton.log"
+  # PyTriton keeps its model store and the tritonserver's workspace under HOME; no telemetry.
+  spawn triton env -C "$HOME_DIR/triton/work" HOME="$HOME_DIR/triton/work" LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    TRITON_HTTP_PORT="$TRITON_HTTP_PORT" TRITON_GRPC_PORT="$TRITON_GRPC_PORT" TRITON_METRICS_PORT="$TRITON_METRICS_PORT" PYTHONUNBUFFERED=1 \
+    "$HOME_DIR/triton/venv/bin/python" "$HERE/triton/serve.py" "$ROOT/models/demo/model.onnx"
 }
 
 start_labelstudio() {
@@ -355,6 +391,7 @@ up_one() {
     kinesis) ports=("$KINESIS_PORT:KINESIS_PORT") ;;
     labelstudio) ports=("$LABEL_STUDIO_PORT:LABEL_STUDIO_PORT") ;;
     mlflow) ports=("$MLFLOW_PORT:MLFLOW_PORT") ;;
+    triton) ports=("$TRITON_HTTP_PORT:TRITON_HTTP_PORT" "$TRITON_GRPC_PORT:TRITON_GRPC_PORT" "$TRITON_METRICS_PORT:TRITON_METRICS_PORT") ;;
   esac
   for port in "${ports[@]}"; do
     if ! pid_alive "$name" && port_open "${port%%:*}"; then
@@ -448,6 +485,8 @@ case "$cmd" in
     echo "export CENTAUR_KSERVE_URL=\${CENTAUR_KSERVE_URL:-http://127.0.0.1:$KSERVE_HTTP_PORT}"
     echo "export CENTAUR_PYTOOLS_PYTHON=\${CENTAUR_PYTOOLS_PYTHON:-$HOME_DIR/pytools/venv/bin/python}"
     echo "export CENTAUR_KSERVE_GRPC=\${CENTAUR_KSERVE_GRPC:-127.0.0.1:$KSERVE_GRPC_PORT}"
+    echo "export CENTAUR_TRITON_URL=\${CENTAUR_TRITON_URL:-http://127.0.0.1:$TRITON_HTTP_PORT}"
+    echo "export CENTAUR_TRITON_GRPC=\${CENTAUR_TRITON_GRPC:-127.0.0.1:$TRITON_GRPC_PORT}"
     echo "export CENTAUR_S3_ENDPOINT=\${CENTAUR_S3_ENDPOINT:-http://127.0.0.1:$S3_PORT}"
     # The test server's credentials and region, for the AWS SDK's standard chain.
     echo "export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY AWS_REGION=us-east-1"

@@ -1,7 +1,7 @@
 /**
  * `infer` with `backend: { kind: kserve }` in a real topology run (files-source → decode-image →
  * micro-batch → infer → files-sink) against the KServe v2 server of `scripts/services/services.sh
- * up kserve`, over gRPC and over HTTP:
+ * up` — MLServer and NVIDIA Triton (through PyTriton) — over gRPC and over HTTP:
  *
  * - every image gets the prediction the in-process onnx backend gives (same label, probabilities
  *   and embedding within 1e-4);
@@ -28,7 +28,7 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import type { RunSummary } from '../../src/runtime/run-summary.js';
 import type { DeadLetterRecord, PredictionRecord } from '../../src/formats/prediction-record.js';
 import { parseTopology } from '../../src/topology/load.js';
-import { KSERVE_GRPC, KSERVE_URL, requireKserve } from '../helpers/kserve.js';
+import { INFERENCE_SERVERS, KSERVE_GRPC, requireKserve } from '../helpers/kserve.js';
 
 const IMAGES = 24;
 const TOLERANCE = 1e-4;
@@ -42,10 +42,11 @@ interface Protocol {
   readonly via: (port: number) => string;
 }
 
-const PROTOCOLS: readonly Protocol[] = [
-  { name: 'grpc', endpoint: KSERVE_GRPC, via: (port) => `127.0.0.1:${port}` },
-  { name: 'http', endpoint: KSERVE_URL, via: (port) => `http://127.0.0.1:${port}` },
-];
+/** Each server over each protocol. */
+const PROTOCOLS = INFERENCE_SERVERS.flatMap((server) => [
+  { server, protocol: { name: 'grpc', endpoint: server.grpc, via: (port: number) => `127.0.0.1:${port}` } satisfies Protocol },
+  { server, protocol: { name: 'http', endpoint: server.url, via: (port: number) => `http://127.0.0.1:${port}` } satisfies Protocol },
+]);
 
 interface Outcome {
   readonly summary: RunSummary | undefined;
@@ -180,11 +181,11 @@ function maxDifference(a: readonly number[], b: readonly number[]): number {
   return a.reduce((max, v, i) => Math.max(max, Math.abs(v - (b[i] as number))), 0);
 }
 
-for (const protocol of PROTOCOLS) {
+for (const { server, protocol } of PROTOCOLS) {
   const backend = (endpoint: string, extra = ''): string => `{ kind: kserve, protocol: ${protocol.name}, endpoint: ${JSON.stringify(endpoint)}${extra} }`;
 
-  test(`${protocol.name}: every image gets the onnx backend's prediction (label; probabilities and embedding within 1e-4)`, async (t) => {
-    if (!(await requireKserve(t))) return;
+  test(`${server.name} ${protocol.name}: every image gets the onnx backend's prediction (label; probabilities and embedding within 1e-4)`, async (t) => {
+    if (!(await server.require(t))) return;
     const setup = await setUp();
     const run = await runTopology(setup, backend(protocol.endpoint));
     assert.equal(run.error, undefined, String(run.error));
@@ -208,10 +209,10 @@ for (const protocol of PROTOCOLS) {
     }
   });
 
-  test(`${protocol.name}: a manifest whose input differs from the served model stops the start with a config error naming both sides (exit 2)`, async (t) => {
-    if (!(await requireKserve(t))) return;
+  test(`${server.name} ${protocol.name}: a manifest whose input differs from the served model stops the start with a config error naming both sides (exit 2)`, async (t) => {
+    if (!(await server.require(t))) return;
     const setup = await setUp();
-    const modelDir = path.join(setup.root, `small-manifest-${protocol.name}`);
+    const modelDir = path.join(setup.root, `small-manifest-${server.name}-${protocol.name}`);
     await mkdir(modelDir, { recursive: true });
     const manifest = JSON.parse(await readFile(path.join(MODEL_DIR, 'manifest.json'), 'utf8')) as Record<string, unknown> & { input: Record<string, unknown> };
     manifest.input = { ...manifest.input, width: 112, height: 112 };
@@ -222,22 +223,22 @@ for (const protocol of PROTOCOLS) {
     assert.ok(run.error instanceof CentaurError, String(run.error));
     assert.equal(run.error.code, 'MODEL_METADATA_MISMATCH');
     assert.equal(run.error.category, 'config');
-    const server = protocol.name === 'grpc' ? `${protocol.endpoint} (grpc)` : `${protocol.endpoint} (http)`;
-    assert.ok(run.error.message.startsWith(`node \`infer\`: model \`horse-or-human\` on ${server} does not match the manifest ${path.join(modelDir, 'manifest.json')}`), run.error.message);
+    const where = protocol.name === 'grpc' ? `${protocol.endpoint} (grpc)` : `${protocol.endpoint} (http)`;
+    assert.ok(run.error.message.startsWith(`node \`infer\`: model \`horse-or-human\` on ${where} does not match the manifest ${path.join(modelDir, 'manifest.json')}`), run.error.message);
     assert.match(run.error.message, /input `input`: the server says shape \[-1, 224, 224, 3\], the manifest says \[-1, 112, 112, 3\]/);
     assert.equal(run.predictions.length + run.deadLetters.length, 0, 'nothing was read');
 
     // The same through the command: exit 2 (a config error), the message on stderr.
-    const topologyFile = path.join(setup.root, `mismatch-${protocol.name}.yaml`);
+    const topologyFile = path.join(setup.root, `mismatch-${server.name}-${protocol.name}.yaml`);
     await writeFile(
       topologyFile,
       `version: 1
-name: mismatch-${protocol.name}
+name: mismatch-${server.name}-${protocol.name}
 nodes:
   images: { kind: files-source, path: ${JSON.stringify(setup.images)} }
   decode: { kind: decode-image, from: [images], size: [112, 112] }
   infer: { kind: infer, from: [decode], model: { path: ${JSON.stringify(modelDir)} }, backend: ${backend(protocol.endpoint)} }
-  out: { kind: files-sink, from: [infer], dir: ${JSON.stringify(path.join(setup.root, `mismatch-out-${protocol.name}`))} }
+  out: { kind: files-sink, from: [infer], dir: ${JSON.stringify(path.join(setup.root, `mismatch-out-${server.name}-${protocol.name}`))} }
 `,
     );
     const err: string[] = [];
@@ -246,8 +247,8 @@ nodes:
     assert.match(err.join('\n'), /MODEL_METADATA_MISMATCH.*does not match the manifest/s);
   });
 
-  test(`${protocol.name}: a server that cannot be reached at start stops the run before any input is read`, async (t) => {
-    if (!(await requireKserve(t))) return;
+  test(`${server.name} ${protocol.name}: a server that cannot be reached at start stops the run before any input is read`, async (t) => {
+    if (!(await server.require(t))) return;
     const setup = await setUp();
     const endpoint = protocol.via(await closedPort());
     const started = Date.now();
@@ -262,8 +263,8 @@ nodes:
     assert.equal(run.predictions.length + run.deadLetters.length, 0, 'no input was read, so none is committed or lost');
   });
 
-  test(`${protocol.name}: a server lost during the run: batches are retried, then dead-lettered with INFERENCE_SERVER_UNAVAILABLE; none is lost`, async (t) => {
-    if (!(await requireKserve(t))) return;
+  test(`${server.name} ${protocol.name}: a server lost during the run: batches are retried, then dead-lettered with INFERENCE_SERVER_UNAVAILABLE; none is lost`, async (t) => {
+    if (!(await server.require(t))) return;
     const setup = await setUp();
     const proxy = await relay(hostPort(protocol.endpoint));
     const retries: unknown[] = [];

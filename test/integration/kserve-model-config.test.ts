@@ -4,6 +4,9 @@
  * - MLServer (the kserve service of `scripts/services/services.sh up`) does not offer it: both
  *   clients' `modelConfig` answers null, and the `kserve` backend starts on the metadata alone and
  *   classifies demo images.
+ * - A real NVIDIA Triton (the triton service: PyTriton's Python backend, dynamic batcher) offers it
+ *   over both protocols: the backend reads max_batch_size 64 and splits a batch of 100 into runs the
+ *   server accepts, with the onnx backend's outputs.
  * - Triton's own protobuf classes (`tritonclient`, installed with that service's MLServer) encode a
  *   `ModelConfigResponse` from the config.pbtxt `centaur models export-triton` writes; the gRPC
  *   client's .proto decodes it to what the export wrote (max_batch_size, datatypes, dims, dynamic
@@ -30,7 +33,8 @@ import { loadManifest } from '../../src/inference/manifest.js';
 import { createOnnxBackend } from '../../src/inference/onnx-backend.js';
 import { exportTritonRepository } from '../../src/inference/triton-repository.js';
 import { packBatch } from '../../src/tensors/pack-batch.js';
-import { KSERVE_GRPC, KSERVE_MODEL, KSERVE_URL, requireKserve } from '../helpers/kserve.js';
+import type { ImageTensor } from '../../src/core/envelope.js';
+import { KSERVE_GRPC, KSERVE_MODEL, KSERVE_URL, requireKserve, requireTriton, TRITON_GRPC, TRITON_URL } from '../helpers/kserve.js';
 import sharp from 'sharp';
 
 const run = promisify(execFile);
@@ -82,6 +86,62 @@ for (const connection of CONNECTIONS) {
       for (let i = 0; i < 4; i += 1) assert.ok(Math.abs((served.probabilities[i] as number) - (local.probabilities[i] as number)) <= 1e-4);
       const ready = lines.find((l) => l.msg === 'Inference server ready; its model matches the manifest.');
       assert.equal(ready?.modelConfig, 'not offered');
+    } finally {
+      await backend.close();
+      await onnx.close();
+    }
+  });
+}
+
+/** Two demo images (a horse, a human) resized to the model input, as uint8 images for packBatch. */
+async function demoImages(): Promise<ImageTensor[]> {
+  const { input } = (await loadManifest(path.resolve('models/demo'))).manifest;
+  return Promise.all(
+    (['horse', 'human'] as const).map(async (label, i) => {
+      const { data } = await sharp(await renderImage(label, 5_100_000 + i))
+        .removeAlpha()
+        .resize(input.width, input.height, { fit: input.fit, kernel: input.kernel })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: input.width, height: input.height, channels: 3, scale: input.scale };
+    }),
+  );
+}
+
+for (const connection of [{ protocol: 'http', url: TRITON_URL }, { protocol: 'grpc', address: TRITON_GRPC }] satisfies KserveConnection[]) {
+  test(`Triton ${connection.protocol}: the model configuration gives max_batch_size 64; a batch of 100 is split into runs Triton accepts, with the onnx backend's outputs`, async (t) => {
+    if (!(await requireTriton(t))) return;
+    const client = await createKserveClient(connection);
+    try {
+      const config = await client.modelConfig?.(KSERVE_MODEL);
+      assert.equal(config?.maxBatchSize, 64);
+      assert.equal(config?.backend, 'python');
+      assert.ok(config?.dynamicBatching !== undefined, 'the dynamic batcher is on');
+    } finally {
+      await client.close();
+    }
+    const model = await loadManifest(path.resolve('models/demo'));
+    const two = await demoImages();
+    const images = Array.from({ length: 100 }, (_, i) => two[i % 2]!);
+    const { input } = model.manifest;
+    const floats = new Float32Array(100 * input.width * input.height * 3);
+    const batch = { data: floats, shape: packBatch(images, floats, 'NHWC', 'float32'), layout: 'NHWC' as const, release: () => {} };
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
+    const endpoint = connection.protocol === 'http' ? connection.url : connection.address;
+    const backend = await createKserveBackend(model, { kind: 'kserve', protocol: connection.protocol, endpoint, model: KSERVE_MODEL }, { logger });
+    const onnx = await createOnnxBackend(model, { kind: 'onnx' });
+    try {
+      const ready = lines.find((l) => l.msg === 'Inference server ready; its model matches the manifest.');
+      assert.deepEqual(ready?.modelConfig, { platform: 'python', maxBatchSize: 64 });
+      // Triton refuses a request of more than 64 rows: all 100 answered means the client split them.
+      const served = await backend.run(batch);
+      const local = await onnx.run(batch);
+      assert.equal(served.probabilities.length, 200);
+      assert.equal(served.embedding?.length, 100 * 1280);
+      let gap = 0;
+      for (let i = 0; i < 200; i += 1) gap = Math.max(gap, Math.abs((served.probabilities[i] as number) - (local.probabilities[i] as number)));
+      assert.ok(gap <= 1e-4, `probabilities within 1e-4 (${gap})`);
     } finally {
       await backend.close();
       await onnx.close();
