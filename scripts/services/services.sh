@@ -157,9 +157,17 @@ install_mlflow() {
 # Triton's Python backend needs a Python 3.12 with its shared library (pyenv and python.org builds
 # have it; the 3.11 stub failed in multiprocessing).
 triton_python() {
-  local python="${CENTAUR_TRITON_PYTHON:-$(command -v python3.12 || true)}"
-  [[ -n "$python" ]] || die "python3.12 is not installed (Triton's Python backend needs it; set CENTAUR_TRITON_PYTHON)"
-  echo "$python"
+  local candidate
+  # The first that runs as 3.12: the setting, python3.12 on PATH (a pyenv shim may not be active),
+  # pyenv's own 3.12 builds, the system's.
+  for candidate in "${CENTAUR_TRITON_PYTHON:-}" "$(command -v python3.12 || true)" \
+    $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12 2>/dev/null | sort -r) /usr/local/bin/python3.12 /usr/bin/python3.12; do
+    if [[ -n "$candidate" ]] && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then
+      echo "$candidate"
+      return
+    fi
+  done
+  die "no Python 3.12 found (Triton's Python backend needs one built with its shared library; set CENTAUR_TRITON_PYTHON)"
 }
 
 install_triton() {

@@ -109,6 +109,8 @@ export async function publishImages(o: PublishOptions, logger: Logger): Promise<
       reads.delete(i);
       const size = messageBytes(message);
       if (size > limit) {
+        // What came before it goes out: the error then says exactly where a retry would resume.
+        await flush();
         throw new CentaurError(
           'CONFIG_INVALID',
           `${path.relative(o.dir, files[i]!)} makes a message of ${size} bytes, over the limit of ${limit} per request (the broker's message.max.bytes is 1,048,588 by default): store frames this large in the lake and send ImageUpload references that \`fetch-object\` reads, or raise the broker's limit and --max-request-bytes`,

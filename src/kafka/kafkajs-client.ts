@@ -57,8 +57,11 @@ export async function createKafkajsFactory(connection: ConnectionSettings, logge
   };
 }
 
-/** Conditions of a consumer group's normal life that kafkajs logs as errors: a rebalance, a rejoin after one. */
-const ROUTINE = /REBALANCE_IN_PROGRESS|rebalanc|re-joining|rejoin/i;
+/**
+ * Conditions of a consumer group's normal life that kafkajs logs as errors and retries: a
+ * rebalance, a rejoin after one, a group or transaction coordinator still loading or moving.
+ */
+const ROUTINE = /REBALANCE_IN_PROGRESS|rebalanc|re-joining|rejoin|COORDINATOR_LOAD_IN_PROGRESS|coordinator is loading|NOT_COORDINATOR|not the correct coordinator/i;
 
 /** The level a kafkajs log line gets here; why: a normal rebalance is not an error on an operator's terminal. */
 export function kafkajsLevel(entry: Pick<LogEntry, 'level' | 'log'>): 'error' | 'warn' | 'info' | 'debug' {
