@@ -1,8 +1,16 @@
-/** Fetches `/api/status`, relative to the page so the dashboard also works behind a path prefix. */
-import type { StatusSnapshot } from './lib/api-types.js';
+/** Fetches `/api/status` and `/api/history`, relative to the page so the dashboard also works behind a path prefix. */
+import type { HistoryPoint, StatusSnapshot } from './lib/api-types.js';
 
 export const STATUS_URL = 'api/status';
 export const EVENTS_URL = 'api/events';
+export const HISTORY_URL = 'api/history';
+
+/** Reads the recent history points (after a restart of the process behind the page). */
+export async function fetchHistory(timeoutMs = 5000): Promise<HistoryPoint[]> {
+  const response = await fetch(HISTORY_URL, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs), cache: 'no-store' });
+  if (!response.ok) throw new Error(`${HISTORY_URL}: HTTP ${response.status}`);
+  return ((await response.json()) as { points: HistoryPoint[] }).points;
+}
 
 /** Reads the status snapshot, rejecting on a network error, an HTTP error or a timeout. */
 export async function fetchStatus(timeoutMs = 5000): Promise<StatusSnapshot> {

@@ -5,13 +5,13 @@
  */
 import { AccuracyPanel } from './accuracy-panel.js';
 import { LabelsPanel } from './labels-panel.js';
-import { EVENTS_URL } from './api-client.js';
+import { EVENTS_URL, fetchHistory } from './api-client.js';
 import { byId } from './dom.js';
 import { DriftPanel } from './drift-panel.js';
 import { GraphView } from './graph-view.js';
 import { HeaderView } from './header-view.js';
 import { HeadlineView } from './headline-view.js';
-import { formatCount, formatPercent, formatRate, formatSeconds } from './lib/format.js';
+import { formatBytes, formatCount, formatPercent, formatRate, formatSeconds } from './lib/format.js';
 import { SampleHistory, sampleOf, WINDOW_SECONDS } from './lib/sample-history.js';
 import { LiveConnection } from './live-connection.js';
 import { ModelPanel } from './model-panel.js';
@@ -55,6 +55,7 @@ const CHARTS: readonly ChartSpec[] = [
     title: 'Kafka consumer lag',
     series: [{ key: 'lag', label: 'lag (messages)', color: '#4cc3d9' }],
     format: formatCount,
+    integer: true,
     emptyNote: 'Lag appears when the topology has a Kafka source.',
   },
   {
@@ -63,6 +64,30 @@ const CHARTS: readonly ChartSpec[] = [
     series: [{ key: 'deadLetters', label: 'dead letters', color: '#e8615a' }],
     format: formatRate,
     emptyNote: 'No dead-letter rate reported yet.',
+  },
+  {
+    id: 'cpu',
+    title: 'CPU (cores busy)',
+    series: [{ key: 'cpu', label: 'process', color: '#e8b44c' }],
+    format: (v) => v.toFixed(2),
+    emptyNote: 'CPU appears after the first second.',
+  },
+  {
+    id: 'memory',
+    title: 'Memory',
+    series: [
+      { key: 'rss', label: 'resident', color: '#5b9cf5' },
+      { key: 'heap', label: 'JS heap', color: '#a57cf0' },
+    ],
+    format: formatBytes,
+    emptyNote: 'Memory appears after the first second.',
+  },
+  {
+    id: 'event-loop',
+    title: 'Event-loop delay (p99)',
+    series: [{ key: 'loopDelay', label: 'p99', color: '#e8615a' }],
+    format: formatSeconds,
+    emptyNote: 'Event-loop delay appears after the first second.',
   },
 ];
 
@@ -84,7 +109,15 @@ function start(): void {
   const onStatus = (status: StatusSnapshot): void => {
     // A different process behind the same address (a restart): its history starts afresh.
     const identity = `${status.instance.pid}@${status.instance.hostname}/${status.startedAt}`;
-    if (instance !== undefined && identity !== instance) history.clear();
+    if (instance !== undefined && identity !== instance) {
+      history.clear();
+      void fetchHistory()
+        .then((points) => {
+          for (const point of points) history.add(sampleOf(point));
+          for (const chart of charts) chart.update(history);
+        })
+        .catch(() => undefined);
+    }
     instance = identity;
     header.updateStatus(status);
     graph.setTopology(status.nodes);
@@ -108,6 +141,11 @@ function start(): void {
 
   const live = new LiveConnection(EVENTS_URL, {
     summary: onSummary,
+    // The last minutes, sent when the stream opens: the charts are full after a reload.
+    history: (points) => {
+      for (const point of points) history.add(sampleOf(point));
+      for (const chart of charts) chart.update(history);
+    },
     state: (state, retryInMs) => {
       header.updateConnection(state, retryInMs);
       if (state === 'connected') poller.start();

@@ -2,13 +2,15 @@
  * The `/api/events` stream, kept alive: an EventSource that is reopened with backoff whenever it
  * errors or goes quiet (no summary for a few seconds), reporting each change of connection state.
  */
-import type { Summary } from './lib/api-types.js';
+import type { HistoryPoint, Summary } from './lib/api-types.js';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
 
 export interface LiveHandlers {
   /** Called with every parsed `summary` event. */
   readonly summary: (summary: Summary) => void;
+  /** Called with the recent points the server sends when the stream opens. */
+  readonly history?: (points: readonly HistoryPoint[]) => void;
   /** Called when the state changes; while disconnected, `retryInMs` is the wait before the next try (unset during a try). */
   readonly state: (state: ConnectionState, retryInMs?: number) => void;
 }
@@ -73,6 +75,15 @@ export class LiveConnection {
     this.lastEventAt = Date.now();
     source.addEventListener('open', () => {
       this.lastEventAt = Date.now();
+    });
+    source.addEventListener('history', (event: MessageEvent<string>) => {
+      let points: HistoryPoint[];
+      try {
+        points = (JSON.parse(event.data) as { points: HistoryPoint[] }).points;
+      } catch {
+        return;
+      }
+      if (Array.isArray(points)) this.handlers.history?.(points);
     });
     source.addEventListener('summary', (event: MessageEvent<string>) => {
       let summary: Summary;

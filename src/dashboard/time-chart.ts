@@ -22,11 +22,15 @@ export interface ChartSpec {
   readonly format: (value: number) => string;
   /** The y range's upper end when fixed (e.g. 1 for ratios); otherwise the data's maximum. */
   readonly yMax?: number;
+  /** Whole-number values (counts): ticks at whole numbers only, so a small range does not label 0, 1, 1. */
+  readonly integer?: boolean;
   /** Shown instead of the chart while no series has a value. */
   readonly emptyNote: string;
 }
 
 const HEIGHT = 160;
+/** Tick steps for whole-number series. */
+const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7, 1e8, 1e9];
 const AXIS_COLOR = '#9aa4b2';
 const GRID_COLOR = 'rgba(154, 164, 178, 0.15)';
 
@@ -57,7 +61,7 @@ export class TimeChart {
       },
       axes: [
         { ...axis, space: 72, values: (_self, splits) => splits.map((t) => formatClock(t)) },
-        { ...axis, size: 64, values: (_self, splits) => splits.map((v) => format(v)) },
+        { ...axis, size: 64, values: (_self, splits) => splits.map((v) => format(v)), ...(spec.integer === true ? { incrs: INTEGER_STEPS } : {}) },
       ],
       series: [
         { label: 'time', value: (_self, t) => formatClock(t) },
@@ -80,6 +84,9 @@ export class TimeChart {
     setText(this.note, history.size === 0 ? 'Waiting for data…' : this.spec.emptyNote);
     this.note.hidden = !empty;
     this.body.classList.toggle('empty', empty);
-    this.plot.setData(history.columns(keys));
+    const columns = history.columns(keys);
+    // How many points the chart draws, for tests and the curious.
+    this.body.dataset.points = String(columns[0].length);
+    this.plot.setData(columns);
   }
 }

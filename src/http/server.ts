@@ -82,6 +82,8 @@ function routes(app: FastifyInstance, runtime: Runtime, live: LiveStatus, stream
 
   app.get('/api/status', async () => live.status());
 
+  app.get('/api/history', async () => ({ points: live.history() }));
+
   app.get('/api/events', (request, reply) => {
     reply.hijack();
     const raw = reply.raw;
@@ -89,6 +91,8 @@ function routes(app: FastifyInstance, runtime: Runtime, live: LiveStatus, stream
     const send = (summary: unknown): void => {
       raw.write(`event: summary\ndata: ${JSON.stringify(summary)}\n\n`);
     };
+    // The recent points first, so a page opened mid-run draws the last minutes at once.
+    raw.write(`event: history\ndata: ${JSON.stringify({ points: live.history() })}\n\n`);
     send(live.summary());
     const unsubscribe = live.subscribe(send);
     const end = (): void => {

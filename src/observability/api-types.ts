@@ -80,6 +80,26 @@ export interface NodeSummary extends NodeRates {
   readonly totals: { readonly received: number; readonly sent: number; readonly failed: number };
 }
 
+/** The process's resource use over the last interval. */
+export interface ProcessFigures {
+  /** CPU time over wall time: 1.0 is one core busy. */
+  readonly cpuCores: number;
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  /** How late the event loop ran its timers (median and 99th percentile, seconds), or null before a measurement. */
+  readonly eventLoopDelaySeconds: { readonly p50: number; readonly p99: number } | null;
+}
+
+/** One point of the recent history (`history` event of `/api/events`, `/api/history`): what the charts draw. */
+export interface HistoryPoint {
+  readonly time: number;
+  readonly throughput: SummaryEvent['throughput'];
+  readonly latencySeconds: LatencyQuantiles | null;
+  readonly batchFill: number | null;
+  readonly lag: number | null;
+  readonly process: ProcessFigures;
+}
+
 /** One `summary` event of `/api/events`. */
 export interface SummaryEvent {
   readonly time: number;
@@ -100,6 +120,8 @@ export interface SummaryEvent {
   readonly drift: DriftSummary | null;
   /** The training set of each `training-set-sink`; null without one. */
   readonly labels: LabelsSummary | null;
+  /** CPU, memory and event-loop delay of the process. */
+  readonly process: ProcessFigures;
 }
 
 /** The last closed window of one drift node, as the live summary's `drift.nodes[]` carries it (docs/METRICS.md). */

@@ -4,13 +4,17 @@
  * (the shapes are documented in docs/METRICS.md).
  */
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { ELDHistogram } from 'node:perf_hooks';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { Accuracy, NodeRates, NodeSummary, StatusDocument, SummaryEvent } from './api-types.js';
+import type { Accuracy, HistoryPoint, NodeRates, NodeSummary, ProcessFigures, StatusDocument, SummaryEvent } from './api-types.js';
 import { redactSecrets } from './redact.js';
 
 /** How far back `latencySeconds` looks. */
 const LATENCY_WINDOW_MS = 10000;
+/** Points of history kept: ten minutes at one a second (the dashboard draws five). */
+export const HISTORY_POINTS = 600;
 
 export class LiveStatus {
   private timer: NodeJS.Timeout | undefined;
@@ -22,6 +26,11 @@ export class LiveStatus {
   private readonly listeners = new Set<(summary: SummaryEvent) => void>();
   private readonly startedAt = new Date();
   private readonly config: unknown;
+  /** The recent points, oldest first (a ring of HISTORY_POINTS). */
+  private readonly points: HistoryPoint[] = [];
+  private readonly loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private lastCpu = process.cpuUsage();
+  private lastCpuAt = performance.now();
 
   constructor(
     private readonly runtime: Runtime,
@@ -46,8 +55,11 @@ export class LiveStatus {
   start(): void {
     if (this.timer !== undefined) return;
     this.lastAt = performance.now();
+    this.loopDelay.enable();
     this.timer = setInterval(() => {
       this.latest = this.sample();
+      this.points.push(pointOf(this.latest));
+      if (this.points.length > HISTORY_POINTS) this.points.shift();
       for (const listener of this.listeners) listener(this.latest);
     }, this.intervalMs);
     this.timer.unref();
@@ -57,6 +69,28 @@ export class LiveStatus {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.loopDelay.disable();
+  }
+
+  /** The recent points, oldest first; why: a page opened (or reloaded) mid-run draws the last minutes at once. */
+  history(): HistoryPoint[] {
+    return [...this.points];
+  }
+
+  /** CPU since the last call, memory now, and the event loop's delay since the last call. */
+  private processFigures(): ProcessFigures {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    const wallMicros = (now - this.lastCpuAt) * 1000;
+    const usedMicros = cpu.user - this.lastCpu.user + (cpu.system - this.lastCpu.system);
+    this.lastCpu = cpu;
+    this.lastCpuAt = now;
+    const memory = process.memoryUsage();
+    const d = this.loopDelay;
+    // Percentiles are in nanoseconds; nothing measured yet reads as NaN or 0 counts.
+    const delay = d.count > 0 ? { p50: d.percentile(50) / 1e9, p99: d.percentile(99) / 1e9 } : null;
+    d.reset();
+    return { cpuCores: wallMicros > 0 ? usedMicros / wallMicros : 0, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, eventLoopDelaySeconds: delay };
   }
 
   /** Calls `listener` with every new summary; returns the unsubscribe function. */
@@ -177,8 +211,14 @@ export class LiveStatus {
       accuracy: accuracyOf(totals),
       drift: r.metrics.driftSummary(),
       labels: r.metrics.labelsSummary(),
+      process: this.processFigures(),
     };
   }
+}
+
+/** The charted part of a summary. */
+function pointOf(s: SummaryEvent): HistoryPoint {
+  return { time: s.time, throughput: s.throughput, latencySeconds: s.latencySeconds, batchFill: s.batchFill, lag: s.lag, process: s.process };
 }
 
 function accuracyOf(totals: { correct: number; labelled: number }): Accuracy | null {

@@ -56,13 +56,15 @@ test('format: percentages have one decimal', () => {
 });
 
 test('format: uptime shows its two largest units', () => {
-  assert.equal(formatUptime(0), '0 s');
-  assert.equal(formatUptime(12.5), '12 s');
-  assert.equal(formatUptime(60), '1 m');
-  assert.equal(formatUptime(125), '2 m 5 s');
-  assert.equal(formatUptime(3725), '1 h 2 m');
-  assert.equal(formatUptime(3600 + 5), '1 h');
-  assert.equal(formatUptime(2 * 86_400 + 3 * 3600 + 59), '2 d 3 h');
+  assert.equal(formatUptime(0), '0s');
+  assert.equal(formatUptime(12.5), '12s');
+  assert.equal(formatUptime(60), '1m');
+  assert.equal(formatUptime(125), '2m 5s');
+  // At most six characters of the two largest units, so the tile never truncates ("10 m 5…").
+  assert.equal(formatUptime(605), '10m 5s');
+  assert.equal(formatUptime(3725), '1h 2m');
+  assert.equal(formatUptime(3600 + 5), '1h');
+  assert.equal(formatUptime(2 * 86_400 + 3 * 3600 + 59), '2d 3h');
   assert.equal(formatUptime(-1), MISSING);
 });
 

@@ -22,12 +22,13 @@ function summary(time: number, overrides: Partial<Summary> = {}): Summary {
     accuracy: null,
     drift: null,
     labels: null,
+    process: { cpuCores: 0.85, rssBytes: 300_000_000, heapUsedBytes: 40_000_000, eventLoopDelaySeconds: { p50: 0.011, p99: 0.025 } },
     ...overrides,
   };
 }
 
 function sample(time: number, inputs: number | null = 1): Sample {
-  return { time, inputs, completed: null, deadLetters: null, p50: null, p95: null, p99: null, batchFill: null, lag: null };
+  return { time, inputs, completed: null, deadLetters: null, p50: null, p95: null, p99: null, batchFill: null, lag: null, cpu: null, rss: null, heap: null, loopDelay: null };
 }
 
 test('samples: a summary becomes a sample in seconds, with nulls kept as gaps', () => {
@@ -41,8 +42,13 @@ test('samples: a summary becomes a sample in seconds, with nulls kept as gaps', 
     p99: 0.41,
     batchFill: 0.93,
     lag: null,
+    cpu: 0.85,
+    rss: 300_000_000,
+    heap: 40_000_000,
+    loopDelay: 0.025,
   });
-  const idle = sampleOf(summary(1000, { latencySeconds: null, batchFill: null, lag: 17 }));
+  const idle = sampleOf(summary(1000, { latencySeconds: null, batchFill: null, lag: 17, process: { cpuCores: 0, rssBytes: 1, heapUsedBytes: 1, eventLoopDelaySeconds: null } }));
+  assert.equal(idle.loopDelay, null, 'no delay measured yet is a gap');
   assert.equal(idle.p95, null);
   assert.equal(sampleOf(summary(1000, { latencySeconds: null })).p50, null);
   assert.equal(idle.batchFill, null);

@@ -143,7 +143,7 @@ test('dashboard: a real browser shows the topology, live throughput, and the dis
     assert.ok(first !== undefined, 'the throughput never appeared');
     const second = await changed(() => headline(page, 'inputs'), first, 15_000);
     assert.ok(second !== undefined, `the throughput stayed at ${first}`);
-    assert.match(await headline(page, 'uptime'), /\d+ s/);
+    assert.match(await headline(page, 'uptime'), /^\d+[smhd]( \d+[smhd])?$/);
     assert.equal(await headline(page, 'ready'), 'Ready');
     assert.notEqual(await page.textContent('[data-panel="model"] td.version'), null, 'the model panel lists the version');
     await page.locator('[data-panel="accuracy"] .value', { hasText: '%' }).waitFor({ state: 'visible', timeout: 15_000 });
@@ -153,6 +153,19 @@ test('dashboard: a real browser shows the topology, live throughput, and the dis
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt + 15_000 - Date.now())));
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // A reload mid-run: the stream sends the recent history first, so the charts are full at once
+    // (before, they started empty); the process's CPU, memory and event-loop delay are charted.
+    const history = (await (await fetch(new URL('api/history', url as string))).json()) as { points: { process: { rssBytes: number } }[] };
+    assert.ok(history.points.length >= 10, `${history.points.length} history points`);
+    assert.ok(history.points.every((p) => p.process.rssBytes > 0));
+    await page.reload();
+    await page.waitForSelector('#connection[data-state="connected"]', { timeout: 15_000 });
+    for (const id of ['throughput', 'cpu', 'memory', 'event-loop']) {
+      const points = Number(await page.getAttribute(`[data-chart="${id}"] .chart-body`, 'data-points'));
+      assert.ok(points >= 10, `the ${id} chart draws ${points} points right after the reload`);
+      assert.equal(await page.locator(`[data-chart="${id}"] .chart-body.empty`).count(), 0, `the ${id} chart is drawn`);
+    }
 
     // Stopping the process: it drains and exits 0, and the page says it is disconnected.
     await feeder.stop();

@@ -6,6 +6,8 @@ export type {
   Accuracy,
   DriftNodeStatus,
   DriftSummary,
+  HistoryPoint,
+  ProcessFigures,
   LabelFigures,
   LabelsNodeStatus,
   LabelsSummary,

@@ -58,7 +58,7 @@ export function formatPercent(value: number | null | undefined): string {
   return `${(value * 100).toFixed(1)}%`;
 }
 
-/** An uptime in its two largest units (3725 → "1 h 2 m", 12.5 → "12 s"), for the headline. */
+/** An uptime in its two largest units, compact enough for a tile (3725 → "1h 2m", 605 → "10m 5s", 12.5 → "12s"), for the headline. */
 export function formatUptime(seconds: number | null | undefined): string {
   if (missing(seconds) || seconds < 0) return MISSING;
   const whole = Math.floor(seconds);
@@ -69,11 +69,11 @@ export function formatUptime(seconds: number | null | undefined): string {
     [whole % 60, 's'],
   ];
   const first = parts.findIndex(([n]) => n > 0);
-  if (first === -1) return '0 s';
+  if (first === -1) return '0s';
   return parts
     .slice(first, first + 2)
     .filter(([n], i) => i === 0 || n > 0)
-    .map(([n, unit]) => `${n} ${unit}`)
+    .map(([n, unit]) => `${n}${unit}`)
     .join(' ');
 }
 

@@ -3,7 +3,7 @@
  * buffer, turned into aligned columns (time, then one array per series) for the charts.
  */
 import { RingBuffer } from './ring-buffer.js';
-import type { Summary } from './api-types.js';
+import type { HistoryPoint } from './api-types.js';
 
 /** The charted values of one summary; `null` where the server had none. */
 export interface Sample {
@@ -17,6 +17,11 @@ export interface Sample {
   readonly p99: number | null;
   readonly batchFill: number | null;
   readonly lag: number | null;
+  /** The process: CPU (cores busy), resident and heap memory (bytes), event-loop delay p99 (seconds). */
+  readonly cpu: number | null;
+  readonly rss: number | null;
+  readonly heap: number | null;
+  readonly loopDelay: number | null;
 }
 
 /** The names of the charted values. */
@@ -45,8 +50,8 @@ function finiteOrNull(value: number | null | undefined): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-/** Extracts the charted values from a summary, turning missing or non-finite numbers into gaps. */
-export function sampleOf(summary: Summary): Sample {
+/** Extracts the charted values from a summary or a history point, turning missing or non-finite numbers into gaps. */
+export function sampleOf(summary: HistoryPoint): Sample {
   return {
     time: summary.time / 1000,
     inputs: finiteOrNull(summary.throughput?.inputs),
@@ -57,6 +62,10 @@ export function sampleOf(summary: Summary): Sample {
     p99: finiteOrNull(summary.latencySeconds?.p99),
     batchFill: finiteOrNull(summary.batchFill),
     lag: finiteOrNull(summary.lag),
+    cpu: finiteOrNull(summary.process?.cpuCores),
+    rss: finiteOrNull(summary.process?.rssBytes),
+    heap: finiteOrNull(summary.process?.heapUsedBytes),
+    loopDelay: finiteOrNull(summary.process?.eventLoopDelaySeconds?.p99),
   };
 }
 
