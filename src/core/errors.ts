@@ -104,6 +104,11 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'An output record does not fit the schema of its sink (a field missing or of the wrong type).',
   },
+  OUTPUT_TOO_LARGE: {
+    category: 'data',
+    retriable: false,
+    description: 'An output message is larger than the sink allows (`kafka-sink` `maxMessageBytes`, under the broker’s `message.max.bytes`): the broker would refuse it.',
+  },
   DRIFT_REPORT_INVALID: {
     category: 'data',
     retriable: false,

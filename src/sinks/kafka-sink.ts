@@ -36,6 +36,12 @@ const options = Type.Object(
       description: 'Message key: the input’s key (camera id), falling back to its id; or always the id; or none.',
     }),
     ...ProducerOptions,
+    maxMessageBytes: Type.Integer({
+      minimum: 1024,
+      default: 1_000_000,
+      description:
+        'Largest message (value, key and headers) the sink sends; a larger one is a dead letter (`OUTPUT_TOO_LARGE`, with its size and this limit) instead of a request the broker refuses. Keep it under the broker’s and the topic’s `message.max.bytes` (1,048,588 by default).',
+    }),
   },
   { additionalProperties: false },
 );
@@ -67,6 +73,13 @@ export const kafkaSink = defineSink({
   },
 });
 
+/** A message's bytes as they count against the broker's limit: value, key, header names and values. */
+function messageBytes(m: KafkaOutputMessage): number {
+  let bytes = m.value.length + (m.key?.length ?? 0);
+  for (const [name, value] of Object.entries(m.headers ?? {})) bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
+}
+
 class KafkaSink implements Sink {
   /** Writes in flight: encoding the next while the broker acknowledges the last. */
   readonly concurrency = 4;
@@ -87,8 +100,16 @@ class KafkaSink implements Sink {
     const messages: KafkaOutputMessage[] = [];
     for (const envelope of envelopes) {
       try {
-        const message = this.message(envelope);
-        messages.push(message instanceof Promise ? await message : message);
+        const built = this.message(envelope);
+        const message = built instanceof Promise ? await built : built;
+        const size = messageBytes(message);
+        if (size > this.options.maxMessageBytes) {
+          throw new CentaurError(
+            'OUTPUT_TOO_LARGE',
+            `a message of ${size} bytes for topic ${this.options.topic} is over the limit of ${this.options.maxMessageBytes} (maxMessageBytes; the broker's message.max.bytes is 1,048,588 by default): send large images as ImageUpload references to the lake, or raise both limits`,
+          );
+        }
+        messages.push(message);
       } catch (error) {
         const err = toCentaurError(error, 'OUTPUT_ENCODE_FAILED');
         if (err.category !== 'data') throw err;
