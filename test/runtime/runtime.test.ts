@@ -84,8 +84,19 @@ nodes:
   }, 5);
   const runtime = new Runtime(t, { logger });
   let peakSeen = 0;
+  // What the run holds, measured after a full collection every 25 writes (npm test runs node with
+  // --expose-gc): the peak between collections depends on when V8 chooses to collect, not on Centaur.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let writes = 0;
+  let peakRetained = 0;
   probe.onWrite = () => {
     peakSeen = Math.max(peakSeen, runtime.inFlight().count);
+    writes += 1;
+    if (gc !== undefined && writes % 25 === 0) {
+      gc();
+      const m = process.memoryUsage();
+      peakRetained = Math.max(peakRetained, m.heapUsed + m.arrayBuffers - heapBefore);
+    }
   };
   const summary = await runtime.run();
   clearInterval(sampler);
@@ -96,7 +107,8 @@ nodes:
   assert.ok(runtime.inFlight().peakBytes <= 4194304, `peak bytes ${runtime.inFlight().peakBytes}`);
   assert.ok(peakSeen <= limitCount);
   // 600 × 256 KiB = 150 MiB passed through; memory held must stay near the 4 MiB bound.
-  assert.ok(peakMemory < 64 * 2 ** 20, `memory grew by ${(peakMemory / 2 ** 20).toFixed(1)} MiB`);
+  if (gc !== undefined) assert.ok(peakRetained < 32 * 2 ** 20, `memory held grew by ${(peakRetained / 2 ** 20).toFixed(1)} MiB`);
+  else assert.ok(peakMemory < 100 * 2 ** 20, `memory grew by ${(peakMemory / 2 ** 20).toFixed(1)} MiB (run with --expose-gc for the exact check)`);
   assert.equal(summary.unfinished, 0);
 });
 
