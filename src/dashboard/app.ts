@@ -18,7 +18,7 @@ import { ModelPanel } from './model-panel.js';
 import { StatusPoller } from './status-poller.js';
 import { TimeChart } from './time-chart.js';
 import type { ChartSpec } from './time-chart.js';
-import type { StatusSnapshot, Summary } from './lib/api-types.js';
+import type { HistoryPoint, StatusSnapshot, Summary } from './lib/api-types.js';
 
 const CHARTS: readonly ChartSpec[] = [
   {
@@ -105,18 +105,17 @@ function start(): void {
   const drift = new DriftPanel(panels);
   let instance: string | undefined;
   let lastReady: boolean | undefined;
+  const addHistory = (points: readonly HistoryPoint[]): void => {
+    for (const point of points) history.add(sampleOf(point));
+    for (const chart of charts) chart.update(history);
+  };
 
   const onStatus = (status: StatusSnapshot): void => {
     // A different process behind the same address (a restart): its history starts afresh.
     const identity = `${status.instance.pid}@${status.instance.hostname}/${status.startedAt}`;
     if (instance !== undefined && identity !== instance) {
       history.clear();
-      void fetchHistory()
-        .then((points) => {
-          for (const point of points) history.add(sampleOf(point));
-          for (const chart of charts) chart.update(history);
-        })
-        .catch(() => undefined);
+      void fetchHistory().then(addHistory, () => undefined);
     }
     instance = identity;
     header.updateStatus(status);
@@ -142,10 +141,7 @@ function start(): void {
   const live = new LiveConnection(EVENTS_URL, {
     summary: onSummary,
     // The last minutes, sent when the stream opens: the charts are full after a reload.
-    history: (points) => {
-      for (const point of points) history.add(sampleOf(point));
-      for (const chart of charts) chart.update(history);
-    },
+    history: addHistory,
     state: (state, retryInMs) => {
       header.updateConnection(state, retryInMs);
       if (state === 'connected') poller.start();

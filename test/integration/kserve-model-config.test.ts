@@ -60,16 +60,7 @@ for (const connection of CONNECTIONS) {
 
     const model = await loadManifest(path.resolve('models/demo'));
     const { input } = model.manifest;
-    const images = await Promise.all(
-      (['horse', 'human'] as const).map(async (label, i) => {
-        const { data } = await sharp(await renderImage(label, 5_000_000 + i))
-          .removeAlpha()
-          .resize(input.width, input.height, { fit: input.fit, kernel: input.kernel })
-          .raw()
-          .toBuffer({ resolveWithObject: true });
-        return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: input.width, height: input.height, channels: 3, scale: input.scale };
-      }),
-    );
+    const images = await demoImages(5_000_000);
     const floats = new Float32Array(2 * input.width * input.height * 3);
     const shape = packBatch(images, floats, 'NHWC', 'float32');
     const batch = { data: floats, shape, layout: 'NHWC' as const, release: () => {} };
@@ -94,11 +85,11 @@ for (const connection of CONNECTIONS) {
 }
 
 /** Two demo images (a horse, a human) resized to the model input, as uint8 images for packBatch. */
-async function demoImages(): Promise<ImageTensor[]> {
+async function demoImages(seed = 5_100_000): Promise<ImageTensor[]> {
   const { input } = (await loadManifest(path.resolve('models/demo'))).manifest;
   return Promise.all(
     (['horse', 'human'] as const).map(async (label, i) => {
-      const { data } = await sharp(await renderImage(label, 5_100_000 + i))
+      const { data } = await sharp(await renderImage(label, seed + i))
         .removeAlpha()
         .resize(input.width, input.height, { fit: input.fit, kernel: input.kernel })
         .raw()
