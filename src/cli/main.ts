@@ -416,7 +416,7 @@ async function runCommand(file: string, opts: RunOptions, io: CliIo): Promise<nu
   if (listen !== null) {
     const { startHttpServer } = await import('../http/server.js');
     try {
-      server = await startHttpServer(runtime, listen, logger);
+      server = await startHttpServer(runtime, { ...listen, ...(topology.http.token === undefined ? {} : { token: topology.http.token }) }, logger);
     } catch (error) {
       io.err(`centaur: ${error instanceof CentaurError ? `${error.code}: ` : ''}${(error as Error).message}`);
       return EXIT.invalid;

@@ -1,9 +1,13 @@
 /** Fetches `/api/status` and `/api/history`, relative to the page so the dashboard also works behind a path prefix. */
 import type { HistoryPoint, StatusSnapshot } from './lib/api-types.js';
 
-export const STATUS_URL = 'api/status';
-export const EVENTS_URL = 'api/events';
-export const HISTORY_URL = 'api/history';
+/** The page's own `?token=`, passed on to the API calls when the server asks for one. */
+const TOKEN = new URLSearchParams(globalThis.location?.search ?? '').get('token');
+const withToken = (url: string): string => (TOKEN === null ? url : `${url}?token=${encodeURIComponent(TOKEN)}`);
+
+export const STATUS_URL = withToken('api/status');
+export const EVENTS_URL = withToken('api/events');
+export const HISTORY_URL = withToken('api/history');
 
 /** Reads the recent history points (after a restart of the process behind the page). */
 export async function fetchHistory(timeoutMs = 5000): Promise<HistoryPoint[]> {

@@ -3,6 +3,7 @@
  * `/readyz`, the status API, live server-sent events and the dashboard page. Every endpoint is
  * read-only; docs/METRICS.md documents them.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -18,6 +19,8 @@ import type { Runtime } from '../runtime/runtime.js';
 export interface HttpServerOptions {
   readonly host: string;
   readonly port: number;
+  /** Bearer token for everything but the probes and `/metrics`. */
+  readonly token?: string;
   /** Folder of the built dashboard (default: `dist/dashboard` in the package). */
   readonly dashboardDir?: string;
 }
@@ -30,14 +33,42 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** Largest request body accepted (every endpoint is read-only). */
+const REQUEST_BODY_LIMIT = 8 * 1024;
+
+/** Whether two strings are equal, in time independent of where they differ. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * Answers 401 to a request for the API (`/api/…`: the run's data) unless it carries the token
+ * (header or `token` query parameter). The probes, `/metrics` and the dashboard's static files
+ * (which hold no data) stay open.
+ */
+function requireToken(app: FastifyInstance, token: string): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const url = new URL(request.url, 'http://localhost');
+    if (!url.pathname.startsWith('/api/')) return;
+    const header = request.headers.authorization;
+    const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length) : (url.searchParams.get('token') ?? '');
+    if (given !== '' && sameSecret(given, token)) return;
+    await reply.code(401).header('www-authenticate', 'Bearer').type('text/plain').send('A bearer token is needed (Authorization: Bearer <token>, or ?token= for the dashboard).\n');
+  });
+}
+
 /** The default dashboard folder, built by `npm run build`. */
 export const DEFAULT_DASHBOARD_DIR = path.join(PACKAGE_ROOT, 'dist', 'dashboard');
 
 /** Starts serving `runtime` on `options.host:options.port`; rejects with CONFIG_INVALID if the address is taken. */
 export async function startHttpServer(runtime: Runtime, options: HttpServerOptions, logger: Logger): Promise<HttpServer> {
   const live = new LiveStatus(runtime);
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+  // Every endpoint is a GET: a request body beyond a few kilobytes is refused (413) unread.
+  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: REQUEST_BODY_LIMIT });
   const streams = new Set<() => void>();
+  if (options.token !== undefined) requireToken(app, options.token);
   routes(app, runtime, live, streams);
   const dashboardDir = options.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
   if (existsSync(path.join(dashboardDir, 'index.html'))) {

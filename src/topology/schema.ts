@@ -26,6 +26,13 @@ export const HttpSchema = Type.Object(
     enabled: Type.Boolean({ default: true, description: 'Serve HTTP (metrics, health, status API, dashboard) while the topology runs.' }),
     host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Listen address; `0.0.0.0` for every interface (e.g. in a container).' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'Listen port; 0 picks a free one (logged at start).' }),
+    token: Type.Optional(
+      Type.String({
+        minLength: 16,
+        description:
+          'Bearer token the API (`/api/status`, `/api/events`, `/api/history`) needs: `Authorization: Bearer <token>`, or open the dashboard as `/?token=<token>` (it passes it on). `/healthz`, `/readyz`, `/metrics` and the dashboard\'s static files stay open. Give it as `${CENTAUR_HTTP_TOKEN}`, never in the file.',
+      }),
+    ),
   },
   { additionalProperties: false, default: {}, description: 'The HTTP server: /metrics, /healthz, /readyz, /api/status, /api/events and the dashboard at /. The `--http` and `--no-http` flags override it.' },
 );

@@ -161,3 +161,45 @@ test('a taken address is a configuration error naming the address', async () => 
     await first.close();
   }
 });
+
+test('with a token, the API answers 401 without it (and says nothing of the run), the probes and /metrics stay open; malformed and oversized requests are refused', async () => {
+  useProbe('http-token');
+  const token = 'tok-7f3a9c1e5b2d4f60a8c3';
+  const t = topology(`nodes:
+  src: { kind: counting-source, probe: http-token, count: 50, emitDelayMs: 5 }
+  out: { kind: probe-sink, from: [src], probe: http-token }
+  dlq: { kind: probe-sink, probe: http-token }
+`);
+  const runtime = new Runtime(t, { logger });
+  const server = await startHttpServer(runtime, { host: '127.0.0.1', port: 0, token }, logger);
+  const run = runtime.run();
+  try {
+    while (runtime.state !== 'running') await sleep(5);
+    for (const open of ['/healthz', '/readyz', '/metrics']) assert.ok([200, 503].includes((await fetch(`${server.url}${open}`)).status), open);
+    for (const path of ['/api/status', '/api/history', '/api/events']) {
+      const refused = await fetch(`${server.url}${path}`);
+      assert.equal(refused.status, 401, path);
+      assert.equal(refused.headers.get('www-authenticate'), 'Bearer');
+      const body = await refused.text();
+      assert.doesNotMatch(body, /counting-source|"topology"|src/, 'nothing of the run');
+      assert.equal((await fetch(`${server.url}${path}`, { headers: { authorization: 'Bearer wrong-token-of-some-length' } })).status, 401);
+      assert.equal((await fetch(`${server.url}${path}`, { headers: { authorization: `Basic ${token}` } })).status, 401, 'only a bearer token');
+    }
+    const status = await fetch(`${server.url}/api/status`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(status.status, 200);
+    assert.doesNotMatch(await status.text(), new RegExp(token), 'the token is not echoed');
+    assert.equal((await fetch(`${server.url}/api/history?token=${token}`)).status, 200, 'the dashboard passes it as ?token=');
+    const summary = await firstSummary(`${server.url}/api/events?token=${token}`);
+    assert.equal(typeof summary.time, 'number');
+    // Read-only: other methods are not routes; a body beyond the limit is refused unread.
+    assert.equal((await fetch(`${server.url}/api/status`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status, 404);
+    const big = await fetch(`${server.url}/metrics`, { method: 'POST', body: 'x'.repeat(64 * 1024), headers: { 'content-type': 'application/json' } });
+    assert.ok([404, 413].includes(big.status), `oversized POST: ${big.status}`);
+    const garbage = await fetch(`${server.url}/api/status?token=%E0%A4%A`, {});
+    assert.equal(garbage.status, 401, 'a malformed token is just a wrong one');
+    assert.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'alive' }, 'still serving');
+  } finally {
+    await run;
+    await server.close();
+  }
+});
