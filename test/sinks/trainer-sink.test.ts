@@ -103,7 +103,9 @@ test('too few labels: the request waits and trains once they come; with no label
     assert.deepEqual(await writing, []);
     const [run] = await runsIn(dir);
     assert.equal(run?.status, 'promoted', run?.reason);
-    assert.equal(run?.trainingSetRows, 312);
+    // It trains once a poll sees enough labels: the 300 new rows land bucket by bucket, so a poll
+    // may come between two buckets and train on part of them — never on the first 12 alone.
+    assert.ok((run?.trainingSetRows ?? 0) > 12 && (run?.trainingSetRows ?? 0) <= 312, `${run?.trainingSetRows} rows`);
     assert.equal((await registry.aliases('horse-or-human')).production, '2');
   } finally {
     await sink.close();
