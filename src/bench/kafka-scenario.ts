@@ -18,6 +18,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { glob } from 'tinyglobby';
 import type { Logger } from '../core/logger.js';
+import type { KafkaClientName } from '../kafka/client.js';
 import { PACKAGE_ROOT } from '../core/package-info.js';
 import { Runtime } from '../runtime/runtime.js';
 import { parseTopology } from '../topology/load.js';
@@ -42,7 +43,7 @@ export interface KafkaBenchOptions {
   readonly brokers: string;
   readonly registry?: string;
   readonly format: FrameFormat;
-  readonly client: 'kafkajs' | 'node-rdkafka';
+  readonly client: KafkaClientName;
   readonly partitions: number;
   readonly decoder: 'sharp' | 'jpeg-turbo';
   readonly batch: number;
@@ -222,10 +223,23 @@ export async function runKafkaSweep(o: KafkaBenchOptions, axes: Partial<Record<S
   }
 }
 
-/** The Centaur topology under test, reading `input` in a fresh group and writing JSON predictions to `output`. */
-function topologyYaml(input: string, output: string, group: string, work: string, o: KafkaBenchOptions): string {
+/** What a drain runs: the camera pipeline (JSON predictions out), or a relay of the frames (`record: input`: the client's own cost). */
+export type DrainMode = 'pipeline' | 'relay';
+
+/** The Centaur topology under test, reading `input` in a fresh group and writing JSON predictions (or the frames, relayed) to `output`. */
+function topologyYaml(input: string, output: string, group: string, work: string, o: KafkaBenchOptions, mode: DrainMode): string {
   const connection = `brokers: [${JSON.stringify(o.brokers)}], client: ${o.client}`;
   const value = o.format === 'avro' ? `value: { format: avro }, schemaRegistry: { url: ${JSON.stringify(o.registry)} }` : 'value: { format: bytes }';
+  if (mode === 'relay') {
+    return `version: 1
+name: centaur-bench-relay
+limits: { maxInFlight: 2048 }
+nodes:
+  in: { kind: kafka-source, ${connection}, topics: [${input}], groupId: ${group}, ${value} }
+  out: { kind: kafka-sink, from: [in], ${connection}, topic: ${output}, record: input }
+  dlq: { kind: dead-letter, dir: ${JSON.stringify(work)} }
+`;
+  }
   return `version: 1
 name: centaur-bench-kafka
 limits: { maxInFlight: 512 }
@@ -240,8 +254,8 @@ nodes:
 }
 
 /** Starts the topology on `input`; `stop` ends it and resolves with its peak RSS. */
-function startCentaur(input: string, output: string, tag: string, kafka: BenchKafka, work: string, o: KafkaBenchOptions): { failed: () => string | undefined; stop: () => Promise<number> } {
-  const runtime = new Runtime(parseTopology(topologyYaml(input, output, kafka.name(`group-${tag}`), work, o), 'bench-kafka.yaml'), { logger: o.logger });
+function startCentaur(input: string, output: string, tag: string, kafka: BenchKafka, work: string, o: KafkaBenchOptions, mode: DrainMode = 'pipeline'): { failed: () => string | undefined; stop: () => Promise<number> } {
+  const runtime = new Runtime(parseTopology(topologyYaml(input, output, kafka.name(`group-${tag}`), work, o, mode), 'bench-kafka.yaml'), { logger: o.logger });
   let failure: string | undefined;
   const done = runtime.run().then(
     (summary) => summary.peakRssBytes,
@@ -260,9 +274,9 @@ function startCentaur(input: string, output: string, tag: string, kafka: BenchKa
 }
 
 /** Centaur drains the filled input topic; images/s by the output's append times. */
-async function centaurDrain(kafka: BenchKafka, input: string, n: number, tag: string, work: string, o: KafkaBenchOptions): Promise<{ rate: number; peakRssBytes: number }> {
-  const output = await kafka.createTopic('predictions', o.partitions, true);
-  const centaur = startCentaur(input, output, tag, kafka, work, o);
+export async function centaurDrain(kafka: BenchKafka, input: string, n: number, tag: string, work: string, o: KafkaBenchOptions, mode: DrainMode = 'pipeline'): Promise<{ rate: number; peakRssBytes: number }> {
+  const output = await kafka.createTopic(mode === 'relay' ? 'relayed' : 'predictions', o.partitions, true);
+  const centaur = startCentaur(input, output, tag, kafka, work, o, mode);
   const drained = await kafka.waitForCount(output, n, drainTimeoutMs(n), centaur.failed).then(
     () => undefined,
     (error: Error) => error,
@@ -273,7 +287,7 @@ async function centaurDrain(kafka: BenchKafka, input: string, n: number, tag: st
 }
 
 /** The plain Python consumer (or its copy loop) drains the input; images/s by the output's append times. */
-async function pythonDrain(kafka: BenchKafka, input: string, n: number, mode: 'infer' | 'copy', tag: string, o: KafkaBenchOptions): Promise<number> {
+export async function pythonDrain(kafka: BenchKafka, input: string, n: number, mode: 'infer' | 'copy', tag: string, o: KafkaBenchOptions): Promise<number> {
   const output = await kafka.createTopic(mode === 'infer' ? 'python-predictions' : 'copies', o.partitions, true);
   const args = [CONSUMER_SCRIPT, '--brokers', o.brokers, '--input', input, '--output', output, '--group', kafka.name(`python-${mode}-${tag}`), '--count', String(n)];
   args.push('--mode', mode, '--format', o.format, '--schema', FRAME_SCHEMA, '--model', o.modelDir, '--batch', String(o.batch), '--threads', String(o.inferThreads));

@@ -17,9 +17,13 @@ import { filesChart, filesMarkdown, filesText } from '../bench/files-report.js';
 import { htmlReport } from '../bench/html-report.js';
 import type { ChartRow } from '../bench/html-report.js';
 import { runFilesBench, runFilesSweep } from '../bench/files-scenario.js';
+import { clientsChart, clientsMarkdown, clientsText } from '../bench/clients-report.js';
+import { runClientsBench } from '../bench/clients-scenario.js';
 import { kafkaChart, kafkaMarkdown, kafkaText } from '../bench/kafka-report.js';
 import { runKafkaBench, runKafkaSweep } from '../bench/kafka-scenario.js';
 import type { KafkaBenchOptions } from '../bench/kafka-scenario.js';
+import { KAFKA_CLIENTS } from '../kafka/client.js';
+import type { KafkaClientName } from '../kafka/client.js';
 import { parseSweep, sweepChart, sweepMarkdown, sweepText } from '../bench/sweep.js';
 import { PACKAGE_ROOT } from '../core/package-info.js';
 import { createLogger } from '../core/logger.js';
@@ -44,6 +48,7 @@ export interface BenchFlags {
   readonly registry?: string;
   readonly format: string;
   readonly client: string;
+  readonly clients: string;
   readonly partitions: string;
   readonly rate?: string;
   readonly knee?: boolean;
@@ -74,8 +79,8 @@ const SETUP_PYTHON = '.cache/bench/venv/bin/python';
 /** Runs a scenario (or compares two results); exit 0 measured, 1 a run failed, 2 bad options. */
 export async function benchCommand(scenario: string, results: readonly string[], flags: BenchFlags, io: BenchIo): Promise<number> {
   if (scenario === 'compare') return compare(results, io);
-  if (scenario !== 'decode' && scenario !== 'files' && scenario !== 'kafka' && scenario !== 'drift') {
-    io.err(`centaur bench: unknown scenario \`${scenario}\`; scenarios: decode, files, kafka, drift, compare`);
+  if (scenario !== 'decode' && scenario !== 'files' && scenario !== 'kafka' && scenario !== 'clients' && scenario !== 'drift') {
+    io.err(`centaur bench: unknown scenario \`${scenario}\`; scenarios: decode, files, kafka, clients, drift, compare`);
     return 2;
   }
   if (scenario === 'drift') return driftBench(results, flags, io);
@@ -91,8 +96,14 @@ export async function benchCommand(scenario: string, results: readonly string[],
     io.err('centaur bench: --format must be avro or bytes');
     return 2;
   }
-  if (flags.client !== 'kafkajs' && flags.client !== 'node-rdkafka') {
-    io.err('centaur bench: --client must be kafkajs or node-rdkafka');
+  if (!(KAFKA_CLIENTS as readonly string[]).includes(flags.client)) {
+    io.err(`centaur bench: --client must be one of ${KAFKA_CLIENTS.join(', ')}`);
+    return 2;
+  }
+  const clients = flags.clients.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const unknown = clients.find((c) => !(KAFKA_CLIENTS as readonly string[]).includes(c));
+  if (clients.length === 0 || unknown !== undefined) {
+    io.err(`centaur bench: --clients lists client libraries, of ${KAFKA_CLIENTS.join(', ')}${unknown === undefined ? '' : ` (not ${unknown})`}`);
     return 2;
   }
   const images = Number(flags.images);
@@ -137,7 +148,7 @@ export async function benchCommand(scenario: string, results: readonly string[],
     io.err(`centaur bench: ${(error as Error).message}`);
     return 2;
   }
-  if (axes !== undefined && scenario === 'decode') {
+  if (axes !== undefined && (scenario === 'decode' || scenario === 'clients')) {
     io.err('centaur bench: --sweep varies a pipeline: use it with files or kafka');
     return 2;
   }
@@ -159,7 +170,7 @@ export async function benchCommand(scenario: string, results: readonly string[],
   const decoder: 'sharp' | 'jpeg-turbo' = flags.decoder;
   const pipeline = { decoder, batch, inferThreads, decodeConcurrency, maxDelayMs, modelDir };
   const format: 'avro' | 'bytes' = flags.format;
-  const client: 'kafkajs' | 'node-rdkafka' = flags.client;
+  const client = flags.client as KafkaClientName;
   const kafkaOptions = (): KafkaBenchOptions => ({
     ...common,
     ...pipeline,
@@ -182,6 +193,10 @@ export async function benchCommand(scenario: string, results: readonly string[],
     } else if (scenario === 'decode') {
       const result = await runDecodeBench({ ...common, size });
       report = { json: result, text: decodeText(result), markdown: decodeMarkdown(result), chart: decodeChart(result) };
+    } else if (scenario === 'clients') {
+      const { client: _one, ...options } = kafkaOptions();
+      const result = await runClientsBench({ ...options, clients: [...new Set(clients)] as KafkaClientName[] });
+      report = { json: result, text: clientsText(result), markdown: clientsMarkdown(result), chart: clientsChart(result) };
     } else if (scenario === 'files') {
       const result = await runFilesBench({ ...common, ...pipeline });
       report = { json: result, text: filesText(result), markdown: filesMarkdown(result), chart: filesChart(result) };

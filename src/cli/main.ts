@@ -1,4 +1,6 @@
 /** The `centaur` command line: run, validate, schema, components, generate-images, publish-images, create-topics, models, drift. */
+import { KAFKA_CLIENTS } from '../kafka/client.js';
+import type { KafkaClientName } from '../kafka/client.js';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, CentaurError, formatIssue } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
@@ -98,9 +100,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .addOption(new Option('--format <format>', 'value format').choices(['avro', 'bytes']).default('avro'))
     .option('--registry <url>', 'schema registry URL (for --format avro)', process.env.CENTAUR_SCHEMA_REGISTRY_URL)
     .option('--cameras <n>', 'camera ids to spread the frames over (the message keys)', '8')
-    .addOption(new Option('--client <library>', 'Kafka client library').choices(['kafkajs', 'node-rdkafka']).default('kafkajs'))
+    .addOption(new Option('--client <library>', 'Kafka client library').choices([...KAFKA_CLIENTS]).default('confluent'))
     .option('--max-request-bytes <n>', 'most bytes of frames in one produce request (under the broker\'s message.max.bytes)', '900000')
-    .action(async (dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: 'kafkajs' | 'node-rdkafka'; maxRequestBytes: string }) => {
+    .action(async (dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: KafkaClientName; maxRequestBytes: string }) => {
       code = await publishCommand(dir, opts, io);
     });
 
@@ -221,9 +223,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   program
     .command('bench')
     .description(
-      'Benchmark a scenario against its outside references, in the same run: decode (per-core decode against Pillow draft mode), files (the demo pipeline on a folder against the ceiling of the best decode and inference alone), kafka (Kafka → Kafka against the ceiling, a plain Python consumer and a raw copy loop; paced latency and the knee), drift (false alarms on stationary streams and windows until a shift is detected, calibrated thresholds against Evidently\'s fixed ones), compare A.json B.json (two results side by side).',
+      'Benchmark a scenario against its outside references, in the same run: decode (per-core decode against Pillow draft mode), files (the demo pipeline on a folder against the ceiling of the best decode and inference alone), kafka (Kafka → Kafka against the ceiling, a plain Python consumer and a raw copy loop; paced latency and the knee), clients (the Kafka client libraries side by side: the camera pipeline and a relay of the frames, against the Python copy loop; the best one recommended), drift (false alarms on stationary streams and windows until a shift is detected, calibrated thresholds against Evidently\'s fixed ones), compare A.json B.json (two results side by side).',
     )
-    .argument('<scenario>', 'decode, files, kafka, drift or compare')
+    .argument('<scenario>', 'decode, files, kafka, clients, drift or compare')
     .argument('[results...]', 'compare: the two JSON results (--json) to compare')
     .option('--images <n>', 'generated 640×480 JPEGs to measure', '300')
     .option('--runs <n>', 'runs per path (medians and spread are reported)', '5')
@@ -233,17 +235,18 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--markdown <file>', 'write the result as a Markdown table')
     .option('--html <file>', 'write the result as an HTML page with a bar chart (median and range of the runs)')
     .option('--cache <dir>', 'where generated images are kept between runs', '.cache/bench')
-    .option('--decoder <decoder>', 'files, kafka: decode-image decoder (sharp or jpeg-turbo)', 'sharp')
-    .option('--batch <n>', 'files, kafka: micro-batch size, also the batch of inference alone and of the Python consumer', '16')
-    .option('--max-delay <ms>', 'files, kafka: micro-batch maxDelayMs', '50')
-    .option('--infer-threads <n>', 'files, kafka: onnxruntime intra-op threads', '2')
-    .option('--decode-concurrency <n>', 'files, kafka: images decode-image decodes at once', '16')
-    .option('--model <dir>', 'files, kafka: model folder (default: the demo model)')
-    .option('--brokers <list>', 'kafka: bootstrap brokers (default $CENTAUR_KAFKA_BROKERS, else 127.0.0.1:9092)')
-    .option('--registry <url>', 'kafka: schema registry for Avro frames (default $CENTAUR_SCHEMA_REGISTRY_URL, else http://127.0.0.1:8081/apis/ccompat/v7)')
-    .option('--format <format>', 'kafka: frames as avro (CameraFrame) or bytes (raw JPEG, headers)', 'avro')
-    .option('--client <client>', 'kafka: Centaur\'s client library (kafkajs or node-rdkafka)', 'kafkajs')
-    .option('--partitions <n>', 'kafka: partitions of the frames and predictions topics', '4')
+    .option('--decoder <decoder>', 'files, kafka, clients: decode-image decoder (sharp or jpeg-turbo)', 'sharp')
+    .option('--batch <n>', 'files, kafka, clients: micro-batch size, also the batch of inference alone and of the Python consumer', '16')
+    .option('--max-delay <ms>', 'files, kafka, clients: micro-batch maxDelayMs', '50')
+    .option('--infer-threads <n>', 'files, kafka, clients: onnxruntime intra-op threads', '2')
+    .option('--decode-concurrency <n>', 'files, kafka, clients: images decode-image decodes at once', '16')
+    .option('--model <dir>', 'files, kafka, clients: model folder (default: the demo model)')
+    .option('--brokers <list>', 'kafka, clients: bootstrap brokers (default $CENTAUR_KAFKA_BROKERS, else 127.0.0.1:9092)')
+    .option('--registry <url>', 'kafka, clients: schema registry for Avro frames (default $CENTAUR_SCHEMA_REGISTRY_URL, else http://127.0.0.1:8081/apis/ccompat/v7)')
+    .option('--format <format>', 'kafka, clients: frames as avro (CameraFrame) or bytes (raw JPEG, headers)', 'avro')
+    .option('--client <client>', `kafka: Centaur's client library (${KAFKA_CLIENTS.join(', ')})`, 'confluent')
+    .option('--clients <list>', `clients: the client libraries to compare, comma-separated`, KAFKA_CLIENTS.join(','))
+    .option('--partitions <n>', 'kafka, clients: partitions of the frames and predictions topics', '4')
     .option('--rate <fps>', 'kafka: also one paced run at this many frames/s, with latency from capture to append')
     .option('--knee', 'kafka: find the highest paced rate whose p95 latency stays under --bound')
     .option('--bound <ms>', 'kafka: the p95 latency bound of the knee search', '500')
@@ -472,7 +475,7 @@ async function modelsCommand(root: string | undefined, io: CliIo, action: (regis
   }
 }
 
-async function publishCommand(dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: 'kafkajs' | 'node-rdkafka'; maxRequestBytes: string }, io: CliIo): Promise<number> {
+async function publishCommand(dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: KafkaClientName; maxRequestBytes: string }, io: CliIo): Promise<number> {
   const cameras = Number(opts.cameras);
   if (!Number.isInteger(cameras) || cameras < 1) {
     io.err(`centaur publish-images: --cameras must be a positive integer, got ${JSON.stringify(opts.cameras)}`);

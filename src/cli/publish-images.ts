@@ -12,7 +12,7 @@ import path from 'node:path';
 import { glob } from 'tinyglobby';
 import { CentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { KafkaOutputMessage } from '../kafka/client.js';
+import type { KafkaClientName, KafkaOutputMessage } from '../kafka/client.js';
 import { connectionSettings } from '../kafka/connection.js';
 import { createClientFactory } from '../kafka/client-factory.js';
 import { AvroRegistryCodec, readAvroSchema } from '../kafka/schema-registry.js';
@@ -24,7 +24,7 @@ export interface PublishOptions {
   readonly format: 'avro' | 'bytes';
   readonly registry?: string;
   readonly cameras: number;
-  readonly client: 'kafkajs' | 'node-rdkafka';
+  readonly client: KafkaClientName;
   /** Most bytes of messages in one produce request (default {@link DEFAULT_MAX_REQUEST_BYTES}). */
   readonly maxRequestBytes?: number;
 }

@@ -171,6 +171,8 @@ export interface Envelope {
   labelling?: LabellingMark;
   /** Milliseconds spent per stage, keyed by node id. */
   readonly timings: Record<string, number>;
+  /** W3C trace context (`traceparent`, `tracestate`) of the sink write under way, for the output's headers; set by the runtime when tracing is on. */
+  traceContext?: Readonly<Record<string, string>>;
   readonly delivery: Delivery;
 }
 

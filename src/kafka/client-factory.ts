@@ -10,5 +10,5 @@ export async function createClientFactory(settings: ConnectionSettings, logger: 
     return createKafkajsFactory(settings, logger);
   }
   const { createRdkafkaFactory } = await import('./rdkafka-client.js');
-  return createRdkafkaFactory(settings, logger);
+  return createRdkafkaFactory(settings, logger, settings.client);
 }

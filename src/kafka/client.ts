@@ -1,6 +1,6 @@
 /**
  * The Kafka client adapter: the few operations Centaur's Kafka components need, so that the
- * client library (kafkajs, node-rdkafka) is chosen per topology without touching the components.
+ * client library (kafkajs, node-rdkafka, confluent) is chosen per topology without touching the components.
  *
  * Consumer lifecycle: `start(handlers)` joins the group and resolves once consuming has begun;
  * fetched messages reach `handlers.onMessages` in offset order per partition; `pause`/`resume`
@@ -92,17 +92,21 @@ export interface ConsumerSettings {
   readonly readCommitted: boolean;
 }
 
-/** Producer settings common to every client library. */
-/** Batch compression codecs; kafkajs here offers `none` and `gzip`, node-rdkafka all of them. */
+/** The client libraries a topology can choose: `confluent` (@confluentinc/kafka-javascript), `node-rdkafka` (both librdkafka) or `kafkajs` (pure JavaScript). */
+export const KAFKA_CLIENTS = ['confluent', 'node-rdkafka', 'kafkajs'] as const;
+export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
+
+/** Batch compression codecs; kafkajs here offers `none` and `gzip`, the librdkafka clients all of them. */
 export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
 /** Why a producer of `client` cannot compress with `compression` (kafkajs has `none` and `gzip` only), or undefined; pure, for validation. */
-export function compressionProblem(client: 'kafkajs' | 'node-rdkafka', compression: Compression): { readonly message: string; readonly suggestion: string } | undefined {
+export function compressionProblem(client: KafkaClientName, compression: Compression): { readonly message: string; readonly suggestion: string } | undefined {
   if (client !== 'kafkajs' || compression === 'none' || compression === 'gzip') return undefined;
-  return { message: `compression \`${compression}\` needs \`client: node-rdkafka\``, suggestion: 'with kafkajs use `none` or `gzip`' };
+  return { message: `compression \`${compression}\` needs \`client: confluent\` or \`client: node-rdkafka\``, suggestion: 'with kafkajs use `none` or `gzip`' };
 }
 
+/** Producer settings common to every client library. */
 export interface ProducerSettings {
   readonly compression: Compression;
   readonly idempotent: boolean;

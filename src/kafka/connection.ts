@@ -5,6 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
+import { KAFKA_CLIENTS } from './client.js';
 
 /** The connection options every Kafka component has (spread into its own options schema). */
 export const ConnectionOptions = {
@@ -12,9 +13,10 @@ export const ConnectionOptions = {
     minItems: 1,
     description: 'Bootstrap brokers as `host:port`, e.g. `["${KAFKA_BROKERS}"]`; a comma-separated entry is split.',
   }),
-  client: Type.Union([Type.Literal('kafkajs'), Type.Literal('node-rdkafka')], {
-    default: 'kafkajs',
-    description: 'Client library: `kafkajs` (pure JavaScript) or `node-rdkafka` (librdkafka, when installed).',
+  client: Type.Union(KAFKA_CLIENTS.map((c) => Type.Literal(c)), {
+    default: 'confluent',
+    description:
+      'Client library: `confluent` (@confluentinc/kafka-javascript, Confluent’s supported client on librdkafka 2.x, every codec; `npm ci` builds it from source), `node-rdkafka` (librdkafka, community-kept) or `kafkajs` (pure JavaScript, unmaintained; reads uncompressed and gzip topics only). `centaur bench clients` compares them.',
   }),
   clientId: Type.Optional(Type.String({ minLength: 1, description: 'Client id sent to the brokers (default `centaur-<topology>-<node>`).' })),
   ssl: Type.Boolean({ default: false, description: 'Connect with TLS.' }),

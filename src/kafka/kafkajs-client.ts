@@ -35,7 +35,7 @@ export async function createKafkajsFactory(connection: ConnectionSettings, logge
   const codecOf = (compression: Compression): number => {
     if (compression === 'none') return codec.None;
     if (compression === 'gzip') return codec.GZIP;
-    throw new CentaurError('CONFIG_INVALID', `compression \`${compression}\` needs \`client: node-rdkafka\`; with kafkajs use \`none\` or \`gzip\``);
+    throw new CentaurError('CONFIG_INVALID', `compression \`${compression}\` needs \`client: confluent\` or \`client: node-rdkafka\`; with kafkajs use \`none\` or \`gzip\``);
   };
   return {
     library: 'kafkajs',

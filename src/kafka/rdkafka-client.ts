@@ -1,7 +1,9 @@
 /**
- * The node-rdkafka implementation of the Kafka client adapter (librdkafka). node-rdkafka is an
- * optional dependency: it builds against the system's librdkafka, so it is loaded only when a
- * topology asks for `client: node-rdkafka`, with a clear error if it is not installed.
+ * The librdkafka implementation of the Kafka client adapter, over either library that exposes
+ * node-rdkafka's API: `@confluentinc/kafka-javascript` (`client: confluent`, Confluent's supported
+ * client with librdkafka 2.x built in) or `node-rdkafka` (built against the system's librdkafka).
+ * Both are optional dependencies built from source at install, so each is loaded only when a
+ * topology asks for it, with a clear error if it is not installed.
  */
 import { createRequire } from 'node:module';
 import type * as Rdkafka from './rdkafka-api.js';
@@ -25,15 +27,25 @@ import type { ConnectionSettings } from './connection.js';
 const CONSUME_BATCH = 500;
 const TIMEOUT_MS = 30000;
 
-/** Creates node-rdkafka clients for one cluster. */
-export function createRdkafkaFactory(connection: ConnectionSettings, logger: Logger): KafkaClientFactory {
+/** The package each librdkafka client is, and how to install it when it is missing. */
+const LIBRARIES = {
+  confluent: {
+    package: '@confluentinc/kafka-javascript',
+    install: 'install libssl-dev zlib1g-dev libsasl2-dev liblz4-dev libzstd-dev and a C++ toolchain, then `bash scripts/native/build-confluent-kafka.sh`',
+  },
+  'node-rdkafka': { package: 'node-rdkafka', install: 'install librdkafka-dev, then `BUILD_LIBRDKAFKA=0 npm install node-rdkafka`' },
+} as const;
+
+/** Creates clients of `library` (a librdkafka binding) for one cluster. */
+export function createRdkafkaFactory(connection: ConnectionSettings, logger: Logger, library: keyof typeof LIBRARIES = 'node-rdkafka'): KafkaClientFactory {
   let kafka: Rdkafka.RdkafkaModule;
+  const { package: name, install } = LIBRARIES[library];
   try {
-    kafka = createRequire(import.meta.url)('node-rdkafka') as Rdkafka.RdkafkaModule;
+    kafka = createRequire(import.meta.url)(name) as Rdkafka.RdkafkaModule;
   } catch (error) {
     throw new CentaurError(
       'CONFIG_INVALID',
-      `client \`node-rdkafka\` is not installed (${(error as Error).message.split('\n')[0] ?? ''}); install librdkafka-dev, then \`BUILD_LIBRDKAFKA=0 npm install node-rdkafka\`, or use \`client: kafkajs\``,
+      `client \`${library}\` is not installed (${name}: ${(error as Error).message.split('\n')[0] ?? ''}); ${install}, or use \`client: kafkajs\``,
       { cause: error },
     );
   }
@@ -48,8 +60,9 @@ export function createRdkafkaFactory(connection: ConnectionSettings, logger: Log
       : { 'sasl.mechanisms': connection.sasl.mechanism.toUpperCase(), 'sasl.username': connection.sasl.username, 'sasl.password': connection.sasl.password }),
   };
   const consumers = new Map<string, Rdkafka.KafkaConsumer>();
+  const log = logger.child({ client: library });
   return {
-    library: 'node-rdkafka',
+    library,
     missingTopics: async (topics) => {
       const probe = new kafka.Producer({ ...base });
       await new Promise<void>((resolve, reject) => probe.connect({ timeout: TIMEOUT_MS }, callback(resolve, reject)));
@@ -66,9 +79,9 @@ export function createRdkafkaFactory(connection: ConnectionSettings, logger: Log
         await new Promise<void>((resolve) => probe.disconnect(() => resolve()));
       }
     },
-    consumer: (settings) => new RdkafkaConsumer(kafka, base, settings, logger, consumers),
-    producer: (settings) => new RdkafkaProducer(kafka, base, settings, logger),
-    transactionalProducer: (settings) => new RdkafkaTransactionalProducer(kafka, base, settings, logger, consumers),
+    consumer: (settings) => new RdkafkaConsumer(kafka, base, settings, log, consumers),
+    producer: (settings) => new RdkafkaProducer(kafka, base, settings, log),
+    transactionalProducer: (settings) => new RdkafkaTransactionalProducer(kafka, base, settings, log, consumers),
   };
 }
 
@@ -119,13 +132,13 @@ class RdkafkaConsumer implements KafkaConsumerClient {
             this.consumer.unassign();
             this.handlers?.onAssignment(new Map());
           } else {
-            logger.warn({ client: 'node-rdkafka', error: err.message }, 'Rebalance failed.');
+            logger.warn({ error: err.message }, 'Rebalance failed.');
           }
         },
       },
       { 'auto.offset.reset': settings.startFrom.kind === 'latest' ? 'latest' : 'earliest' },
     );
-    this.consumer.on('event.error', (error) => logger.warn({ client: 'node-rdkafka', error: error.message }, 'Kafka client error.'));
+    this.consumer.on('event.error', (error) => logger.warn({ error: error.message }, 'Kafka client error.'));
     registry.set(settings.groupId, this.consumer);
   }
 
@@ -178,7 +191,7 @@ class RdkafkaConsumer implements KafkaConsumerClient {
       const batch = await new Promise<Rdkafka.Message[]>((resolve, reject) =>
         this.consumer.consume(CONSUME_BATCH, (err, messages) => (err ? reject(new Error(err.message)) : resolve(messages))),
       ).catch((error: unknown) => {
-        this.logger.warn({ client: 'node-rdkafka', error: (error as Error).message }, 'Consume failed; retrying.');
+        this.logger.warn({ error: (error as Error).message }, 'Consume failed; retrying.');
         return [] as Rdkafka.Message[];
       });
       if (batch.length > 0 && !this.closed) {
@@ -204,10 +217,17 @@ class RdkafkaConsumer implements KafkaConsumerClient {
   }
 
   async highWatermarks(topics: readonly string[]): Promise<{ topic: string; partition: number; high: number }[]> {
+    // Every partition of the topics, from the broker's metadata: the group's assignment may not have arrived yet.
     const wanted = new Set(topics);
-    const assigned = this.consumer.assignments().filter((a) => wanted.has(a.topic));
+    const metadata = await new Promise<Rdkafka.Metadata>((resolve, reject) => {
+      this.consumer.getMetadata({ timeout: TIMEOUT_MS }, (err, data) => {
+        if (err) reject(new Error(err.message));
+        else resolve(data);
+      });
+    });
+    const partitions = metadata.topics.filter((t) => wanted.has(t.name)).flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.id })));
     return Promise.all(
-      assigned.map(
+      partitions.map(
         (a) =>
           new Promise<{ topic: string; partition: number; high: number }>((resolve, reject) => {
             this.consumer.queryWatermarkOffsets(a.topic, a.partition, TIMEOUT_MS, (err, offsets) => {
@@ -258,7 +278,7 @@ class RdkafkaProducer implements KafkaProducerClient {
       // Keys go to partitions as Java clients and kafkajs place them (murmur2).
       { 'request.required.acks': -1, partitioner: 'murmur2_random' },
     );
-    this.producer.on('event.error', (error) => logger.warn({ client: 'node-rdkafka', error: error.message }, 'Kafka client error.'));
+    this.producer.on('event.error', (error) => logger.warn({ error: error.message }, 'Kafka client error.'));
   }
 
   async connect(): Promise<void> {

@@ -9,7 +9,7 @@ import type { ResourceNeed, SharedResources } from '../core/component.js';
 import type { Logger } from '../core/logger.js';
 import type { OptionProblem } from '../core/component.js';
 import { COMPRESSIONS, compressionProblem } from './client.js';
-import type { Compression, KafkaOutputMessage } from './client.js';
+import type { Compression, KafkaClientName, KafkaOutputMessage } from './client.js';
 import { connectionSettings } from './connection.js';
 import { createClientFactory } from './client-factory.js';
 import type { ConnectionOptionValues } from './connection.js';
@@ -34,7 +34,7 @@ export const ProducerOptions = {
  * transaction's, with `exactlyOnce`) a codec its client has.
  */
 export function producerProblems(
-  o: { readonly client: 'kafkajs' | 'node-rdkafka'; readonly compression: Compression; readonly exactlyOnce: boolean; readonly schemaRegistry?: unknown },
+  o: { readonly client: KafkaClientName; readonly compression: Compression; readonly exactlyOnce: boolean; readonly schemaRegistry?: unknown },
   avro: boolean,
 ): OptionProblem[] {
   const problems: OptionProblem[] = [];

@@ -28,6 +28,8 @@ export class DeadLetterRoute {
     private readonly logger: Logger,
     /** Called when the sink failed for good: the run must stop. */
     private readonly onFatal: (error: CentaurError) => void,
+    /** Told of every letter as it is queued (tracing). */
+    private readonly onLetter?: (letter: DeadLetter) => void,
   ) {}
 
   /** Starts writing; letters sent before this are not written. */
@@ -37,6 +39,7 @@ export class DeadLetterRoute {
 
   /** Queues a failed input. */
   send(letter: DeadLetter): void {
+    this.onLetter?.(letter);
     this.letters.next(letter);
   }
 

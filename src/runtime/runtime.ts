@@ -16,6 +16,8 @@ import type { Logger } from '../core/logger.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { RunState } from '../observability/api-types.js';
 import { CentaurMetrics } from '../observability/metrics.js';
+import { RunTracer } from '../observability/run-tracer.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { pathsToSinks } from '../topology/graph.js';
 import { allMetricFamilies } from '../topology/registry.js';
 import type { Topology } from '../topology/topology.js';
@@ -37,6 +39,8 @@ export interface RuntimeOptions {
   readonly scheduler?: SchedulerLike;
   /** Attempts for a retriable sink write before the inputs become dead letters. */
   readonly sinkWriteAttempts?: number;
+  /** Also export the run's spans here when the topology turns tracing on (tests, embedding). */
+  readonly spanExporter?: SpanExporter;
 }
 
 export type { NodeCounters, NodeHealth, RunState, RunTotals };
@@ -60,6 +64,8 @@ export class Runtime {
   readonly metrics: CentaurMetrics;
   /** Aborted when the run has ended: sink retries still waiting give up (their inputs stay uncommitted). */
   private readonly ended = new AbortController();
+  /** Spans of the run's inputs, when the topology turns tracing on. */
+  private tracer: RunTracer | undefined;
 
   constructor(
     readonly topology: Topology,
@@ -146,7 +152,11 @@ export class Runtime {
 
   /** Creates every component, wires the graph, starts the sources and resolves with the summary when the run ends. */
   async run(): Promise<RunSummary> {
-    const nodes = await Nodes.create(this.topology, this.options.logger, this.metrics);
+    this.tracer = await RunTracer.create(this.topology.tracing, this.topology.name, this.options.spanExporter);
+    const nodes = await Nodes.create(this.topology, this.options.logger, this.metrics).catch(async (error: unknown) => {
+      await this.tracer?.shutdown();
+      throw error;
+    });
     this.nodes = nodes;
     // A stop asked for while the nodes were being created: the sources start stopped and end at once.
     if (this.stopRequested) for (const s of nodes.sources()) await s.stop().catch((error: unknown) => this.fail(error));
@@ -160,6 +170,7 @@ export class Runtime {
     } finally {
       this.stats.stopSampling();
       this.commits.cancelTimer();
+      await this.tracer?.shutdown().catch((error: unknown) => this.options.logger.warn({ error: (error as Error).message }, 'Exporting the last spans failed.'));
     }
   }
 
@@ -181,6 +192,7 @@ export class Runtime {
       this.metrics,
       this.options.logger,
       (error) => this.fail(error),
+      this.tracer === undefined ? undefined : (letter) => this.tracer?.deadLettered(letter.envelope, letter.node, letter.error),
     );
     let sinkDone: Promise<unknown>[];
     try {
@@ -193,6 +205,7 @@ export class Runtime {
         logger: this.options.logger,
         sinkWriteAttempts: this.options.sinkWriteAttempts ?? 5,
         ended: this.ended.signal,
+        ...(this.tracer === undefined ? {} : { tracer: this.tracer }),
       });
     } catch (error) {
       await nodes.close();
@@ -293,11 +306,13 @@ export class Runtime {
     if (init.label !== undefined) envelope.label = init.label;
     if (init.original !== undefined) envelope.original = init.original;
     if (init.annotation !== undefined) envelope.annotation = init.annotation;
+    this.tracer?.admitted(envelope, { id: sourceId, kind: this.topology.nodes.get(sourceId)?.spec.kind ?? 'source' });
     return envelope;
   }
 
   /** An input is settled on every path: release it, count it, advance its partition's position. */
   private complete(state: DeliveryState): void {
+    this.tracer?.completed(state);
     this.gate.remove(state.bytes);
     const { endToEndSeconds, processingSeconds } = this.stats.finished(state, performance.now());
     this.metrics.inputCompleted(endToEndSeconds, processingSeconds);

@@ -15,6 +15,7 @@ import { toCentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { retry } from '../core/retry.js';
 import type { HistogramChild } from '../observability/fast-histogram.js';
+import type { RunTracer } from '../observability/run-tracer.js';
 import { microBatchBuffer } from '../rx/micro-batch-buffer.js';
 import type { DeadLetterRoute } from './dead-letters.js';
 import { DeliveryState } from './delivery-state.js';
@@ -36,6 +37,10 @@ export interface SinkWriterContext {
   readonly attempts: number;
   /** Aborted when the run has ended: writes still retrying give up and their inputs stay unfinished. */
   readonly ended: AbortSignal;
+  /** The sink's component kind (span names). */
+  readonly kind: string;
+  /** Spans per write, when tracing is on; their context goes on each envelope for the output's headers. */
+  readonly tracer?: RunTracer;
 }
 
 /** Writes `items` to the sink; resolves when the input has ended and every write has settled. */
@@ -84,6 +89,7 @@ async function writeOne(item: Item, w: SinkWriterContext): Promise<void> {
   if (isBatch(item)) item.tensor?.release();
   counters.received += envelopes.length;
   let rejections: readonly { envelope: Envelope; error: CentaurError }[] = [];
+  const traced = w.tracer?.sinkWrite(w.id, w.kind, envelopes);
   const started = performance.now();
   try {
     rejections =
@@ -101,10 +107,11 @@ async function writeOne(item: Item, w: SinkWriterContext): Promise<void> {
     health.state = 'running';
     delete health.reason;
   } catch (error) {
+    const err = toCentaurError(error, 'SINK_WRITE_FAILED');
+    traced?.(new Set(), err.message);
     // The run ended while this write was retrying: the inputs stay unfinished and are read again.
     if (w.ended.aborted) return;
     counters.failed += envelopes.length;
-    const err = toCentaurError(error, 'SINK_WRITE_FAILED');
     health.state = 'failing';
     health.reason = err.message;
     for (const envelope of envelopes) w.deadLetters.send({ envelope, node: w.id, error: err, time: Date.now() });
@@ -116,6 +123,7 @@ async function writeOne(item: Item, w: SinkWriterContext): Promise<void> {
     counters.failed += 1;
     w.deadLetters.send({ envelope: r.envelope, node: w.id, error: r.error, time: Date.now() });
   }
+  traced?.(refused);
   counters.sent += envelopes.length - refused.size;
   w.timer.observeMany((performance.now() - started) / 1000, envelopes.length - refused.size);
   for (const envelope of envelopes) {

@@ -11,6 +11,7 @@ import { envelopesOf, isBatch } from '../core/envelope.js';
 import { toCentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { CentaurMetrics } from '../observability/metrics.js';
+import type { RunTracer } from '../observability/run-tracer.js';
 import type { Topology } from '../topology/topology.js';
 import type { DeadLetterRoute } from './dead-letters.js';
 import { DeliveryState } from './delivery-state.js';
@@ -29,6 +30,8 @@ export interface WiringContext {
   readonly logger: Logger;
   readonly sinkWriteAttempts: number;
   readonly ended: AbortSignal;
+  /** Spans per stage, when tracing is on. */
+  readonly tracer?: RunTracer;
 }
 
 /**
@@ -72,6 +75,7 @@ export function wireGraph(t: Topology, nodes: Nodes, w: WiringContext): Promise<
         },
       };
       const timer = w.metrics.nodeTimer(id, instance.node.spec.kind);
+      const kind = instance.node.spec.kind;
       const sent = (item: Item): void => {
         const envelopes = envelopesOf(item);
         counters.sent += envelopes.length;
@@ -79,6 +83,7 @@ export function wireGraph(t: Topology, nodes: Nodes, w: WiringContext): Promise<
           const ms = envelope.timings[id];
           if (ms !== undefined) timer.observe(ms / 1000);
         }
+        w.tracer?.stage(id, kind, item);
       };
       let output: Observable<Item>;
       try {
@@ -101,6 +106,8 @@ export function wireGraph(t: Topology, nodes: Nodes, w: WiringContext): Promise<
           scheduler: w.scheduler,
           attempts: w.sinkWriteAttempts,
           ended: w.ended,
+          kind: instance.node.spec.kind,
+          ...(w.tracer === undefined ? {} : { tracer: w.tracer }),
         }),
       );
     }

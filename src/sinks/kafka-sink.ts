@@ -20,6 +20,7 @@ import type { OutputEncoder, OutputValue } from '../kafka/output-encoder.js';
 import { outputRecord, TRACE_HEADER } from '../kafka/output-records.js';
 import type { OutputRecordKind } from '../kafka/output-records.js';
 import { SchemaRegistryOptions } from '../kafka/schema-registry.js';
+import { TRACE_CONTEXT_HEADERS } from '../observability/trace-context.js';
 
 const options = Type.Object(
   {
@@ -140,7 +141,8 @@ class KafkaSink implements Sink {
     const value = envelope.original?.value ?? (envelope.payload.kind === 'bytes' ? envelope.payload.bytes : null);
     if (value === null) throw new CentaurError('OUTPUT_ENCODE_FAILED', 'the input has no bytes to relay');
     const key = this.options.key === 'none' ? null : this.options.key === 'id' ? envelope.id : (envelope.original?.key ?? envelope.key ?? null);
-    return { key, value, headers: envelope.original?.headers ?? envelope.metadata };
+    const headers = envelope.original?.headers ?? envelope.metadata;
+    return { key, value, headers: envelope.traceContext === undefined ? headers : { ...withoutTraceContext(headers), ...envelope.traceContext } };
   }
 
   /** The prediction or embedding record, encoded, with trace and model headers. */
@@ -154,7 +156,26 @@ class KafkaSink implements Sink {
       headers['model-name'] = envelope.model.name;
       headers['model-version'] = envelope.model.version;
     }
-    return { key, value, headers };
+    // W3C trace context: the sink span's when tracing is on, else the input's passed through.
+    const context = envelope.traceContext ?? pick(envelope.original?.headers ?? envelope.metadata, TRACE_CONTEXT_HEADERS);
+    return { key, value, headers: { ...headers, ...context } };
   }
 
+}
+
+/** The headers without W3C trace context (replaced by the sink span's). */
+function withoutTraceContext(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out = { ...headers };
+  for (const name of TRACE_CONTEXT_HEADERS) delete out[name];
+  return out;
+}
+
+/** The named headers that are present. */
+function pick(headers: Readonly<Record<string, string>>, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const v = headers[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
 }

@@ -13,7 +13,7 @@ import type { ConfigIssue } from '../core/errors.js';
 import type { ComponentSpec } from '../core/component.js';
 import { allComponents } from './registry.js';
 import { TopologyShapeSchema } from './schema.js';
-import type { HttpSettings, Limits } from './schema.js';
+import type { HttpSettings, Limits, TracingSettings } from './schema.js';
 import { findCycles, invert, pathAvoiding, pathCount, pathsToSinks, topologicalOrder } from './graph.js';
 import { locate } from './locate.js';
 import { explainSyntaxError, substituteEnv } from './env-substitution.js';
@@ -261,6 +261,7 @@ function analyzeTopology(text: string, file: string, options: LoadOptions): Anal
         baseDir,
         limits: data.limits as Limits,
         http: data.http as HttpSettings,
+        tracing: data.tracing as TracingSettings,
         nodes,
         order: topologicalOrder(graph),
         deadLetter,

@@ -39,6 +39,37 @@ export const HttpSchema = Type.Object(
 
 export type HttpSettings = Static<typeof HttpSchema>;
 
+/** OpenTelemetry tracing of the inputs: spans per input and stage, W3C trace context on outputs, OTLP export. */
+export const TracingSchema = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: false,
+      description:
+        'Record spans: one per input (continuing the trace of its `traceparent` header), one per stage it passes, one per micro-batch inference linked to its inputs, one per sink write; outputs carry the sink span as `traceparent`. Off: no spans, and an input’s `traceparent`/`tracestate` pass through to its outputs unchanged.',
+    }),
+    serviceName: Type.Optional(Type.String({ minLength: 1, description: 'The `service.name` of the spans (default `centaur-<topology name>`).' })),
+    sampleRatio: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 1,
+      description: 'Share of new traces recorded; an input that carries a trace follows its producer’s sampling decision.',
+    }),
+    otlp: Type.Optional(
+      Type.Object(
+        {
+          endpoint: Type.String({ minLength: 1, description: 'OTLP/HTTP traces endpoint, e.g. `http://127.0.0.1:4318/v1/traces` (an OpenTelemetry Collector, Jaeger, Tempo).' }),
+          headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Request headers, e.g. an API key as `${OTLP_TOKEN}`.' })),
+          timeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'Time for one export request.' }),
+        },
+        { additionalProperties: false, description: 'Where spans are exported (JSON over HTTP, in batches). Without it spans are recorded but not exported.' },
+      ),
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'OpenTelemetry tracing; off by default.' },
+);
+
+export type TracingSettings = Static<typeof TracingSchema>;
+
 const NodeId = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', description: 'A node id.' });
 
 const FromSchema = Type.Union([NodeId, Type.Array(NodeId, { minItems: 1 })], {
@@ -63,6 +94,7 @@ export const TopologyShapeSchema = Type.Object(
     deadLetter: Type.Optional(Type.String({ description: 'Id of the sink node (without `from`) that receives failed inputs. Default: the only `dead-letter` node, else `out/<name>/dead-letters.jsonl`.' })),
     limits: Type.Optional(LimitsSchema),
     http: Type.Optional(HttpSchema),
+    tracing: Type.Optional(TracingSchema),
     nodes: Type.Record(NodeId, NodeShapeSchema, { description: 'The nodes of the graph, by id.' }),
   },
   { additionalProperties: false },

@@ -1,7 +1,7 @@
 /** The validated, typed form of a topology file that the runtime builds a graph from. */
 import type { ComponentSpec } from '../core/component.js';
 import type { ConfigIssue } from '../core/errors.js';
-import type { HttpSettings, Limits } from './schema.js';
+import type { HttpSettings, Limits, TracingSettings } from './schema.js';
 
 /** One node after validation: its spec, upstreams and options with defaults filled in. */
 export interface TopologyNode {
@@ -24,6 +24,7 @@ export interface Topology {
   readonly limits: Limits;
   /** Where the instance serves metrics, health and the dashboard. */
   readonly http: HttpSettings;
+  readonly tracing: TracingSettings;
   readonly nodes: ReadonlyMap<string, TopologyNode>;
   /** Node ids with every node after its upstreams. */
   readonly order: readonly string[];

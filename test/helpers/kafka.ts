@@ -16,7 +16,7 @@ export const BROKERS = process.env.CENTAUR_KAFKA_BROKERS ?? '127.0.0.1:9092';
 export const REGISTRY_URL = process.env.CENTAUR_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 
 /** The client libraries every Kafka integration test runs with. */
-export const CLIENTS = ['kafkajs', 'node-rdkafka'] as const;
+export const CLIENTS = ['kafkajs', 'node-rdkafka', 'confluent'] as const;
 
 export const kafka = new Kafka({ clientId: 'centaur-tests', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING });
 export const registry = new SchemaRegistry({ host: REGISTRY_URL });

@@ -1,5 +1,5 @@
 /**
- * kafka-source options against the real broker, with both client libraries: backpressure keeps
+ * kafka-source options against the real broker, with every client library: backpressure keeps
  * in-flight inputs within the runtime's limit; `startFrom` latest and timestamp; a topic pattern;
  * `record: input` relays values, keys and headers byte for byte.
  */
@@ -144,23 +144,44 @@ async function rdkafkaKeys(topic: string, count: number): Promise<string[]> {
   return keys;
 }
 
-test('compression: node-rdkafka writes zstd; validation refuses codecs kafkajs lacks, before anything starts', async (t) => {
+/** Writes `count` JSON messages keyed `k-<i>` compressed with `codec` through a raw node-rdkafka producer (not Centaur's components). */
+async function rdkafkaProduce(topic: string, count: number, codec: 'zstd' | 'lz4'): Promise<void> {
+  const kafka = createRequire(import.meta.url)('node-rdkafka') as typeof Rdkafka;
+  const producer = new kafka.Producer({ 'metadata.broker.list': BROKERS, 'compression.codec': codec, dr_cb: true });
+  await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10000 }, (err) => (err ? reject(new Error(err.message)) : resolve())));
+  let delivered = 0;
+  const all = new Promise<void>((resolve) => producer.on('delivery-report', () => (delivered += 1) === count && resolve()));
+  producer.setPollInterval(20);
+  for (let i = 1; i <= count; i += 1) producer.produce(topic, null, Buffer.from(JSON.stringify({ id: `m-${i}`, uri: `file:///m/${i}.jpg` })), `k-${i}`);
+  producer.flush(10000, () => undefined);
+  await all;
+  await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+}
+
+test('compression: the librdkafka clients read and write zstd and lz4; validation refuses codecs kafkajs lacks, before anything starts', async (t) => {
   if (!(await requireServices(t))) return;
-  const input = unique('zstd-in');
-  const output = unique('zstd-out');
-  await createTopics([input, output], 1);
-  await produce(input, [json(1), json(2)]);
-  const yaml = (client: string, compression: string): string => `version: 1
-name: ${unique('zstd')}
+  const yaml = (client: string, input: string, output: string, compression: string): string => `version: 1
+name: ${unique('codec')}
 nodes:
-  in: { kind: kafka-source, brokers: [${BROKERS}], client: ${client}, topics: [${input}], groupId: ${unique('zstd')}, value: { format: json } }
+  in: { kind: kafka-source, brokers: [${BROKERS}], client: ${client}, topics: [${input}], groupId: ${unique('codec')}, value: { format: json } }
   out: { kind: kafka-sink, from: [in], brokers: [${BROKERS}], client: ${client}, topic: ${output}, record: input, compression: ${compression} }
 `;
-  const runtime = new Runtime(parseTopology(yaml('node-rdkafka', 'zstd'), 'zstd.yaml'), { logger: pino({ level: 'silent' }) });
-  const done = runtime.run();
-  const keys = await rdkafkaKeys(output, 2);
-  runtime.stop();
-  await done;
-  assert.deepEqual(keys.sort(), ['k-1', 'k-2']);
-  assert.throws(() => parseTopology(yaml('kafkajs', 'lz4'), 'lz4.yaml'), /lz4\.yaml:\d+:\d+: node `out`: compression `lz4` needs `client: node-rdkafka`; with kafkajs use `none` or `gzip`/);
+  for (const client of CLIENTS.filter((c) => c !== 'kafkajs')) {
+    for (const codec of ['zstd', 'lz4'] as const) {
+      const input = unique(`${codec}-in`);
+      const output = unique(`${codec}-out`);
+      await createTopics([input, output], 1);
+      await rdkafkaProduce(input, 3, codec);
+      const runtime = new Runtime(parseTopology(yaml(client, input, output, codec), `${codec}.yaml`), { logger: pino({ level: process.env.T_LOG ?? 'silent' }) });
+      const done = runtime.run();
+      const keys = await rdkafkaKeys(output, 3);
+      runtime.stop();
+      await done;
+      assert.deepEqual(keys.sort(), ['k-1', 'k-2', 'k-3'], `${client} relaying ${codec}`);
+    }
+  }
+  assert.throws(
+    () => parseTopology(yaml('kafkajs', 'a', 'b', 'lz4'), 'lz4.yaml'),
+    /lz4\.yaml:\d+:\d+: node `out`: compression `lz4` needs `client: confluent` or `client: node-rdkafka`; with kafkajs use `none` or `gzip`/,
+  );
 });

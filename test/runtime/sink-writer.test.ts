@@ -31,7 +31,7 @@ function harness(sink: Sink, ended = new AbortController().signal) {
   const health: NodeHealth = { state: 'running' };
   const letters: DeadLetter[] = [];
   const timer = { observe: () => undefined, observeMany: () => undefined };
-  const ctx = { id: 'out', sink, counters, health, timer, deadLetters: { send: (l: DeadLetter) => void letters.push(l) }, logger: createLogger('silent'), scheduler: asyncScheduler, attempts: 3, ended };
+  const ctx = { id: 'out', sink, counters, health, timer, deadLetters: { send: (l: DeadLetter) => void letters.push(l) }, logger: createLogger('silent'), scheduler: asyncScheduler, attempts: 3, ended, kind: 'files' };
   return { counters, health, letters, ctx };
 }
 

@@ -1,0 +1,60 @@
+/**
+ * One client's drains of the clients scenario, in a process of its own: the two librdkafka clients
+ * share the library's file name (librdkafka.so.1), so in one process the first one loaded would
+ * serve both. Started by clients-scenario.ts with `fork`; gets its task over IPC, answers with the
+ * rates and exits.
+ */
+import { createRequire } from 'node:module';
+import type { KafkaClientName } from '../kafka/client.js';
+import { BenchKafka } from './bench-kafka.js';
+import { createLogger } from '../core/logger.js';
+import { centaurDrain } from './kafka-scenario.js';
+import type { KafkaBenchOptions } from './kafka-scenario.js';
+
+/** What the parent asks of the child. */
+export interface ClientDrainTask {
+  readonly options: Omit<KafkaBenchOptions, 'logger' | 'onProgress'>;
+  readonly input: string;
+  readonly count: number;
+  readonly tag: string;
+  readonly work: string;
+}
+
+/** What the child answers: images/s of the pipeline, frames/s of the relay, its peak RSS, the librdkafka it ran on. */
+export type ClientDrainAnswer = { readonly pipeline: number; readonly relay: number; readonly peakRssBytes: number; readonly librdkafka: string | null } | { readonly error: string };
+
+/** The package each librdkafka client loads (for its librdkafka version). */
+const PACKAGES: Partial<Record<KafkaClientName, string>> = { confluent: '@confluentinc/kafka-javascript', 'node-rdkafka': 'node-rdkafka' };
+
+/** The librdkafka version of `client`, null for kafkajs; throws a message when it is not installed. */
+function librdkafkaOf(client: KafkaClientName): string | null {
+  const name = PACKAGES[client];
+  if (name === undefined) return null;
+  try {
+    return (createRequire(import.meta.url)(name) as { librdkafkaVersion: string }).librdkafkaVersion;
+  } catch (error) {
+    throw new Error(`client ${client} is not installed (${name}: ${(error as Error).message.split('\n')[0] ?? ''}); leave it out of --clients`);
+  }
+}
+
+
+/** Runs the task: the pipeline drain, then the relay drain, on the same input topic. */
+async function drain(task: ClientDrainTask): Promise<ClientDrainAnswer> {
+  const librdkafka = librdkafkaOf(task.options.client);
+  const o: KafkaBenchOptions = { ...task.options, logger: createLogger('warn') };
+  const kafka = await BenchKafka.connect(o.brokers, o.format, o.registry);
+  try {
+    const pipeline = await centaurDrain(kafka, task.input, task.count, `${task.tag}-p`, task.work, o, 'pipeline');
+    const relay = await centaurDrain(kafka, task.input, task.count, `${task.tag}-r`, task.work, o, 'relay');
+    return { pipeline: pipeline.rate, relay: relay.rate, peakRssBytes: Math.max(pipeline.peakRssBytes, relay.peakRssBytes), librdkafka };
+  } finally {
+    await kafka.close().catch(() => undefined);
+  }
+}
+
+process.once('message', (task: ClientDrainTask) => {
+  drain(task).then(
+    (answer) => process.send?.(answer, () => process.exit(0)),
+    (error: unknown) => process.send?.({ error: (error as Error).message }, () => process.exit(1)),
+  );
+});
