@@ -96,6 +96,16 @@ export const kafkaSource = defineSource({
     const pattern = o.topicPattern === undefined ? undefined : { regex: topicRegex(o.topicPattern), source: o.topicPattern };
     const connection = connectionSettings(o, ctx.topologyName, ctx.nodeId);
     const factory = await createClientFactory(connection, ctx.logger);
+    if (o.topics !== undefined) {
+      // Checked here for every client: librdkafka would wait for a missing topic without a word.
+      let missing: string[];
+      try {
+        missing = await factory.missingTopics(o.topics);
+      } catch (error) {
+        throw new CentaurError('KAFKA_UNAVAILABLE', `node \`${ctx.nodeId}\`: cannot connect to Kafka: ${(error as Error).message}`, { cause: error });
+      }
+      if (missing.length > 0) throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: topic ${missing.join(', ')} not found on the brokers; create ${missing.length === 1 ? 'it' : 'them'}, or fix \`topics\``);
+    }
     const startFrom: StartFrom = o.startFrom === 'timestamp' ? { kind: 'timestamp', timestampMs: o.startTimestampMs ?? 0 } : { kind: o.startFrom };
     const consumer = factory.consumer({
       groupId: o.groupId,
