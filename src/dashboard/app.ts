@@ -89,6 +89,23 @@ const CHARTS: readonly ChartSpec[] = [
     format: formatSeconds,
     emptyNote: 'Event-loop delay appears after the first second.',
   },
+  {
+    id: 'gpu',
+    title: 'GPU utilisation',
+    series: [{ key: 'gpuUtilization', label: 'mean of the GPUs', color: '#3fc28a' }],
+    format: formatPercent,
+    yMax: 1,
+    emptyNote: 'No GPU is visible.',
+    hiddenWhenEmpty: true,
+  },
+  {
+    id: 'gpu-memory',
+    title: 'GPU memory used',
+    series: [{ key: 'gpuMemory', label: 'all GPUs', color: '#5b9cf5' }],
+    format: formatBytes,
+    emptyNote: 'No GPU is visible.',
+    hiddenWhenEmpty: true,
+  },
 ];
 
 /** Builds the views and starts the live updates. */

@@ -26,6 +26,8 @@ export interface ChartSpec {
   readonly integer?: boolean;
   /** Shown instead of the chart while no series has a value. */
   readonly emptyNote: string;
+  /** The whole card stays hidden while no series has a value (a GPU chart on a machine without one). */
+  readonly hiddenWhenEmpty?: boolean;
 }
 
 const HEIGHT = 160;
@@ -38,11 +40,14 @@ export class TimeChart {
   private readonly plot: uPlot;
   private readonly note: HTMLElement;
   private readonly body: HTMLElement;
+  private readonly card: HTMLElement;
 
   constructor(container: HTMLElement, private readonly spec: ChartSpec, windowSeconds: number) {
     this.body = h('div', { class: 'chart-body' });
     this.note = h('p', { class: 'note chart-note' }, [spec.emptyNote]);
-    container.append(h('section', { class: 'card chart', 'data-chart': spec.id }, [h('h2', {}, [spec.title]), this.note, this.body]));
+    this.card = h('section', { class: 'card chart', 'data-chart': spec.id }, [h('h2', {}, [spec.title]), this.note, this.body]);
+    this.card.hidden = spec.hiddenWhenEmpty === true;
+    container.append(this.card);
     const format = (value: number | null | undefined): string => (value === null || value === undefined ? MISSING : spec.format(value));
     const axis: uPlot.Axis = { stroke: AXIS_COLOR, grid: { stroke: GRID_COLOR, width: 1 }, ticks: { stroke: GRID_COLOR, width: 1 } };
     const options: uPlot.Options = {
@@ -83,6 +88,7 @@ export class TimeChart {
     const empty = !keys.some((key) => history.hasValues(key));
     setText(this.note, history.size === 0 ? 'Waiting for data…' : this.spec.emptyNote);
     this.note.hidden = !empty;
+    if (this.spec.hiddenWhenEmpty === true) this.card.hidden = empty;
     this.body.classList.toggle('empty', empty);
     const columns = history.columns(keys);
     // How many points the chart draws, for tests and the curious.

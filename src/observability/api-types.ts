@@ -90,6 +90,16 @@ export interface ProcessFigures {
   readonly eventLoopDelaySeconds: { readonly p50: number; readonly p99: number } | null;
 }
 
+/** One GPU the machine shows (from `nvidia-smi`): the device's figures, not only this process's. */
+export interface GpuFigures {
+  readonly index: number;
+  readonly name: string;
+  /** Busy share over nvidia-smi's last sample period, 0–1. */
+  readonly utilization: number;
+  readonly memoryUsedBytes: number;
+  readonly memoryTotalBytes: number;
+}
+
 /** One point of the recent history (`history` event of `/api/events`, `/api/history`): what the charts draw. */
 export interface HistoryPoint {
   readonly time: number;
@@ -98,6 +108,8 @@ export interface HistoryPoint {
   readonly batchFill: number | null;
   readonly lag: number | null;
   readonly process: ProcessFigures;
+  /** The GPUs, or null where none is visible. */
+  readonly gpus: readonly GpuFigures[] | null;
 }
 
 /** One `summary` event of `/api/events`. */
@@ -122,6 +134,8 @@ export interface SummaryEvent {
   readonly labels: LabelsSummary | null;
   /** CPU, memory and event-loop delay of the process. */
   readonly process: ProcessFigures;
+  /** Utilisation and memory of each GPU the machine shows (every 5 s from `nvidia-smi`); null where none is visible. */
+  readonly gpus: readonly GpuFigures[] | null;
 }
 
 /** The last closed window of one drift node, as the live summary's `drift.nodes[]` carries it (docs/METRICS.md). */

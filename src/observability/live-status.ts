@@ -9,6 +9,7 @@ import type { ELDHistogram } from 'node:perf_hooks';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Accuracy, HistoryPoint, NodeRates, NodeSummary, ProcessFigures, StatusDocument, SummaryEvent } from './api-types.js';
+import { GpuSampler } from './gpu-sampler.js';
 import { redactSecrets } from './redact.js';
 
 /** How far back `latencySeconds` looks. */
@@ -31,6 +32,8 @@ export class LiveStatus {
   private readonly loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 10 });
   private lastCpu = process.cpuUsage();
   private lastCpuAt = performance.now();
+  /** The machine's GPUs (nvidia-smi), sampled apart from the summaries. */
+  private readonly gpus = new GpuSampler();
 
   constructor(
     private readonly runtime: Runtime,
@@ -56,6 +59,7 @@ export class LiveStatus {
     if (this.timer !== undefined) return;
     this.lastAt = performance.now();
     this.loopDelay.enable();
+    void this.gpus.start();
     this.timer = setInterval(() => {
       this.latest = this.sample();
       this.points.push(pointOf(this.latest));
@@ -70,6 +74,7 @@ export class LiveStatus {
     clearInterval(this.timer);
     this.timer = undefined;
     this.loopDelay.disable();
+    this.gpus.stop();
   }
 
   /** The recent points, oldest first; why: a page opened (or reloaded) mid-run draws the last minutes at once. */
@@ -212,13 +217,14 @@ export class LiveStatus {
       drift: r.metrics.driftSummary(),
       labels: r.metrics.labelsSummary(),
       process: this.processFigures(),
+      gpus: this.gpus.latest,
     };
   }
 }
 
 /** The charted part of a summary. */
 function pointOf(s: SummaryEvent): HistoryPoint {
-  return { time: s.time, throughput: s.throughput, latencySeconds: s.latencySeconds, batchFill: s.batchFill, lag: s.lag, process: s.process };
+  return { time: s.time, throughput: s.throughput, latencySeconds: s.latencySeconds, batchFill: s.batchFill, lag: s.lag, process: s.process, gpus: s.gpus };
 }
 
 function accuracyOf(totals: { correct: number; labelled: number }): Accuracy | null {

@@ -23,12 +23,13 @@ function summary(time: number, overrides: Partial<Summary> = {}): Summary {
     drift: null,
     labels: null,
     process: { cpuCores: 0.85, rssBytes: 300_000_000, heapUsedBytes: 40_000_000, eventLoopDelaySeconds: { p50: 0.011, p99: 0.025 } },
+    gpus: null,
     ...overrides,
   };
 }
 
 function sample(time: number, inputs: number | null = 1): Sample {
-  return { time, inputs, completed: null, deadLetters: null, p50: null, p95: null, p99: null, batchFill: null, lag: null, cpu: null, rss: null, heap: null, loopDelay: null };
+  return { time, inputs, completed: null, deadLetters: null, p50: null, p95: null, p99: null, batchFill: null, lag: null, cpu: null, rss: null, heap: null, loopDelay: null, gpuUtilization: null, gpuMemory: null };
 }
 
 test('samples: a summary becomes a sample in seconds, with nulls kept as gaps', () => {
@@ -46,7 +47,14 @@ test('samples: a summary becomes a sample in seconds, with nulls kept as gaps', 
     rss: 300_000_000,
     heap: 40_000_000,
     loopDelay: 0.025,
+    gpuUtilization: null,
+    gpuMemory: null,
   });
+  // Two GPUs: their mean utilisation and the memory they use together.
+  const gpu = (index: number, utilization: number, memoryUsedBytes: number) => ({ index, name: 'GPU', utilization, memoryUsedBytes, memoryTotalBytes: 8e9 });
+  const withGpus = sampleOf(summary(1000, { gpus: [gpu(0, 0.5, 1e9), gpu(1, 0.25, 3e9)] }));
+  assert.equal(withGpus.gpuUtilization, 0.375);
+  assert.equal(withGpus.gpuMemory, 4e9);
   const idle = sampleOf(summary(1000, { latencySeconds: null, batchFill: null, lag: 17, process: { cpuCores: 0, rssBytes: 1, heapUsedBytes: 1, eventLoopDelaySeconds: null } }));
   assert.equal(idle.loopDelay, null, 'no delay measured yet is a gap');
   assert.equal(idle.p95, null);

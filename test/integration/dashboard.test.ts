@@ -117,7 +117,11 @@ test('dashboard: a real browser shows the topology, live throughput, and the dis
   const topology = path.join(dir, 'dashboard.yaml');
   await writeFile(topology, topologyYaml());
   const feeder = feed(dir);
-  const centaur = startCentaur(topology, {}, ['--http', '127.0.0.1:0']);
+  // A stand-in for NVIDIA's nvidia-smi on PATH, answering as one GPU would: the GPU charts appear.
+  const bin = path.join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  await writeFile(path.join(bin, 'nvidia-smi'), '#!/bin/sh\necho "0, Stand-in GPU, 42, 1500, 16000"\n', { mode: 0o755 });
+  const centaur = startCentaur(topology, { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` }, ['--http', '127.0.0.1:0']);
   const startedAt = Date.now();
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   try {
@@ -161,7 +165,8 @@ test('dashboard: a real browser shows the topology, live throughput, and the dis
     assert.ok(history.points.every((p) => p.process.rssBytes > 0));
     await page.reload();
     await page.waitForSelector('#connection[data-state="connected"]', { timeout: 15_000 });
-    for (const id of ['throughput', 'cpu', 'memory', 'event-loop']) {
+    assert.deepEqual((history.points.at(-1) as unknown as { gpus: unknown }).gpus, [{ index: 0, name: 'Stand-in GPU', utilization: 0.42, memoryUsedBytes: 1500 * 2 ** 20, memoryTotalBytes: 16000 * 2 ** 20 }]);
+    for (const id of ['throughput', 'cpu', 'memory', 'event-loop', 'gpu', 'gpu-memory']) {
       const points = Number(await page.getAttribute(`[data-chart="${id}"] .chart-body`, 'data-points'));
       assert.ok(points >= 10, `the ${id} chart draws ${points} points right after the reload`);
       assert.equal(await page.locator(`[data-chart="${id}"] .chart-body.empty`).count(), 0, `the ${id} chart is drawn`);

@@ -22,6 +22,9 @@ export interface Sample {
   readonly rss: number | null;
   readonly heap: number | null;
   readonly loopDelay: number | null;
+  /** The GPUs, where the machine shows any: mean utilisation (0–1) and memory used (bytes, summed). */
+  readonly gpuUtilization: number | null;
+  readonly gpuMemory: number | null;
 }
 
 /** The names of the charted values. */
@@ -52,6 +55,7 @@ function finiteOrNull(value: number | null | undefined): number | null {
 
 /** Extracts the charted values from a summary or a history point, turning missing or non-finite numbers into gaps. */
 export function sampleOf(summary: HistoryPoint): Sample {
+  const gpus = summary.gpus ?? [];
   return {
     time: summary.time / 1000,
     inputs: finiteOrNull(summary.throughput?.inputs),
@@ -66,6 +70,8 @@ export function sampleOf(summary: HistoryPoint): Sample {
     rss: finiteOrNull(summary.process?.rssBytes),
     heap: finiteOrNull(summary.process?.heapUsedBytes),
     loopDelay: finiteOrNull(summary.process?.eventLoopDelaySeconds?.p99),
+    gpuUtilization: gpus.length === 0 ? null : finiteOrNull(gpus.reduce((sum, g) => sum + g.utilization, 0) / gpus.length),
+    gpuMemory: gpus.length === 0 ? null : finiteOrNull(gpus.reduce((sum, g) => sum + g.memoryUsedBytes, 0)),
   };
 }
 
