@@ -24,6 +24,10 @@
 # Settings (environment):
 #   CENTAUR_SERVICES_HOME   cache of jars, data, logs and pids (default ~/.cache/centaur-services)
 #   CENTAUR_KAFKA_PORT      broker port (9092); CENTAUR_KAFKA_CONTROLLER_PORT (9093)
+#   CENTAUR_KAFKA_SASL_SSL_PORT  the broker's authenticated listener (9094): TLS with a certificate
+#                           from a test CA made here (under the services home, kafka/tls/ca.pem) and
+#                           SASL SCRAM-SHA-512, user centaur-test with a test password (a test
+#                           broker: never expose it); native mode only
 #   CENTAUR_REGISTRY_PORT   schema registry port (8081)
 #   CENTAUR_REDIS_PORT      Redis port (6379)
 #   CENTAUR_KSERVE_HTTP_PORT, CENTAUR_KSERVE_GRPC_PORT  the inference server's ports (8000, 8001)
@@ -49,6 +53,10 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 HOME_DIR="${CENTAUR_SERVICES_HOME:-$HOME/.cache/centaur-services}"
 KAFKA_PORT="${CENTAUR_KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${CENTAUR_KAFKA_CONTROLLER_PORT:-9093}"
+SASL_SSL_PORT="${CENTAUR_KAFKA_SASL_SSL_PORT:-9094}"
+KAFKA_SASL_USER=centaur-test
+KAFKA_SASL_PASSWORD=scram-test-3f9c1e7a5b2d4c6e
+KAFKA_TLS_PASSWORD=tls-store-test-8d2a6c4e
 REGISTRY_PORT="${CENTAUR_REGISTRY_PORT:-8081}"
 REDIS_PORT="${CENTAUR_REDIS_PORT:-6379}"
 KSERVE_HTTP_PORT="${CENTAUR_KSERVE_HTTP_PORT:-8000}"
@@ -244,7 +252,34 @@ wait_healthy() {
   done
 }
 
-healthy_kafka() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log" 2>/dev/null; }
+healthy_kafka() {
+  port_open "$KAFKA_PORT" && port_open "$SASL_SSL_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log" 2>/dev/null || return 1
+  [[ -f "$RUN/kafka.scram" ]] || kafka_scram_user
+}
+
+# The SASL user of the authenticated listener (SCRAM credentials live in the cluster's metadata),
+# created through the plaintext listener once the broker answers; noted in a stamp file.
+kafka_scram_user() {
+  java -Dlog4j.configuration="file:$HERE/kafka/log4j.properties" -cp "$HOME_DIR/kafka/lib/*" kafka.admin.ConfigCommand \
+    --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter --entity-type users --entity-name "$KAFKA_SASL_USER" \
+    --add-config "SCRAM-SHA-512=[iterations=4096,password=$KAFKA_SASL_PASSWORD]" > "$LOGS/kafka-scram.log" 2>&1 || return 1
+  touch "$RUN/kafka.scram"
+}
+
+# A test certificate authority and the broker's certificate (127.0.0.1 and localhost), once.
+kafka_tls() {
+  local dir="$HOME_DIR/kafka/tls"
+  [[ -f "$dir/broker.p12" && -f "$dir/ca.pem" ]] && return
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj "/CN=Centaur test CA" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > san.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out broker.pem -days 3650 -extfile san.ext 2>/dev/null
+    openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -out broker.p12 -passout "pass:$KAFKA_TLS_PASSWORD"
+  ) || die "cannot make the test certificates for Kafka's TLS listener"
+}
 healthy_registry() { curl -fsS "http://127.0.0.1:$REGISTRY_PORT/health/ready" >/dev/null 2>&1; }
 healthy_redis() { [[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
 healthy_kserve() {
@@ -275,7 +310,10 @@ spawn() {
 start_kafka() {
   local conf="$HOME_DIR/kafka/server.properties" data="$HOME_DIR/kafka/data"
   mkdir -p "$data"
+  kafka_tls
+  rm -f "$RUN/kafka.scram"
   sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" -e "s#@DATA_DIR@#$data#g" \
+    -e "s#@SASL_SSL_PORT@#$SASL_SSL_PORT#g" -e "s#@TLS_DIR@#$HOME_DIR/kafka/tls#g" -e "s#@TLS_PASSWORD@#$KAFKA_TLS_PASSWORD#g" \
     "$HERE/kafka/server.properties" > "$conf"
   local cp="$HOME_DIR/kafka/lib/*"
   if [[ ! -f "$data/meta.properties" ]]; then
@@ -390,7 +428,7 @@ up_one() {
   fi
   local port ports
   case "$name" in
-    kafka) ports=("$KAFKA_PORT:KAFKA_PORT") ;;
+    kafka) ports=("$KAFKA_PORT:KAFKA_PORT" "$SASL_SSL_PORT:KAFKA_SASL_SSL_PORT") ;;
     registry) ports=("$REGISTRY_PORT:REGISTRY_PORT") ;;
     redis) ports=("$REDIS_PORT:REDIS_PORT") ;;
     kserve) ports=("$KSERVE_HTTP_PORT:KSERVE_HTTP_PORT" "$KSERVE_GRPC_PORT:KSERVE_GRPC_PORT") ;;
@@ -488,6 +526,10 @@ case "$cmd" in
     ;;
   env)
     echo "export CENTAUR_KAFKA_BROKERS=\${CENTAUR_KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
+    # The authenticated listener (SASL_SSL, SCRAM-SHA-512) and the test CA that signed its certificate.
+    echo "export CENTAUR_KAFKA_SASL_SSL_BROKERS=\${CENTAUR_KAFKA_SASL_SSL_BROKERS:-127.0.0.1:$SASL_SSL_PORT}"
+    echo "export CENTAUR_KAFKA_CA_FILE=\${CENTAUR_KAFKA_CA_FILE:-$HOME_DIR/kafka/tls/ca.pem}"
+    echo "export CENTAUR_KAFKA_SASL_USERNAME=$KAFKA_SASL_USER CENTAUR_KAFKA_SASL_PASSWORD=$KAFKA_SASL_PASSWORD"
     echo "export CENTAUR_SCHEMA_REGISTRY_URL=\${CENTAUR_SCHEMA_REGISTRY_URL:-http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7}"
     echo "export CENTAUR_REDIS_URL=\${CENTAUR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
     echo "export CENTAUR_KSERVE_URL=\${CENTAUR_KSERVE_URL:-http://127.0.0.1:$KSERVE_HTTP_PORT}"

@@ -102,7 +102,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option('--cameras <n>', 'camera ids to spread the frames over (the message keys)', '8')
     .addOption(new Option('--client <library>', 'Kafka client library').choices([...KAFKA_CLIENTS]).default('confluent'))
     .option('--max-request-bytes <n>', 'most bytes of frames in one produce request (under the broker\'s message.max.bytes)', '900000')
-    .action(async (dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: KafkaClientName; maxRequestBytes: string }) => {
+    .option('--claim-check <uri>', 'store frames over --max-request-bytes here (s3://bucket/prefix, azure://account/container/prefix, file:///dir) and send ImageUpload references instead')
+    .option('--uploads-topic <name>', 'with --claim-check: the topic of the references (default <topic>-uploads)')
+    .option('--s3-endpoint <url>', 'with an s3:// --claim-check: an S3-compatible server (path-style addressing)')
+    .action(async (dir: string, opts: PublishFlags) => {
       code = await publishCommand(dir, opts, io);
     });
 
@@ -475,7 +478,21 @@ async function modelsCommand(root: string | undefined, io: CliIo, action: (regis
   }
 }
 
-async function publishCommand(dir: string, opts: { topic: string; brokers: string; format: 'avro' | 'bytes'; registry?: string; cameras: string; client: KafkaClientName; maxRequestBytes: string }, io: CliIo): Promise<number> {
+/** The flags of `centaur publish-images`. */
+interface PublishFlags {
+  readonly topic: string;
+  readonly brokers: string;
+  readonly format: 'avro' | 'bytes';
+  readonly registry?: string;
+  readonly cameras: string;
+  readonly client: KafkaClientName;
+  readonly maxRequestBytes: string;
+  readonly claimCheck?: string;
+  readonly uploadsTopic?: string;
+  readonly s3Endpoint?: string;
+}
+
+async function publishCommand(dir: string, opts: PublishFlags, io: CliIo): Promise<number> {
   const cameras = Number(opts.cameras);
   if (!Number.isInteger(cameras) || cameras < 1) {
     io.err(`centaur publish-images: --cameras must be a positive integer, got ${JSON.stringify(opts.cameras)}`);
@@ -488,8 +505,15 @@ async function publishCommand(dir: string, opts: { topic: string; brokers: strin
   }
   const { publishImages } = await import('./publish-images.js');
   try {
-    const count = await publishImages({ dir, topic: opts.topic, brokers: opts.brokers, format: opts.format, cameras, client: opts.client, maxRequestBytes, ...(opts.registry === undefined ? {} : { registry: opts.registry }) }, createLogger('warn'));
-    io.out(`published ${count} images to ${opts.topic}`);
+    const claimCheck =
+      opts.claimCheck === undefined
+        ? undefined
+        : { store: opts.claimCheck, topic: opts.uploadsTopic ?? `${opts.topic}-uploads`, ...(opts.s3Endpoint === undefined ? {} : { s3Endpoint: opts.s3Endpoint }) };
+    const published = await publishImages(
+      { dir, topic: opts.topic, brokers: opts.brokers, format: opts.format, cameras, client: opts.client, maxRequestBytes, ...(opts.registry === undefined ? {} : { registry: opts.registry }), ...(claimCheck === undefined ? {} : { claimCheck }) },
+      createLogger('warn'),
+    );
+    io.out(`published ${published.frames} images to ${opts.topic}${claimCheck === undefined ? '' : `, ${published.references} by reference to ${claimCheck.topic} (stored under ${claimCheck.store})`}`);
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CentaurError && error.category === 'config') {

@@ -19,7 +19,13 @@ export const ConnectionOptions = {
       'Client library: `confluent` (@confluentinc/kafka-javascript, Confluent’s supported client on librdkafka 2.x, every codec; `npm ci` builds it from source), `node-rdkafka` (librdkafka, community-kept) or `kafkajs` (pure JavaScript, unmaintained; reads uncompressed and gzip topics only). `centaur bench clients` compares them.',
   }),
   clientId: Type.Optional(Type.String({ minLength: 1, description: 'Client id sent to the brokers (default `centaur-<topology>-<node>`).' })),
-  ssl: Type.Boolean({ default: false, description: 'Connect with TLS.' }),
+  ssl: Type.Boolean({ default: false, description: 'Connect with TLS (the brokers’ certificates are checked, host name included).' }),
+  caFile: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'With `ssl`: a PEM file of the certificate authority that signed the brokers’ certificates (a private CA); default: the system’s trusted CAs.',
+    }),
+  ),
   sasl: Type.Optional(
     Type.Object(
       {

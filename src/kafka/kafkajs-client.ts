@@ -1,4 +1,5 @@
 /** The kafkajs implementation of the Kafka client adapter (pure JavaScript; the default). */
+import { readFile } from 'node:fs/promises';
 import type { Admin, Consumer, EachBatchPayload, ICustomPartitioner, Kafka, KafkaConfig, LogEntry, Producer } from 'kafkajs';
 import { CentaurError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -27,7 +28,7 @@ export async function createKafkajsFactory(connection: ConnectionSettings, logge
     requestTimeout: connection.requestTimeoutMs,
     logCreator: () => (entry: LogEntry) => logKafkajs(logger, entry),
     logLevel: kafkajs.logLevel.WARN,
-    ...(connection.ssl ? { ssl: true } : {}),
+    ...(connection.ssl ? { ssl: connection.caFile === undefined ? true : { ca: [await readCaFile(connection.caFile)] } } : {}),
     ...(connection.sasl === undefined ? {} : { sasl: { mechanism: connection.sasl.mechanism, username: connection.sasl.username, password: connection.sasl.password } as KafkaConfig['sasl'] }),
   };
   const kafka = new kafkajs.Kafka(config);
@@ -294,4 +295,13 @@ function stringHeaders(headers: Record<string, Buffer | string | (Buffer | strin
     if (last !== undefined) out[name] = last.toString();
   }
   return out;
+}
+
+/** The CA certificate file's text; a file that cannot be read is a configuration error naming it. */
+async function readCaFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CentaurError('CONFIG_INVALID', `caFile ${file} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
 }

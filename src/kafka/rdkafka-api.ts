@@ -50,10 +50,12 @@ export interface Message {
 type Config = Record<string, unknown>;
 
 /** What every client connects and disconnects with. */
-interface Client {
+export interface Client {
   connect(options: { timeout: number }, cb: ErrorCallback): void;
   getMetadata(options: { timeout: number }, cb: ResultCallback<Metadata>): void;
   on(event: 'event.error', listener: (error: LibrdKafkaError) => void): void;
+  /** librdkafka's own log lines (authentication and TLS failures show only here while connecting). */
+  on(event: 'event.log', listener: (entry: { readonly severity: number; readonly fac: string; readonly message: string }) => void): void;
 }
 
 export interface KafkaConsumer extends Client {
@@ -83,7 +85,8 @@ export interface HighLevelProducer extends Client {
     topic: string,
     partition: number | null,
     value: Buffer | null,
-    key: Buffer | string | undefined,
+    // null for no key: an undefined key never reaches the delivery callback (the message hangs).
+    key: Buffer | string | null,
     timestamp: number,
     headers: readonly Record<string, Buffer | string>[],
     cb: (err: unknown) => void,

@@ -5,6 +5,7 @@
  * Both are optional dependencies built from source at install, so each is loaded only when a
  * topology asks for it, with a clear error if it is not installed.
  */
+import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Rdkafka from './rdkafka-api.js';
 import { CentaurError } from '../core/errors.js';
@@ -26,6 +27,8 @@ import type { ConnectionSettings } from './connection.js';
 /** Messages taken from librdkafka's queue per call. */
 const CONSUME_BATCH = 500;
 const TIMEOUT_MS = 30000;
+/** librdkafka log lines of failures that retrying will not mend: credentials, mechanism, certificates. */
+const CONNECT_REFUSED = /(SASL authentication error|SSL handshake failed|certificate verify failed).*$/;
 
 /** The package each librdkafka client is, and how to install it when it is missing. */
 const LIBRARIES = {
@@ -55,6 +58,7 @@ export function createRdkafkaFactory(connection: ConnectionSettings, logger: Log
     'socket.connection.setup.timeout.ms': connection.connectionTimeoutMs,
     'socket.timeout.ms': connection.requestTimeoutMs,
     ...(connection.ssl ? { 'security.protocol': connection.sasl === undefined ? 'ssl' : 'sasl_ssl' } : connection.sasl === undefined ? {} : { 'security.protocol': 'sasl_plaintext' }),
+    ...(connection.ssl && connection.caFile !== undefined ? { 'ssl.ca.location': readableCaFile(connection.caFile) } : {}),
     ...(connection.sasl === undefined
       ? {}
       : { 'sasl.mechanisms': connection.sasl.mechanism.toUpperCase(), 'sasl.username': connection.sasl.username, 'sasl.password': connection.sasl.password }),
@@ -65,7 +69,11 @@ export function createRdkafkaFactory(connection: ConnectionSettings, logger: Log
     library,
     missingTopics: async (topics) => {
       const probe = new kafka.Producer({ ...base });
-      await new Promise<void>((resolve, reject) => probe.connect({ timeout: TIMEOUT_MS }, callback(resolve, reject)));
+      await connectClient(probe, base).catch(async (error: unknown) => {
+        // A client that never connected may not answer a disconnect: wait for it briefly.
+        await Promise.race([new Promise<void>((resolve) => probe.disconnect(() => resolve())), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+        throw error;
+      });
       try {
         const metadata = await new Promise<Rdkafka.Metadata>((resolve, reject) => {
           probe.getMetadata({ timeout: TIMEOUT_MS }, (err, data) => {
@@ -85,6 +93,31 @@ export function createRdkafkaFactory(connection: ConnectionSettings, logger: Log
   };
 }
 
+/**
+ * Connects a client. librdkafka retries a failed authentication or TLS handshake for ever, says why
+ * only in its log, and the connect times out with "broker transport failure": such a log line ends
+ * the wait at once, with its reason (never the credentials: librdkafka names only the mechanism).
+ */
+/**
+ * How long a connect waits for the cluster: three connection attempts' worth, at least 10 s. Kept
+ * short on purpose: a pending connect holds the process at exit for its whole timeout.
+ */
+function connectTimeoutMs(base: Record<string, string | number | boolean>): number {
+  return Math.max(10_000, 3 * Number(base['socket.connection.setup.timeout.ms'] ?? 3000));
+}
+
+async function connectClient(client: Rdkafka.Client, base: Record<string, string | number | boolean>): Promise<void> {
+  let lastError: string | undefined;
+  await new Promise<void>((resolve, reject) => {
+    client.on('event.error', (error) => (lastError = error.message));
+    client.on('event.log', (entry) => {
+      const refused = CONNECT_REFUSED.exec(entry.message);
+      if (refused !== null) reject(new Error(refused[0]));
+    });
+    client.connect({ timeout: connectTimeoutMs(base) }, (err) => (err === null || err === undefined ? resolve() : reject(new Error(lastError === undefined ? err.message : `${err.message} (${lastError})`))));
+  });
+}
+
 function callback(resolve: () => void, reject: (error: Error) => void): (err: Rdkafka.LibrdKafkaError | null | undefined) => void {
   return (err) => (err === null || err === undefined ? resolve() : reject(new Error(err.message)));
 }
@@ -99,7 +132,7 @@ class RdkafkaConsumer implements KafkaConsumerClient {
 
   constructor(
     private readonly kafka: Rdkafka.RdkafkaModule,
-    base: Record<string, string | number | boolean>,
+    private readonly base: Record<string, string | number | boolean>,
     private readonly settings: ConsumerSettings,
     private readonly logger: Logger,
     registry: Map<string, Rdkafka.KafkaConsumer>,
@@ -144,7 +177,7 @@ class RdkafkaConsumer implements KafkaConsumerClient {
 
   async start(handlers: ConsumerHandlers): Promise<void> {
     this.handlers = handlers;
-    await new Promise<void>((resolve, reject) => this.consumer.connect({ timeout: TIMEOUT_MS }, callback(resolve, reject)));
+    await connectClient(this.consumer, this.base);
     if (this.settings.startFrom.kind === 'timestamp') await this.findTimestampOffsets(this.settings.startFrom.timestampMs);
     const pattern = this.settings.topicPattern;
     // librdkafka subscribes to a regular expression when the name starts with `^`.
@@ -266,7 +299,12 @@ class RdkafkaConsumer implements KafkaConsumerClient {
 class RdkafkaProducer implements KafkaProducerClient {
   protected readonly producer: Rdkafka.HighLevelProducer;
 
-  constructor(kafka: Rdkafka.RdkafkaModule, base: Record<string, string | number | boolean>, settings: ProducerSettings, logger: Logger) {
+  constructor(
+    kafka: Rdkafka.RdkafkaModule,
+    protected readonly base: Record<string, string | number | boolean>,
+    settings: ProducerSettings,
+    logger: Logger,
+  ) {
     this.producer = new kafka.HighLevelProducer(
       {
         ...base,
@@ -282,7 +320,7 @@ class RdkafkaProducer implements KafkaProducerClient {
   }
 
   async connect(): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.producer.connect({ timeout: TIMEOUT_MS }, callback(resolve, reject)));
+    await connectClient(this.producer, this.base);
     this.producer.setPollInterval(5);
   }
 
@@ -292,7 +330,7 @@ class RdkafkaProducer implements KafkaProducerClient {
         (m) =>
           new Promise<void>((resolve, reject) => {
             const headers = Object.entries(m.headers).map(([k, v]) => ({ [k]: v }));
-            this.producer.produce(topic, null, m.value, m.key ?? undefined, Date.now(), headers, (err: unknown) =>
+            this.producer.produce(topic, null, m.value, m.key ?? null, Date.now(), headers, (err: unknown) =>
               err === null || err === undefined ? resolve() : reject(new Error((err as Error).message)),
             );
           }),
@@ -360,4 +398,14 @@ function groupByTopic(assignment: readonly Rdkafka.Assignment[]): Map<string, nu
   const map = new Map<string, number[]>();
   for (const a of assignment) map.set(a.topic, [...(map.get(a.topic) ?? []), a.partition]);
   return map;
+}
+
+/** The CA certificate file, checked readable now: librdkafka would only log that it cannot load it. */
+function readableCaFile(file: string): string {
+  try {
+    accessSync(file, constants.R_OK);
+    return file;
+  } catch (error) {
+    throw new CentaurError('CONFIG_INVALID', `caFile ${file} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -73,7 +73,7 @@ test('bench: an unknown scenario or a bad count is a usage error (exit 2)', asyn
   let err = '';
   const io = { out: () => undefined, err: (t: string) => (err += t) };
   assert.equal(await main(['bench', 'kafkaa'], io), 2);
-  assert.match(err, /unknown scenario `kafkaa`; scenarios: decode, files, kafka, drift, compare/);
+  assert.match(err, /unknown scenario `kafkaa`; scenarios: decode, files, kafka, clients, drift, compare/);
   assert.equal(await main(['bench', 'drift', '--window-sizes', '100,x'], io), 2);
   assert.match(err, /--window-sizes must list whole numbers ≥ 2/);
   assert.equal(await main(['bench', 'drift', '--trigger-windows', '0'], io), 2);

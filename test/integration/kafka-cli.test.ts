@@ -1,17 +1,20 @@
 /**
  * The CLI with Kafka: `publish-images` sends a folder's images as frames that a Kafka topology
- * reads (labels included), frames of camera size in requests under the broker's limit, and a topology naming a topic that does not exist is a config error
- * (exit 2) that says which topic.
+ * reads (labels included), frames of camera size in requests under the broker's limit, frames over
+ * it by claim check (stored in S3, referenced by an ImageUpload, read back through fetch-object),
+ * and a topology naming a topic that does not exist is a config error (exit 2) that says which topic.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { generateImages } from '../../src/demo/generate-images.js';
 import type { CliIo } from '../../src/cli/main.js';
 import { BROKERS, consumeUntil, createTopics, registry, REGISTRY_URL, requireServices, unique } from '../helpers/kafka.js';
+import { createBuckets, deleteBuckets, getS3, requireObjectStores, S3_ENDPOINT, uniqueBucket } from '../helpers/object-stores.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -106,4 +109,54 @@ nodes:
   const r = await cli('run', file, '--log-level', 'silent', '--http', '127.0.0.1:0');
   assert.equal(r.code, 2);
   assert.match(r.err, new RegExp(`${topic} not found`));
+});
+
+test('publish-images --claim-check: a frame over the limit goes to the lake (S3) and an ImageUpload reference to the uploads topic; a topology reading both predicts every frame', { timeout: 180_000 }, async (t) => {
+  if (!(await requireServices(t)) || !(await requireObjectStores(t))) return;
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-claim-check-'));
+  await generateImages({ outDir: path.join(dir, 'frames', 'a'), count: 3, seed: 6, width: 96, height: 72 });
+  await generateImages({ outDir: path.join(dir, 'frames', 'b'), count: 1, seed: 7, width: 1280, height: 960, quality: 95 });
+  const frames = unique('claim-frames');
+  const uploads = unique('claim-uploads');
+  const predictions = unique('claim-predictions');
+  await createTopics([frames, uploads, predictions], 1);
+  const bucket = uniqueBucket('claim');
+  await createBuckets(bucket);
+  t.after(() => deleteBuckets(bucket));
+
+  const r = await cli(
+    'publish-images', path.join(dir, 'frames'), '--topic', frames, '--brokers', BROKERS, '--registry', REGISTRY_URL,
+    '--max-request-bytes', '40000', '--claim-check', `s3://${bucket}/frames`, '--uploads-topic', uploads, '--s3-endpoint', S3_ENDPOINT,
+  );
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, new RegExp(`published 3 images to ${frames}, 1 by reference to ${uploads} \\(stored under s3://${bucket}/frames\\)`));
+  // The reference, read with the registry's own client: an ImageUpload naming the stored object.
+  const [message] = await consumeUntil(uploads, (m) => m.length >= 1, { timeoutMs: 15000 });
+  const upload = (await registry.decode(message?.value as Buffer)) as { uploadId: string; uri: string; sizeBytes: number; contentType: string; metadata: Record<string, string> };
+  const big = await readFile(path.join(dir, 'frames', 'b', 'horses', 'horse-000000.jpg'));
+  assert.equal(upload.sizeBytes, big.length);
+  assert.equal(upload.contentType, 'image/jpeg');
+  assert.equal(upload.metadata.label, 'horse');
+  const sha = createHash('sha256').update(big).digest('hex');
+  assert.equal(upload.uri, `s3://${bucket}/frames/${sha.slice(0, 2)}/${sha}.jpg`);
+  assert.ok((await getS3(bucket, `frames/${sha.slice(0, 2)}/${sha}.jpg`)).equals(big), 'the lake holds the frame byte for byte');
+
+  // The consumer side of the pattern (topologies/kafka-cameras.yaml's shape): frames inline, uploads fetched.
+  const file = path.join(dir, 'cameras.yaml');
+  await writeFile(file, `version: 1
+name: ${unique('claim')}
+nodes:
+  frames: { kind: kafka-source, brokers: [${BROKERS}], topics: [${frames}], groupId: ${unique('g')}, schemaRegistry: { url: ${REGISTRY_URL} }, stopAtEnd: true }
+  uploads: { kind: kafka-source, brokers: [${BROKERS}], topics: [${uploads}], groupId: ${unique('g')}, schemaRegistry: { url: ${REGISTRY_URL} }, stopAtEnd: true }
+  fetch: { kind: fetch-object, from: [uploads], allow: ["s3://${bucket}/frames/"], s3: { endpoint: ${S3_ENDPOINT}, forcePathStyle: true } }
+  decode: { kind: decode-image, from: [frames, fetch], size: [224, 224] }
+  infer: { kind: infer, from: [decode], model: { path: ${JSON.stringify(path.resolve('models/demo'))} } }
+  out: { kind: kafka-sink, from: [infer], brokers: [${BROKERS}], topic: ${predictions}, value: { format: json } }
+`);
+  const run = await cli('run', file, '--log-level', 'warn', '--no-http');
+  assert.equal(run.code, 0, run.err);
+  const predicted = await consumeUntil(predictions, (m) => m.length >= 4, { timeoutMs: 30000 });
+  const ids = predicted.map((m) => (JSON.parse(m.value?.toString('utf8') ?? '{}') as { id: string }).id).sort();
+  assert.equal(ids.length, 4);
+  assert.ok(ids.includes(path.join('b', 'horses', 'horse-000000.jpg')), `the big frame was predicted from the lake: ${ids.join(', ')}`);
 });

@@ -49,3 +49,26 @@ nodes:
     assert.ok(delivered.every((m) => m.value?.length === 20_000));
   });
 }
+
+for (const client of CLIENTS) {
+  test(`${client}: messages without a key (\`key: none\`) are delivered, not held`, { timeout: 60_000 }, async (t) => {
+    if (!(await requireServices(t))) return;
+    const dir = await mkdtemp(path.join(tmpdir(), 'centaur-sink-keyless-'));
+    await mkdir(path.join(dir, 'frames'));
+    for (let i = 0; i < 3; i += 1) await writeFile(path.join(dir, 'frames', `frame-${i}.jpg`), randomBytes(1000));
+    const topic = unique('sink-keyless');
+    await createTopics([topic], 1);
+    const yaml = `version: 1
+name: ${unique('sink-keyless')}
+limits: { drainTimeoutMs: 20000 }
+nodes:
+  frames: { kind: files-source, path: frames }
+  out: { kind: kafka-sink, from: [frames], brokers: [${BROKERS}], client: ${client}, topic: ${topic}, record: input, key: none }
+`;
+    const summary = await new Runtime(parseTopology(yaml, path.join(dir, 'keyless.yaml')), { logger: createLogger('silent') }).run();
+    assert.equal(summary.inputs, 3);
+    assert.equal(summary.completed, 3, 'every message was acknowledged by the broker');
+    const delivered = await consumeUntil(topic, (m) => m.length >= 3, { timeoutMs: 20_000, quietMs: 300 });
+    assert.deepEqual(delivered.map((m) => m.key), [null, null, null]);
+  });
+}

@@ -78,8 +78,8 @@ const rows: Row[] = [
   },
   {
     rule: 'kafka-source: an exactly-once producer compressing with a codec kafkajs lacks',
-    yaml: source(`kind: kafka-source\n${brokers}\ngroupId: g\ntopics: [frames]\nvalue: { format: json }\nexactlyOnce: true\ncompression: lz4`),
-    line: 11, node: 'n', message: 'compression `lz4` needs `client: node-rdkafka`', suggestion: /with kafkajs use `none` or `gzip`/,
+    yaml: source(`kind: kafka-source\n${brokers}\ngroupId: g\ntopics: [frames]\nvalue: { format: json }\nexactlyOnce: true\nclient: kafkajs\ncompression: lz4`),
+    line: 12, node: 'n', message: 'compression `lz4` needs `client: confluent` or `client: node-rdkafka`', suggestion: /with kafkajs use `none` or `gzip`/,
   },
   // kinesis-source
   {
@@ -215,8 +215,8 @@ const rows: Row[] = [
   },
   {
     rule: 'kafka-dead-letter: a codec kafkajs lacks',
-    yaml: deadLetter(`kind: kafka-dead-letter\n${brokers}\nvalue: { format: json }\ncompression: zstd`),
-    line: 10, node: 'n', message: 'compression `zstd` needs `client: node-rdkafka`', suggestion: /with kafkajs use `none` or `gzip`/,
+    yaml: deadLetter(`kind: kafka-dead-letter\n${brokers}\nvalue: { format: json }\nclient: kafkajs\ncompression: zstd`),
+    line: 11, node: 'n', message: 'compression `zstd` needs `client: confluent` or `client: node-rdkafka`', suggestion: /with kafkajs use `none` or `gzip`/,
   },
   // kafka-sink
   {
@@ -226,8 +226,8 @@ const rows: Row[] = [
   },
   {
     rule: 'kafka-sink: a codec kafkajs lacks',
-    yaml: sink(`kind: kafka-sink\n${brokers}\ntopic: predictions\nvalue: { format: json }\ncompression: snappy`),
-    line: 11, node: 'n', message: 'compression `snappy` needs `client: node-rdkafka`', suggestion: /with kafkajs use `none` or `gzip`/,
+    yaml: sink(`kind: kafka-sink\n${brokers}\ntopic: predictions\nvalue: { format: json }\nclient: kafkajs\ncompression: snappy`),
+    line: 12, node: 'n', message: 'compression `snappy` needs `client: confluent` or `client: node-rdkafka`', suggestion: /with kafkajs use `none` or `gzip`/,
   },
   // object-sink, tfrecord-sink
   {
