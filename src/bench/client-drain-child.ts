@@ -5,9 +5,9 @@
  * rates and exits.
  */
 import { createRequire } from 'node:module';
+import { createLogger } from '../core/logger.js';
 import type { KafkaClientName } from '../kafka/client.js';
 import { BenchKafka } from './bench-kafka.js';
-import { createLogger } from '../core/logger.js';
 import { centaurDrain } from './kafka-scenario.js';
 import type { KafkaBenchOptions } from './kafka-scenario.js';
 
@@ -36,7 +36,6 @@ function librdkafkaOf(client: KafkaClientName): string | null {
     throw new Error(`client ${client} is not installed (${name}: ${(error as Error).message.split('\n')[0] ?? ''}); leave it out of --clients`);
   }
 }
-
 
 /** Runs the task: the pipeline drain, then the relay drain, on the same input topic. */
 async function drain(task: ClientDrainTask): Promise<ClientDrainAnswer> {

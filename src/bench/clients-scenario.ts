@@ -61,7 +61,8 @@ const CHILD = new URL(`./client-drain-child${import.meta.url.endsWith('.ts') ? '
 
 /** Runs one client's drains in a child process; rejects with the child's error. */
 async function drainInChild(task: ClientDrainTask): Promise<{ pipeline: number; relay: number; peakRssBytes: number; librdkafka: string | null }> {
-  const child = fork(CHILD, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // Structured clone over IPC: a rate that is not finite (too few frames to time) stays what it is instead of becoming null.
+  const child = fork(CHILD, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
   const answer = await new Promise<ClientDrainAnswer>((resolve, reject) => {
     child.once('message', (m) => resolve(m as ClientDrainAnswer));
     child.once('error', reject);

@@ -21,7 +21,8 @@ export function latencyFigures(samplesMs: Iterable<number>): LatencyFigures {
     for (const sample of samplesMs) histogram.recordValue(Math.max(0, Math.round(sample)));
     const count = histogram.totalCount;
     if (count === 0) return { count: 0, p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, max: Number.NaN };
-    const at = (p: number): number => histogram.getValueAtPercentile(p);
+    // A percentile is read at its bucket's upper edge (3 significant digits), which can pass the largest sample: never above it.
+    const at = (p: number): number => Math.min(histogram.getValueAtPercentile(p), histogram.maxValue);
     return { count, p50: at(50), p95: at(95), p99: at(99), max: histogram.maxValue };
   } finally {
     histogram.destroy();

@@ -86,25 +86,28 @@ export async function publishImages(o: PublishOptions, logger: Logger): Promise<
     const id = await codec.register(`${o.topic}-value`, await readAvroSchema('camera-frame', '.'));
     encode = (record) => codec.encode(id, record);
   }
-  let claim: { archive: ImageArchive; store: ObjectStore; reference: (image: Buffer, frameId: string, label: string, cameraId: string) => Promise<KafkaOutputMessage> } | undefined;
+  let claim: { store: () => ObjectStore | undefined; reference: (image: Buffer, frameId: string, label: string, cameraId: string) => Promise<KafkaOutputMessage> } | undefined;
   if (o.claimCheck !== undefined) {
     const c = o.claimCheck;
-    const store = await storeFor(c.store, c.s3Endpoint === undefined ? {} : { s3: { endpoint: c.s3Endpoint, forcePathStyle: true } });
-    const archive = new ImageArchive(store, c.store.replace(/\/+$/, ''));
     let encodeUpload: ((record: Record<string, unknown>) => Promise<Buffer>) | undefined;
     if (o.format === 'avro') {
       const codec = await AvroRegistryCodec.create({ url: o.registry as string });
       const id = await codec.register(`${c.topic}-value`, await readAvroSchema('image-upload', '.'));
       encodeUpload = (record) => codec.encode(id, record);
     }
+    // The store is opened with the first frame that needs it, inside the send loop that closes it.
+    let store: ObjectStore | undefined;
+    let archive: ImageArchive | undefined;
     claim = {
-      archive,
-      store,
+      store: () => store,
       reference: async (image, frameId, label, cameraId) => {
+        store ??= await storeFor(c.store, c.s3Endpoint === undefined ? {} : { s3: { endpoint: c.s3Endpoint, forcePathStyle: true } });
+        archive ??= new ImageArchive(store, c.store.replace(/\/+$/, ''));
         const stored = await archive.archive(image);
-        const record = { uploadId: frameId, uri: stored.uri, uploader: `publish-images/${cameraId}`, uploadTime: Date.now(), contentType: imageKind(image).contentType, sizeBytes: image.length, metadata: { frameId, label } };
+        const record = { uploadId: frameId, uri: stored.uri, uploader: `publish-images/${cameraId}`, uploadTime: Date.now(), contentType: imageKind(image).contentType, sizeBytes: image.length, metadata: { frameId, label, cameraId } };
         const value = encodeUpload === undefined ? Buffer.from(JSON.stringify(record)) : await encodeUpload(record);
-        return { key: cameraId, value, headers: { label } };
+        // Keyed by the upload id, as ImageUpload's schema has it.
+        return { key: frameId, value, headers: { label } };
       },
     };
   }
@@ -181,7 +184,7 @@ export async function publishImages(o: PublishOptions, logger: Logger): Promise<
     throw new CentaurError(e.code, `${sent + references} of ${files.length} frames were sent before this${references > 0 ? ` (${references} by reference)` : ''}: ${e.message}`, { cause: error });
   } finally {
     await producer.close();
-    await claim?.store.close();
+    await claim?.store()?.close();
   }
   return { frames: sent, references };
 }

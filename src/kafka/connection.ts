@@ -5,6 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
+import { CentaurError } from '../core/errors.js';
 import { KAFKA_CLIENTS } from './client.js';
 
 /** The connection options every Kafka component has (spread into its own options schema). */
@@ -56,4 +57,20 @@ export function connectionSettings(options: ConnectionOptionValues, topologyName
     brokers: options.brokers.flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b.length > 0),
     clientId: options.clientId ?? `centaur-${topologyName}-${nodeId}`,
   };
+}
+
+/**
+ * The error of a failed first connection of node `nodeId`: a refusal that retrying cannot mend
+ * (wrong credentials or mechanism, an untrusted certificate) is a configuration error; anything
+ * else is KAFKA_UNAVAILABLE. Why: the first is fixed in the topology, the second waits for the brokers.
+ */
+export function connectError(nodeId: string, error: unknown): CentaurError {
+  const message = (error as Error).message;
+  const refused =
+    (error instanceof CentaurError && error.code === 'CONFIG_INVALID') ||
+    (error as { name?: string }).name === 'KafkaJSSASLAuthenticationError' ||
+    /certificate|SASL authentication/i.test(message);
+  return refused
+    ? new CentaurError('CONFIG_INVALID', `node \`${nodeId}\`: ${message}; check the credentials, \`sasl.mechanism\`, \`ssl\` and \`caFile\``, { cause: error })
+    : new CentaurError('KAFKA_UNAVAILABLE', `node \`${nodeId}\`: cannot connect to Kafka: ${message}`, { cause: error });
 }

@@ -1,4 +1,4 @@
-/** The kafkajs implementation of the Kafka client adapter (pure JavaScript; the default). */
+/** The kafkajs implementation of the Kafka client adapter (pure JavaScript; unmaintained upstream, kept for machines without a C++ toolchain). */
 import { readFile } from 'node:fs/promises';
 import type { Admin, Consumer, EachBatchPayload, ICustomPartitioner, Kafka, KafkaConfig, LogEntry, Producer } from 'kafkajs';
 import { CentaurError } from '../core/errors.js';

@@ -56,6 +56,7 @@ export interface Client {
   on(event: 'event.error', listener: (error: LibrdKafkaError) => void): void;
   /** librdkafka's own log lines (authentication and TLS failures show only here while connecting). */
   on(event: 'event.log', listener: (entry: { readonly severity: number; readonly fac: string; readonly message: string }) => void): void;
+  removeListener(event: 'event.error' | 'event.log', listener: (...args: never[]) => void): void;
 }
 
 export interface KafkaConsumer extends Client {
@@ -66,6 +67,8 @@ export interface KafkaConsumer extends Client {
   resume(partitions: readonly TopicPartition[]): void;
   subscribe(topics: readonly string[]): void;
   setDefaultConsumeTimeout(ms: number): void;
+  /** Confluent's client only: consume(n) waits its timeout for the first message, then takes what is ready (node-rdkafka waits the timeout again for each). */
+  setDefaultIsTimeoutOnlyForFirstMessage?(value: boolean): void;
   consume(count: number, cb: ResultCallback<Message[]>): void;
   commit(offsets: readonly TopicPartitionOffset[]): void;
   committed(partitions: readonly TopicPartition[], timeoutMs: number, cb: ResultCallback<TopicPartitionOffset[]>): void;

@@ -28,7 +28,7 @@ import type { ConnectionSettings } from './connection.js';
 const CONSUME_BATCH = 500;
 const TIMEOUT_MS = 30000;
 /** librdkafka log lines of failures that retrying will not mend: credentials, mechanism, certificates. */
-const CONNECT_REFUSED = /(SASL authentication error|SSL handshake failed|certificate verify failed).*$/;
+const CONNECT_REFUSED = /(SASL authentication error.*|SSL handshake failed.*certificate verify failed.*)$/;
 
 /** The package each librdkafka client is, and how to install it when it is missing. */
 const LIBRARIES = {
@@ -70,8 +70,17 @@ export function createRdkafkaFactory(connection: ConnectionSettings, logger: Log
     missingTopics: async (topics) => {
       const probe = new kafka.Producer({ ...base });
       await connectClient(probe, base).catch(async (error: unknown) => {
-        // A client that never connected may not answer a disconnect: wait for it briefly.
-        await Promise.race([new Promise<void>((resolve) => probe.disconnect(() => resolve())), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+        // A client that never connected may throw on disconnect, or not answer: the connect's error is the one to report.
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            try {
+              probe.disconnect(() => resolve());
+            } catch {
+              resolve();
+            }
+          }),
+          new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+        ]).catch(() => undefined);
         throw error;
       });
       try {
@@ -94,11 +103,6 @@ export function createRdkafkaFactory(connection: ConnectionSettings, logger: Log
 }
 
 /**
- * Connects a client. librdkafka retries a failed authentication or TLS handshake for ever, says why
- * only in its log, and the connect times out with "broker transport failure": such a log line ends
- * the wait at once, with its reason (never the credentials: librdkafka names only the mechanism).
- */
-/**
  * How long a connect waits for the cluster: three connection attempts' worth, at least 10 s. Kept
  * short on purpose: a pending connect holds the process at exit for its whole timeout.
  */
@@ -106,16 +110,32 @@ function connectTimeoutMs(base: Record<string, string | number | boolean>): numb
   return Math.max(10_000, 3 * Number(base['socket.connection.setup.timeout.ms'] ?? 3000));
 }
 
+/**
+ * Connects a client. librdkafka retries a failed authentication or an untrusted certificate for
+ * ever, says why only in its log, and the connect times out with "broker transport failure": such
+ * a log line ends the wait at once as a configuration error with its reason (never the
+ * credentials: librdkafka names only the mechanism).
+ */
 async function connectClient(client: Rdkafka.Client, base: Record<string, string | number | boolean>): Promise<void> {
   let lastError: string | undefined;
-  await new Promise<void>((resolve, reject) => {
-    client.on('event.error', (error) => (lastError = error.message));
-    client.on('event.log', (entry) => {
-      const refused = CONNECT_REFUSED.exec(entry.message);
-      if (refused !== null) reject(new Error(refused[0]));
+  const onError = (error: Rdkafka.LibrdKafkaError): void => {
+    lastError = error.message;
+  };
+  let onLog: ((entry: { readonly message: string }) => void) | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onLog = (entry) => {
+        const refused = CONNECT_REFUSED.exec(entry.message);
+        if (refused !== null) reject(new CentaurError('CONFIG_INVALID', `the brokers refused the connection: ${refused[0]}`));
+      };
+      client.on('event.error', onError);
+      client.on('event.log', onLog);
+      client.connect({ timeout: connectTimeoutMs(base) }, (err) => (err === null || err === undefined ? resolve() : reject(new Error(lastError === undefined ? err.message : `${err.message} (${lastError})`))));
     });
-    client.connect({ timeout: connectTimeoutMs(base) }, (err) => (err === null || err === undefined ? resolve() : reject(new Error(lastError === undefined ? err.message : `${err.message} (${lastError})`))));
-  });
+  } finally {
+    client.removeListener('event.error', onError);
+    if (onLog !== undefined) client.removeListener('event.log', onLog);
+  }
 }
 
 function callback(resolve: () => void, reject: (error: Error) => void): (err: Rdkafka.LibrdKafkaError | null | undefined) => void {
@@ -129,6 +149,8 @@ class RdkafkaConsumer implements KafkaConsumerClient {
   private wake: (() => void) | undefined;
   private handlers: ConsumerHandlers | undefined;
   private readonly startOffsets = new Map<string, number>();
+  /** Rest after an empty consume (node-rdkafka's short consume wait). */
+  private idleRestMs = 0;
 
   constructor(
     private readonly kafka: Rdkafka.RdkafkaModule,
@@ -182,7 +204,17 @@ class RdkafkaConsumer implements KafkaConsumerClient {
     const pattern = this.settings.topicPattern;
     // librdkafka subscribes to a regular expression when the name starts with `^`.
     this.consumer.subscribe(pattern === undefined ? [...this.settings.topics] : [`^(${pattern.source})$`]);
-    this.consumer.setDefaultConsumeTimeout(100);
+    // consume(500) returns once a wait for the next message times out. With that wait only for the
+    // first message (Confluent's client) it hands over whatever is ready; node-rdkafka waits again for
+    // every message, so at 20 frames/s a batch would fill for seconds: it gets a short wait instead,
+    // and the loop rests a little when nothing came.
+    if (this.consumer.setDefaultIsTimeoutOnlyForFirstMessage !== undefined) {
+      this.consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
+      this.consumer.setDefaultConsumeTimeout(100);
+    } else {
+      this.consumer.setDefaultConsumeTimeout(5);
+      this.idleRestMs = 20;
+    }
     void this.loop().catch((error: unknown) => handlers.onFatal(error as Error));
   }
 
@@ -230,6 +262,8 @@ class RdkafkaConsumer implements KafkaConsumerClient {
       if (batch.length > 0 && !this.closed) {
         this.reportLag(batch, handlers);
         await handlers.onMessages(batch.map(toInput));
+      } else if (this.idleRestMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, this.idleRestMs));
       }
     }
   }

@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.js';
 import type { OptionProblem } from '../core/component.js';
 import { COMPRESSIONS, compressionProblem } from './client.js';
 import type { Compression, KafkaClientName, KafkaOutputMessage } from './client.js';
-import { connectionSettings } from './connection.js';
+import { connectError, connectionSettings } from './connection.js';
 import { createClientFactory } from './client-factory.js';
 import type { ConnectionOptionValues } from './connection.js';
 import { KAFKA_TRANSACTION, transactionOf } from './transactions.js';
@@ -72,7 +72,7 @@ export async function createSinkProducer(
     await producer.connect();
     missing = await factory.missingTopics([topic]);
   } catch (error) {
-    throw new CentaurError('KAFKA_UNAVAILABLE', `node \`${nodeId}\`: cannot connect to Kafka: ${(error as Error).message}`, { cause: error });
+    throw connectError(nodeId, error);
   }
   if (missing.length > 0) {
     await producer.close().catch(() => undefined);

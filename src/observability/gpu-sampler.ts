@@ -1,7 +1,8 @@
 /**
  * The GPUs the machine shows, for the status API and the dashboard: utilisation and memory read
- * from `nvidia-smi` every few seconds in the background. Where there is no `nvidia-smi` (no NVIDIA
- * driver) the sampler stops after its first try and reports none.
+ * from `nvidia-smi` every few seconds in the background. Where there is no `nvidia-smi` the
+ * sampler stops after its first try, and where it fails three times in a row (no driver) too; it
+ * reports none then.
  */
 import { execFile } from 'node:child_process';
 import type { GpuFigures } from './api-types.js';
@@ -31,6 +32,7 @@ export class GpuSampler {
   private timer: NodeJS.Timeout | undefined;
   private reading: GpuFigures[] | null = null;
   private running = false;
+  private failures = 0;
 
   constructor(
     private readonly command = 'nvidia-smi',
@@ -67,6 +69,8 @@ export class GpuSampler {
         }
         const gpus = error === null ? parseNvidiaSmi(stdout) : [];
         this.reading = gpus.length > 0 ? gpus : null;
+        this.failures = error === null ? 0 : this.failures + 1;
+        if (this.failures >= 3) this.running = false;
         if (this.running) {
           this.timer = setTimeout(() => void this.sample(), this.intervalMs);
           this.timer.unref();

@@ -7,12 +7,13 @@
  * batches when one is configured. The SDK is loaded only when tracing is on.
  */
 import { performance } from 'node:perf_hooks';
-import { defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { defaultTextMapGetter, defaultTextMapSetter, diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Context, Link, Span, Tracer } from '@opentelemetry/api';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Delivery, Envelope, Item } from '../core/envelope.js';
 import { envelopesOf, isBatch } from '../core/envelope.js';
 import type { CentaurError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { TracingSettings } from '../topology/schema.js';
 
@@ -44,8 +45,11 @@ export class RunTracer {
   ) {}
 
   /** The run's tracer when `settings.enabled`, exporting to `settings.otlp` and to `exporter` (tests, embedding) when given. */
-  static async create(settings: TracingSettings | undefined, topologyName: string, exporter?: SpanExporter): Promise<RunTracer | undefined> {
+  static async create(settings: TracingSettings | undefined, topologyName: string, logger: Logger, exporter?: SpanExporter): Promise<RunTracer | undefined> {
     if (settings?.enabled !== true) return undefined;
+    // The SDK reports failed exports through its diagnostic logger: to the run's log, at warn.
+    const warn = (message: string, ...args: unknown[]): void => logger.warn({ otel: args.map(String).join(' ') }, `OpenTelemetry: ${message}`);
+    diag.setLogger({ error: warn, warn, info: () => undefined, debug: () => undefined, verbose: () => undefined }, DiagLogLevel.WARN);
     const [sdk, { W3CTraceContextPropagator }, { resourceFromAttributes }] = await Promise.all([
       import('@opentelemetry/sdk-trace'),
       import('@opentelemetry/core'),

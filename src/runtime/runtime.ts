@@ -152,9 +152,9 @@ export class Runtime {
 
   /** Creates every component, wires the graph, starts the sources and resolves with the summary when the run ends. */
   async run(): Promise<RunSummary> {
-    this.tracer = await RunTracer.create(this.topology.tracing, this.topology.name, this.options.spanExporter);
+    this.tracer = await RunTracer.create(this.topology.tracing, this.topology.name, this.options.logger, this.options.spanExporter);
     const nodes = await Nodes.create(this.topology, this.options.logger, this.metrics).catch(async (error: unknown) => {
-      await this.tracer?.shutdown();
+      await this.tracer?.shutdown().catch(() => undefined);
       throw error;
     });
     this.nodes = nodes;

@@ -18,7 +18,7 @@ import type { NodeGauge } from '../core/metric-family.js';
 import { retry } from '../core/retry.js';
 import type { KafkaConsumerClient, KafkaInputMessage, StartFrom } from '../kafka/client.js';
 import { COMPRESSIONS, compressionProblem } from '../kafka/client.js';
-import { ConnectionOptions, connectionSettings } from '../kafka/connection.js';
+import { connectError, ConnectionOptions, connectionSettings } from '../kafka/connection.js';
 import { createClientFactory } from '../kafka/client-factory.js';
 import { decodeInput, decodePlain, rawInput, ValueOptions } from '../kafka/input-message.js';
 import { AvroRegistryCodec, SchemaRegistryOptions } from '../kafka/schema-registry.js';
@@ -102,7 +102,7 @@ export const kafkaSource = defineSource({
       try {
         missing = await factory.missingTopics(o.topics);
       } catch (error) {
-        throw new CentaurError('KAFKA_UNAVAILABLE', `node \`${ctx.nodeId}\`: cannot connect to Kafka: ${(error as Error).message}`, { cause: error });
+        throw connectError(ctx.nodeId, error);
       }
       if (missing.length > 0) throw new CentaurError('CONFIG_INVALID', `node \`${ctx.nodeId}\`: topic ${missing.join(', ')} not found on the brokers; create ${missing.length === 1 ? 'it' : 'them'}, or fix \`topics\``);
     }

@@ -230,6 +230,21 @@ function analyzeTopology(text: string, file: string, options: LoadOptions): Anal
     }
   }
 
+  // The two librdkafka clients load a library of one name (librdkafka.so.1): in one process the first loaded would serve both.
+  const librdkafka = new Map<string, string>();
+  for (const node of nodes.values()) {
+    const client = (node.options as { client?: unknown }).client;
+    if (invalidOptions.has(node.id) || (client !== 'confluent' && client !== 'node-rdkafka')) continue;
+    const other = [...librdkafka].find(([c]) => c !== client);
+    if (other !== undefined) {
+      at(['nodes', node.id, 'client'], `\`client: ${client}\` and node \`${other[1]}\`'s \`client: ${other[0]}\` cannot run in one process: both load librdkafka.so.1, and the first one loaded would serve both`, {
+        node: node.id,
+        suggestion: 'give every Kafka node of the topology the same librdkafka client (or `kafkajs`)',
+      });
+    }
+    if (!librdkafka.has(client)) librdkafka.set(client, node.id);
+  }
+
   const claimed = new Map<string, string>();
   for (const node of nodes.values()) {
     if (invalidOptions.has(node.id)) continue;

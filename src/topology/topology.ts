@@ -24,6 +24,7 @@ export interface Topology {
   readonly limits: Limits;
   /** Where the instance serves metrics, health and the dashboard. */
   readonly http: HttpSettings;
+  /** OpenTelemetry tracing (off by default). */
   readonly tracing: TracingSettings;
   readonly nodes: ReadonlyMap<string, TopologyNode>;
   /** Node ids with every node after its upstreams. */

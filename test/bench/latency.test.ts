@@ -19,3 +19,9 @@ test('no samples: NaN figures; a negative sample (clock skew) counts as 0', () =
   assert.equal(f.p50, 0);
   assert.equal(f.max, 10);
 });
+
+test('a percentile never reads above the largest sample (bucket edges round up)', () => {
+  const f = latencyFigures([1533, 2297, 2388, 1200, 900]);
+  assert.equal(f.max, 2388);
+  assert.ok(f.p99 <= f.max && f.p95 <= f.max, JSON.stringify(f));
+});

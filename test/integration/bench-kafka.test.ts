@@ -56,7 +56,7 @@ test('bench clients: tiny counts, each client in its own process drains and rela
   let err = '';
   const code = await main(
     [
-      'bench', 'clients', '--images', '16', '--runs', '1', '--batch', '8', '--brokers', BROKERS, '--registry', REGISTRY_URL,
+      'bench', 'clients', '--images', '60', '--runs', '1', '--batch', '8', '--brokers', BROKERS, '--registry', REGISTRY_URL,
       '--cache', path.join(dir, 'cache'), '--json', path.join(dir, 'r.json'), '--markdown', path.join(dir, 'r.md'), ...(python === undefined ? [] : ['--python', python]),
     ],
     { out: (text) => (out += `${text}\n`), err: (text) => (err += `${text}\n`) },

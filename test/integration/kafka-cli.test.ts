@@ -137,6 +137,9 @@ test('publish-images --claim-check: a frame over the limit goes to the lake (S3)
   assert.equal(upload.sizeBytes, big.length);
   assert.equal(upload.contentType, 'image/jpeg');
   assert.equal(upload.metadata.label, 'horse');
+  assert.equal(message?.key, path.join('b', 'horses', 'horse-000000.jpg'), 'keyed by the upload id');
+  assert.equal(upload.uploadId, message?.key);
+  assert.match(upload.metadata.cameraId ?? '', /^cam-\d$/);
   const sha = createHash('sha256').update(big).digest('hex');
   assert.equal(upload.uri, `s3://${bucket}/frames/${sha.slice(0, 2)}/${sha}.jpg`);
   assert.ok((await getS3(bucket, `frames/${sha.slice(0, 2)}/${sha}.jpg`)).equals(big), 'the lake holds the frame byte for byte');

@@ -154,8 +154,10 @@ test('tracing: each input continues its producer’s trace through decode, batch
   assert.ok(poisonSpan.events?.some((e) => e.name === 'dead-lettered'));
 });
 
-test('tracing off (the default): no spans, and an input’s traceparent and tracestate reach its output unchanged', async (t) => {
+test('tracing off (the default): no spans even with an endpoint configured, and an input’s traceparent and tracestate reach its output unchanged', async (t) => {
   if (!(await requireServices(t))) return;
+  const receiver = await otlpReceiver();
+  t.after(() => receiver.close());
   const input = unique('untraced-in');
   const output = unique('untraced-out');
   await createTopics([input, output], 1);
@@ -166,7 +168,8 @@ test('tracing off (the default): no spans, and an input’s traceparent and trac
     { key: 'cam-1', value: image ?? null, headers: { id: 'b' } },
   ]);
   const dlq = await mkdtemp(path.join(tmpdir(), 'centaur-tracing-dlq-'));
-  const runtime = new Runtime(parseTopology(topologyYaml(input, output, dlq, ''), 'untraced.yaml'), { logger: pino({ level: 'silent' }) });
+  const off = `tracing: { otlp: { endpoint: ${JSON.stringify(receiver.url)} } }`;
+  const runtime = new Runtime(parseTopology(topologyYaml(input, output, dlq, off), 'untraced.yaml'), { logger: pino({ level: 'silent' }) });
   const done = runtime.run();
   const out = await consumeUntil(output, (m) => m.length >= 2);
   runtime.stop();
@@ -175,4 +178,5 @@ test('tracing off (the default): no spans, and an input’s traceparent and trac
   assert.equal(byId.get('a')?.traceparent, context);
   assert.equal(byId.get('a')?.tracestate, 'vendor=xyz');
   assert.equal(byId.get('b')?.traceparent, undefined, 'no trace context is made up when tracing is off');
+  assert.equal(receiver.requests(), 0, 'nothing was exported');
 });

@@ -14,7 +14,7 @@ test('parseNvidiaSmi: one entry per GPU line, utilisation as a share, memory in 
   assert.deepEqual(parseNvidiaSmi(''), []);
 });
 
-test('GpuSampler: reads what nvidia-smi answers; no nvidia-smi means no GPU, and no further tries', async () => {
+test('GpuSampler: reads what nvidia-smi answers; no nvidia-smi means no GPU', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'centaur-gpu-'));
   const fake = path.join(dir, 'nvidia-smi');
   await writeFile(fake, `#!/bin/sh\n[ "$1" = "--query-gpu=index,name,utilization.gpu,memory.used,memory.total" ] || exit 9\necho "0, Test GPU, 50, 2048, 4096"\n`);

@@ -366,3 +366,21 @@ nodes:
   assert.deepEqual(issues.map((i) => [i.line, i.node, i.message]), [[5, 'out', '`exactlyOnce: true` needs a `kafka-source` with `exactlyOnce: true` in the same topology']]);
   assert.doesNotThrow(() => parseTopology(body(true), 'topo.yaml', { env: {} }));
 });
+
+test('the two librdkafka clients cannot share a topology (one process, one librdkafka.so.1); kafkajs goes with either', () => {
+  const body = (a: string, b: string) => `version: 1
+name: t
+nodes:
+  in: { kind: kafka-source, brokers: [b], topics: [t], groupId: g, value: { format: bytes }, client: ${a} }
+  out: { kind: kafka-sink, from: [in], brokers: [b], topic: o, value: { format: json }, client: ${b} }
+`;
+  assert.throws(
+    () => parseTopology(body('confluent', 'node-rdkafka'), 'topo.yaml', { env: {} }),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.issues.length === 1 &&
+      error.issues[0]?.node === 'out' &&
+      /`client: node-rdkafka` and node `in`'s `client: confluent` cannot run in one process/.test(error.issues[0]?.message ?? ''),
+  );
+  for (const [a, b] of [['confluent', 'confluent'], ['node-rdkafka', 'kafkajs'], ['kafkajs', 'confluent']]) assert.doesNotThrow(() => parseTopology(body(a as string, b as string), 'topo.yaml', { env: {} }));
+});
