@@ -4,9 +4,8 @@
  * serve both. Started by clients-scenario.ts with `fork`; gets its task over IPC, answers with the
  * rates and exits.
  */
-import { createRequire } from 'node:module';
 import { createLogger } from '../core/logger.js';
-import type { KafkaClientName } from '../kafka/client.js';
+import { librdkafkaVersion } from '../kafka/rdkafka-client.js';
 import { BenchKafka } from './bench-kafka.js';
 import { centaurDrain } from './kafka-scenario.js';
 import type { KafkaBenchOptions } from './kafka-scenario.js';
@@ -23,23 +22,10 @@ export interface ClientDrainTask {
 /** What the child answers: images/s of the pipeline, frames/s of the relay, its peak RSS, the librdkafka it ran on. */
 export type ClientDrainAnswer = { readonly pipeline: number; readonly relay: number; readonly peakRssBytes: number; readonly librdkafka: string | null } | { readonly error: string };
 
-/** The package each librdkafka client loads (for its librdkafka version). */
-const PACKAGES: Partial<Record<KafkaClientName, string>> = { confluent: '@confluentinc/kafka-javascript', 'node-rdkafka': 'node-rdkafka' };
-
-/** The librdkafka version of `client`, null for kafkajs; throws a message when it is not installed. */
-function librdkafkaOf(client: KafkaClientName): string | null {
-  const name = PACKAGES[client];
-  if (name === undefined) return null;
-  try {
-    return (createRequire(import.meta.url)(name) as { librdkafkaVersion: string }).librdkafkaVersion;
-  } catch (error) {
-    throw new Error(`client ${client} is not installed (${name}: ${(error as Error).message.split('\n')[0] ?? ''}); leave it out of --clients`);
-  }
-}
-
 /** Runs the task: the pipeline drain, then the relay drain, on the same input topic. */
 async function drain(task: ClientDrainTask): Promise<ClientDrainAnswer> {
-  const librdkafka = librdkafkaOf(task.options.client);
+  const client = task.options.client;
+  const librdkafka = client === 'kafkajs' ? null : librdkafkaVersion(client);
   const o: KafkaBenchOptions = { ...task.options, logger: createLogger('warn') };
   const kafka = await BenchKafka.connect(o.brokers, o.format, o.registry);
   try {

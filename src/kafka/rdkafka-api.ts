@@ -104,6 +104,8 @@ export interface HighLevelProducer extends Client {
 
 /** The module's exports the adapter uses. */
 export interface RdkafkaModule {
+  /** The version of the librdkafka loaded in this process. */
+  readonly librdkafkaVersion: string;
   readonly KafkaConsumer: new (config: Config, topicConfig: Config) => KafkaConsumer;
   readonly Producer: new (config: Config) => Producer;
   readonly HighLevelProducer: new (config: Config, topicConfig: Config) => HighLevelProducer;

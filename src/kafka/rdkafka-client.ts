@@ -39,12 +39,11 @@ const LIBRARIES = {
   'node-rdkafka': { package: 'node-rdkafka', install: 'install librdkafka-dev, then `BUILD_LIBRDKAFKA=0 npm install node-rdkafka`' },
 } as const;
 
-/** Creates clients of `library` (a librdkafka binding) for one cluster. */
-export function createRdkafkaFactory(connection: ConnectionSettings, logger: Logger, library: keyof typeof LIBRARIES = 'node-rdkafka'): KafkaClientFactory {
-  let kafka: Rdkafka.RdkafkaModule;
+/** The binding's module; a CONFIG_INVALID saying how to install it when it is missing. */
+function loadLibrary(library: keyof typeof LIBRARIES): Rdkafka.RdkafkaModule {
   const { package: name, install } = LIBRARIES[library];
   try {
-    kafka = createRequire(import.meta.url)(name) as Rdkafka.RdkafkaModule;
+    return createRequire(import.meta.url)(name) as Rdkafka.RdkafkaModule;
   } catch (error) {
     throw new CentaurError(
       'CONFIG_INVALID',
@@ -52,6 +51,16 @@ export function createRdkafkaFactory(connection: ConnectionSettings, logger: Log
       { cause: error },
     );
   }
+}
+
+/** The librdkafka a binding runs on in this process (the first binding loaded serves both); why: benchmarks report it. */
+export function librdkafkaVersion(library: keyof typeof LIBRARIES): string {
+  return loadLibrary(library).librdkafkaVersion;
+}
+
+/** Creates clients of `library` (a librdkafka binding) for one cluster. */
+export function createRdkafkaFactory(connection: ConnectionSettings, logger: Logger, library: keyof typeof LIBRARIES = 'node-rdkafka'): KafkaClientFactory {
+  const kafka = loadLibrary(library);
   const base: Record<string, string | number | boolean> = {
     'metadata.broker.list': connection.brokers.join(','),
     'client.id': connection.clientId,
