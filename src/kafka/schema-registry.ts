@@ -12,6 +12,7 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { CentaurError } from '../core/errors.js';
+import { checkAvroBody } from './avro-bounds.js';
 
 /** Options naming the registry, shared by every component that reads or writes Avro. */
 export const SchemaRegistryOptions = Type.Object(
@@ -64,12 +65,15 @@ export class AvroRegistryCodec {
       throw new CentaurError('KAFKA_VALUE_INVALID', `not Confluent-framed Avro (magic byte 0 and a 4-byte schema id): got ${seen}`);
     }
     const id = bytes.readInt32BE(1);
+    let schema: unknown;
     try {
-      await this.registry.getSchema(id);
+      schema = await this.registry.getSchema(id);
     } catch (error) {
       throw this.registryError(error, `schema id ${id}`);
     }
     try {
+      // avsc trusts array and map counts: a few bytes claiming 2^60 entries would block the event loop.
+      checkAvroBody(schema, bytes.subarray(HEADER_BYTES));
       return await this.registry.decode(bytes);
     } catch (error) {
       throw new CentaurError('AVRO_DECODE_FAILED', `the Avro body does not match schema id ${id}: ${(error as Error).message}`, { cause: error });

@@ -125,8 +125,10 @@ export class LabelStudioClient {
       filters: { conjunction: 'and', items: [{ filter: 'filter:tasks:updated_at', operator: 'greater', type: 'Datetime', value: new Date(afterMs).toISOString() }] },
       ordering: ['tasks:updated_at'],
     });
-    const answer = await this.request<{ tasks?: unknown[] }>('GET', `/api/tasks?project=${project}&fields=all&page=${page}&page_size=${pageSize}&query=${encodeURIComponent(query)}`);
-    return (Array.isArray(answer.tasks) ? answer.tasks : []).flatMap((t) => {
+    // Any JSON may come back (`null` included): what is not a task is skipped.
+    const answer = await this.request<unknown>('GET', `/api/tasks?project=${project}&fields=all&page=${page}&page_size=${pageSize}&query=${encodeURIComponent(query)}`);
+    const found = typeof answer === 'object' && answer !== null ? (answer as { tasks?: unknown }).tasks : undefined;
+    return (Array.isArray(found) ? (found as unknown[]) : []).flatMap((t) => {
       if (typeof t !== 'object' || t === null) return [];
       const task = t as { id?: unknown; updated_at?: unknown; data?: unknown; annotations?: unknown };
       if (typeof task.id !== 'number' || typeof task.updated_at !== 'string') return [];
@@ -146,7 +148,8 @@ export class LabelStudioClient {
                 completedBy: typeof x.completed_by === 'number' ? x.completed_by : null,
                 updatedAt: typeof x.updated_at === 'string' ? x.updated_at : task.updated_at as string,
                 wasCancelled: x.was_cancelled === true,
-                result: Array.isArray(x.result) ? (x.result as LabelStudioAnnotation['result']) : [],
+                // Only objects are results (a `null` entry would stop the reading of the annotation).
+                result: Array.isArray(x.result) ? (x.result as unknown[]).filter((r): r is LabelStudioAnnotation['result'][number] => typeof r === 'object' && r !== null) : [],
               },
             ];
           }),

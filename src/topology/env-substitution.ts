@@ -39,7 +39,9 @@ export function substituteEnv(
     const replaced = value.replace(ENV_REF, (match, name: string | undefined) => {
       if (name === undefined) return '${';
       used = true;
-      const found = env[name];
+      // Text only: `${constructor}` or `${__proto__}` must not resolve to what every object inherits.
+      const value: unknown = env[name];
+      const found = typeof value === 'string' ? value : undefined;
       if (found === undefined) {
         missing(p, name);
         return '';

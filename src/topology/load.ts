@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit } from 'yaml';
+import type { Alias, Document } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import type { ConfigIssue } from '../core/errors.js';
 import type { ComponentSpec } from '../core/component.js';
@@ -103,7 +104,20 @@ function analyzeTopology(text: string, file: string, options: LoadOptions): Anal
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
-  const raw: unknown = doc.toJS();
+  const loop = selfContainingAlias(doc);
+  if (loop !== undefined) {
+    const pos = lines.linePos(loop.range?.[0] ?? 0);
+    throw new ConfigError([{ file, line: pos.line, column: pos.col, message: `alias \`*${loop.source}\` is inside the node its anchor names, so that value would contain itself endlessly`, suggestion: 'move the alias out of the anchored node, or write the value out' }]);
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (error) {
+    // The YAML library throws here on an alias it cannot expand: its anchor missing (or only after
+    // it), or one of too many expansions (a "billion laughs" file).
+    const pos = lines.linePos(aliasOffset(doc, error));
+    throw new ConfigError([{ file, line: pos.line, column: pos.col, message: `cannot expand a YAML alias: ${(error as Error).message}`, suggestion: 'define each anchor (`&name`) before its aliases (`*name`), or write the values out' }]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{ file, line: 1, column: 1, message: 'a topology must be a map with `version`, `name` and `nodes`' }]);
   }
@@ -337,6 +351,41 @@ function checkShortcuts(
       });
     }
   }
+}
+
+/** The first alias inside the node its anchor names (the library would build a value that contains itself), if any. */
+function selfContainingAlias(doc: Document): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      const at = node.range?.[0];
+      const target = node.resolve(doc)?.range;
+      if (at !== undefined && target !== undefined && target !== null && target[0] <= at && at < target[1]) {
+        found = node;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/** Where the alias an expansion error is about starts: the first alias naming a missing anchor, else the first alias. */
+function aliasOffset(doc: Document, error: unknown): number {
+  const unresolved = /alias[^:]*: (.+)$/.exec((error as Error).message)?.[1];
+  let first: number | undefined;
+  let named: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      first ??= node.range?.[0];
+      if (node.source === unresolved) {
+        named = node.range?.[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return named ?? first ?? 0;
 }
 
 function validatorFor(spec: ComponentSpec): ValidateFunction {
