@@ -97,6 +97,13 @@ export const InferOptions = Type.Object(
       default: 64,
       description: 'Largest batch handed to the backend; bigger batches are split into runs of this size.',
     }),
+    retryWindowMs: Type.Integer({
+      minimum: 0,
+      default: 60_000,
+      description:
+        'How long a batch the backend could not run for a passing reason (the inference server unreachable, restarting or overloaded) is retried, with backoff from 50 ms up to 2 s, before its inputs become dead letters (INFERENCE_SERVER_UNAVAILABLE); at least 3 retries are made. ' +
+        'While batches wait, the in-flight limit pauses the sources, so a server restart within the window dead-letters nothing.',
+    }),
     includeEmbedding: Type.Boolean({
       default: true,
       description: "Store the model's embedding on each envelope (needed for drift and retraining).",
@@ -106,9 +113,10 @@ export const InferOptions = Type.Object(
 );
 export type InferOptions = Static<typeof InferOptions>;
 
-/** Tries after the first failure of a batch, and the first backoff delay (doubled each retry). */
+/** Least retries after the first failure of a batch, the first backoff delay (doubled each retry) and the longest one. */
 export const INFER_RETRIES = 3;
 export const INFER_BACKOFF_BASE_MS = 50;
+export const INFER_BACKOFF_MAX_MS = 2_000;
 
 /** The created operator: which model and backend it runs, and its packing-pool counters. */
 export interface InferOperator extends Operator {
@@ -137,7 +145,7 @@ interface Outcome {
 export function createInferWithBackend(
   model: LoadedManifest,
   backend: InferenceBackend,
-  options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'>,
+  options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'> & Partial<Pick<InferOptions, 'retryWindowMs'>>,
   metrics: NodeMetrics = NO_METRICS,
 ): InferOperator {
   return createInferWithSlot(new ModelSlot({ model, backend }), options, new InferenceMetrics(metrics));
@@ -146,7 +154,7 @@ export function createInferWithBackend(
 /** Builds the operator around a model slot, optionally kept current by a registry follower. */
 export function createInferWithSlot(
   slot: ModelSlot,
-  options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'>,
+  options: Pick<InferOptions, 'maxBatchesInFlight' | 'maxBatchSize' | 'includeEmbedding'> & Partial<Pick<InferOptions, 'retryWindowMs'>>,
   metrics: InferenceMetrics = new InferenceMetrics(),
   follower?: ModelFollower,
   shadow?: { runner: ShadowRunner; follower?: ModelFollower },
@@ -155,6 +163,9 @@ export function createInferWithSlot(
   const { manifest } = slot.current.model;
   const { input } = manifest;
   const { maxBatchesInFlight, maxBatchSize, includeEmbedding } = options;
+  const retryWindowMs = options.retryWindowMs ?? 0;
+  // Once closed (the run has ended), batches waiting for the server give up: their inputs are read again.
+  let closed = false;
   const perImage = input.width * input.height * input.channels;
   const expectedShape: BatchShape =
     input.layout === 'NHWC' ? [0, input.height, input.width, input.channels] : [0, input.channels, input.height, input.width];
@@ -201,7 +212,7 @@ export function createInferWithSlot(
     try {
       const started = performance.now();
       const { backend, model } = lease.instance;
-      const out = await runWithRetry(backend, tensor, scheduler);
+      const out = await runWithRetry(backend, tensor, scheduler, retryWindowMs, () => closed);
       metrics.inference(model.manifest.name, model.manifest.version, envelopes.length, (performance.now() - started) / 1000);
       shadow?.runner.offer(tensor, out, model.manifest.classes, model.manifest.version);
       annotate(envelopes, out, lease.instance);
@@ -313,6 +324,7 @@ export function createInferWithSlot(
       ),
     poolStats: () => pool?.stats() ?? { size: 0, outstanding: 0, allocatedBeyondPool: 0 },
     close: async () => {
+      closed = true;
       await follower?.stop();
       await shadow?.follower?.stop();
       await shadow?.runner.close();
@@ -449,15 +461,20 @@ export const infer = defineOperator({
   create: (options, ctx) => createInfer(options, ctx),
 });
 
-/** Runs a batch, retrying retriable failures with exponential backoff on `scheduler`. */
-async function runWithRetry(backend: InferenceBackend, tensor: BatchTensor, scheduler: SchedulerLike): Promise<InferenceOutput> {
+/**
+ * Runs a batch, retrying retriable failures with capped exponential backoff on `scheduler`: at
+ * least INFER_RETRIES times, and on until `windowMs` has passed since the first try (or `closed()`).
+ */
+async function runWithRetry(backend: InferenceBackend, tensor: BatchTensor, scheduler: SchedulerLike, windowMs: number, closed: () => boolean): Promise<InferenceOutput> {
+  const started = scheduler.now();
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await backend.run(tensor);
     } catch (error) {
       const coded = toCentaurError(error, 'INFERENCE_FAILED');
-      if (!coded.retriable || attempt >= INFER_RETRIES) throw coded;
-      await sleep(INFER_BACKOFF_BASE_MS * 2 ** attempt, scheduler);
+      const spent = attempt >= INFER_RETRIES && scheduler.now() - started >= windowMs;
+      if (!coded.retriable || spent || closed()) throw coded;
+      await sleep(Math.min(INFER_BACKOFF_MAX_MS, INFER_BACKOFF_BASE_MS * 2 ** attempt), scheduler);
     }
   }
 }

@@ -87,7 +87,7 @@ test.after(async () => {
 async function runTopology(
   where: { root: string; images: string },
   backend: string,
-  options: { modelDir?: string; onLog?: (line: Record<string, unknown>) => void } = {},
+  options: { modelDir?: string; onLog?: (line: Record<string, unknown>) => void; infer?: string } = {},
 ): Promise<Outcome> {
   runs += 1;
   const dir = path.join(where.root, `run-${runs}`);
@@ -99,7 +99,7 @@ nodes:
   images: { kind: files-source, path: ${JSON.stringify(where.images)}, labels: parent-folder, labelMap: { horses: horse, humans: human } }
   decode: { kind: decode-image, from: [images], size: [224, 224], fit: fill, scale: unit }
   batch: { kind: micro-batch, from: [decode], maxSize: 8, maxDelayMs: 20 }
-  infer: { kind: infer, from: [batch], model: { path: ${JSON.stringify(options.modelDir ?? MODEL_DIR)} }, backend: ${backend} }
+  infer: { kind: infer, from: [batch], model: { path: ${JSON.stringify(options.modelDir ?? MODEL_DIR)} }, backend: ${backend}${options.infer ?? ''} }
   out: { kind: files-sink, from: [infer], dir: ${JSON.stringify(out)}, includeEmbedding: true }
   dlq: { kind: dead-letter, dir: ${JSON.stringify(out)} }
 `;
@@ -277,6 +277,8 @@ nodes:
     const retries: unknown[] = [];
     try {
       const run = await runTopology(setup, backend(protocol.via(proxy.port), ', retries: 1, timeoutMs: 2000'), {
+        // No retry window: the server is gone for good, so the batches give up after the least retries.
+        infer: ', retryWindowMs: 0',
         onLog: (line) => {
           // Start-up went through the relay; the server vanishes before the first batch.
           if (line.msg === READY_LOG) proxy.cut();

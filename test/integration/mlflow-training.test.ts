@@ -120,7 +120,7 @@ test('MLflow as the registry: train registers there, and an infer node follows a
   assert.deepEqual((await registry.versions(name)).map((v) => [v.version, v.classes.length]), [['1', 2], ['2', 3]]);
 
   const op = await createInfer(
-    { model: { registry: root, name, pollIntervalMs: 100 }, backend: { kind: 'onnx' }, maxBatchesInFlight: 1, maxBatchSize: 8, includeEmbedding: false },
+    { model: { registry: root, name, pollIntervalMs: 100 }, backend: { kind: 'onnx' }, maxBatchesInFlight: 1, maxBatchSize: 8, retryWindowMs: 0, includeEmbedding: false },
     { baseDir: process.cwd(), nodeId: 'infer', logger: pino({ level: 'silent' }) },
   );
   const serving = (): string => op.manifest.version;

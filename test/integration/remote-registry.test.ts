@@ -75,7 +75,7 @@ test('s3: the models CLI and an infer node following an alias in S3', async (t) 
     const registry = await openRegistry(root, process.cwd(), settings);
     const model = (await registry.models())[0] as string;
     const op = await createInfer(
-      { model: { registry: root, name: model, pollIntervalMs: 100, s3: settings.s3 }, backend: { kind: 'onnx' }, maxBatchesInFlight: 1, maxBatchSize: 8, includeEmbedding: false },
+      { model: { registry: root, name: model, pollIntervalMs: 100, s3: settings.s3 }, backend: { kind: 'onnx' }, maxBatchesInFlight: 1, maxBatchSize: 8, retryWindowMs: 0, includeEmbedding: false },
       { baseDir: process.cwd(), nodeId: 'infer', logger: pino({ level: 'silent' }) },
     );
     const serving = (): string => op.manifest.version;

@@ -87,6 +87,7 @@ const options = (overrides: Partial<InferOptions> = {}): InferOptions => ({
   backend: { kind: 'onnx', intraOpNumThreads: 1 },
   maxBatchesInFlight: 2,
   maxBatchSize: 64,
+  retryWindowMs: 0,
   includeEmbedding: true,
   ...overrides,
 });
@@ -152,6 +153,7 @@ void test('schema: defaults fill in, including backend { kind: onnx }', () => {
     backend: { kind: 'onnx' },
     maxBatchesInFlight: 2,
     maxBatchSize: 64,
+    retryWindowMs: 60_000,
     includeEmbedding: true,
   });
   assert.equal(validate({ model: { path: 'x' }, backend: { kind: 'tflite' } }), false);
@@ -442,6 +444,40 @@ void test('a failing backend is retried with backoff; after 3 retries the batch 
   assert.ok(performance.now() - started >= 50 + 100 + 200, 'backoff waited');
   assertPredicted(flatten(out), [lucky]);
   assert.equal(op.poolStats().outstanding, 0);
+});
+
+void test('an inference server that is away for less than retryWindowMs costs no dead letter; one away for longer dead-letters once the window has passed', async () => {
+  const model = await loadManifest(path.join(ROOT, FIXTURE));
+  // The server is unreachable until `backAt` (a restart), then answers.
+  let backAt = 0;
+  const restarting: InferenceBackend = {
+    name: 'restarting',
+    description: 'restarting',
+    run: async (batch) => {
+      if (performance.now() < backAt) throw new CentaurError('INFERENCE_SERVER_UNAVAILABLE', 'connection refused');
+      return realBackendRun(batch);
+    },
+    close: async () => undefined,
+  };
+  const within = createInferWithBackend(model, restarting, { maxBatchesInFlight: 1, maxBatchSize: 64, includeEmbedding: false, retryWindowMs: 2_000 });
+  const first = context();
+  backAt = performance.now() + 700;
+  const out = await collect(within.apply(from([envelope(1, image(1)), envelope(2, image(2))]), first.ctx));
+  assert.deepEqual(first.failed, [], 'no dead letter while the server restarts within the window');
+  assert.equal(flatten(out).length, 2);
+  assert.ok(performance.now() >= backAt, 'the batch waited for the server');
+
+  const beyond = createInferWithBackend(model, restarting, { maxBatchesInFlight: 1, maxBatchSize: 64, includeEmbedding: false, retryWindowMs: 400 });
+  const second = context();
+  const started = performance.now();
+  backAt = started + 60_000;
+  await collect(beyond.apply(from([envelope(3, image(3))]), second.ctx));
+  const waited = performance.now() - started;
+  assert.deepEqual(
+    second.failed.map((f) => [f.id, f.error.code]),
+    [['e3', 'INFERENCE_SERVER_UNAVAILABLE']],
+  );
+  assert.ok(waited >= 400 && waited < 4_000, `gave up after the window (${waited.toFixed(0)} ms)`);
 });
 
 void test('a manifest naming a missing file, a wrong sha256 or a wrong output name is MODEL_LOAD_FAILED', async () => {
