@@ -162,6 +162,8 @@ export interface Envelope {
   readonly annotation?: Annotation;
   /** Monotonic time (ms, performance.now()) at which the source emitted it. */
   readonly receivedAt: number;
+  /** The object a `fetch-object` node read the payload from: dead letters name it instead of copying its bytes. */
+  fetchedFrom?: string;
   image?: ImageFeatures;
   tensor?: ImageTensor;
   embedding?: Float32Array;

@@ -139,7 +139,8 @@ export interface DeadLetterRecord {
 /** Builds a dead-letter record; payload bytes are included when there is no reference (or `always`). */
 export function toDeadLetterRecord(letter: DeadLetter, includePayload: 'auto' | 'always' | 'never'): DeadLetterRecord {
   const env = letter.envelope;
-  const uri = env.payload.kind === 'reference' ? env.payload.uri : env.position.uri;
+  // A fetched object is named, not copied: the event that named it is the input (and may be hostile).
+  const uri = env.payload.kind === 'reference' ? env.payload.uri : (env.fetchedFrom ?? env.position.uri);
   const bytes = env.payload.kind === 'bytes' ? env.payload.bytes : undefined;
   let payload: DeadLetterRecord['payload'] = null;
   if (includePayload === 'always' && bytes !== undefined) payload = { base64: bytes.toString('base64') };

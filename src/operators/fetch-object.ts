@@ -85,6 +85,10 @@ export const fetchObject = defineOperator({
     const stores = new StoreResolver({ ...(o.s3 === undefined ? {} : { s3: o.s3 }), ...(o.azure === undefined ? {} : { azure: o.azure }), timeoutMs: o.timeoutMs });
     const allowList = new UriAllowList({ allow: o.allow, ...(o.fileBase === undefined ? {} : { fileBase: path.resolve(ctx.baseDir, o.fileBase) }) });
     const fetcher: Fetcher = { allowList, stores, maxBytes: o.maxBytes, retries: o.retries, nodeId: ctx.nodeId, logger: ctx.logger };
+    const everyBucket = o.allow.filter((entry) => /^[a-z][a-z0-9+.-]*:\/\/$/i.test(entry));
+    if (everyBucket.length > 0) {
+      ctx.logger.warn({ node: ctx.nodeId, allow: everyBucket }, 'Upload events may name any bucket or container the credentials reach; narrow `allow` to the prefixes uploads use (e.g. s3://uploads/cameras/).');
+    }
     return {
       accepts: 'envelope',
       apply: (input, opCtx) =>
@@ -122,6 +126,7 @@ async function fetchInto(envelope: Envelope, f: Fetcher): Promise<void> {
     onRetry: (error, attempt, delayMs) => f.logger?.warn({ code: error.code, error: error.message, attempt, delayMs: Math.round(delayMs) }, 'Object fetch failed; retrying.'),
   });
   envelope.payload = { kind: 'bytes', bytes };
+  envelope.fetchedFrom = uri;
   envelope.sizeBytes += bytes.length;
   envelope.timings[f.nodeId] = performance.now() - started;
 }

@@ -19,6 +19,7 @@ import { envelopesOf } from '../../src/core/envelope.js';
 import type { CentaurError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import { fetchObject } from '../../src/operators/fetch-object.js';
+import { pino } from 'pino';
 
 const logger = createLogger('silent');
 
@@ -177,4 +178,16 @@ test('azure:// without a connection is a dead letter saying what to set', async 
   } finally {
     if (saved !== undefined) process.env.AZURE_STORAGE_CONNECTION_STRING = saved;
   }
+});
+
+test('an allow-list that opens every bucket (the default) is warned about at start; a narrowed one is not', async () => {
+  const warnings: string[] = [];
+  const stream = { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) };
+  const capturing = pino({ level: 'warn' }, stream);
+  const base = { maxBytes: 1024, concurrency: 1, retries: 0, timeoutMs: 2000 };
+  await (await fetchObject.create({ ...base, allow: ['s3://', 'azure://uploads/'] }, { nodeId: 'fetch', topologyName: 't', baseDir: '.', logger: capturing })).close?.();
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? '', /may name any bucket or container the credentials reach; narrow `allow`/);
+  await (await fetchObject.create({ ...base, allow: ['s3://uploads/cameras/'] }, { nodeId: 'fetch', topologyName: 't', baseDir: '.', logger: capturing })).close?.();
+  assert.equal(warnings.length, 1, 'no warning for a narrowed list');
 });

@@ -92,6 +92,21 @@ test('dead-letter writes the node, error class, code and message and the origina
   await assert.rejects(sink.write([envelope(1)]), /only takes failed inputs/);
 });
 
+test('dead-letter names an object fetch-object read instead of copying its bytes (the event that named it is untrusted); always copies them when asked', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'centaur-dlq-'));
+  const fetched = { ...envelope(9, false), position: { source: 'uploads', partition: '0', offset: 9 }, fetchedFrom: 's3://uploads/secret-report.pdf' };
+  const error = new CentaurError('IMAGE_FORMAT_REFUSED', 'pdf is not an allowed format');
+  for (const includePayload of ['auto', 'always'] as const) {
+    const sink = await create(deadLetter, { dir: includePayload, includePayload }, dir);
+    await sink.writeDeadLetters?.([{ envelope: fetched, node: 'decode', error, time: Date.UTC(2026, 0, 2) }]);
+    await sink.close();
+  }
+  const first = async (sub: string): Promise<Record<string, unknown>> =>
+    JSON.parse((await readFile(path.join(dir, sub, 'dead-letters-000001.jsonl'), 'utf8')).trim()) as Record<string, unknown>;
+  assert.deepEqual((await first('auto')).payload, { uri: 's3://uploads/secret-report.pdf' });
+  assert.deepEqual((await first('always')).payload, { base64: Buffer.from([1, 2, 3]).toString('base64') });
+});
+
 test('stdout-sink lines show the file, the class, the confidence and the label check', () => {
   const line = formatLine(envelope(3));
   assert.match(line, /^img-3\.jpg\s+→ horse\s+90\.0%\s+label horse ✓\s+decode 1\.5ms infer 3\.3ms$/);
