@@ -333,10 +333,10 @@ interface RunChild {
   failed?: number | string;
 }
 
-/** Starts `centaur run` on `file`, its log (warnings and errors) appended to `logFile`. */
+/** Starts `centaur run` on `file`, its log (info and above: start-ups, partition assignments, retries) appended to `logFile`. */
 function startRun(file: string, logFile: string): RunChild {
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'run', file, '--log-level', 'warn', '--no-http'], { stdio: ['ignore', 'ignore', fd] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'run', file, '--log-level', 'info', '--no-http'], { stdio: ['ignore', 'ignore', fd] });
   closeSync(fd);
   const run: RunChild = {
     process: child,

@@ -87,7 +87,7 @@ export const fetchObject = defineOperator({
     const fetcher: Fetcher = { allowList, stores, maxBytes: o.maxBytes, retries: o.retries, nodeId: ctx.nodeId, logger: ctx.logger };
     const everyBucket = o.allow.filter((entry) => /^[a-z][a-z0-9+.-]*:\/\/$/i.test(entry));
     if (everyBucket.length > 0) {
-      ctx.logger.warn({ node: ctx.nodeId, allow: everyBucket }, 'Upload events may name any bucket or container the credentials reach; narrow `allow` to the prefixes uploads use (e.g. s3://uploads/cameras/).');
+      ctx.logger.warn({ allow: everyBucket }, 'Upload events may name any bucket or container the credentials reach; narrow `allow` to the prefixes uploads use (e.g. s3://uploads/cameras/).');
     }
     return {
       accepts: 'envelope',
