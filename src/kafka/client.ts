@@ -45,6 +45,12 @@ export interface ConsumerHandlers {
   onMessages(messages: readonly KafkaInputMessage[]): Promise<void>;
   /** The group (re)assigned partitions: positions may move back to the last commit. */
   onAssignment(assigned: ReadonlyMap<string, readonly number[]>): void;
+  /**
+   * The group is taking these partitions away: resolves once what was read from them is finished
+   * and committed (bounded by the source), so the next owner does not repeat it. Clients that
+   * support it wait for this before they give the partitions up.
+   */
+  onRevocation?(revoked: ReadonlyMap<string, readonly number[]>): Promise<void>;
   /** The client stopped for good. */
   onFatal(error: Error): void;
   /** A partition's high watermark as seen in a fetch response, for lag metrics. */

@@ -193,8 +193,18 @@ class RdkafkaConsumer implements KafkaConsumerClient {
             if (this.paused) this.consumer.pause(assignment);
             this.handlers?.onAssignment(groupByTopic(assignment));
           } else if (err.code === codes.ERR__REVOKE_PARTITIONS) {
-            this.consumer.unassign();
-            this.handlers?.onAssignment(new Map());
+            // The partitions are given up once the source has finished and committed what it read from them.
+            const finished = this.handlers?.onRevocation?.(groupByTopic(assignment)) ?? Promise.resolve();
+            void finished
+              .catch((error: unknown) => logger.warn({ error: (error as Error).message }, 'Finishing revoked partitions failed; their inputs after the last commit will be read again.'))
+              .then(() => {
+                try {
+                  this.consumer.unassign();
+                } catch (error) {
+                  logger.debug({ error: (error as Error).message }, 'Unassign after the consumer closed.');
+                }
+                this.handlers?.onAssignment(new Map());
+              });
           } else {
             logger.warn({ error: err.message }, 'Rebalance failed.');
           }

@@ -178,6 +178,8 @@ const LAG_QUERY_EVERY_TICKS = 5;
 
 /** How long an exactly-once barrier waits for in-flight inputs before it tries again later. */
 const BARRIER_WAIT_MS = 30000;
+/** Longest wait, when the group takes partitions away, for their inputs in flight to finish and be committed. */
+const REVOCATION_DRAIN_MS = 5000;
 
 class KafkaSource implements Source {
   /** Per partition: the highest offset emitted, and the next offset to read according to the runtime's commits. */
@@ -196,6 +198,10 @@ class KafkaSource implements Source {
   private transactionTimer: NodeJS.Timeout | undefined;
   /** Fetched inputs not yet emitted, in fetch order. */
   private backlog: Queued[] = [];
+  /** Partitions the group is taking away: nothing more of them is emitted. */
+  private revoking = new Set<string>();
+  /** Commits sent to the client and not yet settled. */
+  private readonly commitsInFlight = new Set<Promise<void>>();
   private sourceCtx: SourceContext | undefined;
   /** Joined the group and fetching (for readiness). */
   private consuming = false;
@@ -240,10 +246,12 @@ class KafkaSource implements Source {
             this.nextOffsets.delete(name);
           }
           this.consuming = true;
+          this.revoking = new Set();
           // Inputs of partitions that moved away are left to their new owner.
           this.backlog = this.backlog.filter((q) => this.assigned.has(partitionName(q.message.topic, q.message.partition)));
           this.logger.info({ partitions: [...this.assigned].sort() }, 'Partitions assigned.');
         },
+        onRevocation: (revoked) => this.finishRevoked(revoked),
         onFatal: (error) => this.finish?.(new CentaurError('KAFKA_UNAVAILABLE', `the Kafka consumer stopped: ${error.message}`, { cause: error })),
       });
     } catch (error) {
@@ -290,12 +298,32 @@ class KafkaSource implements Source {
       this.transactionOffsets.set(partition, next);
       return;
     }
-    try {
-      await this.consumer.commit([{ ...partitionOf(partition), offset: next }]);
-    } catch (error) {
+    const sent = this.consumer.commit([{ ...partitionOf(partition), offset: next }]).catch((error: unknown) => {
       // A commit refused because the group is rebalancing is harmless: the inputs are read again.
       this.logger.warn({ partition, offset: next, error: (error as Error).message }, 'Offset commit failed; the inputs after the last commit will be read again.');
-    }
+    });
+    this.commitsInFlight.add(sent);
+    await sent;
+    this.commitsInFlight.delete(sent);
+  }
+
+  /**
+   * The group takes `revoked` away (at-least-once): emit nothing more of them, wait (at most
+   * REVOCATION_DRAIN_MS) until every input emitted from them is finished and committed, so that
+   * their next owner starts after them instead of repeating them. Exactly-once leaves this to the
+   * transaction, and a run that is stopping has drained already.
+   */
+  private async finishRevoked(revoked: ReadonlyMap<string, readonly number[]>): Promise<void> {
+    const names = [...revoked].flatMap(([topic, partitions]) => partitions.map((p) => partitionName(topic, p)));
+    if (this.coordinator !== undefined || this.stopped || this.closed || names.length === 0) return;
+    this.revoking = new Set(names);
+    this.backlog = this.backlog.filter((q) => !this.revoking.has(partitionName(q.message.topic, q.message.partition)));
+    const unfinished = (): string[] => names.filter((n) => (this.lastEmitted.get(n) ?? -1) >= (this.committedNext.get(n) ?? 0));
+    const deadline = Date.now() + REVOCATION_DRAIN_MS;
+    while (unfinished().length > 0 && Date.now() < deadline && !this.stopped) await new Promise((resolve) => setTimeout(resolve, 10));
+    await Promise.all(this.commitsInFlight);
+    const left = unfinished();
+    if (left.length > 0) this.logger.warn({ partitions: left }, 'Revoked partitions still had inputs in flight; their next owner reads them again.');
   }
 
   async stop(): Promise<void> {
@@ -452,6 +480,8 @@ class KafkaSource implements Source {
     while (this.backlog.length > 0 && !this.pausedByRuntime && this.barrier === undefined && !this.stopped) {
       const { message, result } = this.backlog.shift() as Queued;
       const name = partitionName(message.topic, message.partition);
+      // A partition being taken away is left to its next owner from here on.
+      if (this.revoking.has(name)) continue;
       // A bounded run leaves what came after its start to the next run (the offset is not committed).
       const end = this.ends?.get(name);
       if (end !== undefined && message.offset >= end) continue;
