@@ -24,7 +24,7 @@ import type { BackendContext, InferenceBackend, InferenceOutput, KserveBackendOp
 import { assertModelMetadata, createKserveClient } from './kserve/index.js';
 import { kserveOptionProblems } from './kserve-options.js';
 import type { InputDatatype, KserveClient, KserveClientOptions, KserveConnection, ModelConfig, ModelMetadata, TlsMaterial } from './kserve/index.js';
-import { Limiter } from './kserve/limiter.js';
+import { Limiter } from '../core/limiter.js';
 import { assertModelConfig, describeInstanceGroup } from './kserve/model-config.js';
 import type { ModelConfigCheck } from './kserve/model-config.js';
 import { batchInputs } from './kserve-input.js';

@@ -15,6 +15,9 @@ import type { Topology, TopologyNode } from '../topology/topology.js';
 import type { DeadLetterSink } from './dead-letters.js';
 import { RunResources } from './shared-resources.js';
 
+/** After a drain that timed out, the longest a node may take to close before the stop goes on without it. */
+export const CLOSE_AFTER_TIMEOUT_MS = 5000;
+
 /** One created node. */
 export type Instance =
   | { readonly node: TopologyNode; readonly role: 'source'; readonly source: Source; readonly subject: Subject<Item> }
@@ -93,18 +96,39 @@ export class Nodes {
     return undefined;
   }
 
-  /** Flushes and closes sinks, closes operators, stops and closes sources; failures are logged, not thrown. */
-  async close(): Promise<void> {
+  /**
+   * Flushes and closes sinks, closes operators, stops and closes sources; failures are logged, not
+   * thrown. After a drain that timed out (`drainTimedOut`), what is unfinished is read again on
+   * restart: sinks are closed without the end-of-input flush, and no node may hold the stop for
+   * longer than CLOSE_AFTER_TIMEOUT_MS (a store that is slow or gone would otherwise keep it for
+   * minutes).
+   */
+  async close(options: { drainTimedOut?: boolean } = {}): Promise<void> {
+    const cut = options.drainTimedOut === true;
     for (const instance of this.instances.values()) {
-      try {
+      const closing = (async (): Promise<void> => {
         if (instance.role === 'sink') {
-          await instance.sink.flush(true);
+          if (!cut) await instance.sink.flush(true);
           await instance.sink.close();
         } else if (instance.role === 'operator') {
           await instance.operator.close?.();
         } else {
           await instance.source.stop();
           await instance.source.close?.();
+        }
+      })();
+      try {
+        if (!cut) {
+          await closing;
+          continue;
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const gaveUp = new Promise<'gave up'>((resolve) => (timer = setTimeout(() => resolve('gave up'), CLOSE_AFTER_TIMEOUT_MS)));
+        const outcome = await Promise.race([closing, gaveUp]);
+        clearTimeout(timer);
+        if (outcome === 'gave up') {
+          closing.catch(() => undefined);
+          this.logger.warn({ node: instance.node.id, waitedMs: CLOSE_AFTER_TIMEOUT_MS }, 'A node did not close after the drain timed out; leaving it.');
         }
       } catch (error) {
         this.logger.warn({ node: instance.node.id, error: (error as Error).message }, 'Closing a node failed.');

@@ -265,7 +265,7 @@ export class Runtime {
       this.fatal ??= toCentaurError(error, 'CHECKPOINT_FAILED');
     });
     this.ended.abort();
-    await nodes.close();
+    await nodes.close({ drainTimedOut: this.drainTimedOut });
     this.runState = 'stopped';
     for (const h of this.health.values()) h.state = 'stopped';
     if (this.fatal !== undefined) throw this.fatal;

@@ -25,6 +25,7 @@ import { ImageArchive } from '../storage/image-archive.js';
 import type { ArchivedImage } from '../storage/image-archive.js';
 import { predictionParquetColumns, toPredictionRecord, toPredictionRow } from '../formats/prediction-record.js';
 import { jsonLines, parquetRows, RollingObjectFiles } from '../storage/rolling-object-files.js';
+import { Limiter } from '../core/limiter.js';
 import type { ParquetRow, RecordFileFormat } from '../storage/rolling-object-files.js';
 import { lakeBaseUri, probeLake } from '../storage/lake-location.js';
 
@@ -64,7 +65,7 @@ const options = Type.Object(
     maxFileAgeMs: Type.Integer({ minimum: 0, default: 60000, description: 'Upload a record file this long after its first record (0 = no age limit).' }),
     maxIdleMs: Type.Integer({ minimum: 0, default: 1000, description: 'Upload a record file once no record arrived for this long, e.g. at the end of the input (0 = never for idleness).' }),
     includeEmbedding: Type.Boolean({ default: false, description: 'Write each embedding vector into its record.' }),
-    concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 16, description: 'Image uploads (or existence checks) at once.' }),
+    concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 16, description: 'Image uploads (or existence checks) at once, across every write in flight.' }),
     ...StoreUploadFields,
   },
   { additionalProperties: false },
@@ -150,6 +151,8 @@ class ObjectSink implements Sink {
   readonly concurrency = WAITING_WRITES;
   readonly batching = { maxSize: 128, maxDelayMs: 10 };
   private readonly archive: ImageArchive | undefined;
+  /** Image uploads (and existence checks) of every write in flight, `concurrency` at once. */
+  private readonly uploads: Limiter;
   private readonly files: RecordFiles | undefined;
   private waiting = 0;
   private failure: string | null = null;
@@ -163,6 +166,7 @@ class ObjectSink implements Sink {
     private readonly logger: Logger,
   ) {
     this.archive = o.images ? new ImageArchive(store, `${base}/${o.imagesPrefix}`) : undefined;
+    this.uploads = new Limiter(o.concurrency);
     const run = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
     const rolling = <T>(format: RecordFileFormat<T>, extension: string, contentType: string): RollingObjectFiles<T> =>
       new RollingObjectFiles<T>({
@@ -246,7 +250,7 @@ class ObjectSink implements Sink {
     return this.failure;
   }
 
-  /** Archives the images of the envelopes that carry bytes, `concurrency` at a time; undefined for the others. */
+  /** Archives the images of the envelopes that carry bytes (`concurrency` at a time across all writes); undefined for the others. */
   private async archiveAll(envelopes: readonly Envelope[]): Promise<(ArchivedImage | undefined)[]> {
     const archive = this.archive;
     const results: (ArchivedImage | undefined)[] = new Array<ArchivedImage | undefined>(envelopes.length);
@@ -259,7 +263,8 @@ class ObjectSink implements Sink {
         const envelope = envelopes[i] as Envelope;
         if (envelope.payload.kind !== 'bytes') continue;
         const bytes = envelope.payload.bytes;
-        const image = await this.withRetries(() => archive.archive(bytes, envelope.image?.format));
+        // One limit across every write in flight: `concurrency` uploads at once in all, never 64 × `concurrency`.
+        const image = await this.withRetries(() => this.uploads.run(() => archive.archive(bytes, envelope.image?.format)));
         this.imagesSeen += 1;
         if (image.written) this.imagesWritten += 1;
         results[i] = image;

@@ -236,6 +236,8 @@ export const probeSink = defineSink({
       probe: Type.String(),
       delayMs: Type.Number({ default: 0 }),
       hold: Type.Boolean({ default: false }),
+      /** The end-of-input flush and the close never finish (a store that is gone). */
+      stuckClose: Type.Boolean({ default: false }),
       failWith: Type.Union([Type.Literal('none'), Type.Literal('retriable-once'), Type.Literal('retriable-always'), Type.Literal('fatal')], { default: 'none' }),
     },
     { additionalProperties: false },
@@ -265,8 +267,11 @@ export const probeSink = defineSink({
       writeDeadLetters: async (letters) => {
         probe.deadLetters.push(...letters);
       },
-      flush: async () => undefined,
+      flush: async (endOfInput) => {
+        if (o.stuckClose && endOfInput) await new Promise<void>(() => undefined);
+      },
       close: async () => {
+        if (o.stuckClose) await new Promise<void>(() => undefined);
         probe.closed.push(ctx.nodeId);
       },
     };

@@ -11,7 +11,7 @@ import type { BatchTensor } from '../../src/core/envelope.js';
 import { CentaurError } from '../../src/core/errors.js';
 import type { KserveBackendOptions } from '../../src/inference/backend.js';
 import { connectionFor, startKserveBackend } from '../../src/inference/kserve-backend.js';
-import { Limiter } from '../../src/inference/kserve/limiter.js';
+import { Limiter } from '../../src/core/limiter.js';
 import type { InferRequest, InferResponse, KserveClient, ModelMetadata } from '../../src/inference/kserve/types.js';
 import { loadManifest } from '../../src/inference/manifest.js';
 import type { LoadedManifest } from '../../src/inference/manifest.js';

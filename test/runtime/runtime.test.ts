@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTopology } from '../../src/topology/load.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { CLOSE_AFTER_TIMEOUT_MS } from '../../src/runtime/nodes.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { CentaurError } from '../../src/core/errors.js';
 import { fakeComponents, sleep, useProbe } from '../helpers/fake-components.js';
@@ -146,6 +147,26 @@ nodes:
   assert.equal(summary.drainTimedOut, true);
   assert.ok(summary.unfinished > 0);
   assert.equal(probe.commits.length, 0, 'nothing was acknowledged, so nothing is committed');
+});
+
+test('after a drain that timed out, a sink that cannot close (its store gone) holds the stop for at most CLOSE_AFTER_TIMEOUT_MS', async () => {
+  const probe = useProbe('stuck');
+  const t = topology(`limits: { drainTimeoutMs: 100, commitIntervalMs: 0 }
+nodes:
+  src: { kind: counting-source, probe: stuck, count: .inf, emitDelayMs: 1 }
+  out: { kind: probe-sink, from: [src], probe: stuck, hold: true, stuckClose: true }
+  dlq: { kind: probe-sink, probe: stuck }
+`);
+  const runtime = new Runtime(t, { logger });
+  const done = runtime.run();
+  while (probe.emitted < 5) await sleep(5);
+  const stopped = performance.now();
+  runtime.stop();
+  const summary = await done;
+  const tookMs = performance.now() - stopped;
+  assert.equal(summary.drainTimedOut, true);
+  assert.ok(tookMs >= CLOSE_AFTER_TIMEOUT_MS && tookMs < 100 + CLOSE_AFTER_TIMEOUT_MS + 2000, `the stop took ${tookMs.toFixed(0)} ms`);
+  assert.equal(probe.commits.length, 0);
 });
 
 test('sink errors: retriable ones are retried, the others send the inputs to the dead-letter sink', async () => {

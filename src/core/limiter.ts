@@ -1,7 +1,8 @@
 /**
  * A counting limiter: at most `limit` tasks run at once, the others wait in arrival order. The
  * `kserve` backend puts its requests through one, so that `maxInFlight` bounds the calls on a gRPC
- * channel as the connection pool bounds them over HTTP.
+ * channel as the connection pool bounds them over HTTP; `object-sink` shares one across its writes,
+ * so that its image uploads never queue for a socket past their connection timeout.
  */
 
 /** Runs async tasks with at most `limit` of them in flight. */
