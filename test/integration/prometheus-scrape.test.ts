@@ -175,8 +175,9 @@ scrape_configs:
   });
   assert.ok(p95 > 0 && p95 <= 10, `p95 ${p95} s`);
 
-  // Every alert rule has been evaluated against the live series without an error.
-  const rules = await eventually('every alert rule evaluated', 20000, async () => {
+  // Every alert rule has been evaluated against the live series without an error (the SLO group is
+  // evaluated once a minute, so its first evaluation may come up to a minute after the start).
+  const rules = await eventually('every alert rule evaluated', 90000, async () => {
     const r = (await (await fetch(`${api}/api/v1/rules`)).json()) as RulesResult;
     const all = r.data.groups.flatMap((g) => g.rules);
     return all.length > 0 && all.every((rule) => !rule.lastEvaluation.startsWith('0001')) ? all : undefined;
